@@ -1,0 +1,310 @@
+"""The one configuration file: what is product-specific. Validated on load with errors naming the exact key.
+
+Values from here reach SQL only as dbt vars rendered into string literals, so every name that can end up
+in SQL (event names, property keys, funnel names) is checked against a whitelist pattern here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from pmw.settings import get_config_path
+
+# Names that may be rendered into SQL literals: no quotes, backslashes, semicolons or control characters.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$ .:/-]{0,99}$")
+SAFE_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+SAFE_VALUE = re.compile(r"^[^'\"\\;\x00-\x1f]{0,200}$")
+
+FILTER_OPERATORS = ("eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "is_set", "is_not_set")
+ENTRY_MODES = ("first_entry", "any_entry")
+PERIODS = ("day", "week", "month")
+# Breakdowns on a column of the events contract; anything else is read from the step-1 event's properties.
+EVENT_COLUMNS_FOR_BREAKDOWN = ("source", "platform", "country")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class PropertyFilter:
+    property: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    event: str
+    filters: tuple[PropertyFilter, ...] = ()
+
+
+@dataclass(frozen=True)
+class Funnel:
+    name: str
+    steps: tuple[FunnelStep, ...]
+    entry_mode: str = "first_entry"
+    conversion_window_hours: float = 24.0 * 7
+    period: str = "month"
+    breakdown_property: str | None = None
+
+
+@dataclass(frozen=True)
+class Retention:
+    name: str
+    start_event: str
+    return_event: str
+    period: str = "day"
+    periods: tuple[int, ...] = (1, 7, 14, 30)
+
+
+@dataclass(frozen=True)
+class AnalyticsConfig:
+    mixpanel_project_timezone: str = "UTC"
+    session_inactivity_minutes: int = 30
+    split_sessions_on_vendor_session_change: bool = True
+    late_event_lookback_days: int = 3
+    known_events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    path: Path
+    analytics: AnalyticsConfig
+    funnels: tuple[Funnel, ...] = ()
+    retention: tuple[Retention, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """The configuration as dbt vars: the only way it reaches SQL."""
+        return {
+            "session_inactivity_minutes": self.analytics.session_inactivity_minutes,
+            "split_sessions_on_vendor_session_change": self.analytics.split_sessions_on_vendor_session_change,
+            "late_event_lookback_days": self.analytics.late_event_lookback_days,
+            "known_events": list(self.analytics.known_events),
+            "funnels": [_funnel_var(f) for f in self.funnels],
+            "retention": [asdict(r) | {"periods": list(r.periods)} for r in self.retention],
+        }
+
+
+def _funnel_var(funnel: Funnel) -> dict[str, Any]:
+    return {
+        "name": funnel.name,
+        "entry_mode": funnel.entry_mode,
+        "conversion_window_seconds": round(funnel.conversion_window_hours * 3600),
+        "period": funnel.period,
+        "breakdown_property": funnel.breakdown_property,
+        "steps": [{"event": s.event, "filters": [asdict(f) for f in s.filters]} for s in funnel.steps],
+    }
+
+
+class _Reader:
+    """Walks the raw YAML, collecting every problem with its key path before failing once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.errors: list[str] = []
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append(f"{key}: {message}")
+
+    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(key, f"expected a mapping, got {type(value).__name__}")
+            return {}
+        return value
+
+    def sequence(self, value: Any, key: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.error(key, f"expected a list, got {type(value).__name__}")
+            return []
+        return value
+
+    def unknown_keys(self, value: dict[str, Any], allowed: set[str], key: str) -> None:
+        for extra in sorted(set(value) - allowed):
+            self.error(f"{key}.{extra}" if key else extra, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+    def name(self, value: Any, key: str, pattern: re.Pattern[str] = SAFE_NAME) -> str:
+        if not isinstance(value, str) or not pattern.match(value):
+            self.error(key, f"{value!r} is not a valid name (pattern {pattern.pattern})")
+            return ""
+        return value
+
+    def number(self, value: Any, key: str, *, minimum: float, integer: bool = False) -> Any:
+        ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type or value < minimum:
+            kind = "an integer" if integer else "a number"
+            self.error(key, f"expected {kind} >= {minimum}, got {value!r}")
+            return minimum
+        return value
+
+    def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            self.error(key, f"{value!r} is not one of {', '.join(choices)}")
+            return choices[0]
+        return value
+
+
+def _read_filter(r: _Reader, raw: Any, key: str) -> PropertyFilter:
+    raw = r.mapping(raw, key)
+    r.unknown_keys(raw, {"property", "op", "value"}, key)
+    prop = r.name(raw.get("property"), f"{key}.property")
+    op = r.choice(raw.get("op", "eq"), f"{key}.op", FILTER_OPERATORS)
+    value = raw.get("value")
+    if op in ("is_set", "is_not_set"):
+        value = None
+    elif op in ("in", "not_in"):
+        if not isinstance(value, list) or not value:
+            r.error(f"{key}.value", f"op {op} needs a non-empty list")
+            value = []
+        value = tuple(_read_scalar(r, v, f"{key}.value[{i}]") for i, v in enumerate(value))
+    else:
+        value = _read_scalar(r, value, f"{key}.value")
+    return PropertyFilter(property=prop, op=op, value=value)
+
+
+def _read_scalar(r: _Reader, value: Any, key: str) -> Any:
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str) and SAFE_VALUE.match(value):
+        return value
+    r.error(key, f"{value!r} must be a number, a boolean or a string without quotes, backslashes or ';'")
+    return ""
+
+
+def _read_funnel(r: _Reader, raw: Any, key: str) -> Funnel:
+    raw = r.mapping(raw, key)
+    allowed = {"name", "steps", "entry_mode", "conversion_window_hours", "period", "breakdown_property"}
+    r.unknown_keys(raw, allowed, key)
+    steps = []
+    for i, step in enumerate(r.sequence(raw.get("steps"), f"{key}.steps")):
+        skey = f"{key}.steps[{i}]"
+        if isinstance(step, str):
+            step = {"event": step}
+        step = r.mapping(step, skey)
+        r.unknown_keys(step, {"event", "filters"}, skey)
+        filters = tuple(
+            _read_filter(r, f, f"{skey}.filters[{j}]")
+            for j, f in enumerate(r.sequence(step.get("filters"), f"{skey}.filters"))
+        )
+        steps.append(FunnelStep(event=r.name(step.get("event"), f"{skey}.event"), filters=filters))
+    if len(steps) < 2:
+        r.error(f"{key}.steps", f"a funnel needs at least 2 steps, got {len(steps)}")
+    breakdown = raw.get("breakdown_property")
+    if breakdown is not None:
+        breakdown = r.name(breakdown, f"{key}.breakdown_property")
+    return Funnel(
+        name=r.name(raw.get("name"), f"{key}.name", SAFE_IDENT),
+        steps=tuple(steps),
+        entry_mode=r.choice(raw.get("entry_mode", "first_entry"), f"{key}.entry_mode", ENTRY_MODES),
+        conversion_window_hours=r.number(
+            raw.get("conversion_window_hours", 168), f"{key}.conversion_window_hours", minimum=1 / 60
+        ),
+        period=r.choice(raw.get("period", "month"), f"{key}.period", PERIODS),
+        breakdown_property=breakdown,
+    )
+
+
+def _read_retention(r: _Reader, raw: Any, key: str) -> Retention:
+    raw = r.mapping(raw, key)
+    r.unknown_keys(raw, {"name", "start_event", "return_event", "period", "periods"}, key)
+    periods = tuple(
+        r.number(p, f"{key}.periods[{i}]", minimum=0, integer=True)
+        for i, p in enumerate(r.sequence(raw.get("periods", [1, 7, 14, 30]), f"{key}.periods"))
+    )
+    if not periods:
+        r.error(f"{key}.periods", "needs at least one period number")
+    if len(set(periods)) != len(periods):
+        r.error(f"{key}.periods", f"repeated period numbers in {list(periods)}")
+    return Retention(
+        name=r.name(raw.get("name"), f"{key}.name", SAFE_IDENT),
+        start_event=r.name(raw.get("start_event"), f"{key}.start_event"),
+        return_event=r.name(raw.get("return_event"), f"{key}.return_event"),
+        period=r.choice(raw.get("period", "day"), f"{key}.period", ("day", "week")),
+        periods=tuple(sorted(periods)),
+    )
+
+
+def parse_config(raw: Any, path: Path) -> PipelineConfig:
+    r = _Reader(path)
+    raw = r.mapping(raw, "(top level)")
+    r.unknown_keys(raw, {"project", "analytics", "funnels", "retention"}, "")
+
+    a = r.mapping(raw.get("analytics"), "analytics")
+    r.unknown_keys(
+        a,
+        {
+            "mixpanel_project_timezone",
+            "session_inactivity_minutes",
+            "split_sessions_on_vendor_session_change",
+            "late_event_lookback_days",
+            "known_events",
+        },
+        "analytics",
+    )
+    tz = a.get("mixpanel_project_timezone", "UTC")
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        r.error("analytics.mixpanel_project_timezone", f"{tz!r} is not an IANA timezone name")
+        tz = "UTC"
+    analytics = AnalyticsConfig(
+        mixpanel_project_timezone=str(tz),
+        session_inactivity_minutes=r.number(
+            a.get("session_inactivity_minutes", 30), "analytics.session_inactivity_minutes", minimum=1, integer=True
+        ),
+        split_sessions_on_vendor_session_change=bool(a.get("split_sessions_on_vendor_session_change", True)),
+        late_event_lookback_days=r.number(
+            a.get("late_event_lookback_days", 3), "analytics.late_event_lookback_days", minimum=0, integer=True
+        ),
+        known_events=tuple(
+            r.name(e, f"analytics.known_events[{i}]")
+            for i, e in enumerate(r.sequence(a.get("known_events"), "analytics.known_events"))
+        ),
+    )
+    funnels = tuple(
+        _read_funnel(r, f, f"funnels[{i}]") for i, f in enumerate(r.sequence(raw.get("funnels"), "funnels"))
+    )
+    retention = tuple(
+        _read_retention(r, x, f"retention[{i}]") for i, x in enumerate(r.sequence(raw.get("retention"), "retention"))
+    )
+    for kind, items in (("funnels", funnels), ("retention", retention)):
+        names = [x.name for x in items]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            r.error(kind, f"name {dup!r} is used more than once")
+    if analytics.known_events:
+        known = set(analytics.known_events)
+        for i, f in enumerate(funnels):
+            for j, s in enumerate(f.steps):
+                if s.event and s.event not in known:
+                    r.error(f"funnels[{i}].steps[{j}].event", f"{s.event!r} is not in analytics.known_events")
+        for i, x in enumerate(retention):
+            for k in ("start_event", "return_event"):
+                if getattr(x, k) and getattr(x, k) not in known:
+                    r.error(f"retention[{i}].{k}", f"{getattr(x, k)!r} is not in analytics.known_events")
+    if r.errors:
+        raise ConfigError(f"invalid configuration {path}:\n  " + "\n  ".join(r.errors))
+    return PipelineConfig(path=path, analytics=analytics, funnels=funnels, retention=retention, raw=raw)
+
+
+def load_config(config_path: str | Path | None = None) -> PipelineConfig:
+    path = get_config_path(config_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {path}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    return parse_config(raw, path)

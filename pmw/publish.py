@@ -1,0 +1,235 @@
+"""Publish the marts for BI: a read-only DuckDB copy plus one Parquet file per mart, all of a run or none of it.
+
+Layout under the data directory::
+
+    published.releases/<release_id>/marts.duckdb        read-only copy of every table in the `marts` schema
+    published.releases/<release_id>/parquet/<mart>.parquet
+    published.releases/<release_id>/_publication.json   what is in it: tables, rows, fingerprints, run id
+    published -> published.releases/<release_id>        the path BI tools use; a symlink
+
+A release is built under a hidden temp name, checkpointed and closed, renamed into place, and only then does the
+`published` symlink move to it with os.replace (rename(2), atomic). A reader resolves `published/...` either to the
+whole old release or to the whole new one. Old releases are kept a while (``keep_releases``), so a BI connection
+still open on an old file keeps reading it and never blocks a run: nothing is ever written in place.
+
+If the marts' content is identical to the current release (same per-table fingerprints), nothing is published:
+running the pipeline twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pmw.settings import Paths
+
+MARTS_SCHEMA = "marts"
+PUBLISHED_DB_NAME = "marts.duckdb"
+PUBLICATION_RECORD = "_publication.json"
+# Table names come from the warehouse's catalog, but they are interpolated into SQL and file names: whitelist.
+SAFE_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class PublishError(RuntimeError):
+    """Publishing stopped; the previous publication is still served, untouched."""
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    name: str
+    rows: int
+    fingerprint: str  # order-independent sum of row hashes: equal content -> equal fingerprint
+
+
+@dataclass
+class PublishResult:
+    status: str  # "published" | "unchanged"
+    release_id: str
+    release_dir: Path
+    published_path: Path
+    tables: list[PublishedTable] = field(default_factory=list)
+    removed_releases: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["release_dir"] = str(self.release_dir)
+        d["published_path"] = str(self.published_path)
+        return d
+
+
+def _mart_tables(con: duckdb.DuckDBPyConnection, only: list[str] | None) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_catalog = 'wh' and table_schema = ? "
+        "and table_type = 'BASE TABLE' order by table_name",
+        [MARTS_SCHEMA],
+    ).fetchall()
+    names = [r[0] for r in rows]
+    if only is not None:
+        missing = sorted(set(only) - set(names))
+        if missing:
+            raise PublishError(f"marts missing from the warehouse schema {MARTS_SCHEMA!r}: {', '.join(missing)}")
+        names = [n for n in names if n in set(only)]
+    for name in names:
+        if not SAFE_TABLE_NAME.match(name):
+            raise PublishError(f"refusing to publish table with an unexpected name: {name!r}")
+    if not names:
+        raise PublishError(f"no tables in the warehouse schema {MARTS_SCHEMA!r}: nothing to publish")
+    return names
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection, tables: list[str]) -> list[PublishedTable]:
+    out = []
+    for name in tables:
+        rows, fingerprint = con.execute(
+            f'select count(*), coalesce(sum(hash(t)), 0)::varchar from wh."{MARTS_SCHEMA}"."{name}" as t'
+        ).fetchone()
+        out.append(PublishedTable(name=name, rows=int(rows), fingerprint=str(fingerprint)))
+    return out
+
+
+def current_publication(paths: Paths) -> dict | None:
+    """The record of the release BI currently reads, or None if nothing was published yet."""
+    record = paths.published / PUBLICATION_RECORD
+    if not record.exists():
+        return None
+    return json.loads(record.read_text(encoding="utf-8"))
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_symlink(link: Path, target_name: str) -> None:
+    """Point `link` at releases/<target_name> atomically (symlink under a temp name, then rename over)."""
+    tmp_link = link.with_name(f".{link.name}.swap-{os.getpid()}")
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(Path(f"{link.name}.releases") / target_name, tmp_link)
+    os.replace(tmp_link, link)
+    _fsync_dir(link.parent)
+
+
+def _prune(paths: Paths, keep: int, current: str) -> list[str]:
+    releases = sorted(
+        (p for p in paths.releases_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    removable = [p for p in releases if p.name != current][: max(0, len(releases) - keep)]
+    for p in removable:
+        _make_writable(p)
+        shutil.rmtree(p)
+    # Temp dirs of builds that were killed half-way: never referenced by the symlink, safe to drop.
+    for p in paths.releases_dir.glob(".tmp-*"):
+        _make_writable(p)
+        shutil.rmtree(p, ignore_errors=True)
+    return [p.name for p in removable]
+
+
+def _make_writable(directory: Path) -> None:
+    for p in [directory, *directory.rglob("*")]:
+        if not p.is_symlink():
+            p.chmod(p.stat().st_mode | stat.S_IWUSR)
+
+
+def publish(
+    paths: Paths,
+    *,
+    run_id: str,
+    tables: list[str] | None = None,
+    keep_releases: int = 3,
+    log: Callable[[str], None] = lambda _msg: None,
+    fail_before_swap: bool = False,
+) -> PublishResult:
+    """Copy the marts of the working warehouse into a new release and swap it in atomically.
+
+    Must run while no other step writes the warehouse (the orchestration's `duckdb_writer` pool): it opens the
+    working file read-only. ``fail_before_swap`` exists for the atomicity test: it raises after the release is
+    fully built but before BI can see it.
+    """
+    if not paths.warehouse_path.exists():
+        raise PublishError(f"no working warehouse at {paths.warehouse_path}: run dbt first")
+    paths.releases_dir.mkdir(parents=True, exist_ok=True)
+    release_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + re.sub(r"[^A-Za-z0-9]", "", run_id)[:8]
+    tmp_dir = paths.releases_dir / f".tmp-{release_id}"
+    final_dir = paths.releases_dir / release_id
+
+    if paths.published.exists() and not paths.published.is_symlink():
+        raise PublishError(
+            f"{paths.published} exists and is not a symlink; move it away so publications can be swapped in"
+        )
+    # In-memory session: the working warehouse attached read-only, the new release attached read-write.
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{paths.warehouse_path}' as wh (read_only)")
+        names = _mart_tables(con, tables)
+        published_tables = _fingerprints(con, names)
+        current = current_publication(paths)
+        if current is not None and current.get("tables") == [asdict(t) for t in published_tables]:
+            log(f"publish: marts unchanged since release {current['release_id']}; nothing to publish")
+            return PublishResult(
+                status="unchanged",
+                release_id=current["release_id"],
+                release_dir=paths.published.resolve(),
+                published_path=paths.published,
+                tables=published_tables,
+            )
+        (tmp_dir / "parquet").mkdir(parents=True)
+        db_path = tmp_dir / PUBLISHED_DB_NAME
+        con.execute(f"attach '{db_path}' as pub")
+        for t in published_tables:
+            con.execute(f'create table pub.main."{t.name}" as select * from wh."{MARTS_SCHEMA}"."{t.name}"')
+            con.execute(
+                f'copy (select * from wh."{MARTS_SCHEMA}"."{t.name}") to \'{tmp_dir / "parquet" / t.name}.parquet\' '
+                "(format parquet, compression zstd)"
+            )
+            log(f"publish: {t.name}: {t.rows} rows")
+        con.execute("checkpoint pub")
+        con.execute("detach pub")
+    except Exception:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    finally:
+        con.close()
+
+    record = {
+        "release_id": release_id,
+        "run_id": run_id,
+        "published_at": datetime.now(UTC).isoformat(),
+        "tables": [asdict(t) for t in published_tables],
+    }
+    (tmp_dir / PUBLICATION_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    # BI gets files it cannot modify; DuckDB opens a read-only file with read_only=True.
+    for f in [db_path, *(tmp_dir / "parquet").iterdir(), tmp_dir / PUBLICATION_RECORD]:
+        f.chmod(0o444)
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(tmp_dir / "parquet")
+    _fsync_dir(tmp_dir)
+    os.replace(tmp_dir, final_dir)
+    _fsync_dir(paths.releases_dir)
+    if fail_before_swap:
+        raise PublishError("injected failure after building the release, before the swap")
+    _swap_symlink(paths.published, release_id)
+    log(f"publish: release {release_id} is now served at {paths.published}")
+    removed = _prune(paths, keep_releases, release_id)
+    return PublishResult(
+        status="published",
+        release_id=release_id,
+        release_dir=final_dir,
+        published_path=paths.published,
+        tables=published_tables,
+        removed_releases=removed,
+    )
