@@ -1,0 +1,40 @@
+"""The dbt project as Dagster assets; dbt tests become asset checks. One `dbt build` per run (fixed cost ~3 s)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.resources import DUCKDB_POOL, PmwSettings, dbt_project
+from pmw.dbt import apply_dbt_env, dbt_vars_json
+
+
+class PmwDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        # dbt sources are the lake tables the ingest assets produce: ("analytics", "events") -> lake/analytics_events
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["lake", f"{dbt_resource_props['source_name']}_{dbt_resource_props['name']}"])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        # models/<layer>/... -> group "staging" | "intermediate" | "marts"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=PmwDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+    pool=DUCKDB_POOL,
+)
+def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmw: PmwSettings):
+    paths = pmw.paths()
+    apply_dbt_env(paths)
+    yield from dbt.cli(["build", "--vars", dbt_vars_json(pmw.config())], context=context).stream()
+
+
+defs = dg.Definitions(assets=[product_metrics_dbt])

@@ -1,0 +1,68 @@
+"""Ingest assets: landed exports -> pending lake Parquet (gated) -> lake Parquet that dbt reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from ingest.analytics.ingest import ingest_analytics
+from orchestration.resources import PmwSettings
+from pmw.lake import pending_files, promote_pending
+
+RAW_ANALYTICS_EVENTS = dg.AssetKey(["raw", "analytics_events"])
+LAKE_ANALYTICS_EVENTS = dg.AssetKey(["lake", "analytics_events"])
+
+
+class IngestConfig(dg.Config):
+    """Restrict a run to some landed files (the landing sensor passes the one it saw); empty means all new."""
+
+    files: list[str] = []  # noqa: RUF012 - pydantic copies field defaults per instance
+
+
+@dg.asset(
+    key=RAW_ANALYTICS_EVENTS,
+    group_name="ingest",
+    kinds={"python", "duckdb", "parquet"},
+    description=(
+        "New analytics exports (Amplitude ZIP, Mixpanel JSONL, CSV/Parquet events) parsed and normalised to the "
+        "analytics/events contract, one Parquet per landed file in the lake's pending area; bad rows quarantined. "
+        "Files already loaded (same bytes, any name) are skipped."
+    ),
+)
+def raw_analytics_events(context: dg.AssetExecutionContext, config: IngestConfig, pmw: PmwSettings):
+    paths = pmw.paths()
+    files = [Path(f) for f in config.files] or None
+    report = ingest_analytics(paths, pmw.config(), files=files, log=context.log.info)
+    totals = report.totals()
+    return dg.MaterializeResult(
+        metadata={
+            "files_seen": len(report.files),
+            "files_loaded": totals["files_loaded"],
+            "files_failed": totals["files_failed"],
+            "rows_in": totals["rows_in"],
+            "rows_loaded": totals["rows_loaded"],
+            "rows_rejected": totals["rows_rejected"],
+            "pending_files": len(pending_files(paths, "analytics", "events")),
+            "failures": dg.MetadataValue.json([f.to_dict() for f in report.files if f.status == "failed"]),
+        }
+    )
+
+
+@dg.asset(
+    key=LAKE_ANALYTICS_EVENTS,
+    deps=[RAW_ANALYTICS_EVENTS],
+    group_name="ingest",
+    kinds={"parquet"},
+    description=(
+        "Analytics events visible to dbt: pending files promoted into lake/analytics/events only after the "
+        "raw_analytics_events gate passed."
+    ),
+)
+def lake_analytics_events(context: dg.AssetExecutionContext, pmw: PmwSettings):
+    promoted = promote_pending(pmw.paths(), "analytics", "events")
+    context.log.info(f"lake: promoted {len(promoted)} analytics/events file(s)")
+    return dg.MaterializeResult(metadata={"files_promoted": len(promoted)})
+
+
+defs = dg.Definitions(assets=[raw_analytics_events, lake_analytics_events])

@@ -1,0 +1,40 @@
+"""Publish for BI: every mart, after every gate passed, swapped in atomically (pmw/publish.py)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.resources import DUCKDB_POOL, PmwSettings, dbt_project
+from pmw.dbt import mart_models
+from pmw.publish import publish
+
+PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
+MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(dbt_project.manifest_path)]
+
+
+@dg.asset(
+    key=PUBLISHED_MARTS,
+    deps=MART_KEYS,
+    group_name="publish",
+    kinds={"duckdb", "parquet"},
+    pool=DUCKDB_POOL,
+    description=(
+        "published/marts.duckdb (read-only copy of every mart) and published/parquet/<mart>.parquet, built under "
+        "a temp name and swapped in atomically; skipped, with the previous publication kept, if any upstream gate "
+        "or dbt test failed. Unchanged marts publish nothing new."
+    ),
+)
+def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
+    paths = pmw.paths()
+    result = publish(paths, run_id=context.run_id, log=context.log.info)
+    return dg.MaterializeResult(
+        metadata={
+            "status": result.status,
+            "release_id": result.release_id,
+            "path": dg.MetadataValue.path(str(result.published_path)),
+            "tables": dg.MetadataValue.json({t.name: t.rows for t in result.tables}),
+        }
+    )
+
+
+defs = dg.Definitions(assets=[published_marts])

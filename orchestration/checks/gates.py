@@ -1,0 +1,70 @@
+"""Great Expectations gates as blocking asset checks: an error-level failure stops everything downstream."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from expectations import GATES
+from expectations.runner import GateResult, validate_parquet_files, validate_warehouse_table
+from orchestration.assets.ingest import RAW_ANALYTICS_EVENTS
+from orchestration.resources import DUCKDB_POOL, PmwSettings
+from pmw.lake import pending_files
+from pmw.run_records import record_gate_result
+
+
+def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, result: GateResult):
+    record_gate_result(pmw.paths(), result.gate, context.run_id, result.to_dict())
+    context.log.info(f"gate: {result.summary()}")
+    return dg.AssetCheckResult(
+        passed=result.success,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=result.summary(),
+        metadata={
+            "rows_validated": result.rows_validated,
+            "failed_expectations": dg.MetadataValue.json(
+                [e for e in result.to_dict()["expectations"] if not e["success"]]
+            ),
+            "seconds": round(result.elapsed_seconds, 3),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=RAW_ANALYTICS_EVENTS,
+    name="raw_analytics_events_gate",
+    blocking=True,
+    description="GX suite expectations/raw_analytics_events.py on every pending (not yet promoted) events file.",
+)
+def raw_analytics_events_gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
+    paths = pmw.paths()
+    files = pending_files(paths, "analytics", "events")
+    result = validate_parquet_files(files, GATES["raw_analytics_events"], config=pmw.config(), now=datetime.now(UTC))
+    return _check_result(context, pmw, result)
+
+
+def _mart_gate(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["marts", table]),
+        name=f"{table}_gate",
+        blocking=True,
+        pool=DUCKDB_POOL,
+        description=f"GX suite expectations/{table}.py on the whole mart, read from DuckDB in bounded slices.",
+    )
+    def _gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
+        result = validate_warehouse_table(
+            pmw.paths().warehouse_path,
+            f"marts.{table}",
+            GATES[table],
+            config=pmw.config(),
+            now=datetime.now(UTC),
+        )
+        return _check_result(context, pmw, result)
+
+    return _gate
+
+
+MART_GATES = [_mart_gate(name) for name in GATES if name.startswith(("fct_", "dim_"))]
+
+defs = dg.Definitions(asset_checks=[raw_analytics_events_gate, *MART_GATES])

@@ -1,0 +1,20 @@
+"""The Dagster code location: merges the definitions of each module. No logic here."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration import jobs, resources, schedules, sensors
+from orchestration.assets import dbt, ingest, publish
+from orchestration.checks import gates
+
+defs = dg.Definitions.merge(
+    resources.defs,
+    ingest.defs,
+    dbt.defs,
+    publish.defs,
+    gates.defs,
+    jobs.defs,
+    schedules.defs,
+    sensors.defs,
+)

@@ -1,0 +1,121 @@
+"""`pmw`: generate sample exports, run the pipeline once, summarise, and operator actions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from pmw.config import ConfigError, load_config
+from pmw.settings import get_paths
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from pmw.sample.analytics import generate_analytics
+
+    paths = get_paths(args.data_dir).ensure()
+    started = time.monotonic()
+    print(f"generating sample exports into {paths.landing} (seed {args.seed}, {args.users} users, {args.days} days)")
+    truths = generate_analytics(
+        paths.landing,
+        seed=args.seed,
+        users=args.users,
+        days=args.days,
+        events_per_user=args.events_per_user,
+        mess=not args.no_mess,
+    )
+    truths_path = paths.data_dir / "sample_truths.json"
+    truths_path.write_text(json.dumps(truths.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"  {len(truths.files)} files in {time.monotonic() - started:.1f}s; planted truths in {truths_path}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pmw.pipeline import print_outcome, run_pipeline
+    from pmw.summary import build_summary, format_summary
+
+    paths = get_paths(args.data_dir)
+    load_config(args.config)  # fail fast, with the key named, before anything runs
+    print(f"running the pipeline on {paths.data_dir}")
+    outcome = run_pipeline(paths, config_path=args.config, files=args.file or None)
+    print()
+    print_outcome(outcome)
+    print()
+    print(format_summary(build_summary(paths)))
+    return 0 if outcome.ok else 1
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from pmw.summary import build_summary, format_summary
+
+    summary = build_summary(get_paths(args.data_dir))
+    print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    rc = _cmd_generate(args)
+    return rc or _cmd_run(args)
+
+
+def _cmd_discard(args: argparse.Namespace) -> int:
+    from pmw.lake import discard_pending
+
+    dest = discard_pending(get_paths(args.data_dir), args.source, args.entity, args.sha256)
+    print(f"discarded: moved to {dest}; the gate no longer sees it (remove the landed file too, or it stays loaded)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pmw", description=__doc__)
+    parser.add_argument("--data-dir", help="data directory (default: $PMW_DATA_DIR, else <repo>/data)")
+    parser.add_argument("--config", help="configuration file (default: $PMW_CONFIG, else config/pmw.yml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_generate_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--seed", type=int, default=7)
+        p.add_argument("--users", type=int, default=2000)
+        p.add_argument("--days", type=int, default=60)
+        p.add_argument("--events-per-user", type=int, default=30)
+        p.add_argument("--no-mess", action="store_true", help="no duplicates, late events or malformed lines")
+
+    gen = sub.add_parser("generate", help="write deterministic sample exports into landing/")
+    add_generate_args(gen)
+    gen.set_defaults(func=_cmd_generate)
+
+    run = sub.add_parser("run", help="run the pipeline once in-process: ingest -> gates -> dbt -> gates -> publish")
+    run.add_argument("--file", action="append", help="only this landed file (repeatable); default: all new files")
+    run.set_defaults(func=_cmd_run)
+
+    summ = sub.add_parser("summary", help="files and rows per source, checks, published outputs")
+    summ.add_argument("--json", action="store_true")
+    summ.set_defaults(func=_cmd_summary)
+
+    demo = sub.add_parser("demo", help="generate sample exports, then run the pipeline")
+    add_generate_args(demo)
+    demo.add_argument("--file", action="append", help=argparse.SUPPRESS)
+    demo.set_defaults(func=_cmd_demo)
+
+    disc = sub.add_parser("discard", help="move a pending lake file that fails its gate out of the way")
+    disc.add_argument("sha256")
+    disc.add_argument("--source", default="analytics")
+    disc.add_argument("--entity", default="events")
+    disc.set_defaults(func=_cmd_discard)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"pmw: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"pmw: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Run the pipeline once, in this process, through the same Dagster job the schedule and sensor run.
+
+Using the job (not a parallel hand-written sequence) means the CLI gets exactly the orchestrated semantics:
+blocking gates, dbt tests as checks, publish only after everything upstream passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pmw.run_records import record_run
+from pmw.settings import Paths
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    success: bool
+    seconds: float
+    steps_failed: list[str] = field(default_factory=list)
+    steps_skipped: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    materialized: list[str] = field(default_factory=list)
+
+    @property
+    def checks_failed(self) -> list[dict[str, Any]]:
+        return [c for c in self.checks if not c["passed"]]
+
+    @property
+    def ok(self) -> bool:
+        return self.success and not self.steps_failed and not self.checks_failed and not self.steps_skipped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "success": self.success,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 2),
+            "steps_failed": self.steps_failed,
+            "steps_skipped": self.steps_skipped,
+            "checks": self.checks,
+            "materialized": self.materialized,
+        }
+
+
+class _ProgressHandler(logging.Handler):
+    """Prints the pipeline's own progress lines (ingest, gates, publish); Dagster's engine chatter stays out."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        # Dagster prefixes user messages with "<job> - <run id> - <step> - "; keep the message itself.
+        parts = msg.split(" - ", 3)
+        text = parts[-1] if len(parts) == 4 else msg
+        print(f"  {time.strftime('%H:%M:%S')} {text}", flush=True)
+
+
+def run_pipeline(paths: Paths, *, config_path: str | None = None, files: list[str] | None = None) -> RunOutcome:
+    """Execute `pmw_pipeline` in-process on ``paths``; record and return what happened."""
+    os.environ["PMW_DATA_DIR"] = str(paths.data_dir)
+    if config_path:
+        os.environ["PMW_CONFIG"] = str(config_path)
+    paths.ensure()
+
+    import dagster as dg  # imported late: the definitions read PMW_DATA_DIR at import
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("pmw_pipeline")
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if files:
+        run_config["ops"] = {"raw_analytics_events": {"config": {"files": files}}}
+
+    handler = _ProgressHandler(level=logging.INFO)
+    user_logger = logging.getLogger("dagster")
+    user_logger.addHandler(handler)
+    # With DAGSTER_HOME set (as `make dev` does) CLI runs show up in the Dagster UI; otherwise nothing is kept.
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    started = time.monotonic()
+    try:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+        outcome = _outcome(result, time.monotonic() - started)
+    finally:
+        user_logger.removeHandler(handler)
+        instance.dispose()
+    record_run(paths, outcome.to_dict())
+    return outcome
+
+
+def _outcome(result, seconds: float) -> RunOutcome:
+    import dagster as dg
+
+    steps_failed = sorted({e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE})
+    steps_skipped = sorted({e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_SKIPPED})
+    checks = [
+        {
+            "asset": ev.asset_key.to_user_string(),
+            "check": ev.check_name,
+            "passed": ev.passed,
+            "severity": ev.severity.value,
+            "description": ev.description,
+        }
+        for ev in result.get_asset_check_evaluations()
+    ]
+    materialized = sorted(
+        e.asset_key.to_user_string()
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    return RunOutcome(
+        run_id=result.run_id,
+        success=result.success,
+        seconds=seconds,
+        steps_failed=steps_failed,
+        steps_skipped=steps_skipped,
+        checks=checks,
+        materialized=materialized,
+    )
+
+
+def print_outcome(outcome: RunOutcome, stream=sys.stdout) -> None:
+    failed = outcome.checks_failed
+    print(
+        f"run {outcome.run_id[:8]}: {'OK' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s; "
+        f"{len(outcome.checks) - len(failed)} checks passed, {len(failed)} failed; "
+        f"{len(outcome.materialized)} assets materialised",
+        file=stream,
+    )
+    for c in failed:
+        print(f"  check failed: {c['asset']} / {c['check']}: {c['description']}", file=stream)
+    for s in outcome.steps_failed:
+        print(f"  step failed: {s}", file=stream)
+    for s in outcome.steps_skipped:
+        print(f"  step skipped (upstream failed): {s}", file=stream)
