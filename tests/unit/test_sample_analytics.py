@@ -1,0 +1,420 @@
+"""The sample analytics generator: deterministic bytes, vendor-exact shapes, and truths the files really hold.
+
+The read-back helpers below are deliberately independent of the generator: they parse the files the way a
+vendor-aware reader would and recompute the funnel and retention from what they find.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import re
+import zipfile
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pmw.config import load_config
+from pmw.sample import AnalyticsTruths, generate_analytics, generate_events_bench
+from pmw.sample.analytics import MIXPANEL_TIMEZONE
+from pmw.settings import DEFAULT_CONFIG_PATH
+
+USERS = 300
+DAYS = 45
+START = date(2024, 3, 1)  # the Mixpanel era (days 0-19) spans the US DST change of 2024-03-10
+
+MEMBER_NAME = re.compile(r"^(\d+)/\1_(\d{4}-\d{2}-\d{2})_(0|[1-9]|1\d|2[0-3])#(\d+)\.json\.gz$")
+AMPLITUDE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+SEGMENT_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+WINDOW = timedelta(hours=168)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> tuple[Path, AnalyticsTruths]:
+    landing = tmp_path_factory.mktemp("run1") / "landing"
+    return landing, generate_analytics(landing, users=USERS, days=DAYS, start=START)
+
+
+def _files(landing: Path) -> dict[str, bytes]:
+    return {p.relative_to(landing).as_posix(): p.read_bytes() for p in sorted(landing.rglob("*")) if p.is_file()}
+
+
+# ------------------------------------------------------------------------------------------------ read back
+
+
+def _amplitude_members(landing: Path, truths: AnalyticsTruths):
+    """(file, member, [lines]) for every Amplitude member, whatever the archive's file name says."""
+    for rel in truths.files:
+        if not rel.startswith("analytics/amplitude/"):
+            continue
+        with zipfile.ZipFile(landing / rel) as zf:  # one of them is named .json.gz but is a ZIP
+            for name in zf.namelist():
+                body = zf.read(name)
+                assert body[:2] == b"\x1f\x8b", f"{rel}:{name} is not gzip"
+                yield rel, name, gzip.decompress(body).decode("utf-8").split("\n")[:-1]
+
+
+def _mixpanel_lines(landing: Path, truths: AnalyticsTruths):
+    for rel in truths.files:
+        if rel.startswith("analytics/mixpanel/"):
+            raw = (landing / rel).read_bytes()
+            text = (gzip.decompress(raw) if rel.endswith(".gz") else raw).decode("utf-8")
+            yield rel, text.split("\n")[:-1]
+
+
+def _mixpanel_utc(shifted_seconds: int) -> datetime:
+    """Undo Mixpanel's shift: the number is the project-local wall clock written as if it were UTC."""
+    wall = datetime.fromtimestamp(shifted_seconds, UTC).replace(tzinfo=None)
+    return wall.replace(tzinfo=ZoneInfo(MIXPANEL_TIMEZONE)).astimezone(UTC)
+
+
+class ReadBack:
+    """Every event in the files, deduplicated on each vendor's event key, with malformed lines set aside."""
+
+    def __init__(self, landing: Path, truths: AnalyticsTruths):
+        self.lines: Counter[str] = Counter()
+        self.events: dict[str, dict[tuple, tuple[str, str | None, datetime, dict]]] = defaultdict(dict)
+        self.malformed: set[tuple[str, str | None, int, str]] = set()
+        self.device_to_user: dict[str, str] = {}
+        self.mixpanel_delays: list[float] = []
+        self.mixpanel_offsets: set[int] = set()
+        self.insert_ids: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for rel, member, lines in _amplitude_members(landing, truths):
+            for number, line in enumerate(lines, 1):
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    self.malformed.add((rel, member, number, "not_json"))
+                    continue
+                if "event_type" not in row:
+                    self.malformed.add((rel, member, number, "missing_event_type"))
+                    continue
+                self.lines["amplitude"] += 1
+                user = None if row["user_id"] is None else str(row["user_id"])
+                if user is not None:
+                    self.device_to_user.setdefault(row["device_id"], user)
+                when = datetime.strptime(row["event_time"], AMPLITUDE_TIME).replace(tzinfo=UTC)
+                self.events["amplitude"][row["uuid"]] = (row["event_type"], user, when, row["event_properties"])
+        for rel, lines in _mixpanel_lines(landing, truths):
+            for number, line in enumerate(lines, 1):
+                if line == "terminated early":
+                    self.malformed.add((rel, None, number, "vendor_trailer"))
+                    continue
+                row = json.loads(line)
+                props = row["properties"]
+                if not str(props["time"]).isdigit():
+                    self.malformed.add((rel, None, number, "non_numeric_time"))
+                    continue
+                self.lines["mixpanel"] += 1
+                shifted = int(props["time"])
+                when = _mixpanel_utc(shifted)
+                self.mixpanel_offsets.add(shifted - int(when.timestamp()))
+                self.mixpanel_delays.append(props["mp_processing_time_ms"] / 1000 - when.timestamp())
+                user = props.get("$user_id")
+                key = (row["event"], props["distinct_id"], shifted, props["$insert_id"])
+                self.insert_ids[props["$insert_id"]].add((row["event"], props["distinct_id"]))
+                self.events["mixpanel"][key] = (row["event"], user, when, props)
+        for rel in truths.files:
+            if not rel.startswith("analytics/segment/"):
+                continue
+            reader = csv.DictReader(io.StringIO((landing / rel).read_text(encoding="utf-8"), newline=""))
+            for row in reader:
+                try:
+                    when = datetime.strptime(row["timestamp"], SEGMENT_TIME).replace(tzinfo=UTC)
+                except ValueError:
+                    self.malformed.add((rel, None, reader.line_num, "unparseable_timestamp"))
+                    continue
+                self.lines["csv"] += 1
+                self.events["csv"][row["id"]] = (row["event"], row["user_id"] or None, when, row)
+
+    def by_user(self) -> dict[str, list[tuple[datetime, str, dict]]]:
+        users: dict[str, list[tuple[datetime, str, dict]]] = defaultdict(list)
+        for events in self.events.values():
+            for name, user, when, props in events.values():
+                if user is not None:
+                    users[user].append((when, name, props))
+        for events in users.values():
+            events.sort(key=lambda e: e[0])
+        return users
+
+
+@pytest.fixture(scope="module")
+def read_back(sample) -> ReadBack:
+    landing, truths = sample
+    return ReadBack(landing, truths)
+
+
+# ------------------------------------------------------------------------------------------------ tests
+
+
+def test_same_seed_same_bytes_and_files_match_truths(sample, tmp_path):
+    landing, truths = sample
+    again = generate_analytics(tmp_path / "landing", users=USERS, days=DAYS, start=START)
+    first, second = _files(landing), _files(tmp_path / "landing")
+    assert first == second
+    assert again.to_dict() == truths.to_dict()
+    assert sorted(first) == list(truths.files)  # no partial or stray files
+    json.dumps(truths.to_dict())  # serialisable
+    other = generate_analytics(tmp_path / "other", users=USERS, days=DAYS, start=START, seed=8)
+    assert _files(tmp_path / "other") != first
+    assert other.activation.realised_step_users != truths.activation.realised_step_users
+
+
+def test_sample_matches_the_project_configuration(read_back):
+    config = load_config(DEFAULT_CONFIG_PATH)
+    assert config.analytics.mixpanel_project_timezone == MIXPANEL_TIMEZONE
+    names = {e[0] for events in read_back.events.values() for e in events.values()}
+    assert names <= set(config.analytics.known_events)
+    assert {"signed_up", "onboarding_completed", "report_created", "report_shared", "plan_upgraded"} <= names
+
+
+def test_amplitude_archives_and_member_names(sample):
+    landing, truths = sample
+    amplitude_files = [f for f in truths.files if f.startswith("analytics/amplitude/")]
+    assert any(f.endswith(".json.gz") for f in amplitude_files)  # the ZIP under a .json.gz name
+    assert any(f.endswith("_reexport.zip") for f in amplitude_files)
+    members_seen: dict[str, bytes] = {}
+    duplicated_members = 0
+    shards = Counter()
+    for rel in amplitude_files:
+        assert zipfile.is_zipfile(landing / rel)
+        with zipfile.ZipFile(landing / rel) as zf:
+            for info in zf.infolist():
+                match = MEMBER_NAME.match(info.filename)
+                assert match, info.filename
+                assert int(match.group(1)) == truths.amplitude_project_id
+                assert info.date_time == (1980, 1, 1, 0, 0, 0)
+                shards[(rel, match.group(3))] += 1
+                body = zf.read(info)
+                if info.filename in members_seen:
+                    assert members_seen[info.filename] == body  # the re-export repeats hours byte for byte
+                    duplicated_members += 1
+                members_seen[info.filename] = body
+    assert duplicated_members > 0
+    assert max(shards.values()) >= 2  # several shards per hour
+    assert any(m.split("_")[-1].split("#")[0] != m.split("_")[-1].split("#")[0].zfill(2) for m in members_seen)
+
+
+def test_amplitude_files_are_hourly_by_upload_time(sample):
+    landing, truths = sample
+    late = 0
+    numeric_ids = 0
+    nulls = Counter()
+    for _rel, member, lines in _amplitude_members(landing, truths):
+        match = MEMBER_NAME.match(member)
+        assert match
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            uploaded = datetime.strptime(row["server_upload_time"], AMPLITUDE_TIME)
+            assert (uploaded.date().isoformat(), uploaded.hour) == (match.group(2), int(match.group(3)))
+            happened = datetime.strptime(row["event_time"], AMPLITUDE_TIME)
+            late += "event_type" in row and uploaded - happened >= timedelta(hours=24)
+            numeric_ids += isinstance(row["user_id"], int)
+            nulls["country"] += row["country"] is None
+            nulls["user_properties"] += row["user_properties"] is None
+            assert isinstance(row["session_id"], int) and isinstance(row["event_id"], int)
+            assert row["platform"] in {"iOS", "Android", "Web"}
+    assert numeric_ids > 0
+    assert nulls["country"] > 0 and nulls["user_properties"] > 0
+    # Late events counted by the generator, plus their byte-identical copies in the re-export.
+    assert truths.late_events_by_source["amplitude"] > 0
+    assert late >= truths.late_events_by_source["amplitude"]
+
+
+def test_mixpanel_time_is_shifted_to_the_project_timezone(read_back, sample):
+    _landing, truths = sample
+    # America/Los_Angeles: UTC-8 before 2024-03-10, UTC-7 after; the sample spans both.
+    assert read_back.mixpanel_offsets == {-8 * 3600, -7 * 3600}
+    # mp_processing_time_ms is real UTC: against the reconstructed time it shows the upload delay, never hours.
+    on_time = [d for d in read_back.mixpanel_delays if d < 24 * 3600]
+    assert min(read_back.mixpanel_delays) >= 0
+    assert max(on_time) <= 15 * 60
+    assert len(read_back.mixpanel_delays) - len(on_time) >= truths.late_events_by_source["mixpanel"]
+
+
+def test_mixpanel_time_in_summer_is_pdt_wall_clock(tmp_path):
+    """In July every Mixpanel time is the PDT wall clock: 7 h behind the real UTC instant of mp_processing_time_ms."""
+    truths = generate_analytics(tmp_path, users=40, days=31, start=date(2024, 7, 1), mess=False)
+    checked = 0
+    for rel in truths.files:
+        if not rel.startswith("analytics/mixpanel/"):
+            continue
+        for line in (tmp_path / rel).read_text(encoding="utf-8").splitlines():
+            props = json.loads(line)["properties"]
+            shifted = int(props["time"])
+            utc = _mixpanel_utc(shifted)
+            assert shifted - int(utc.timestamp()) == -7 * 3600
+            assert 0 <= props["mp_processing_time_ms"] / 1000 - utc.timestamp() <= 6 * 60  # the upload delay
+            checked += 1
+    assert checked > 100
+
+
+def test_counts_per_format_match_the_truths(read_back, sample):
+    _landing, truths = sample
+    assert dict(read_back.lines) == truths.lines_by_source
+    for source in ("amplitude", "mixpanel", "csv"):
+        events = read_back.events[source]
+        assert len(events) == truths.events_by_source[source], source
+        assert Counter(e[0] for e in events.values()) == truths.events_by_source_and_name[source], source
+        assert read_back.lines[source] - len(events) == truths.exact_duplicates_by_source[source], source
+    assert truths.exact_duplicates_by_source["amplitude"] > 0 and truths.exact_duplicates_by_source["mixpanel"] > 0
+    assert set(truths.events_by_source_and_name["csv"]) == {"plan_upgraded"}
+    assert "plan_upgraded" not in truths.events_by_source_and_name["amplitude"]
+
+
+def test_malformed_lines_are_exactly_the_planted_ones(read_back, sample):
+    _landing, truths = sample
+    planted = {(m.file, m.member, m.line, m.kind) for m in truths.malformed}
+    assert read_back.malformed == planted
+    assert {m.kind for m in truths.malformed} == {
+        "not_json",
+        "missing_event_type",
+        "non_numeric_time",
+        "vendor_trailer",
+        "unparseable_timestamp",
+    }
+
+
+def test_insert_id_collision_is_two_different_events(read_back, sample):
+    _landing, truths = sample
+    assert len(truths.mixpanel_insert_id_collisions) == 1
+    events = read_back.insert_ids[truths.mixpanel_insert_id_collisions[0]]
+    assert len({name for name, _ in events}) == 2
+
+
+def test_switch_from_mixpanel_to_amplitude(read_back, sample):
+    _landing, truths = sample
+    switch = datetime(truths.switch_date.year, truths.switch_date.month, truths.switch_date.day, tzinfo=UTC)
+    assert all(e[2] < switch for e in read_back.events["mixpanel"].values())
+    assert all(e[2] >= switch for e in read_back.events["amplitude"].values())
+    # The same people on both sides: Amplitude and Mixpanel share user ids.
+    amplitude_users = {e[1] for e in read_back.events["amplitude"].values() if e[1]}
+    mixpanel_users = {e[1] for e in read_back.events["mixpanel"].values() if e[1]}
+    assert len(amplitude_users & mixpanel_users) > USERS // 2
+
+
+def _funnel_depth(events: list[tuple[datetime, str, dict]], steps: tuple[str, ...]) -> int:
+    """first_entry: the depth of the path from the first step-1 event (earliest matches, strictly later, in window)."""
+    starts = [e for e in events if e[1] == steps[0]]
+    t1 = starts[0][0]
+    last, depth = t1, 1
+    for step in steps[1:]:
+        nxt = next((t for t, name, _ in events if name == step and t > last and t - t1 <= WINDOW), None)
+        if nxt is None:
+            break
+        last, depth = nxt, depth + 1
+    return depth
+
+
+def test_funnel_and_retention_recomputed_from_the_files(read_back, sample):
+    _landing, truths = sample
+    steps = truths.activation.steps
+    reached = [0] * len(steps)
+    day7 = [0, 0]
+    sharing = [0, 0]
+    end = datetime(truths.end.year, truths.end.month, truths.end.day, tzinfo=UTC)
+    for events in read_back.by_user().values():
+        reports = [t for t, name, _ in events if name == "report_created"]
+        shares = [t for t, name, p in events if name == "report_shared" and p.get("channel") in ("email", "link")]
+        if reports:
+            sharing[0] += 1
+            sharing[1] += any(r < s <= r + timedelta(hours=24) for r in reports for s in shares)
+        if not any(name == "signed_up" for _, name, _ in events):
+            continue
+        depth = _funnel_depth(events, steps)
+        for k in range(depth):
+            reached[k] += 1
+        signed = next(t for t, name, _ in events if name == "signed_up").date()
+        if datetime.combine(signed + timedelta(days=8), datetime.min.time(), UTC) <= end:
+            day7[0] += 1
+            day7[1] += any(t.date() == signed + timedelta(days=7) for t in reports)
+    assert tuple(reached) == truths.activation.realised_step_users
+    assert reached[0] == truths.users_signed_up == USERS
+    assert tuple(day7) == (truths.retention.realised_day7_cohort_users, truths.retention.realised_day7_retained)
+    assert tuple(sharing) == truths.sharing.realised_step_users
+
+
+def _within_4_sigma(successes: int, trials: int, p: float) -> bool:
+    return abs(successes - trials * p) <= 4 * math.sqrt(trials * p * (1 - p))
+
+
+def test_realised_rates_are_within_sampling_error_of_the_planted_ones(sample):
+    _landing, truths = sample
+    funnel = truths.activation
+    counts = funnel.realised_step_users_window_elapsed
+    assert counts[0] >= USERS * 0.9
+    for k in range(1, len(counts)):
+        p = funnel.planted_step_probabilities[k]
+        assert _within_4_sigma(counts[k], counts[k - 1], p), (k, counts, p)
+    for platform, p in funnel.planted_onboarding_by_platform.items():
+        by_platform = funnel.realised_by_platform[platform]
+        assert _within_4_sigma(by_platform[1], by_platform[0], p), platform
+    assert sum(funnel.planted_onboarding_by_platform.values()) / 3 == pytest.approx(
+        funnel.planted_step_probabilities[1]
+    )
+    retention = truths.retention
+    assert retention.planted_day7 == 0.30
+    assert _within_4_sigma(retention.realised_day7_retained, retention.realised_day7_cohort_users, 0.30)
+    assert sum(c[0] for c in retention.by_cohort[7].values()) == retention.realised_day7_cohort_users
+    assert sum(c[1] for c in retention.by_cohort[7].values()) == retention.realised_day7_retained
+    # Some converters act after the window (they must not count), some cohorts are still open.
+    assert funnel.after_window_users[0] > 0 and funnel.after_window_users[2] > 0
+    assert truths.late_signup_users > 0
+    assert funnel.realised_step_users[0] > funnel.realised_step_users_window_elapsed[0]
+
+
+def test_identity_anonymous_first_then_identified(read_back, sample):
+    _landing, truths = sample
+    anonymous = [e for e in read_back.events["amplitude"].values() if e[1] is None]
+    anonymous += [e for e in read_back.events["mixpanel"].values() if e[3]["distinct_id"].startswith("$device:")]
+    assert anonymous
+    identifies = [e for e in read_back.events["mixpanel"].values() if e[0] == "$identify"]
+    assert identifies and all(e[3]["$anon_distinct_id"].startswith("$device:") for e in identifies)
+    assert truths.users_identified_later > 0 and truths.anonymous_only_devices == USERS // 10
+
+
+def test_unicode_and_string_numbers_survive(read_back):
+    titles = {e[3].get("title") for e in read_back.events["amplitude"].values()}
+    assert {"Weekly KPIs 📈", "売上レポート 2024", "Résumé des ventes"} & titles
+    assert any(e[3]["properties_coupon"] == 'BF, "2023"' for e in read_back.events["csv"].values())
+    assert any(isinstance(e[3].get("row_count"), str) for e in read_back.events["mixpanel"].values())
+
+
+def test_without_mess_nothing_is_broken_or_duplicated(tmp_path):
+    truths = generate_analytics(tmp_path, users=60, days=31, mess=False)
+    assert truths.malformed == ()
+    assert set(truths.exact_duplicates_by_source.values()) == {0}
+    assert set(truths.late_events_by_source.values()) == {0}
+    back = ReadBack(tmp_path, truths)
+    assert back.malformed == set()
+    assert {s: len(e) for s, e in back.events.items()} == truths.events_by_source
+
+
+def test_rejects_ranges_too_short_for_the_cohorts(tmp_path):
+    with pytest.raises(ValueError, match="days must be >= 31"):
+        generate_analytics(tmp_path, days=20)
+
+
+def test_bench_files(tmp_path):
+    paths = generate_events_bench(tmp_path / "a", 2_001, seed=3)
+    again = generate_events_bench(tmp_path / "b", 2_001, seed=3)
+    assert len(paths) == 4
+    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
+    counts = []
+    for path in paths:
+        assert re.match(r"^\d+_\d{4}-\d{2}-\d{2}_\d{1,2}#\d+\.json\.gz$", path.name)
+        lines = gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
+        rows = [json.loads(line) for line in lines]
+        assert all({"uuid", "event_type", "event_time", "device_id"} <= row.keys() for row in rows)
+        counts.append(len(rows))
+    assert sum(counts) == 2_001 and max(counts) - min(counts) <= len(paths)
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(p.name for p in paths)
