@@ -1,0 +1,6 @@
+"""Shared ingest machinery: landing listing, content hashes, atomic writes, manifest, quarantine, archive safety."""
+
+from ingest.common.hashing import file_sha256
+from ingest.common.landing import list_landed_files
+
+__all__ = ["file_sha256", "list_landed_files"]

@@ -1,0 +1,232 @@
+"""DuckDB SQL that turns one unit (a file or a ZIP member) into rows of the ``rows_`` work table.
+
+Every line is read as raw text (a CSV read with a delimiter and quote that never match), numbered, then
+validated and parsed with an explicit field list, so one bad line becomes one quarantine row with its reason
+instead of stopping the file. Values reach SQL only as escaped string literals; identifiers only after
+whitelisting (CSV headers, see csv_columns.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+from ingest.common.parquet import sql_string
+
+# One line per row: a delimiter that never occurs in valid JSON (raw control characters must be escaped there).
+LINE_DELIMITER = "\x01"
+MAX_LINE_BYTES = 32 * 1024 * 1024
+TRAILER_LINE = "terminated early"
+TRAILER_REASON = "vendor trailer: export terminated early"
+
+# The work table: one row per non-blank input line / CSV record; reason IS NULL means loadable.
+WORK_TABLE_DDL = """
+CREATE TABLE rows_ (
+    unit_index INTEGER, _source_member VARCHAR, _line_number BIGINT, reason VARCHAR, raw_line VARCHAR,
+    event_key VARCHAR, source VARCHAR, event_name VARCHAR, user_id VARCHAR, anonymous_id VARCHAR,
+    session_key VARCHAR, event_time TIMESTAMP, received_at TIMESTAMP, platform VARCHAR, country VARCHAR,
+    revenue DECIMAL(18,6), properties VARCHAR, user_properties VARCHAR
+)
+"""
+
+# Epoch seconds accepted as a time: 1970 .. 9999-12-31 (beyond that make_timestamp would overflow).
+_MAX_EPOCH_SECONDS = 253402300799
+
+
+def utc_timestamp(expr: str) -> str:
+    """Text -> naive UTC TIMESTAMP, or NULL if unparseable. Text without an offset is read as UTC;
+    independent of the session TimeZone setting."""
+    return f"timezone('UTC', TRY_CAST({expr} AS TIMESTAMPTZ))"
+
+
+def quoted_value(expr: str) -> str:
+    """A value for a reason message: JSON-quoted and cut to 100 characters."""
+    return f"CAST(to_json(left(CAST({expr} AS VARCHAR), 100)) AS VARCHAR)"
+
+
+def read_lines_sql(path: str, compression: str) -> str:
+    """Numbered raw lines of a JSON-lines file (plain or gzip), blank lines dropped after numbering."""
+    reader = (
+        f"read_csv({sql_string(path)}, columns={{'line': 'VARCHAR'}}, delim={sql_string(LINE_DELIMITER)}, "
+        f"quote='', escape='', header=false, auto_detect=false, compression={sql_string(compression)}, "
+        f"max_line_size={MAX_LINE_BYTES})"
+    )
+    # row_number() OVER () is a streaming window: it numbers rows in scan order (insertion order is preserved).
+    return (
+        f"SELECT * FROM (SELECT row_number() OVER () AS line_number, line FROM {reader}) "
+        "WHERE line IS NOT NULL AND trim(line, ' \t\r') <> ''"
+    )
+
+
+def _json_struct(fields: dict[str, str]) -> str:
+    return sql_string(json.dumps(fields))
+
+
+def _validated_lines(lines_sql: str, line_struct: dict[str, str]) -> str:
+    return f"""
+        SELECT line_number, line, is_json, is_object,
+               from_json(CASE WHEN is_object THEN line END, {_json_struct(line_struct)}) AS j
+        FROM (
+            SELECT line_number, line, json_valid(line) AS is_json,
+                   json_valid(line) AND starts_with(ltrim(line), '{{') AS is_object
+            FROM ({lines_sql})
+        )"""
+
+
+AMPLITUDE_LINE_FIELDS = {
+    "uuid": "VARCHAR",
+    "event_type": "VARCHAR",
+    "user_id": "VARCHAR",  # string, null or a JSON number: all become text
+    "device_id": "VARCHAR",
+    "session_id": "VARCHAR",
+    "event_time": "VARCHAR",
+    "server_received_time": "VARCHAR",
+    "server_upload_time": "VARCHAR",
+    "platform": "VARCHAR",
+    "country": "VARCHAR",
+    "event_properties": "JSON",
+    "user_properties": "JSON",
+}
+
+
+def amplitude_insert_sql(lines_sql: str, unit_index: int, member: str | None) -> str:
+    member_sql = sql_string(member) if member is not None else "NULL"
+    return f"""
+    INSERT INTO rows_ BY NAME
+    SELECT {unit_index} AS unit_index, {member_sql} AS _source_member, line_number AS _line_number, reason,
+           CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
+           j.uuid AS event_key, 'amplitude' AS source, j.event_type AS event_name, j.user_id AS user_id,
+           j.device_id AS anonymous_id,
+           CASE WHEN j.session_id IN ('-1', '') THEN NULL ELSE j.session_id END AS session_key,
+           event_time, received_at, j.platform AS platform, j.country AS country, revenue,
+           coalesce(CAST(j.event_properties AS VARCHAR), '{{}}') AS properties,
+           CAST(j.user_properties AS VARCHAR) AS user_properties
+    FROM (
+        SELECT *,
+            CASE
+                WHEN NOT is_json THEN 'invalid JSON'
+                WHEN NOT is_object THEN 'not a JSON object'
+                WHEN coalesce(j.uuid, '') = '' THEN 'missing required field uuid'
+                WHEN coalesce(j.event_type, '') = '' THEN 'missing required field event_type'
+                WHEN coalesce(j.event_time, '') = '' THEN 'missing required field event_time'
+                WHEN event_time IS NULL THEN 'unparseable event_time: ' || {quoted_value("j.event_time")}
+                WHEN received_raw IS NOT NULL AND received_at IS NULL
+                    THEN 'unparseable server_received_time/server_upload_time: ' || {quoted_value("received_raw")}
+                WHEN revenue_raw IS NOT NULL AND revenue IS NULL
+                    THEN 'unparseable event_properties.$revenue: ' || {quoted_value("revenue_raw")}
+                WHEN price_raw IS NOT NULL AND revenue IS NULL
+                    THEN 'unparseable event_properties.$price/$quantity: '
+                         || {quoted_value("price_raw || ' x ' || coalesce(quantity_raw, '1')")}
+                WHEN quantity_raw IS NOT NULL AND TRY_CAST(quantity_raw AS DOUBLE) IS NULL
+                    THEN 'unparseable event_properties.$quantity: ' || {quoted_value("quantity_raw")}
+            END AS reason
+        FROM (
+            SELECT *,
+                {utc_timestamp("j.event_time")} AS event_time,
+                {utc_timestamp("received_raw")} AS received_at,
+                CASE
+                    WHEN revenue_raw IS NOT NULL THEN TRY_CAST(TRY_CAST(revenue_raw AS DOUBLE) AS DECIMAL(18,6))
+                    WHEN price_raw IS NOT NULL THEN TRY_CAST(
+                        TRY_CAST(price_raw AS DOUBLE) * coalesce(TRY_CAST(quantity_raw AS DOUBLE), 1) AS DECIMAL(18,6))
+                END AS revenue
+            FROM (
+                SELECT *,
+                    coalesce(nullif(j.server_received_time, ''), nullif(j.server_upload_time, '')) AS received_raw,
+                    money[1] AS revenue_raw, money[2] AS price_raw, money[3] AS quantity_raw
+                FROM (
+                    SELECT *,
+                        -- one parse of event_properties for the three money fields; Amplitude's quantity
+                        -- defaults to 1
+                        CASE WHEN j.event_properties IS NOT NULL THEN json_extract_string(
+                            j.event_properties, ['$."$revenue"', '$."$price"', '$."$quantity"']) END AS money
+                    FROM ({_validated_lines(lines_sql, AMPLITUDE_LINE_FIELDS)})
+                )
+            )
+        )
+    )"""
+
+
+MIXPANEL_LINE_FIELDS = {"event": "VARCHAR", "properties": "JSON"}
+MIXPANEL_MAPPED_PROPERTIES = {
+    "time": "VARCHAR",  # epoch seconds in the project timezone's wall clock; number or numeric string
+    "distinct_id": "VARCHAR",
+    "$insert_id": "VARCHAR",
+    "mp_processing_time_ms": "VARCHAR",
+    "$device_id": "VARCHAR",
+    "$user_id": "VARCHAR",
+    "$os": "VARCHAR",
+    "mp_country_code": "VARCHAR",
+}
+# Merge-patch with nulls removes the mapped keys; everything else stays in `properties`.
+_MIXPANEL_REMOVE_MAPPED = json.dumps(dict.fromkeys(MIXPANEL_MAPPED_PROPERTIES))
+
+
+def mixpanel_insert_sql(lines_sql: str, unit_index: int, member: str | None, project_timezone: str) -> str:
+    member_sql = sql_string(member) if member is not None else "NULL"
+    tz = sql_string(project_timezone)
+    return f"""
+    INSERT INTO rows_ BY NAME
+    SELECT {unit_index} AS unit_index, {member_sql} AS _source_member, line_number AS _line_number, reason,
+           CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
+           CASE WHEN reason IS NULL THEN sha256(
+               j.event || chr(31) || distinct_id || chr(31) || CAST(time_ms AS VARCHAR) || chr(31)
+               || coalesce(p."$insert_id", '')) END AS event_key,
+           'mixpanel' AS source, j.event AS event_name,
+           coalesce(nullif(p."$user_id", ''),
+                    CASE WHEN NOT starts_with(distinct_id, '$device:') THEN distinct_id END) AS user_id,
+           coalesce(nullif(p."$device_id", ''),
+                    CASE WHEN starts_with(distinct_id, '$device:') THEN substr(distinct_id, 9) END) AS anonymous_id,
+           NULL AS session_key, event_time, received_at,
+           p."$os" AS platform, p.mp_country_code AS country, NULL AS revenue,
+           CASE WHEN reason IS NULL
+                THEN CAST(json_merge_patch(j.properties, {sql_string(_MIXPANEL_REMOVE_MAPPED)}) AS VARCHAR)
+           END AS properties,
+           NULL AS user_properties
+    FROM (
+        SELECT *,
+            CASE
+                WHEN trim(line, ' \t\r') = {sql_string(TRAILER_LINE)} THEN {sql_string(TRAILER_REASON)}
+                WHEN NOT is_json THEN 'invalid JSON'
+                WHEN NOT is_object THEN 'not a JSON object'
+                WHEN coalesce(j.event, '') = '' THEN 'missing required field event'
+                WHEN j.properties IS NULL THEN 'missing required field properties'
+                WHEN NOT properties_is_object THEN 'properties is not a JSON object'
+                WHEN coalesce(p.time, '') = '' THEN 'missing required field properties.time'
+                WHEN event_time IS NULL THEN 'unparseable properties.time: ' || {quoted_value("p.time")}
+                WHEN coalesce(distinct_id, '') = '' THEN 'missing required field properties.distinct_id'
+                WHEN p.mp_processing_time_ms IS NOT NULL AND received_at IS NULL
+                    THEN 'unparseable properties.mp_processing_time_ms: ' || {quoted_value("p.mp_processing_time_ms")}
+            END AS reason
+        FROM (
+            SELECT *,
+                CAST(round(time_seconds * 1000) AS BIGINT) AS time_ms,
+                -- The export wrote project-local wall-clock time as if it were UTC: read it back as local
+                -- time in the project timezone (DST-aware), then express it in UTC.
+                timezone('UTC', timezone({tz}, make_timestamp(CAST(round(time_seconds * 1000000) AS BIGINT))))
+                    AS event_time,
+                make_timestamp(CAST(round(processing_ms * 1000) AS BIGINT)) AS received_at
+            FROM (
+                SELECT *, p.distinct_id AS distinct_id,
+                    CASE WHEN TRY_CAST(p.time AS DOUBLE) BETWEEN 0 AND {_MAX_EPOCH_SECONDS}
+                         THEN TRY_CAST(p.time AS DOUBLE) END AS time_seconds,
+                    CASE WHEN TRY_CAST(p.mp_processing_time_ms AS DOUBLE) BETWEEN 0 AND {_MAX_EPOCH_SECONDS * 1000}
+                         THEN TRY_CAST(p.mp_processing_time_ms AS DOUBLE) END AS processing_ms
+                FROM (
+                    SELECT *, starts_with(CAST(j.properties AS VARCHAR), '{{') AS properties_is_object,
+                        CASE WHEN starts_with(CAST(j.properties AS VARCHAR), '{{')
+                             THEN from_json(j.properties, {_json_struct(MIXPANEL_MAPPED_PROPERTIES)}) END AS p
+                    FROM ({_validated_lines(lines_sql, MIXPANEL_LINE_FIELDS)})
+                )
+            )
+        )
+    )"""
+
+
+def sidecar_rejects_insert_sql(sidecar_path: str, unit_index: int, member: str | None, vendor: str) -> str:
+    """Rows the Python line sanitiser rejected (invalid UTF-8, control characters, over-long lines)."""
+    member_sql = sql_string(member) if member is not None else "NULL"
+    return f"""
+    INSERT INTO rows_ BY NAME
+    SELECT {unit_index} AS unit_index, {member_sql} AS _source_member, line_number AS _line_number, reason,
+           raw_line, {sql_string(vendor)} AS source
+    FROM read_json({sql_string(sidecar_path)}, format='newline_delimited',
+                   columns={{'line_number': 'BIGINT', 'raw_line': 'VARCHAR', 'reason': 'VARCHAR'}})"""

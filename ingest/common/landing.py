@@ -1,0 +1,86 @@
+"""Safe listing of landed files: regular files under landing/<source>/, never following symlinks or escaping."""
+
+from __future__ import annotations
+
+import os
+import stat
+from fnmatch import fnmatch
+from pathlib import Path
+
+from ingest.common.hashing import file_sha256
+from pmw.settings import SOURCES, Paths
+
+__all__ = ["LandingPathError", "check_landed_file", "file_sha256", "list_landed_files", "relative_to_landing"]
+
+# Names sync jobs and editors use while a file is still being written; they are not exports (yet).
+IN_PROGRESS_PATTERNS = (".*", "*.tmp", "*.part", "*.partial", "*.crdownload", "*~")
+
+
+class LandingPathError(ValueError):
+    """A path that must not be ingested: outside landing/<source>, a symlink, or not a regular file."""
+
+
+def _source_root(paths: Paths, source: str) -> Path:
+    if source not in SOURCES:
+        raise LandingPathError(f"unknown source {source!r} (known: {', '.join(SOURCES)})")
+    return paths.landing / source
+
+
+def is_in_progress_name(name: str) -> bool:
+    return any(fnmatch(name, pattern) for pattern in IN_PROGRESS_PATTERNS)
+
+
+def list_landed_files(paths: Paths, source: str) -> list[Path]:
+    """Regular files under landing/<source>/ at any depth, sorted by relative path.
+
+    Symlinks (files or folders) are never followed, hidden and in-progress names (``.*``, ``*.tmp``,
+    ``*.part``, ...) are skipped, and so are hidden folders.
+    """
+    root = _source_root(paths, source)
+    if not root.is_dir() or root.is_symlink():
+        return []
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        # Pruning in place stops os.walk descending into hidden folders; symlinked folders are never entered.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not os.path.islink(Path(dirpath, d)))
+        for name in filenames:
+            if is_in_progress_name(name):
+                continue
+            candidate = Path(dirpath, name)
+            try:
+                mode = os.lstat(candidate).st_mode
+            except FileNotFoundError:  # removed while we listed
+                continue
+            if stat.S_ISREG(mode):
+                found.append(candidate)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def check_landed_file(paths: Paths, source: str, path: Path) -> Path:
+    """Return ``path`` as an absolute path if it is a regular file inside landing/<source>/, reached without
+    symlinks; else raise LandingPathError. Relative paths are taken relative to landing/."""
+    root = Path(os.path.abspath(_source_root(paths, source)))
+    candidate = Path(os.path.abspath(path if Path(path).is_absolute() else paths.landing / path))
+    try:
+        parts = candidate.relative_to(root).parts
+    except ValueError:
+        raise LandingPathError(f"refusing {path}: not inside {root}") from None
+    if root.is_symlink():
+        raise LandingPathError(f"refusing {path}: {root} is a symlink")
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise LandingPathError(f"refusing {path}: {current} is a symlink")
+    try:
+        mode = os.lstat(candidate).st_mode
+    except FileNotFoundError:
+        raise LandingPathError(f"refusing {path}: no such file") from None
+    if not stat.S_ISREG(mode):
+        raise LandingPathError(f"refusing {path}: not a regular file")
+    return candidate
+
+
+def relative_to_landing(paths: Paths, path: Path) -> str:
+    """The path as recorded in the manifest and lineage columns, e.g. ``analytics/2024/export.zip``."""
+    return Path(path).relative_to(paths.landing.resolve()).as_posix()
