@@ -60,7 +60,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_discard(args: argparse.Namespace) -> int:
-    from pmw.lake import discard_pending
+    from ingest.common.lake import discard_pending
 
     dest = discard_pending(get_paths(args.data_dir), args.source, args.entity, args.sha256)
     print(f"discarded: moved to {dest}; the gate no longer sees it (remove the landed file too, or it stays loaded)")

@@ -43,6 +43,7 @@ from ingest.common.hashing import file_sha256
 from ingest.common.landing import LandingPathError, check_landed_file, list_landed_files, relative_to_landing
 from ingest.common.locking import ingest_lock
 from ingest.common.manifest import manifest_source_dir, read_manifest_record, write_manifest_record
+from ingest.common.lake import lake_dir, lake_file, pending_dir, pending_file
 from ingest.common.parquet import copy_query_to_parquet, ensure_schema_file, sql_string
 from ingest.common.quarantine import quarantine_path, write_quarantine
 from pmw.config import PipelineConfig
@@ -127,11 +128,17 @@ class _Parsed:
 
 
 def lake_events_dir(paths: Paths) -> Path:
-    return paths.lake / contract.SOURCE / contract.ENTITY
+    return lake_dir(paths, contract.SOURCE, contract.ENTITY)
 
 
 def lake_file_path(paths: Paths, sha256: str) -> Path:
-    return lake_events_dir(paths) / f"{sha256}.parquet"
+    """Where the file's Parquet lives once its raw gate passed (recorded in the manifest)."""
+    return lake_file(paths, contract.SOURCE, contract.ENTITY, sha256)
+
+
+def pending_file_path(paths: Paths, sha256: str) -> Path:
+    """Where ingest writes it: dbt does not read here; the raw gate validates it, then it is promoted."""
+    return pending_file(paths, contract.SOURCE, contract.ENTITY, sha256)
 
 
 def _work_root(paths: Paths) -> Path:
@@ -318,7 +325,7 @@ class _FileLoader:
         events_cols = ", ".join(
             f"CAST({lineage.get(name, name)} AS {sql_type}) AS {name}" for name, sql_type in contract.EVENT_COLUMNS
         )
-        lake_file = lake_file_path(self.paths, self.sha256)
+        lake_file = pending_file_path(self.paths, self.sha256)
         written = copy_query_to_parquet(
             con,
             f"SELECT {events_cols} FROM rows_ WHERE reason IS NULL ORDER BY unit_index, _line_number",
@@ -356,7 +363,8 @@ def _lake_relative(paths: Paths, path: Path | None) -> str | None:
 def _is_loaded(paths: Paths, record: dict[str, Any] | None) -> bool:
     if not record or record.get("status") != LOADED or not record.get("lake_file"):
         return False
-    if not (paths.lake / record["lake_file"]).exists():
+    sha256 = record["sha256"]
+    if not (lake_file_path(paths, sha256).exists() or pending_file_path(paths, sha256).exists()):
         return False
     return not record.get("quarantine_file") or (paths.lake / record["quarantine_file"]).exists()
 
@@ -442,7 +450,8 @@ def _ingest_one(paths: Paths, config: PipelineConfig, limits: ArchiveLimits, pat
         "rows_rejected": parsed.rows_rejected,
         "incomplete": parsed.incomplete,
         "notes": parsed.notes,
-        "lake_file": _lake_relative(paths, parsed.lake_file),
+        # The lake path it is promoted to once its raw gate passes (it is written to the pending area first).
+        "lake_file": _lake_relative(paths, lake_file_path(paths, sha256)),
         "quarantine_file": _lake_relative(paths, parsed.quarantine_file),
         "finished_at": _iso(_utc_now()),
     }
@@ -466,7 +475,8 @@ def _ingest_one(paths: Paths, config: PipelineConfig, limits: ArchiveLimits, pat
 def _prepare_lake(paths: Paths) -> None:
     """Under the lock: remove what a killed run left behind and make sure the dbt source glob matches."""
     events_dir = lake_events_dir(paths)
-    for directory in (events_dir, paths.quarantine_dir / SOURCE, manifest_source_dir(paths, SOURCE)):
+    pending = pending_dir(paths, contract.SOURCE, contract.ENTITY)
+    for directory in (events_dir, pending, paths.quarantine_dir / SOURCE, manifest_source_dir(paths, SOURCE)):
         directory.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files(directory)
     shutil.rmtree(_work_root(paths), ignore_errors=True)

@@ -8,7 +8,7 @@ import dagster as dg
 
 from ingest.analytics.ingest import ingest_analytics
 from orchestration.resources import PmwSettings
-from pmw.lake import pending_files, promote_pending
+from ingest.common.lake import pending_files, promote_pending
 
 RAW_ANALYTICS_EVENTS = dg.AssetKey(["raw", "analytics_events"])
 LAKE_ANALYTICS_EVENTS = dg.AssetKey(["lake", "analytics_events"])

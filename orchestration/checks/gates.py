@@ -10,12 +10,12 @@ from expectations import GATES
 from expectations.runner import GateResult, validate_parquet_files, validate_warehouse_table
 from orchestration.assets.ingest import RAW_ANALYTICS_EVENTS
 from orchestration.resources import DUCKDB_POOL, PmwSettings
-from pmw.lake import pending_files
+from ingest.common.lake import pending_files
 from pmw.run_records import record_gate_result
 
 
-def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, result: GateResult):
-    record_gate_result(pmw.paths(), result.gate, context.run_id, result.to_dict())
+def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, gate_name: str, result: GateResult):
+    record_gate_result(pmw.paths(), gate_name, context.run_id, result.to_dict())
     context.log.info(f"gate: {result.summary()}")
     return dg.AssetCheckResult(
         passed=result.success,
@@ -40,8 +40,10 @@ def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, resu
 def raw_analytics_events_gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
     paths = pmw.paths()
     files = pending_files(paths, "analytics", "events")
+    if not files:
+        return dg.AssetCheckResult(passed=True, description="no pending analytics/events files to validate")
     result = validate_parquet_files(files, GATES["raw_analytics_events"], config=pmw.config(), now=datetime.now(UTC))
-    return _check_result(context, pmw, result)
+    return _check_result(context, pmw, "raw_analytics_events", result)
 
 
 def _mart_gate(table: str) -> dg.AssetChecksDefinition:
@@ -60,7 +62,7 @@ def _mart_gate(table: str) -> dg.AssetChecksDefinition:
             config=pmw.config(),
             now=datetime.now(UTC),
         )
-        return _check_result(context, pmw, result)
+        return _check_result(context, pmw, table, result)
 
     return _gate
 

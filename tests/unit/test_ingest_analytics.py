@@ -422,6 +422,7 @@ def test_csv_with_an_unexpected_column_set_stops_the_file(paths: Paths, config: 
         "unexpected column set in analytics/weird.csv: missing required column(s) timestamp; "
         "unknown column(s) 'when', 'colour'"
     )
+    assert not (paths.lake / "_pending" / "analytics" / "events" / f"{result.sha256}.parquet").exists()
     assert not (paths.lake / "analytics" / "events" / f"{result.sha256}.parquet").exists()
 
 
@@ -467,6 +468,7 @@ def test_corrupt_gzip_member_fails_naming_file_and_member(paths: Paths, config: 
     result = only(run(paths, config))
     assert result.status == "failed"
     assert result.error.startswith("corrupt gzip data in analytics/export.zip member '1234/cut.json.gz': ")
+    assert not (paths.lake / "_pending" / "analytics" / "events" / f"{result.sha256}.parquet").exists()
     assert not (paths.lake / "analytics" / "events" / f"{result.sha256}.parquet").exists()
 
 
@@ -524,7 +526,9 @@ def test_same_bytes_under_two_names_load_once_and_reruns_write_nothing(paths: Pa
         "rows_rejected": 0,
     }
     sha = first.results[0].sha256
-    assert {p.name for p in (paths.lake / "analytics" / "events").iterdir()} == {f"{sha}.parquet", "_schema.parquet"}
+    # New files wait in the pending area for the raw gate; dbt's lake dir holds only the schema anchor so far.
+    assert {p.name for p in (paths.lake / "_pending" / "analytics" / "events").iterdir()} == {f"{sha}.parquet"}
+    assert {p.name for p in (paths.lake / "analytics" / "events").iterdir()} == {"_schema.parquet"}
     records = {r["path"]: r for r in read_manifest(paths, "analytics")}
     assert records["analytics/a/export.json.gz"]["aliases"] == ["analytics/b/export-copy.json.gz"]
     assert records["analytics/c/broken.csv"]["status"] == "failed"
@@ -551,8 +555,8 @@ def test_crash_before_rename_leaves_no_partial_parquet_and_the_retry_loads(
     monkeypatch.setattr(atomic, "_replace", crash_on_lake_file)
     with pytest.raises(RuntimeError, match="killed before rename"):
         ingest_analytics(paths, config)
-    events_dir = paths.lake / "analytics" / "events"
-    assert [p.name for p in events_dir.iterdir()] == ["_schema.parquet"]
+    events_dir = paths.lake / "_pending" / "analytics" / "events"
+    assert [p.name for p in events_dir.iterdir()] == []
     assert read_manifest(paths, "analytics") == []
     # A hard kill would also leave the temp file; the next run sweeps it.
     (events_dir / ".leftover.parquet.0123ab.tmp").write_bytes(b"PAR1 half written")
@@ -560,7 +564,7 @@ def test_crash_before_rename_leaves_no_partial_parquet_and_the_retry_loads(
     monkeypatch.setattr(atomic, "_replace", real_replace)
     result = only(run(paths, config))
     assert (result.status, result.rows_loaded) == ("loaded", 2)
-    assert {p.name for p in events_dir.iterdir()} == {f"{result.sha256}.parquet", "_schema.parquet"}
+    assert {p.name for p in events_dir.iterdir()} == {f"{result.sha256}.parquet"}
 
 
 def test_parquet_schemas_equal_the_contract(paths: Paths, config: PipelineConfig) -> None:

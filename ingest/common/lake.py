@@ -22,6 +22,14 @@ def lake_dir(paths: Paths, source: str, entity: str) -> Path:
     return paths.lake / source / entity
 
 
+def pending_file(paths: Paths, source: str, entity: str, sha256: str) -> Path:
+    return pending_dir(paths, source, entity) / f"{sha256}.parquet"
+
+
+def lake_file(paths: Paths, source: str, entity: str, sha256: str) -> Path:
+    return lake_dir(paths, source, entity) / f"{sha256}.parquet"
+
+
 def pending_files(paths: Paths, source: str, entity: str) -> list[Path]:
     d = pending_dir(paths, source, entity)
     return sorted(p for p in d.glob("*.parquet") if p.is_file()) if d.exists() else []

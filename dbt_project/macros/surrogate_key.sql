@@ -1,0 +1,10 @@
+{#- A deterministic key: the hash of the fields joined with a separator, NULL spelled out so that
+    (NULL, 'a') and ('', 'a') differ. Built from dbt's cross-database macros (no dbt_utils offline). -#}
+{% macro surrogate_key(fields) -%}
+    {%- set parts = [] -%}
+    {%- for field in fields -%}
+        {%- do parts.append("coalesce(cast(" ~ field ~ " as " ~ dbt.type_string() ~ "), '_pmw_null_')") -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}

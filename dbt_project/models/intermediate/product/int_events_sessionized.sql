@@ -1,0 +1,272 @@
+{#-
+    Every identifiable event with its resolved user and its session.
+
+    User key: the event's user_id, else the user its anonymous id is stitched to, else 'anon:' || anonymous_id
+    (events with neither id cannot belong to a user or a session and are left out).
+
+    Sessions (DESIGN.md): ordered by (event_at, event_id) per user key, an event starts a new session when it is
+    the user's first, when more than `session_inactivity_minutes` passed since the previous event, or, with
+    `split_sessions_on_vendor_session_change`, when the vendor session key changes (both keys present and
+    different; a missing key does not split, since Amplitude's "no session" is not a session change).
+    Flag with lag(), number with a running sum; session_id hashes the user key and the session's start time.
+
+    Incremental formulation. Sessions are cut left to right, so a user's sessions before the earliest event that
+    changed for that user cannot change; only the session holding the last unchanged event can grow (a late event
+    may extend it or bridge it to the next one). So, per run:
+      1. changed events = staging rows ingested since the last run (by ingestion, so late events count),
+         plus older anonymous-only events whose owner moved because a new event stitched their anonymous id
+         (counted for both the new and the previous owner: one gains events, the other loses them);
+      2. per affected user key, recompute_from = start of the session that holds the user's last event before
+         the earliest change (or the earliest change itself when there is none) -- "a bit before the earliest new
+         event", but exactly as far back as a session can reach, however long it is;
+      3. re-sessionise that user's events from recompute_from on; delete+insert on event_id replaces their rows
+         (a re-keyed event is replaced under its new owner).
+    The look-back is therefore per user and exact; `late_event_lookback_days` is not needed here.
+-#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
+{%- set inactivity_minutes = var('session_inactivity_minutes') | int -%}
+
+with staged_events as (
+
+    select * from {{ ref('stg_analytics__events') }}
+
+),
+
+identities as (
+
+    select
+        stitched.anonymous_id,
+        stitched.user_id as stitched_user_id
+    from {{ ref('int_identities_stitched') }} as stitched
+
+),
+
+resolved_events as (
+
+    select
+        staged_events.event_id,
+        coalesce(
+            staged_events.user_id,
+            identities.stitched_user_id,
+            {{ dbt.concat(["'anon:'", 'staged_events.anonymous_id']) }}
+        ) as user_key,
+        coalesce(staged_events.user_id, identities.stitched_user_id) as resolved_user_id,
+        staged_events.user_id,
+        staged_events.anonymous_id,
+        staged_events.source,
+        staged_events.event_name,
+        staged_events.event_at,
+        staged_events.platform,
+        staged_events.country,
+        staged_events.revenue,
+        staged_events.properties,
+        staged_events.vendor_session_key,
+        staged_events.ingested_at
+    from staged_events
+    left join identities
+        on
+            staged_events.user_id is null
+            and staged_events.anonymous_id = identities.anonymous_id
+    where staged_events.user_id is not null or staged_events.anonymous_id is not null
+
+),
+
+{% if is_incremental() %}
+
+    new_events as (
+
+        select resolved_events.*
+        from resolved_events
+        where resolved_events.ingested_at >= (
+            select coalesce(max(sessionized.sessionized_through), cast('1900-01-01' as timestamp))
+            from {{ this }} as sessionized
+        )
+
+    ),
+
+    -- Only a new event carrying both ids can (re)stitch an anonymous id.
+    restitched_anonymous_ids as (
+
+        select distinct new_events.anonymous_id
+        from new_events
+        where new_events.user_id is not null and new_events.anonymous_id is not null
+
+    ),
+
+    rekeyed_events as (
+
+        select
+            resolved_events.event_at,
+            resolved_events.user_key,
+            sessionized.user_key as previous_user_key
+        from resolved_events
+        inner join {{ this }} as sessionized
+            on resolved_events.event_id = sessionized.event_id
+        where
+            resolved_events.user_id is null
+            and resolved_events.anonymous_id in (
+                select restitched_anonymous_ids.anonymous_id from restitched_anonymous_ids
+            )
+            and resolved_events.user_key != sessionized.user_key
+
+    ),
+
+    changes as (
+
+        select
+            new_events.user_key,
+            new_events.event_at
+        from new_events
+
+        union all
+
+        select
+            rekeyed_events.user_key,
+            rekeyed_events.event_at
+        from rekeyed_events
+
+        union all
+
+        select
+            rekeyed_events.previous_user_key as user_key,
+            rekeyed_events.event_at
+        from rekeyed_events
+
+    ),
+
+    affected_users as (
+
+        select
+            changes.user_key,
+            min(changes.event_at) as earliest_changed_at
+        from changes
+        group by changes.user_key
+
+    ),
+
+    recompute_points as (
+
+        select
+            affected_users.user_key,
+            coalesce(
+                max(sessionized.session_started_at), affected_users.earliest_changed_at
+            ) as recompute_from
+        from affected_users
+        left join {{ this }} as sessionized
+            on
+                affected_users.user_key = sessionized.user_key
+                and sessionized.event_at < affected_users.earliest_changed_at
+        group by affected_users.user_key, affected_users.earliest_changed_at
+
+    ),
+
+    events_to_sessionize as (
+
+        select resolved_events.*
+        from resolved_events
+        inner join recompute_points
+            on
+                resolved_events.user_key = recompute_points.user_key
+                and resolved_events.event_at >= recompute_points.recompute_from
+
+    ),
+
+{% else %}
+
+    events_to_sessionize as (
+
+        select resolved_events.* from resolved_events
+
+    ),
+
+{% endif %}
+
+sequenced as (
+
+    select
+        events_to_sessionize.*,
+        lag(events_to_sessionize.event_at) over (
+            partition by events_to_sessionize.user_key
+            order by events_to_sessionize.event_at, events_to_sessionize.event_id
+        ) as previous_event_at,
+        lag(events_to_sessionize.vendor_session_key) over (
+            partition by events_to_sessionize.user_key
+            order by events_to_sessionize.event_at, events_to_sessionize.event_id
+        ) as previous_vendor_session_key
+    from events_to_sessionize
+
+),
+
+flagged as (
+
+    select
+        sequenced.*,
+        case
+            when sequenced.previous_event_at is null then 1
+            when
+                sequenced.event_at
+                > {{ dbt.dateadd('minute', inactivity_minutes, 'sequenced.previous_event_at') }}
+                then 1
+            {% if var('split_sessions_on_vendor_session_change') %}
+                when sequenced.vendor_session_key != sequenced.previous_vendor_session_key then 1
+            {% endif %}
+            else 0
+        end as session_start_flag
+    from sequenced
+
+),
+
+numbered as (
+
+    select
+        flagged.*,
+        sum(flagged.session_start_flag) over (
+            partition by flagged.user_key
+            order by flagged.event_at, flagged.event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from flagged
+
+),
+
+sessioned as (
+
+    select
+        numbered.*,
+        min(numbered.event_at) over (
+            partition by numbered.user_key, numbered.session_number
+        ) as session_started_at
+    from numbered
+
+)
+
+select
+    sessioned.event_id,
+    {{ surrogate_key(['sessioned.user_key', 'sessioned.session_started_at']) }} as session_id,
+    sessioned.user_key,
+    sessioned.resolved_user_id,
+    sessioned.user_id,
+    sessioned.anonymous_id,
+    sessioned.source,
+    sessioned.event_name,
+    sessioned.event_at,
+    sessioned.platform,
+    sessioned.country,
+    sessioned.revenue,
+    sessioned.properties,
+    sessioned.vendor_session_key,
+    sessioned.session_started_at,
+    sessioned.session_start_flag = 1 as is_session_start,
+    sessioned.ingested_at,
+    -- The staging watermark this row was (re)computed at: where the next run starts reading, and how
+    -- fct_sessions finds the sessions this run rewrote.
+    (select max(events.ingested_at) from {{ ref('stg_analytics__events') }} as events) as sessionized_through
+from sessioned
