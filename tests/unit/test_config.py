@@ -1,0 +1,120 @@
+"""The configuration file: the shipped one loads; every bad value fails with the key named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pmw.config import ConfigError, load_config, parse_config
+from pmw.settings import DEFAULT_CONFIG_PATH
+
+HERE = Path("test.yml")
+
+
+def _minimal(**overrides) -> dict:
+    raw = {
+        "analytics": {"known_events": ["a", "b", "c"]},
+        "funnels": [{"name": "f", "steps": ["a", "b"]}],
+        "retention": [{"name": "r", "start_event": "a", "return_event": "b"}],
+    }
+    raw.update(overrides)
+    return raw
+
+
+def test_shipped_configuration_loads_and_renders_dbt_vars():
+    cfg = load_config(DEFAULT_CONFIG_PATH)
+    names = [f.name for f in cfg.funnels]
+    assert "activation" in names and "activation_any_entry" in names
+    v = cfg.dbt_vars()
+    activation = next(f for f in v["funnels"] if f["name"] == "activation")
+    assert activation["entry_mode"] == "first_entry"
+    assert activation["conversion_window_seconds"] == 168 * 3600
+    assert [s["event"] for s in activation["steps"]][0] == "signed_up"
+    sharing = next(f for f in v["funnels"] if f["name"] == "sharing")
+    assert sharing["steps"][1]["filters"] == [{"property": "channel", "op": "in", "value": ("email", "link")}]
+
+
+def test_string_steps_are_shorthand_for_event_only():
+    cfg = parse_config(_minimal(), HERE)
+    assert [s.event for s in cfg.funnels[0].steps] == ["a", "b"]
+    assert cfg.funnels[0].entry_mode == "first_entry"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"funnels": [{"name": "f", "steps": ["a"]}]}, "funnels[0].steps: a funnel needs at least 2 steps, got 1"),
+        ({"funnels": [{"name": "f", "steps": ["a", "zzz"]}]}, "funnels[0].steps[1].event: 'zzz' is not in"),
+        ({"funnels": [{"name": "f", "steps": ["a", "b"], "entry_mode": "latest"}]}, "funnels[0].entry_mode: 'latest'"),
+        ({"funnels": [{"name": "Bad-Name", "steps": ["a", "b"]}]}, "funnels[0].name: 'Bad-Name' is not a valid name"),
+        (
+            {
+                "funnels": [
+                    {"name": "f", "steps": [{"event": "a", "filters": [{"property": "x'; drop", "op": "eq"}]}, "b"]}
+                ]
+            },
+            "funnels[0].steps[0].filters[0].property",
+        ),
+        (
+            {
+                "funnels": [
+                    {
+                        "name": "f",
+                        "steps": [{"event": "a", "filters": [{"property": "p", "op": "eq", "value": "it's"}]}, "b"],
+                    }
+                ]
+            },
+            "funnels[0].steps[0].filters[0].value",
+        ),
+        (
+            {
+                "funnels": [
+                    {
+                        "name": "f",
+                        "steps": [{"event": "a", "filters": [{"property": "p", "op": "in", "value": []}]}, "b"],
+                    }
+                ]
+            },
+            "op in needs a non-empty list",
+        ),
+        ({"funnels": [{"name": "f", "steps": ["a", "b"], "conversion_window_hours": 0}]}, "conversion_window_hours"),
+        (
+            {"funnels": [{"name": "f", "steps": ["a", "b"]}, {"name": "f", "steps": ["b", "c"]}]},
+            "name 'f' is used more",
+        ),
+        (
+            {"retention": [{"name": "r", "start_event": "a", "return_event": "b", "period": "month"}]},
+            "retention[0].period",
+        ),
+        ({"retention": [{"name": "r", "start_event": "a", "return_event": "b", "periods": [1, 1]}]}, "repeated period"),
+        ({"analytics": {"known_events": ["a", "b"], "mixpanel_project_timezone": "Mars/Olympus"}}, "IANA timezone"),
+        ({"analytics": {"known_events": ["a", "b"], "session_inactivity_minutes": 0}}, "session_inactivity_minutes"),
+        ({"funnel": []}, "funnel: unknown key"),
+    ],
+)
+def test_bad_values_fail_with_the_key_named(overrides, message):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(_minimal(**overrides), HERE)
+    assert message in str(exc.value)
+    assert "test.yml" in str(exc.value)
+
+
+def test_all_problems_are_reported_at_once():
+    raw = _minimal(funnels=[{"name": "f", "steps": ["a"], "entry_mode": "x"}])
+    with pytest.raises(ConfigError) as exc:
+        parse_config(raw, HERE)
+    assert "entry_mode" in str(exc.value) and "at least 2 steps" in str(exc.value)
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "nope.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("funnels: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    good = tmp_path / "good.yml"
+    good.write_text(yaml.safe_dump(_minimal()), encoding="utf-8")
+    assert load_config(good).funnels[0].name == "f"
