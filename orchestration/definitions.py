@@ -1,7 +1,5 @@
 """The Dagster code location: merges the definitions of each module. No logic here."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from orchestration import jobs, resources, schedules, sensors

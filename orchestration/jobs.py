@@ -1,7 +1,5 @@
 """The one pipeline job: every asset and check, ingest -> gates -> dbt -> gates -> publish."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 pmw_pipeline = dg.define_asset_job(

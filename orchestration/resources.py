@@ -1,12 +1,10 @@
 """Resources shared by every asset: where the data lives and the product configuration; the dbt CLI."""
 
-from __future__ import annotations
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
 from pmw.config import PipelineConfig, load_config
-from pmw.dbt import apply_dbt_env, ensure_manifest
+from pmw.dbt import apply_dbt_env, dbt_executable, ensure_manifest
 from pmw.settings import DBT_PROJECT_DIR, Paths, get_paths
 
 # Every step that writes (or holds open) the working DuckDB file shares this pool; dagster_home/dagster.yaml
@@ -40,6 +38,8 @@ dbt_project = _dbt_project()
 defs = dg.Definitions(
     resources={
         "pmw": PmwSettings(),
-        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR)),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+        ),
     }
 )

@@ -1,7 +1,5 @@
 """Nightly run of the whole pipeline (new files are also picked up as they land by the landing sensor)."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from orchestration.jobs import pmw_pipeline

@@ -1,7 +1,5 @@
 """Sensors: new files in landing/ start a run; a failed run is recorded and alerted."""
 
-from __future__ import annotations
-
 import json
 
 import dagster as dg

@@ -40,7 +40,8 @@ def dbt_vars_json(config: PipelineConfig) -> str:
     return json.dumps(config.dbt_vars(), sort_keys=True, separators=(",", ":"))
 
 
-def _dbt_executable() -> str:
+def dbt_executable() -> str:
+    """The dbt next to this interpreter (the project's venv), whether or not the venv is on PATH."""
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
 
@@ -61,7 +62,7 @@ def ensure_manifest(paths: Paths, *, force: bool = False) -> Path:
     if force or manifest_is_stale():
         env = {**os.environ, **dbt_env(paths)}
         proc = subprocess.run(
-            [_dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)],
+            [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)],
             env=env,
             cwd=DBT_PROJECT_DIR,
             capture_output=True,

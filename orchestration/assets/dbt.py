@@ -1,7 +1,5 @@
 """The dbt project as Dagster assets; dbt tests become asset checks. One `dbt build` per run (fixed cost ~3 s)."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 

@@ -1,14 +1,12 @@
 """Ingest assets: landed exports -> pending lake Parquet (gated) -> lake Parquet that dbt reads."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
 
-from ingest.analytics.ingest import ingest_analytics
-from orchestration.resources import PmwSettings
+from ingest.analytics import ingest_analytics
 from ingest.common.lake import pending_files, promote_pending
+from orchestration.resources import PmwSettings
 
 RAW_ANALYTICS_EVENTS = dg.AssetKey(["raw", "analytics_events"])
 LAKE_ANALYTICS_EVENTS = dg.AssetKey(["lake", "analytics_events"])
@@ -34,17 +32,19 @@ def raw_analytics_events(context: dg.AssetExecutionContext, config: IngestConfig
     paths = pmw.paths()
     files = [Path(f) for f in config.files] or None
     report = ingest_analytics(paths, pmw.config(), files=files, log=context.log.info)
-    totals = report.totals()
+    totals = report.totals
     return dg.MaterializeResult(
         metadata={
-            "files_seen": len(report.files),
-            "files_loaded": totals["files_loaded"],
-            "files_failed": totals["files_failed"],
+            **{
+                f"files_{k}" if k != "files" else "files_seen": v for k, v in totals.items() if not k.startswith("rows")
+            },
             "rows_in": totals["rows_in"],
             "rows_loaded": totals["rows_loaded"],
             "rows_rejected": totals["rows_rejected"],
             "pending_files": len(pending_files(paths, "analytics", "events")),
-            "failures": dg.MetadataValue.json([f.to_dict() for f in report.files if f.status == "failed"]),
+            "failures": dg.MetadataValue.json(
+                [{"file": r.relative_path or str(r.path), "error": r.error} for r in report.failed]
+            ),
         }
     )
 

@@ -1,7 +1,5 @@
 """Publish for BI: every mart, after every gate passed, swapped in atomically (pmw/publish.py)."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from orchestration.resources import DUCKDB_POOL, PmwSettings, dbt_project

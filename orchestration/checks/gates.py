@@ -1,21 +1,19 @@
 """Great Expectations gates as blocking asset checks: an error-level failure stops everything downstream."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from expectations import GATES
 from expectations.runner import GateResult, validate_parquet_files, validate_warehouse_table
+from ingest.common.lake import pending_files
 from orchestration.assets.ingest import RAW_ANALYTICS_EVENTS
 from orchestration.resources import DUCKDB_POOL, PmwSettings
-from ingest.common.lake import pending_files
 from pmw.run_records import record_gate_result
 
 
 def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, gate_name: str, result: GateResult):
-    record_gate_result(pmw.paths(), gate_name, context.run_id, result.to_dict())
+    record_gate_result(pmw.paths(), gate_name, context.op_execution_context.run_id, result.to_dict())
     context.log.info(f"gate: {result.summary()}")
     return dg.AssetCheckResult(
         passed=result.success,

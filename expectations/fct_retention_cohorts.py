@@ -1,0 +1,179 @@
+"""Gate on the retention mart: one row per retention definition, cohort and period number."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import great_expectations as gx
+from great_expectations.expectations.expectation import Expectation
+from great_expectations.expectations.row_conditions import Column
+
+from expectations.runner import DerivedCheck, Gate, rule_meta, sql_string
+from pmw.config import PipelineConfig
+
+NAME = "fct_retention_cohorts"
+COLUMNS = (
+    "retention_cohort_id",
+    "retention_name",
+    "period_grain",
+    "start_event",
+    "return_event",
+    "cohort_start",
+    "cohort_users",
+    "period_number",
+    "is_complete",
+    "users_on_period",
+    "users_on_or_after_period",
+    "retention_on_period",
+    "retention_on_or_after_period",
+)
+# Reported only once the period has fully elapsed (DESIGN.md, Retention); NULL until then, never a partial count.
+PERIOD_MEASURES = ("users_on_period", "users_on_or_after_period", "retention_on_period", "retention_on_or_after_period")
+
+E = gx.expectations
+
+
+def build_suite(config: PipelineConfig, *, now: dt.datetime) -> gx.ExpectationSuite:
+    known_events = list(config.analytics.known_events)
+    # Built without add_expectation, which needs a GX context; the runner brings its own ephemeral one.
+    rules: list[Expectation] = []
+    add = rules.append
+    add(
+        E.ExpectTableColumnsToMatchSet(
+            column_set=list(COLUMNS),
+            exact_match=False,
+            meta=rule_meta("error", "BI and the portfolio scoring read these columns"),
+        )
+    )
+    for column in ("retention_cohort_id", "is_complete"):
+        add(E.ExpectColumnValuesToNotBeNull(column=column, meta=rule_meta("error", "key and completeness flag")))
+    add(
+        E.ExpectColumnValuesToBeInSet(
+            column="retention_name",
+            value_set=[r.name for r in config.retention],
+            meta=rule_meta("error", "a definition not in the config is a stale row the model failed to drop"),
+        )
+    )
+    add(
+        E.ExpectColumnValuesToBeInSet(
+            column="period_grain", value_set=["day", "week"], meta=rule_meta("error", "config allows day and week")
+        )
+    )
+    for column in ("start_event", "return_event"):
+        add(
+            E.ExpectColumnValuesToBeInSet(
+                column=column, value_set=known_events, meta=rule_meta("error", "must be an event the product declares")
+            )
+        )
+    add(
+        E.ExpectColumnValuesToBeBetween(
+            column="cohort_start",
+            max_value=now,
+            meta=rule_meta("error", "a cohort starting in the future means a timezone or date-truncation bug"),
+        )
+    )
+    add(
+        E.ExpectColumnValuesToBeBetween(
+            column="cohort_users", min_value=1, meta=rule_meta("error", "a cohort exists because someone started it")
+        )
+    )
+    add(E.ExpectColumnValuesToBeBetween(column="period_number", min_value=0, meta=rule_meta("error", "periods >= 0")))
+    for column in ("retention_on_period", "retention_on_or_after_period"):
+        add(
+            E.ExpectColumnValuesToBeBetween(
+                column=column,
+                min_value=0,
+                max_value=1,
+                meta=rule_meta("error", "retention is a share of the cohort; outside [0, 1] the counting is wrong"),
+            )
+        )
+    add(
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="users_on_or_after_period",
+            column_B="users_on_period",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=rule_meta("error", "everyone back on period N is also back on or after N"),
+        )
+    )
+    add(
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="cohort_users",
+            column_B="users_on_or_after_period",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=rule_meta("error", "returning users are a subset of the cohort"),
+        )
+    )
+    for column in PERIOD_MEASURES:
+        add(
+            E.ExpectColumnValuesToBeNull(
+                column=column,
+                row_condition=Column("is_complete") == False,  # noqa: E712 (a GX condition, not a Python test)
+                meta=rule_meta("error", "a period still elapsing would show a partial, too-low figure"),
+            )
+        )
+        add(
+            E.ExpectColumnValuesToNotBeNull(
+                column=column,
+                row_condition=Column("is_complete") == True,  # noqa: E712
+                meta=rule_meta("error", "a complete period has a figure, 0 when nobody came back"),
+            )
+        )
+    return gx.ExpectationSuite(name=NAME, expectations=rules)
+
+
+def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
+    configured = ", ".join(
+        f"({sql_string(r.name)}, {sql_string(r.period)}, {sql_string(r.start_event)}, {sql_string(r.return_event)})"
+        for r in config.retention
+    )
+    checks = [
+        DerivedCheck(
+            name="retention_cohort_id_unique",
+            sql="""
+                select retention_cohort_id, count(*) as copies from {relation}
+                where retention_cohort_id is not null
+                group by retention_cohort_id having count(*) > 1 order by retention_cohort_id
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why="the mart's key; a repeat double-counts cohorts in every BI sum",
+        ),
+        DerivedCheck(
+            name="not_empty",
+            sql="select count(*) as row_count from {relation}",
+            expectation=E.ExpectColumnValuesToBeBetween(column="row_count", min_value=1),
+            severity="warn",
+            why="configured retention with no rows: no data in range yet, or the model's filters broke",
+        ),
+    ]
+    if configured:
+        checks.append(
+            DerivedCheck(
+                name="definition_matches_config",
+                # Unconfigured names are left to the retention_name rule, so one fault fails one rule.
+                sql=f"""
+                    with configured(retention_name, period_grain, start_event, return_event) as (values {configured})
+                    select distinct r.retention_name, r.period_grain, r.start_event, r.return_event
+                    from {{relation}} r
+                    left join configured c
+                      on r.retention_name = c.retention_name and r.period_grain = c.period_grain
+                     and r.start_event = c.start_event and r.return_event = c.return_event
+                    where r.retention_name in (select retention_name from configured) and c.retention_name is null
+                    order by all
+                """,
+                expectation=E.ExpectTableRowCountToEqual(value=0),
+                severity="error",
+                why="grain and events must be the ones the config declares for that name (stale model or config)",
+            )
+        )
+    return checks
+
+
+GATE = Gate(
+    name=NAME,
+    target="mart fct_retention_cohorts (one row per retention definition, cohort and period number)",
+    build_suite=build_suite,
+    derived_checks=derived_checks,
+)

@@ -1,0 +1,536 @@
+"""Validate a DuckDB relation against a gate: GX 1.x on bounded pandas slices, plus set-level checks in SQL.
+
+Why this shape (see PERFORMANCE-NOTES.md, GX section):
+- GX's SQL datasource on DuckDB is broken upstream (GX issues 10738, 11579), so GX only ever sees pandas frames.
+- A whole table as one DataFrame costs about 20x its Parquet size in RAM, so rows stream from one DuckDB query
+  in slices of at most ``slice_rows`` and each slice is validated on its own. That is only correct for rules a
+  row can break on its own (map expectations) and for schema rules; `_check_slice_safe` refuses anything else.
+- Rules over the whole relation (a key's uniqueness, a value against the previous row, "not empty") are
+  `DerivedCheck`s: DuckDB computes a small frame (the violations, or one aggregate row) and a GX expectation
+  judges that frame, so every rule still ends up as a GX expectation with a result.
+
+GX runs in an ephemeral, in-memory context with analytics off: it writes no project directory and makes no
+network call (tests/unit/test_expectations_runner.py guards both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from great_expectations.expectations.expectation import (
+    ColumnMapExpectation,
+    ColumnPairMapExpectation,
+    Expectation,
+    MulticolumnMapExpectation,
+)
+
+from pmw.config import PipelineConfig, load_config
+
+Severity = Literal["error", "warn"]
+SEVERITIES: tuple[str, ...] = ("error", "warn")
+
+EXAMPLES_PER_RULE = 5
+# Map expectations whose verdict depends on other rows: per-slice verdicts would miss cross-slice violations.
+_NOT_SLICE_SAFE = frozenset(
+    {
+        "expect_column_values_to_be_unique",
+        "expect_compound_columns_to_be_unique",
+        "expect_column_values_to_be_increasing",
+        "expect_column_values_to_be_decreasing",
+    }
+)
+# Table-level expectations that hold for the whole relation exactly when they hold for every slice.
+_SCHEMA_EXPECTATIONS = frozenset(
+    {
+        "expect_column_to_exist",
+        "expect_table_columns_to_match_set",
+        "expect_table_columns_to_match_ordered_list",
+    }
+)
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
+_RULE_INDEX_KEY = "pmw_rule_index"
+
+
+def rule_meta(severity: Severity, why: str) -> dict[str, str]:
+    """The ``meta`` every gate expectation carries: how bad a failure is and why the rule exists."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
+    if not why:
+        raise ValueError("every rule needs a reason (why)")
+    return {"severity": severity, "why": why}
+
+
+@dataclass(frozen=True)
+class DerivedCheck:
+    """A rule over the whole relation: DuckDB computes a frame from ``sql``, GX judges it with ``expectation``.
+
+    ``sql`` is a SELECT with a ``{relation}`` placeholder. Prefer a query returning only violating rows (judged by
+    ``ExpectTableRowCountToEqual(value=0)``) or a per-row comparison judged by a map expectation: both stay
+    correct when a big result is itself read in slices.
+    """
+
+    name: str
+    sql: str
+    expectation: Expectation
+    severity: Severity
+    why: str
+
+    def __post_init__(self) -> None:
+        rule_meta(self.severity, self.why)
+        if "{relation}" not in self.sql:
+            raise ValueError(f"derived check {self.name!r}: sql must read from {{relation}}")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a suite module exposes: the rules for one gated table."""
+
+    name: str
+    target: str
+    # build_suite(config, *, now: datetime) with ``now`` naive UTC like the contract's timestamps (the runner
+    # normalises it); row-level rules only, each with meta=rule_meta(...).
+    build_suite: Callable[..., gx.ExpectationSuite]
+    derived_checks: Callable[[PipelineConfig], list[DerivedCheck]]
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One rule's verdict over the whole relation (slices combined)."""
+
+    check: str  # "row" for suite expectations, else the derived check's name
+    expectation_type: str
+    columns: tuple[str, ...]
+    severity: Severity
+    success: bool
+    unexpected_count: int | None
+    element_count: int
+    unexpected_examples: list[Any]
+    message: str
+    why: str
+    observed_value: Any = None
+    exception: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "expectation_type": self.expectation_type,
+            "columns": list(self.columns),
+            "severity": self.severity,
+            "success": self.success,
+            "unexpected_count": self.unexpected_count,
+            "element_count": self.element_count,
+            "unexpected_examples": _json_safe(self.unexpected_examples),
+            "message": self.message,
+            "why": self.why,
+            "observed_value": _json_safe(self.observed_value),
+            "exception": self.exception,
+        }
+
+
+@dataclass(frozen=True)
+class GateResult:
+    suite_name: str
+    relation: str
+    success: bool  # no error-level rule failed; warnings never block
+    rows_validated: int
+    slices: int
+    results: list[ExpectationOutcome] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def failed_errors(self) -> list[ExpectationOutcome]:
+        return [r for r in self.results if not r.success and r.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [r for r in self.results if not r.success and r.severity == "warn"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suite_name": self.suite_name,
+            "relation": self.relation,
+            "success": self.success,
+            "rows_validated": self.rows_validated,
+            "slices": self.slices,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "failed_errors": len(self.failed_errors),
+            "warnings": len(self.warnings),
+            "expectations": [r.to_dict() for r in self.results],
+        }
+
+    def summary(self) -> str:
+        verdict = "passed" if self.success else "FAILED"
+        failed = self.failed_errors + self.warnings
+        detail = "; ".join(f"[{r.severity}] {r.message}" for r in failed[:3])
+        if len(failed) > 3:
+            detail += f"; and {len(failed) - 3} more"
+        return (
+            f"{self.suite_name} {verdict}: {len(self.results)} rules, {len(self.failed_errors)} error(s), "
+            f"{len(self.warnings)} warning(s) over {self.rows_validated:,} rows in {self.slices} slice(s), "
+            f"{self.elapsed_seconds:.2f} s" + (f" -- {detail}" if detail else "")
+        )
+
+
+def validate_relation(
+    con: duckdb.DuckDBPyConnection,
+    relation_sql: str,
+    gate: Gate,
+    *,
+    slice_rows: int = 250_000,
+    config: PipelineConfig | None = None,
+    now: dt.datetime | None = None,
+) -> GateResult:
+    """Validate ``relation_sql`` (a table name or a table expression such as ``read_parquet([...])``).
+
+    Rows stream from one query in slices of at most ``slice_rows`` rows (DuckDB may cut a slice shorter at the
+    edge of its internal chunks). Unexpected counts are summed over slices; a rule passes when it passes on every
+    slice.
+    """
+    started = time.perf_counter()
+    config = config if config is not None else load_config()
+    now = _utc_naive(now if now is not None else dt.datetime.now(dt.UTC))
+    suite = gate.build_suite(config, now=now)
+    row_rules = list(suite.expectations)
+    for expectation in row_rules:
+        _check_meta(expectation, gate.name)
+        _check_slice_safe(expectation, gate.name)
+    checks = gate.derived_checks(config)
+    for check in checks:
+        _check_slice_safe(check.expectation, f"{gate.name}.{check.name}", derived=True)
+
+    validator = _SliceValidator(gate.name)
+    row_acc = [_Accumulator("row", e) for e in row_rules]
+    rows, slices = validator.run(con, f"select * from {relation_sql}", row_rules, row_acc, slice_rows)
+
+    derived_acc = []
+    for check in checks:
+        expectation = check.expectation.copy(update={"meta": rule_meta(check.severity, check.why)})
+        acc = _Accumulator(check.name, expectation)
+        validator.run(con, check.sql.format(relation=relation_sql), [expectation], [acc], slice_rows)
+        derived_acc.append(acc)
+
+    outcomes = [a.outcome() for a in row_acc + derived_acc]
+    return GateResult(
+        suite_name=suite.name,
+        relation=relation_sql,
+        success=not any(not o.success and o.severity == "error" for o in outcomes),
+        rows_validated=rows,
+        slices=slices,
+        results=outcomes,
+        elapsed_seconds=time.perf_counter() - started,
+    )
+
+
+def validate_parquet_files(
+    files: list[Path],
+    gate: Gate,
+    *,
+    slice_rows: int = 250_000,
+    config: PipelineConfig | None = None,
+    now: dt.datetime | None = None,
+) -> GateResult:
+    """Validate a set of Parquet files (e.g. the lake files one ingest run wrote) as one relation."""
+    if not files:
+        raise ValueError(f"{gate.name}: no Parquet files to validate")
+    literals = ", ".join(sql_string(str(Path(f))) for f in files)
+    # union_by_name: a file missing a column reads it as NULL, which the not-null rules then report per row,
+    # instead of DuckDB refusing the whole batch with a schema error that names no rule.
+    relation_sql = f"read_parquet([{literals}], union_by_name = true)"
+    with duckdb.connect() as con:
+        return validate_relation(con, relation_sql, gate, slice_rows=slice_rows, config=config, now=now)
+
+
+def validate_warehouse_table(
+    warehouse_path: Path,
+    table: str,
+    gate: Gate,
+    *,
+    slice_rows: int = 250_000,
+    config: PipelineConfig | None = None,
+    now: dt.datetime | None = None,
+) -> GateResult:
+    """Validate one table of the warehouse file, opened read-only (one writer at a time) and closed afterwards."""
+    if not _TABLE_NAME.match(table):
+        raise ValueError(f"{table!r} is not a plain [schema.]table name")
+    quoted = ".".join(f'"{part}"' for part in table.split("."))
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        return validate_relation(con, quoted, gate, slice_rows=slice_rows, config=config, now=now)
+
+
+# --- internals ---------------------------------------------------------------------------------------------
+
+
+def _ephemeral_context() -> Any:
+    config = DataContextConfig(
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+class _SliceValidator:
+    """One ephemeral GX context and one whole-dataframe batch definition, reused for every frame of a gate."""
+
+    def __init__(self, gate_name: str):
+        context = _ephemeral_context()
+        asset = context.data_sources.add_pandas(f"pmw_{gate_name}").add_dataframe_asset("slice")
+        self._batch_definition = asset.add_batch_definition_whole_dataframe("whole_slice")
+        self._gate_name = gate_name
+        self._suites = 0
+
+    def run(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        sql: str,
+        expectations: list[Expectation],
+        accumulators: list[_Accumulator],
+        slice_rows: int,
+    ) -> tuple[int, int]:
+        suite = self._indexed_suite(expectations)
+        rows = slices = 0
+        for frame in _stream_frames(con, sql, slice_rows):
+            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            validation = batch.validate(
+                suite, result_format={"result_format": "BASIC", "partial_unexpected_count": EXAMPLES_PER_RULE}
+            )
+            judged = set()
+            for result in validation.results:
+                index = result.expectation_config.meta[_RULE_INDEX_KEY]
+                accumulators[index].add(result, frame)
+                judged.add(index)
+            if len(judged) != len(expectations):
+                # A rule without a verdict must not read as passed.
+                missing = [expectations[i].expectation_type for i in range(len(expectations)) if i not in judged]
+                raise RuntimeError(f"{self._gate_name}: GX returned no result for {missing}")
+            rows += len(frame)
+            slices += 1
+        return rows, slices
+
+    def _indexed_suite(self, expectations: list[Expectation]) -> gx.ExpectationSuite:
+        # GX returns results in its own order and only suites saved to a store get expectation ids,
+        # so each copy carries its position in meta to map results back.
+        self._suites += 1
+        copies = [
+            e.copy(update={"id": None, "meta": {**(e.meta or {}), _RULE_INDEX_KEY: i}}, deep=True)
+            for i, e in enumerate(expectations)
+        ]
+        return gx.ExpectationSuite(name=f"{self._gate_name}_{self._suites}", expectations=copies)
+
+
+def _stream_frames(con: duckdb.DuckDBPyConnection, sql: str, slice_rows: int) -> Iterator[pd.DataFrame]:
+    """Frames of at most ``slice_rows`` rows from one streaming query, via Arrow (5x faster than DuckDB's own
+    pandas conversion on string-heavy rows). An empty result still yields one empty, typed frame so every rule
+    gets a verdict."""
+    if slice_rows < 1:
+        raise ValueError(f"slice_rows must be at least 1, got {slice_rows}")
+    # A cursor of its own: the caller's connection may hold a pending result of its own.
+    cursor = con.cursor()
+    try:
+        cursor.execute("set enable_progress_bar = false")  # a gate's log is its result, not a terminal bar
+        reader = cursor.sql(sql).to_arrow_reader(slice_rows)
+        empty = True
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            empty = False
+            yield _to_pandas(batch)
+        if empty:
+            yield _to_pandas(reader.schema.empty_table())
+    finally:
+        cursor.close()
+
+
+def _to_pandas(batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
+    """Arrow to pandas with the types GX handles well.
+
+    - Timestamps and dates become datetime64[ns]: GX vectorises between-rules only for that type and compares
+      anything else row by row in Python (about 4 s per 1M rows). A column with a value outside the nanosecond
+      range (before 1677 or after 2262, a broken clock) keeps microseconds: slower, still judged correctly.
+    - DECIMAL becomes float64 instead of Python Decimal objects; the rules compare with plain numbers, and
+      float64 holds the contract's DECIMAL(18,6) to about 15 significant digits.
+    """
+    columns = []
+    for column in batch.columns:
+        kind = column.type
+        if pa.types.is_decimal(kind):
+            column = pc.cast(column, pa.float64())
+        elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+            try:
+                column = pc.cast(column, pa.timestamp("ns", tz=getattr(kind, "tz", None)))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                column = pc.cast(column, pa.timestamp("us")) if pa.types.is_date(kind) else column
+        columns.append(column)
+    return pa.table(columns, names=batch.schema.names).to_pandas()
+
+
+class _Accumulator:
+    """Combines one rule's per-slice GX results into a verdict for the whole relation."""
+
+    def __init__(self, check: str, expectation: Expectation):
+        self.check = check
+        self.expectation = expectation
+        self.success = True
+        self.unexpected_count: int | None = None
+        self.element_count = 0
+        self.examples: list[Any] = []
+        self.observed_value: Any = None
+        self.exception: str | None = None
+
+    @property
+    def _counts_violation_rows(self) -> bool:
+        # A derived frame of violating rows judged by "row count = 0": each row is one unexpected value.
+        return self.expectation.expectation_type in ("expect_table_row_count_to_equal",)
+
+    def add(self, result: Any, frame: pd.DataFrame) -> None:
+        self.success = self.success and bool(result.success)
+        details = result.result or {}
+        if result.exception_info and _exception_message(result.exception_info):
+            self.exception = self.exception or _exception_message(result.exception_info)
+            self.success = False
+        # Rules with a row_condition count only the rows they judged; table-level rules judge the whole frame.
+        self.element_count += int(details["element_count"]) if "element_count" in details else len(frame)
+        if self._counts_violation_rows:
+            self.unexpected_count = (self.unexpected_count or 0) + len(frame)
+            self.observed_value = self.unexpected_count
+            room = EXAMPLES_PER_RULE - len(self.examples)
+            if room > 0 and len(frame):
+                self.examples.extend(frame.head(room).to_dict(orient="records"))
+            return
+        if "unexpected_count" in details:
+            self.unexpected_count = (self.unexpected_count or 0) + int(details["unexpected_count"])
+        room = EXAMPLES_PER_RULE - len(self.examples)
+        if room > 0:
+            self.examples.extend((details.get("partial_unexpected_list") or [])[:room])
+        if self.observed_value is None and "observed_value" in details:
+            self.observed_value = details["observed_value"]
+
+    def outcome(self) -> ExpectationOutcome:
+        meta = self.expectation.meta or {}
+        columns = _columns_of(self.expectation)
+        return ExpectationOutcome(
+            check=self.check,
+            expectation_type=self.expectation.expectation_type,
+            columns=columns,
+            severity=meta["severity"],
+            success=self.success,
+            unexpected_count=self.unexpected_count,
+            element_count=self.element_count,
+            unexpected_examples=_json_safe(self.examples),
+            message=self._message(columns),
+            why=meta["why"],
+            observed_value=_json_safe(self.observed_value),
+            exception=self.exception,
+        )
+
+    def _message(self, columns: tuple[str, ...]) -> str:
+        subject = f"{self.expectation.expectation_type}({', '.join(columns)})"
+        if self.check != "row":
+            subject = f"{self.check}: {subject}"
+        if self.exception:
+            return f"{subject} could not be evaluated: {self.exception}"
+        if self.success:
+            return f"{subject} passed"
+        if self._counts_violation_rows:
+            text = f"{subject}: {self.unexpected_count:,} violating row(s)"
+        elif self.unexpected_count is not None:
+            text = f"{subject}: {self.unexpected_count:,} unexpected of {self.element_count:,}"
+        else:
+            text = f"{subject}: observed {_json_safe(self.observed_value)!r}"
+        if self.examples:
+            text += f", e.g. {_json_safe(self.examples[:3])!r}"
+        return text
+
+
+def _columns_of(expectation: Expectation) -> tuple[str, ...]:
+    kwargs = expectation.configuration.kwargs
+    if kwargs.get("column"):
+        return (kwargs["column"],)
+    if kwargs.get("column_A"):
+        return (kwargs["column_A"], kwargs["column_B"])
+    if kwargs.get("column_list"):
+        return tuple(kwargs["column_list"])
+    return ()
+
+
+def _check_meta(expectation: Expectation, where: str) -> None:
+    meta = expectation.meta or {}
+    if meta.get("severity") not in SEVERITIES or not meta.get("why"):
+        raise ValueError(
+            f"{where}: {expectation.expectation_type} needs meta=rule_meta(severity, why), got meta={meta!r}"
+        )
+
+
+def _check_slice_safe(expectation: Expectation, where: str, *, derived: bool = False) -> None:
+    kind = expectation.expectation_type
+    if derived and kind == "expect_table_row_count_to_equal" and expectation.configuration.kwargs.get("value") == 0:
+        return
+    if kind in _SCHEMA_EXPECTATIONS:
+        return
+    map_kinds = (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
+    if isinstance(expectation, map_kinds) and kind not in _NOT_SLICE_SAFE:
+        return
+    raise ValueError(
+        f"{where}: {kind} cannot be judged slice by slice; express it as a DerivedCheck "
+        "(violating rows judged by ExpectTableRowCountToEqual(value=0), or a per-row map expectation)"
+    )
+
+
+def _exception_message(exception_info: dict[str, Any]) -> str | None:
+    # GX reports either one {raised_exception, exception_message} dict or one such dict per failed metric.
+    if "raised_exception" in exception_info:
+        return exception_info.get("exception_message") if exception_info.get("raised_exception") else None
+    for info in exception_info.values():
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return info.get("exception_message")
+    return None
+
+
+def _utc_naive(moment: dt.datetime) -> dt.datetime:
+    """The contract stores naive UTC timestamps; compare like with like."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON types for Dagster metadata and run records (pandas/numpy scalars, timestamps, NaN)."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "item"):  # numpy scalar
+        return _json_safe(value.item())
+    return str(value)

@@ -1,0 +1,171 @@
+"""The runner itself: offline and file-free GX, read-only warehouse access, refusal of slice-unsafe rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+from pathlib import Path
+
+import duckdb
+import great_expectations as gx
+import pytest
+
+from expectations import GATES, DerivedCheck, Gate, rule_meta, validate_relation, validate_warehouse_table
+from pmw.config import PipelineConfig, parse_config
+
+NOW = dt.datetime(2024, 6, 1)
+E = gx.expectations
+
+
+@pytest.fixture
+def config() -> PipelineConfig:
+    return parse_config({"analytics": {"known_events": ["signed_up"]}}, Path("test-pmw.yml"))
+
+
+def small_gate(*row_rules, derived=()) -> Gate:
+    return Gate(
+        name="orders",
+        target="a test table",
+        build_suite=lambda config, *, now: gx.ExpectationSuite(name="orders", expectations=[*row_rules]),
+        derived_checks=lambda config: list(derived),
+    )
+
+
+def amount_rule():
+    return E.ExpectColumnValuesToBeBetween(column="amount", min_value=0, meta=rule_meta("error", "no negative"))
+
+
+def make_orders(con: duckdb.DuckDBPyConnection, rows: int = 10) -> str:
+    con.execute(
+        f"""create or replace table orders as
+            select range as order_id, (range - 2) * 1.5 as amount,
+                   timestamp '2024-01-01' + to_days(range::int) as ordered_at
+            from range({rows})"""
+    )
+    return "orders"
+
+
+def test_gx_makes_no_network_call_and_writes_no_files(config, tmp_path, monkeypatch):
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GX_ANALYTICS_ENABLED", raising=False)  # the context config alone must keep analytics off
+
+    with duckdb.connect() as con:
+        result = validate_relation(con, make_orders(con), small_gate(amount_rule()), config=config, now=NOW)
+
+    assert not result.success  # the validation really ran
+    assert attempts == []
+    assert list(tmp_path.iterdir()) == []  # no gx/ project directory, no stores
+
+
+def test_result_is_json_serialisable_and_summarised_on_one_line(config):
+    gate = small_gate(
+        amount_rule(),
+        E.ExpectColumnValuesToBeBetween(
+            column="ordered_at", max_value=dt.datetime(2024, 1, 3), meta=rule_meta("warn", "recent orders only")
+        ),
+        derived=[
+            DerivedCheck(
+                name="no_big_orders",
+                sql="select order_id, ordered_at, amount from {relation} where amount > 6",
+                expectation=E.ExpectTableRowCountToEqual(value=0),
+                severity="warn",
+                why="big orders are reviewed by hand",
+            )
+        ],
+    )
+    with duckdb.connect() as con:
+        result = validate_relation(con, make_orders(con), gate, config=config, now=NOW)
+
+    record = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert record["success"] is False
+    assert record["failed_errors"] == 1 and record["warnings"] == 2
+    by_check = {(r["check"], tuple(r["columns"])): r for r in record["expectations"]}
+    assert by_check[("row", ("amount",))]["unexpected_examples"] == [-3.0, -1.5]
+    assert by_check[("row", ("ordered_at",))]["unexpected_examples"][0] == "2024-01-04T00:00:00"
+    big = by_check[("no_big_orders", ())]
+    assert big["unexpected_count"] == 3
+    assert big["unexpected_examples"][0] == {"order_id": 7, "ordered_at": "2024-01-08T00:00:00", "amount": 7.5}
+    summary = result.summary()
+    assert "\n" not in summary
+    assert summary.startswith("orders FAILED: 3 rules, 1 error(s), 2 warning(s) over 10 rows")
+
+
+def test_a_rule_on_a_missing_column_fails_with_the_reason(config):
+    gate = small_gate(E.ExpectColumnValuesToNotBeNull(column="customer_id", meta=rule_meta("error", "who paid")))
+    with duckdb.connect() as con:
+        result = validate_relation(con, make_orders(con), gate, config=config, now=NOW)
+
+    (outcome,) = result.failed_errors
+    assert outcome.exception and "customer_id" in outcome.exception
+    assert "could not be evaluated" in outcome.message
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        E.ExpectColumnValuesToBeUnique(column="order_id", meta=rule_meta("error", "key")),
+        E.ExpectColumnMaxToBeBetween(column="amount", max_value=100, meta=rule_meta("error", "cap")),
+        E.ExpectTableRowCountToBeBetween(min_value=1, meta=rule_meta("error", "not empty")),
+    ],
+)
+def test_rules_that_cannot_be_judged_slice_by_slice_are_refused(config, rule):
+    with duckdb.connect() as con, pytest.raises(ValueError, match="cannot be judged slice by slice"):
+        validate_relation(con, make_orders(con), small_gate(rule), config=config, now=NOW)
+
+
+def test_a_rule_without_severity_and_reason_is_refused(config):
+    bare = E.ExpectColumnValuesToNotBeNull(column="order_id")
+    with duckdb.connect() as con, pytest.raises(ValueError, match="rule_meta"):
+        validate_relation(con, make_orders(con), small_gate(bare), config=config, now=NOW)
+    with pytest.raises(ValueError, match="severity"):
+        rule_meta("fatal", "x")
+
+
+def test_warehouse_table_is_read_only_and_released(config, tmp_path):
+    warehouse = tmp_path / "pmw.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        make_orders(con, rows=5_000)
+
+    result = validate_warehouse_table(warehouse, "main.orders", small_gate(amount_rule()), slice_rows=2_048)
+
+    assert result.slices >= 3 and result.rows_validated == 5_000
+    assert result.failed_errors[0].unexpected_count == 2
+    # the file lock is gone: a writer can open it again straight away
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into orders values (99999, 1.0, timestamp '2024-01-01')")
+
+
+def test_warehouse_table_names_are_whitelisted(config, tmp_path):
+    with pytest.raises(ValueError, match="plain"):
+        validate_warehouse_table(tmp_path / "x.duckdb", "orders; drop table orders", small_gate(amount_rule()))
+
+
+def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
+    full = parse_config(
+        {
+            "analytics": {"known_events": ["a", "b"]},
+            "funnels": [{"name": "f", "steps": ["a", "b"]}],
+            "retention": [{"name": "r", "start_event": "a", "return_event": "b"}],
+        },
+        Path("test-pmw.yml"),
+    )
+    assert set(GATES) == {"raw_analytics_events", "fct_funnel_conversion", "fct_retention_cohorts"}
+    for name, gate in GATES.items():
+        assert gate.name == name
+        suite = gate.build_suite(full, now=NOW)
+        assert suite.expectations, name
+        for expectation in suite.expectations:
+            assert expectation.meta["severity"] in ("error", "warn")
+            assert expectation.meta["why"]
+        assert gate.derived_checks(full), name
