@@ -73,12 +73,45 @@ class AnalyticsConfig:
     known_events: tuple[str, ...] = ()
 
 
+# Logical Jira fields whose custom-field id differs per instance: candidate names (or customfield_NNNNN ids),
+# resolved through the /rest/api/3/field catalog when one is landed, else matched by name in the export.
+DEFAULT_JIRA_CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
+    "story_points": ("Story Points", "Story point estimate"),
+    "sprint": ("Sprint",),
+    "epic_link": ("Epic Link",),
+    "reach": ("Reach",),
+    "impact": ("Impact",),
+    "confidence": ("Confidence",),
+    "effort": ("Effort",),
+}
+STATUS_CATEGORIES = ("new", "indeterminate", "done")
+TARGET_METRIC_TYPES = ("funnel_step", "retention", "nps", "revenue")
+
+
+@dataclass(frozen=True)
+class JiraConfig:
+    csv_timezone: str = "UTC"  # the exporting user's timezone: Jira CSV dates carry no offset
+    csv_locales: tuple[str, ...] = ("en", "fr", "de", "es")
+    custom_fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_JIRA_CUSTOM_FIELDS))
+    status_category_overrides: dict[str, str] = field(default_factory=dict)  # status name -> category key
+    story_points_per_person_month: float = 10.0  # effort from points when time tracking is empty
+
+
+@dataclass(frozen=True)
+class Initiative:
+    key: str  # Jira issue key of the initiative (or epic)
+    adoption_events: tuple[str, ...] = ()
+    target_metric: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     path: Path
     analytics: AnalyticsConfig
     funnels: tuple[Funnel, ...] = ()
     retention: tuple[Retention, ...] = ()
+    jira: JiraConfig = field(default_factory=JiraConfig)
+    initiatives: tuple[Initiative, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def dbt_vars(self) -> dict[str, Any]:
@@ -90,6 +123,12 @@ class PipelineConfig:
             "known_events": list(self.analytics.known_events),
             "funnels": [_funnel_var(f) for f in self.funnels],
             "retention": [asdict(r) | {"periods": list(r.periods)} for r in self.retention],
+            "jira_status_category_overrides": dict(self.jira.status_category_overrides),
+            "jira_story_points_per_person_month": self.jira.story_points_per_person_month,
+            "initiatives": [
+                {"key": i.key, "adoption_events": list(i.adoption_events), "target_metric": dict(i.target_metric)}
+                for i in self.initiatives
+            ],
         }
 
 
@@ -235,10 +274,79 @@ def _read_retention(r: _Reader, raw: Any, key: str) -> Retention:
     )
 
 
+JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,19}-[0-9]{1,9}$")
+
+
+def _timezone(r: _Reader, value: Any, key: str) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        r.error(key, f"{value!r} is not an IANA timezone name")
+        return "UTC"
+    return str(value)
+
+
+def _read_jira(r: _Reader, raw: Any) -> JiraConfig:
+    j = r.mapping(raw, "jira")
+    allowed = {
+        "csv_timezone",
+        "csv_locales",
+        "custom_fields",
+        "status_category_overrides",
+        "story_points_per_person_month",
+    }
+    r.unknown_keys(j, allowed, "jira")
+    locales = tuple(str(x) for x in r.sequence(j.get("csv_locales", ["en", "fr", "de", "es"]), "jira.csv_locales"))
+    for i, loc in enumerate(locales):
+        if loc not in ("en", "fr", "de", "es"):
+            r.error(f"jira.csv_locales[{i}]", f"{loc!r} is not a supported export language (en, fr, de, es)")
+    custom = dict(DEFAULT_JIRA_CUSTOM_FIELDS)
+    for name, candidates in r.mapping(j.get("custom_fields"), "jira.custom_fields").items():
+        key = f"jira.custom_fields.{name}"
+        if name not in DEFAULT_JIRA_CUSTOM_FIELDS:
+            r.error(key, f"unknown logical field (known: {', '.join(DEFAULT_JIRA_CUSTOM_FIELDS)})")
+            continue
+        values = [candidates] if isinstance(candidates, str) else r.sequence(candidates, key)
+        custom[name] = tuple(r.name(v, f"{key}[{i}]") for i, v in enumerate(values))
+    overrides = {}
+    for status, category in r.mapping(j.get("status_category_overrides"), "jira.status_category_overrides").items():
+        key = f"jira.status_category_overrides.{status}"
+        overrides[r.name(str(status), key)] = r.choice(category, key, STATUS_CATEGORIES)
+    return JiraConfig(
+        csv_timezone=_timezone(r, j.get("csv_timezone", "UTC"), "jira.csv_timezone"),
+        csv_locales=locales,
+        custom_fields=custom,
+        status_category_overrides=overrides,
+        story_points_per_person_month=float(
+            r.number(j.get("story_points_per_person_month", 10.0), "jira.story_points_per_person_month", minimum=0.01)
+        ),
+    )
+
+
+def _read_initiative(r: _Reader, raw: Any, key: str) -> Initiative:
+    raw = r.mapping(raw, key)
+    r.unknown_keys(raw, {"key", "adoption_events", "target_metric"}, key)
+    issue_key = raw.get("key")
+    if not isinstance(issue_key, str) or not JIRA_KEY.match(issue_key):
+        r.error(f"{key}.key", f"{issue_key!r} is not a Jira issue key like PROJ-123")
+        issue_key = ""
+    events = tuple(
+        r.name(e, f"{key}.adoption_events[{i}]")
+        for i, e in enumerate(r.sequence(raw.get("adoption_events"), f"{key}.adoption_events"))
+    )
+    target = r.mapping(raw.get("target_metric"), f"{key}.target_metric")
+    if target:
+        r.choice(target.get("type"), f"{key}.target_metric.type", TARGET_METRIC_TYPES)
+        for k, v in target.items():
+            if isinstance(v, str):
+                r.name(v, f"{key}.target_metric.{k}")
+    return Initiative(key=issue_key, adoption_events=events, target_metric=dict(target))
+
+
 def parse_config(raw: Any, path: Path) -> PipelineConfig:
     r = _Reader(path)
     raw = r.mapping(raw, "(top level)")
-    r.unknown_keys(raw, {"project", "analytics", "funnels", "retention"}, "")
+    r.unknown_keys(raw, {"project", "analytics", "funnels", "retention", "jira", "initiatives"}, "")
 
     a = r.mapping(raw.get("analytics"), "analytics")
     r.unknown_keys(
@@ -252,12 +360,7 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
         },
         "analytics",
     )
-    tz = a.get("mixpanel_project_timezone", "UTC")
-    try:
-        ZoneInfo(str(tz))
-    except (ZoneInfoNotFoundError, ValueError):
-        r.error("analytics.mixpanel_project_timezone", f"{tz!r} is not an IANA timezone name")
-        tz = "UTC"
+    tz = _timezone(r, a.get("mixpanel_project_timezone", "UTC"), "analytics.mixpanel_project_timezone")
     analytics = AnalyticsConfig(
         mixpanel_project_timezone=str(tz),
         session_inactivity_minutes=r.number(
@@ -278,6 +381,14 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
     retention = tuple(
         _read_retention(r, x, f"retention[{i}]") for i, x in enumerate(r.sequence(raw.get("retention"), "retention"))
     )
+    jira = _read_jira(r, raw.get("jira"))
+    initiatives = tuple(
+        _read_initiative(r, x, f"initiatives[{i}]")
+        for i, x in enumerate(r.sequence(raw.get("initiatives"), "initiatives"))
+    )
+    keys = [i.key for i in initiatives]
+    for dup in sorted({k for k in keys if k and keys.count(k) > 1}):
+        r.error("initiatives", f"key {dup!r} is listed more than once")
     for kind, items in (("funnels", funnels), ("retention", retention)):
         names = [x.name for x in items]
         for dup in sorted({n for n in names if names.count(n) > 1}):
@@ -292,9 +403,21 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
             for k in ("start_event", "return_event"):
                 if getattr(x, k) and getattr(x, k) not in known:
                     r.error(f"retention[{i}].{k}", f"{getattr(x, k)!r} is not in analytics.known_events")
+        for i, ini in enumerate(initiatives):
+            for j, e in enumerate(ini.adoption_events):
+                if e and e not in known:
+                    r.error(f"initiatives[{i}].adoption_events[{j}]", f"{e!r} is not in analytics.known_events")
     if r.errors:
         raise ConfigError(f"invalid configuration {path}:\n  " + "\n  ".join(r.errors))
-    return PipelineConfig(path=path, analytics=analytics, funnels=funnels, retention=retention, raw=raw)
+    return PipelineConfig(
+        path=path,
+        analytics=analytics,
+        funnels=funnels,
+        retention=retention,
+        jira=jira,
+        initiatives=initiatives,
+        raw=raw,
+    )
 
 
 def load_config(config_path: str | Path | None = None) -> PipelineConfig:

@@ -40,10 +40,10 @@ from ingest.analytics.sql import (
 from ingest.common.archive import ArchiveError, ArchiveLimits, iter_extracted_members
 from ingest.common.atomic import remove_stale_temp_files
 from ingest.common.hashing import file_sha256
+from ingest.common.lake import lake_dir, lake_file, pending_dir, pending_file
 from ingest.common.landing import LandingPathError, check_landed_file, list_landed_files, relative_to_landing
 from ingest.common.locking import ingest_lock
 from ingest.common.manifest import manifest_source_dir, read_manifest_record, write_manifest_record
-from ingest.common.lake import lake_dir, lake_file, pending_dir, pending_file
 from ingest.common.parquet import copy_query_to_parquet, ensure_schema_file, sql_string
 from ingest.common.quarantine import quarantine_path, write_quarantine
 from pmw.config import PipelineConfig

@@ -31,7 +31,12 @@ def test_shipped_configuration_loads_and_renders_dbt_vars():
     activation = next(f for f in v["funnels"] if f["name"] == "activation")
     assert activation["entry_mode"] == "first_entry"
     assert activation["conversion_window_seconds"] == 168 * 3600
-    assert [s["event"] for s in activation["steps"]][0] == "signed_up"
+    assert [s["event"] for s in activation["steps"]] == [
+        "signed_up",
+        "onboarding_completed",
+        "report_created",
+        "plan_upgraded",
+    ]
     sharing = next(f for f in v["funnels"] if f["name"] == "sharing")
     assert sharing["steps"][1]["filters"] == [{"property": "channel", "op": "in", "value": ("email", "link")}]
 
