@@ -11,6 +11,10 @@ from pmw.settings import DBT_PROJECT_DIR, Paths, get_paths
 # limits it to one at a time. A reader blocks the writer in DuckDB, so read-only gate queries are in it too.
 DUCKDB_POOL = "duckdb_writer"
 
+# Progress lines of the pipeline's own steps. Through the python `dagster` logger (not context.log) they land in
+# Dagster's event log and also reach `pmw run`'s terminal output.
+PROGRESS = dg.get_dagster_logger("pmw")
+
 
 class PmwSettings(dg.ConfigurableResource):
     """Data directory and configuration file; both default to $PMW_DATA_DIR / $PMW_CONFIG, then the repo's."""

@@ -6,8 +6,11 @@ blocking gates, dbt tests as checks, publish only after everything upstream pass
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -48,6 +51,32 @@ class RunOutcome:
         }
 
 
+# dbt's per-node lines that are noise on a terminal; failures, model builds and the final tally stay.
+_DBT_NOISE = re.compile(r"^\d+ of \d+ (START|PASS) |^\s*$|^Concurrency:|^Registered adapter|^Running with dbt")
+_MAX_LINE = 160
+
+
+class _FilteredStdout(io.TextIOBase):
+    """Stdout during a run: drops dbt's per-test chatter and shortens the long lines (the --vars JSON)."""
+
+    def __init__(self, target):
+        self._target = target
+        self._buffer = ""
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            plain = re.sub(r"\x1b\[[0-9;]*m", "", line)
+            if _DBT_NOISE.search(plain):
+                continue
+            self._target.write((plain if len(plain) <= _MAX_LINE else plain[: _MAX_LINE - 3] + "...") + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
 class _ProgressHandler(logging.Handler):
     """Prints the pipeline's own progress lines (ingest, gates, publish); Dagster's engine chatter stays out."""
 
@@ -56,6 +85,8 @@ class _ProgressHandler(logging.Handler):
         # Dagster prefixes user messages with "<job> - <run id> - <step> - "; keep the message itself.
         parts = msg.split(" - ", 3)
         text = parts[-1] if len(parts) == 4 else msg
+        if len(text) > _MAX_LINE:
+            text = text[: _MAX_LINE - 3] + "..."
         print(f"  {time.strftime('%H:%M:%S')} {text}", flush=True)
 
 
@@ -82,7 +113,8 @@ def run_pipeline(paths: Paths, *, config_path: str | None = None, files: list[st
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     try:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+        with contextlib.redirect_stdout(_FilteredStdout(sys.stdout)):
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
         outcome = _outcome(result, time.monotonic() - started)
     finally:
         user_logger.removeHandler(handler)

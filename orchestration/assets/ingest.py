@@ -6,7 +6,7 @@ import dagster as dg
 
 from ingest.analytics import ingest_analytics
 from ingest.common.lake import pending_files, promote_pending
-from orchestration.resources import PmwSettings
+from orchestration.resources import PROGRESS, PmwSettings
 
 RAW_ANALYTICS_EVENTS = dg.AssetKey(["raw", "analytics_events"])
 LAKE_ANALYTICS_EVENTS = dg.AssetKey(["lake", "analytics_events"])
@@ -31,7 +31,7 @@ class IngestConfig(dg.Config):
 def raw_analytics_events(context: dg.AssetExecutionContext, config: IngestConfig, pmw: PmwSettings):
     paths = pmw.paths()
     files = [Path(f) for f in config.files] or None
-    report = ingest_analytics(paths, pmw.config(), files=files, log=context.log.info)
+    report = ingest_analytics(paths, pmw.config(), files=files, log=PROGRESS.info)
     totals = report.totals
     return dg.MaterializeResult(
         metadata={
@@ -61,7 +61,7 @@ def raw_analytics_events(context: dg.AssetExecutionContext, config: IngestConfig
 )
 def lake_analytics_events(context: dg.AssetExecutionContext, pmw: PmwSettings):
     promoted = promote_pending(pmw.paths(), "analytics", "events")
-    context.log.info(f"lake: promoted {len(promoted)} analytics/events file(s)")
+    PROGRESS.info(f"lake: promoted {len(promoted)} analytics/events file(s)")
     return dg.MaterializeResult(metadata={"files_promoted": len(promoted)})
 
 

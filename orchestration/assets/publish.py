@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.resources import DUCKDB_POOL, PmwSettings, dbt_project
+from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
 from pmw.dbt import mart_models
 from pmw.publish import publish
 
@@ -24,7 +24,7 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(dbt_project.ma
 )
 def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
     paths = pmw.paths()
-    result = publish(paths, run_id=context.run_id, log=context.log.info)
+    result = publish(paths, run_id=context.run_id, log=PROGRESS.info)
     return dg.MaterializeResult(
         metadata={
             "status": result.status,

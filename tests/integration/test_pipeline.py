@@ -1,0 +1,216 @@
+"""The whole graph, materialised in a temporary data directory through the same job the schedule runs.
+
+One small generated sample is ingested and published once per module; each scenario then works on its own copy
+of that data directory, so scenarios stay independent and the suite stays within minutes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import great_expectations as gx
+import pytest
+
+from expectations import GATES
+from expectations.runner import DerivedCheck
+from ingest.common.lake import pending_files
+from ingest.common.manifest import read_manifest
+from pmw.pipeline import RunOutcome, run_pipeline
+from pmw.publish import current_publication
+from pmw.sample.analytics import generate_analytics
+from pmw.settings import Paths
+
+pytestmark = pytest.mark.slow
+
+
+def _mart_fingerprints(paths: Paths) -> dict[str, tuple[int, str]]:
+    con = duckdb.connect(str(paths.warehouse_path), read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        return {
+            t: tuple(con.execute(f'select count(*), sum(hash(t))::varchar from marts."{t}" t').fetchall()[0])
+            for t in tables
+        }
+    finally:
+        con.close()
+
+
+def _run(paths: Paths) -> RunOutcome:
+    return run_pipeline(paths)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory) -> tuple[Paths, RunOutcome, dict]:
+    paths = Paths(tmp_path_factory.mktemp("pipeline") / "data").ensure()
+    truths = generate_analytics(paths.landing, seed=11, users=150, days=35, events_per_user=6)
+    outcome = _run(paths)
+    return paths, outcome, truths.to_dict()
+
+
+@pytest.fixture
+def copied(first_run, tmp_path) -> Paths:
+    """A private copy of the first run's data directory (the published symlink is relative, so it follows)."""
+    src, _, _ = first_run
+    dst = tmp_path / "data"
+    shutil.copytree(src.data_dir, dst, symlinks=True)
+    return Paths(dst)
+
+
+def test_whole_graph_materialises_gates_and_publishes(first_run):
+    paths, outcome, truths = first_run
+    assert outcome.ok, outcome.to_dict()
+    gates = {c["check"]: c["passed"] for c in outcome.checks if c["check"].endswith("_gate")}
+    assert gates == {
+        "raw_analytics_events_gate": True,
+        "fct_funnel_conversion_gate": True,
+        "fct_retention_cohorts_gate": True,
+    }
+    assert any(c["check"].startswith("unique_") for c in outcome.checks), "dbt tests run as asset checks"
+    publication = current_publication(paths)
+    assert publication is not None
+    assert {t["name"] for t in publication["tables"]} >= {
+        "fct_sessions",
+        "fct_active_users",
+        "fct_funnel_conversion",
+        "fct_retention_cohorts",
+    }
+    con = duckdb.connect(str(paths.published / "marts.duckdb"), read_only=True)
+    steps = con.execute(
+        "select step_index, sum(users) from fct_funnel_conversion "
+        "where funnel_name = 'activation' and breakdown_value = '(all)' group by 1 order by 1"
+    ).fetchall()
+    con.close()
+    # The published funnel is exactly what the generator realised (independent computation).
+    assert [u for _, u in steps] == truths["activation"]["realised_step_users"]
+    assert (paths.published / "parquet" / "fct_funnel_conversion.parquet").exists()
+
+
+def test_every_file_accounts_for_every_row_and_malformed_lines_are_quarantined(first_run):
+    paths, _, truths = first_run
+    records = read_manifest(paths, "analytics")
+    assert (
+        len(records) == len([f for f in truths["files"] if "/analytics/" in f or f.startswith("analytics/")]) or records
+    )
+    for r in records:
+        assert r["status"] == "loaded", r
+        assert r["rows_in"] == r["rows_loaded"] + r["rows_rejected"], r
+    quarantined = duckdb.sql(
+        f"select _source_file, _line_number, reason from read_parquet('{paths.quarantine_dir}/analytics/*.parquet')"
+    ).fetchall()
+    assert sum(r["rows_rejected"] for r in records) == len(quarantined)
+    planted = {(m["file"], m["line"]) for m in truths["malformed"]}
+    assert {(f.removeprefix("analytics/"), line) for f, line, _ in quarantined} >= {
+        (f.removeprefix("analytics/"), line) for f, line in planted
+    }
+    assert all(reason for _, _, reason in quarantined)
+    assert pending_files(paths, "analytics", "events") == []  # all promoted after the gate
+
+
+def test_second_run_changes_nothing(copied):
+    before = _mart_fingerprints(copied)
+    publication = current_publication(copied)
+    outcome = _run(copied)
+    assert outcome.ok, outcome.to_dict()
+    assert _mart_fingerprints(copied) == before
+    assert current_publication(copied) == publication
+
+
+def test_same_bytes_landed_under_another_name_change_no_mart(copied):
+    before = _mart_fingerprints(copied)
+    publication = current_publication(copied)
+    original = sorted((copied.landing / "analytics" / "amplitude").glob("*.zip"))[0]
+    shutil.copy(original, copied.landing / "analytics" / "resent-copy.zip")
+    outcome = _run(copied)
+    assert outcome.ok, outcome.to_dict()
+    assert _mart_fingerprints(copied) == before
+    assert current_publication(copied) == publication
+    record = next(r for r in read_manifest(copied, "analytics") if r["path"].endswith(original.name))
+    assert "analytics/resent-copy.zip" in record["aliases"]
+
+
+def _land_bad_csv(paths: Paths) -> Path:
+    bad = paths.landing / "analytics" / "segment" / "tracks_unknown_event.csv"
+    bad.write_text(
+        "id,event,user_id,timestamp\n"
+        "bad-0001,teleported,u-1,2024-01-10T10:00:00.000Z\n"
+        "bad-0002,signed_up,u-2,2024-01-10T10:05:00.000Z\n",
+        encoding="utf-8",
+    )
+    return bad
+
+
+def test_failing_raw_gate_blocks_everything_downstream_in_this_and_later_runs(copied):
+    before = _mart_fingerprints(copied)
+    publication = current_publication(copied)
+    _land_bad_csv(copied)
+
+    outcome = _run(copied)
+    assert not outcome.ok
+    assert {c["check"] for c in outcome.checks_failed} == {"raw_analytics_events_gate"}
+    # Nothing downstream of the gate ran: no promotion into the lake, no dbt model, no publication.
+    assert outcome.materialized == ["raw/analytics_events"]
+    assert _mart_fingerprints(copied) == before
+    assert current_publication(copied) == publication
+    gate = json.loads((copied.runs_dir / "gates" / "raw_analytics_events.json").read_text())
+    failed_rules = [r for r in gate["results"] if not r["success"]]
+    assert any("teleported" in json.dumps(r["unexpected_examples"]) for r in failed_rules)
+
+    # Fail closed across runs: the bad file stays pending, so the next run is blocked too.
+    again = _run(copied)
+    assert {c["check"] for c in again.checks_failed} == {"raw_analytics_events_gate"}
+    assert current_publication(copied) == publication
+
+    # An operator discards it; the pipeline goes on, and the bad rows never reached a mart.
+    (pending,) = pending_files(copied, "analytics", "events")
+    from ingest.common.lake import discard_pending
+
+    discard_pending(copied, "analytics", "events", pending.stem)
+    recovered = _run(copied)
+    assert recovered.ok, recovered.to_dict()
+    assert _mart_fingerprints(copied) == before
+
+
+def test_failing_mart_gate_keeps_the_previous_publication(copied, monkeypatch):
+    publication = current_publication(copied)
+    real = GATES["fct_funnel_conversion"]
+
+    def with_planted_failure(config):
+        return [
+            *real.derived_checks(config),
+            DerivedCheck(
+                name="planted_failure",
+                sql="select * from {relation} where users >= 0",
+                expectation=gx.expectations.ExpectTableRowCountToEqual(value=0),
+                severity="error",
+                why="test: a rule every row breaks",
+            ),
+        ]
+
+    monkeypatch.setitem(GATES, "fct_funnel_conversion", dataclasses.replace(real, derived_checks=with_planted_failure))
+    # New data, so the marts change and a publication would otherwise happen.
+    generate_analytics(copied.landing / "more", seed=99, users=20, days=31, events_per_user=2, mess=False)
+    for f in (copied.landing / "more" / "analytics").rglob("*"):
+        if f.is_file():
+            dest = copied.landing / "analytics" / "more" / f.relative_to(copied.landing / "more" / "analytics")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(f, dest)
+    shutil.rmtree(copied.landing / "more")
+
+    outcome = _run(copied)
+    assert not outcome.ok
+    assert {c["check"] for c in outcome.checks_failed} == {"fct_funnel_conversion_gate"}
+    assert "published/marts" not in outcome.materialized
+    assert "marts/fct_funnel_conversion" in outcome.materialized
+    assert current_publication(copied) == publication
+    con = duckdb.connect(str(copied.published / "marts.duckdb"), read_only=True)
+    assert con.execute("select count(*) from fct_funnel_conversion").fetchall()[0][0] > 0
+    con.close()
