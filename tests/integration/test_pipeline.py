@@ -161,7 +161,7 @@ def test_failing_raw_gate_blocks_everything_downstream_in_this_and_later_runs(co
     assert _mart_fingerprints(copied) == before
     assert current_publication(copied) == publication
     gate = json.loads((copied.runs_dir / "gates" / "raw_analytics_events.json").read_text())
-    failed_rules = [r for r in gate["results"] if not r["success"]]
+    failed_rules = [r for r in gate["expectations"] if not r["success"]]
     assert any("teleported" in json.dumps(r["unexpected_examples"]) for r in failed_rules)
 
     # Fail closed across runs: the bad file stays pending, so the next run is blocked too.
