@@ -4,14 +4,14 @@ import json
 
 import dagster as dg
 
-from orchestration.assets.ingest import raw_analytics_events
+from orchestration.assets.ingest import RAW_ASSETS
 from orchestration.jobs import pmw_pipeline
 from pmw.landing_watch import scan_new_files
 from pmw.run_records import record_run_failure
 from pmw.settings import get_paths
 
 # Which ingest asset takes a landed file of each source (later sources add theirs here).
-INGEST_OP_BY_SOURCE = {"analytics": raw_analytics_events.op.name}
+INGEST_OP_BY_SOURCE = {source: asset.op.name for source, asset in RAW_ASSETS.items()}
 
 
 @dg.sensor(

@@ -62,8 +62,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_discard(args: argparse.Namespace) -> int:
     from ingest.common.lake import discard_pending
 
-    dest = discard_pending(get_paths(args.data_dir), args.source, args.entity, args.sha256)
-    print(f"discarded: moved to {dest}; the gate no longer sees it (remove the landed file too, or it stays loaded)")
+    moved = discard_pending(get_paths(args.data_dir), args.source, args.sha256, reason=args.reason)
+    for dest in moved:
+        print(f"discarded: {dest}")
+    print("the gate no longer sees it, and the same bytes will not be loaded again (see `pmw summary`)")
     return 0
 
 
@@ -100,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     disc = sub.add_parser("discard", help="move a pending lake file that fails its gate out of the way")
     disc.add_argument("sha256")
     disc.add_argument("--source", default="analytics")
-    disc.add_argument("--entity", default="events")
+    disc.add_argument("--reason", required=True, help="why, for the audit trail in the manifest")
     disc.set_defaults(func=_cmd_discard)
     return parser
 

@@ -14,6 +14,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pmw.run_records import record_run
@@ -104,7 +105,14 @@ def run_pipeline(paths: Paths, *, config_path: str | None = None, files: list[st
     job = defs.resolve_job_def("pmw_pipeline")
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if files:
-        run_config["ops"] = {"raw_analytics_events": {"config": {"files": files}}}
+        # Each ingest asset takes the landed files of its own source (landing/<source>/...).
+        from orchestration.assets.ingest import RAW_ASSETS
+
+        by_source: dict[str, list[str]] = {}
+        for f in files:
+            source = Path(f).resolve().relative_to(paths.landing).parts[0]
+            by_source.setdefault(source, []).append(str(Path(f).resolve()))
+        run_config["ops"] = {RAW_ASSETS[source].op.name: {"config": {"files": fs}} for source, fs in by_source.items()}
 
     handler = _ProgressHandler(level=logging.INFO)
     user_logger = logging.getLogger("dagster")

@@ -40,7 +40,7 @@ from ingest.analytics.sql import (
 from ingest.common.archive import ArchiveError, ArchiveLimits, iter_extracted_members
 from ingest.common.atomic import remove_stale_temp_files
 from ingest.common.hashing import file_sha256
-from ingest.common.lake import lake_dir, lake_file, pending_dir, pending_file
+from ingest.common.lake import DISCARDED, lake_dir, lake_file, pending_dir, pending_file
 from ingest.common.landing import LandingPathError, check_landed_file, list_landed_files, relative_to_landing
 from ingest.common.locking import ingest_lock
 from ingest.common.manifest import manifest_source_dir, read_manifest_record, write_manifest_record
@@ -381,6 +381,16 @@ def _ingest_one(paths: Paths, config: PipelineConfig, limits: ArchiveLimits, pat
     size = absolute.stat().st_size
     previous = read_manifest_record(paths, SOURCE, sha256)
 
+    if previous is not None and previous.get("status") == DISCARDED:
+        return FileResult(
+            path=absolute,
+            sha256=sha256,
+            status=DISCARDED,
+            relative_path=relative,
+            format=previous.get("format"),
+            error=previous.get("error"),
+            seconds=time.perf_counter() - clock,
+        )
     if _is_loaded(paths, previous):
         assert previous is not None
         known_paths = {previous["path"], *(previous.get("aliases") or [])}

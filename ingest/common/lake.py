@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ingest.common.manifest import read_manifest_record, write_manifest_record
 from pmw.settings import Paths
+
+# Manifest status of a file an operator took out of the pipeline after it failed its gate.
+DISCARDED = "discarded"
 
 
 def pending_dir(paths: Paths, source: str, entity: str) -> Path:
@@ -53,12 +57,23 @@ def promote_pending(paths: Paths, source: str, entity: str) -> list[Path]:
     return promoted
 
 
-def discard_pending(paths: Paths, source: str, entity: str, sha256: str) -> Path:
-    """Take a pending file out of the gate's way: it moves to the quarantine's `discarded/` folder, kept for audit."""
-    f = pending_dir(paths, source, entity) / f"{sha256}.parquet"
-    if not f.exists():
-        raise FileNotFoundError(f"no pending {source}/{entity} file with sha256 {sha256}")
-    dest = paths.quarantine_dir / source / "discarded" / f.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(f, dest)
-    return dest
+def discard_pending(paths: Paths, source: str, sha256: str, reason: str) -> list[Path]:
+    """Take a landed file's pending Parquet (every entity) out of the gate's way, and remember why.
+
+    The files move to ``lake/_quarantine/<source>/discarded/<entity>/`` (kept for audit) and the manifest record
+    becomes ``discarded``, so the same bytes are not loaded again from landing/ on the next run.
+    """
+    root = paths.lake / "_pending" / source
+    found = sorted(root.glob(f"*/{sha256}.parquet")) if root.is_dir() else []
+    if not found:
+        raise FileNotFoundError(f"no pending {source} file with sha256 {sha256}")
+    record = read_manifest_record(paths, source, sha256)
+    moved = []
+    for f in found:
+        dest = paths.quarantine_dir / source / "discarded" / f.parent.name / f.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f, dest)
+        moved.append(dest)
+    if record is not None:
+        write_manifest_record(paths, record | {"status": DISCARDED, "error": f"discarded by an operator: {reason}"})
+    return moved

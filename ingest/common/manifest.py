@@ -20,7 +20,7 @@ MANIFEST_FIELDS = (
     "sha256",
     "bytes",
     "format",
-    "status",  # loaded | failed
+    "status",  # loaded | failed | discarded (by an operator, after its gate failed)
     "rows_in",
     "rows_loaded",
     "rows_rejected",
@@ -29,6 +29,9 @@ MANIFEST_FIELDS = (
     "error",
     "lake_file",  # relative to lake/
     "quarantine_file",  # relative to lake/, only when rows were rejected
+    "lake_files",  # sources with several entities per file: every lake file written, relative to lake/
+    "entity_rows",  # sources with several entities per file: rows written per entity
+    "details",  # source-specific facts about the parse (e.g. which Jira custom field served which logical field)
     "started_at",  # UTC ISO-8601
     "finished_at",
     "parser_version",

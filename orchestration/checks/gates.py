@@ -7,7 +7,7 @@ import dagster as dg
 from expectations import GATES
 from expectations.runner import GateResult, validate_parquet_files, validate_warehouse_table
 from ingest.common.lake import pending_files
-from orchestration.assets.ingest import RAW_ANALYTICS_EVENTS
+from orchestration.assets.ingest import SOURCE_SPECS
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from pmw.run_records import record_gate_result
 
@@ -29,26 +29,37 @@ def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, gate
     )
 
 
-@dg.asset_check(
-    asset=RAW_ANALYTICS_EVENTS,
-    name="raw_analytics_events_gate",
-    blocking=True,
-    description="GX suite expectations/raw_analytics_events.py on every pending (not yet promoted) events file.",
+# Raw gates: (source, entity whose pending files are validated, gate module name in expectations.GATES).
+RAW_GATES = (
+    ("analytics", "events", "raw_analytics_events"),
+    ("jira", "issues", "raw_jira_issues"),
 )
-def raw_analytics_events_gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
-    paths = pmw.paths()
-    files = pending_files(paths, "analytics", "events")
-    if not files:
-        # Recorded too, so `pmw summary` does not show an older run's verdict as the latest.
-        record_gate_result(
-            paths,
-            "raw_analytics_events",
-            context.op_execution_context.run_id,
-            {"success": True, "rows_validated": 0, "note": "no pending files"},
-        )
-        return dg.AssetCheckResult(passed=True, description="no pending analytics/events files to validate")
-    result = validate_parquet_files(files, GATES["raw_analytics_events"], config=pmw.config(), now=datetime.now(UTC))
-    return _check_result(context, pmw, "raw_analytics_events", result)
+
+
+def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=SOURCE_SPECS[source].raw_key,
+        name=f"{gate_name}_gate",
+        blocking=True,
+        description=f"GX suite expectations/{gate_name}.py on every pending (not yet promoted) {source}/{entity} file.",
+    )
+    def _gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
+        paths = pmw.paths()
+        files = pending_files(paths, source, entity)
+        run_id = context.op_execution_context.run_id
+        if not files:
+            # Recorded too, so `pmw summary` does not show an older run's verdict as the latest.
+            record_gate_result(
+                paths, gate_name, run_id, {"success": True, "rows_validated": 0, "note": "no pending files"}
+            )
+            return dg.AssetCheckResult(passed=True, description=f"no pending {source}/{entity} files to validate")
+        result = validate_parquet_files(files, GATES[gate_name], config=pmw.config(), now=datetime.now(UTC))
+        return _check_result(context, pmw, gate_name, result)
+
+    return _gate
+
+
+RAW_GATE_CHECKS = [_raw_gate(*g) for g in RAW_GATES if g[2] in GATES]
 
 
 def _mart_gate(table: str) -> dg.AssetChecksDefinition:
@@ -74,4 +85,4 @@ def _mart_gate(table: str) -> dg.AssetChecksDefinition:
 
 MART_GATES = [_mart_gate(name) for name in GATES if name.startswith(("fct_", "dim_"))]
 
-defs = dg.Definitions(asset_checks=[raw_analytics_events_gate, *MART_GATES])
+defs = dg.Definitions(asset_checks=[*RAW_GATE_CHECKS, *MART_GATES])

@@ -9,13 +9,16 @@ from pmw.sample.analytics import (
     generate_analytics,
     generate_events_bench,
 )
+from pmw.sample.jira import JiraTruths, generate_jira
 
 __all__ = [
     "AnalyticsTruths",
     "FunnelTruth",
+    "JiraTruths",
     "MalformedLine",
     "RetentionTruth",
     "SharingTruth",
     "generate_analytics",
     "generate_events_bench",
+    "generate_jira",
 ]

@@ -173,10 +173,13 @@ def test_failing_raw_gate_blocks_everything_downstream_in_this_and_later_runs(co
     (pending,) = pending_files(copied, "analytics", "events")
     from ingest.common.lake import discard_pending
 
-    discard_pending(copied, "analytics", "events", pending.stem)
+    discard_pending(copied, "analytics", pending.stem, reason="unknown event name 'teleported' from a test tool")
     recovered = _run(copied)
     assert recovered.ok, recovered.to_dict()
     assert _mart_fingerprints(copied) == before
+    record = next(r for r in read_manifest(copied, "analytics") if r["path"].endswith("tracks_unknown_event.csv"))
+    assert record["status"] == "discarded"
+    assert "teleported" in record["error"]
 
 
 def test_failing_mart_gate_keeps_the_previous_publication(copied, monkeypatch):
