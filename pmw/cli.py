@@ -13,6 +13,7 @@ from pmw.settings import get_paths
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from pmw.sample.analytics import generate_analytics
+    from pmw.sample.jira import generate_jira
 
     paths = get_paths(args.data_dir).ensure()
     started = time.monotonic()
@@ -25,9 +26,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         events_per_user=args.events_per_user,
         mess=not args.no_mess,
     )
+    config = load_config(args.config)
+    # The Jira project's REST JSON and its UI CSV export: two layouts of the same issues, deduplicated in staging.
+    jira_truths = generate_jira(paths.landing, seed=args.seed, csv_timezone=config.jira.csv_timezone)
     truths_path = paths.data_dir / "sample_truths.json"
-    truths_path.write_text(json.dumps(truths.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"  {len(truths.files)} files in {time.monotonic() - started:.1f}s; planted truths in {truths_path}")
+    truths_path.write_text(
+        json.dumps({"analytics": truths.to_dict(), "jira": jira_truths.to_dict()}, indent=2, default=str) + "\n",
+        encoding="utf-8",
+    )
+    files = len(truths.files) + len(jira_truths.files)
+    print(f"  {files} files in {time.monotonic() - started:.1f}s; planted truths in {truths_path}")
     return 0
 
 

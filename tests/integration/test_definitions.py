@@ -1,0 +1,96 @@
+"""The Dagster code location: the whole graph loads with groups and descriptions; sensor, schedule and pools."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ingest.analytics import ingest_analytics
+from ingest.common.landing import file_sha256
+from orchestration.assets.ingest import RAW_ASSETS
+from orchestration.definitions import defs
+from orchestration.resources import DUCKDB_POOL
+from orchestration.sensors import landing_sensor
+from pmw.config import load_config
+from pmw.settings import PROJECT_ROOT, Paths
+
+
+def test_every_asset_has_a_group_and_a_description():
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    groups = {k.to_user_string(): graph.get(k).group_name for k in keys}
+    assert {"ingest", "staging", "intermediate", "marts", "publish"} <= set(groups.values())
+    assert groups["published/marts"] == "publish"
+    assert groups["marts/fct_funnel_conversion"] == "marts"
+    assert groups["raw/analytics"] == "ingest"
+    missing = [k.to_user_string() for k in keys if not (graph.get(k).description or "").strip()]
+    assert missing == []
+
+
+def test_publish_depends_on_every_mart_and_the_lake_feeds_dbt():
+    graph = defs.resolve_asset_graph()
+    marts = {k for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
+    assert marts <= graph.get(dg.AssetKey(["published", "marts"])).parent_keys
+    stg = graph.get(dg.AssetKey(["staging", "stg_analytics__events"]))
+    assert dg.AssetKey(["lake", "analytics_events"]) in stg.parent_keys
+
+
+def test_gates_are_blocking_checks_and_duckdb_writers_share_one_pool():
+    checks = {
+        spec.name: spec for assets_def in defs.resolve_asset_graph().assets_defs for spec in assets_def.check_specs
+    }
+    for name in ("raw_analytics_events_gate", "fct_funnel_conversion_gate", "fct_retention_cohorts_gate"):
+        assert checks[name].blocking, name
+    job = defs.resolve_job_def("pmw_pipeline")
+    pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
+    assert pools["product_metrics_dbt"] == DUCKDB_POOL
+    assert pools["published__marts"] == DUCKDB_POOL
+    assert pools["marts__fct_funnel_conversion_fct_funnel_conversion_gate"] == DUCKDB_POOL
+
+
+def test_nightly_schedule_and_sensors():
+    schedule = defs.resolve_schedule_def("nightly_pipeline")
+    assert schedule.cron_schedule == "0 3 * * *"
+    assert schedule.job_name == "pmw_pipeline"
+    assert defs.resolve_sensor_def("landing_sensor").job_name == "pmw_pipeline"
+    assert defs.resolve_sensor_def("run_failure_alert") is not None
+
+
+def test_landing_sensor_requests_one_run_per_new_file_keyed_by_path_and_content(tmp_path, monkeypatch):
+    paths = Paths(tmp_path / "data").ensure()
+    monkeypatch.setenv("PMW_DATA_DIR", str(paths.data_dir))
+    landed = paths.landing / "analytics" / "tracks.csv"
+    landed.write_text("id,event,user_id,timestamp\nm-1,signed_up,u-1,2024-01-10T10:00:00.000Z\n", encoding="utf-8")
+    (paths.landing / "analytics" / ".partial-upload.csv").write_text("id,event\n", encoding="utf-8")  # ignored
+
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral())
+    requests = list(landing_sensor(context))
+    assert [r.run_key for r in requests] == [f"analytics/tracks.csv@{file_sha256(landed)}"]
+    op = RAW_ASSETS["analytics"].op.name
+    assert requests[0].run_config["ops"][op]["config"]["files"] == [str(landed)]
+
+    # Once loaded, the same bytes request nothing, whatever name they land under.
+    ingest_analytics(paths, load_config())
+    (paths.landing / "analytics" / "copy.csv").write_bytes(landed.read_bytes())
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=context.cursor)
+    assert list(landing_sensor(context)) == []
+
+
+@pytest.mark.slow
+def test_workspace_loads_with_the_dagster_cli(tmp_path):
+    """What `dagster dev -w workspace.yaml` loads, validated by Dagster's own CLI in a fresh process."""
+    dagster = Path(sys.executable).with_name("dagster")
+    proc = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", str(PROJECT_ROOT / "workspace.yaml")],
+        cwd=tmp_path,  # paths resolve from the files, not from the working directory
+        env={"PATH": "/usr/bin:/bin", "PMW_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
