@@ -11,7 +11,14 @@ import os
 # ephemeral context also turns analytics off explicitly.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-from expectations import fct_funnel_conversion, fct_retention_cohorts, raw_analytics_events
+from expectations import (
+    fct_funnel_conversion,
+    fct_initiative_delivery,
+    fct_issue_cycle_times,
+    fct_retention_cohorts,
+    raw_analytics_events,
+    raw_jira_issues,
+)
 from expectations.runner import (
     DerivedCheck,
     ExpectationOutcome,
@@ -24,7 +31,15 @@ from expectations.runner import (
 )
 
 GATES: dict[str, Gate] = {
-    gate.name: gate for gate in (raw_analytics_events.GATE, fct_funnel_conversion.GATE, fct_retention_cohorts.GATE)
+    gate.name: gate
+    for gate in (
+        raw_analytics_events.GATE,
+        fct_funnel_conversion.GATE,
+        fct_retention_cohorts.GATE,
+        raw_jira_issues.GATE,
+        fct_issue_cycle_times.GATE,
+        fct_initiative_delivery.GATE,
+    )
 }
 
 __all__ = [

@@ -160,7 +160,14 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
         },
         Path("test-pmw.yml"),
     )
-    assert set(GATES) == {"raw_analytics_events", "fct_funnel_conversion", "fct_retention_cohorts"}
+    assert set(GATES) == {
+        "raw_analytics_events",
+        "fct_funnel_conversion",
+        "fct_retention_cohorts",
+        "raw_jira_issues",
+        "fct_issue_cycle_times",
+        "fct_initiative_delivery",
+    }
     for name, gate in GATES.items():
         assert gate.name == name
         suite = gate.build_suite(full, now=NOW)

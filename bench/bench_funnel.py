@@ -1,0 +1,209 @@
+"""The funnel model vs a reference ASOF-join query, measured in the same run (compare ratios, not absolutes).
+
+    .venv/bin/python bench/bench_funnel.py --events 1000000 [--users 100000] [--repeat 3]
+
+Builds N synthetic events in DuckDB (a 4-step journey, noise events, and power users with thousands of events
+each, the case that sinks a self-join of step chains), compiles the real `fct_funnel_conversion` model with dbt
+for the same funnel (1-day window, any_entry and first_entry), and times:
+  reference  hand-written ASOF-backward query (PERFORMANCE-NOTES): users per step, any_entry semantics
+  model      the compiled dbt model's SELECT (both entry modes, medians, breakdown rows), CREATE TABLE AS
+Checks that the model's any_entry users per step equal the reference's. Target: model <= 1.5x reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from pmw.dbt import dbt_env, dbt_executable
+from pmw.settings import DBT_PROJECT_DIR, Paths
+
+STEPS = ("signed_up", "onboarding_completed", "report_created", "plan_upgraded")
+WINDOW_SECONDS = 86_400
+
+
+def funnel_vars(entry_mode: str) -> dict:
+    return {
+        "funnels": [
+            {
+                "name": f"bench_{entry_mode}",
+                "entry_mode": entry_mode,
+                "conversion_window_seconds": WINDOW_SECONDS,
+                "period": "month",
+                "breakdown_property": None,
+                "steps": [{"event": e, "filters": []} for e in STEPS],
+            }
+        ]
+    }
+
+
+def build_events(con: duckdb.DuckDBPyConnection, events: int, users: int, seed: float = 0.42) -> None:
+    """int_events_sessionized's columns the model reads; all in March 2024 so one month period holds everything."""
+    con.execute(f"select setseed({seed})")
+    con.execute("create schema if not exists intermediate")
+    # 1% of users are power users producing ~40% of the events.
+    con.execute(
+        f"""
+        create or replace table intermediate.int_events_sessionized as
+        with raw as (
+            select
+                range as n,
+                case when random() < 0.4 then (random() * {max(users // 100, 1)})::bigint
+                     else (random() * {users})::bigint end as user_n,
+                random() as r_event,
+                random() as r_time
+            from range({events})
+        )
+        select
+            'e' || n as event_id,
+            'u' || user_n as user_key,
+            case
+                when r_event < 0.10 then 'signed_up'
+                when r_event < 0.20 then 'onboarding_completed'
+                when r_event < 0.28 then 'report_created'
+                when r_event < 0.31 then 'plan_upgraded'
+                else 'page_viewed'
+            end as event_name,
+            timestamp '2024-03-01' + to_seconds((r_time * 27 * 86400)::bigint) as event_at,
+            'amplitude' as source,
+            'iOS' as platform,
+            'US' as country,
+            '{{}}' as properties
+        from raw
+        """
+    )
+
+
+def compiled_model_sql(work: Path, entry_mode: str) -> str:
+    """The model's SELECT as dbt renders it for this funnel, pointed at the bench database's tables."""
+    paths = Paths(work / "dbt")
+    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    (paths.lake / "analytics" / "events").mkdir(parents=True, exist_ok=True)
+    target = work / f"target_{entry_mode}"
+    cmd = [
+        dbt_executable(),
+        "compile",
+        "--quiet",
+        "--select",
+        "fct_funnel_conversion",
+        "--vars",
+        json.dumps(funnel_vars(entry_mode)),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+    ]
+    proc = subprocess.run(cmd, env={**os.environ, **dbt_env(paths)}, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt compile failed:\n{proc.stdout}\n{proc.stderr}")
+    sql = next(target.rglob("fct_funnel_conversion.sql")).read_text(encoding="utf-8")
+    # dbt qualifies refs with the profile's database (the file stem); the bench database is attached as `main`.
+    return re.sub(r'"pmw"\."intermediate"\.', "intermediate.", sql)
+
+
+REFERENCE_ANY_ENTRY = f"""
+create or replace table reference_result as
+with ev as (
+    select user_key, event_name, epoch(event_at) as t from intermediate.int_events_sessionized
+    where event_name in {STEPS!r}
+),
+s1 as (select user_key, t, t as start_t from ev where event_name = '{STEPS[0]}'),
+-- Each step-k event takes the latest step-(k-1) state strictly before it; starts are non-decreasing in time along
+-- a user's states, so the latest state carries the latest (best) start. Keep it if still inside the window.
+s2 as (
+    select e.user_key, e.t, p.start_t
+    from (select * from ev where event_name = '{STEPS[1]}') e
+    asof join s1 p on e.user_key = p.user_key and e.t > p.t
+    where e.t - p.start_t <= {WINDOW_SECONDS}
+),
+s3 as (
+    select e.user_key, e.t, p.start_t
+    from (select * from ev where event_name = '{STEPS[2]}') e
+    asof join s2 p on e.user_key = p.user_key and e.t > p.t
+    where e.t - p.start_t <= {WINDOW_SECONDS}
+),
+s4 as (
+    select e.user_key, e.t, p.start_t
+    from (select * from ev where event_name = '{STEPS[3]}') e
+    asof join s3 p on e.user_key = p.user_key and e.t > p.t
+    where e.t - p.start_t <= {WINDOW_SECONDS}
+)
+select 1 as step_index, count(distinct user_key) as users from s1
+union all select 2, count(distinct user_key) from s2
+union all select 3, count(distinct user_key) from s3
+union all select 4, count(distinct user_key) from s4
+"""
+
+
+def timed(con: duckdb.DuckDBPyConnection, sql: str, repeat: int) -> float:
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        con.execute(sql)
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=None, help="default: events / 10")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    users = args.users or max(args.events // 10, 100)
+
+    with tempfile.TemporaryDirectory(prefix="pmw-bench-funnel-") as tmp:
+        work = Path(tmp)
+        con = duckdb.connect(str(work / "bench.duckdb"))
+        con.execute(f"set threads = {args.threads}")
+        started = time.perf_counter()
+        build_events(con, args.events, users)
+        top = con.execute(
+            "select max(n) from (select count(*) n from intermediate.int_events_sessionized group by user_key)"
+        ).fetchall()[0][0]
+        print(
+            f"events: {args.events:,} over {users:,} users (busiest user: {top:,} events), "
+            f"built in {time.perf_counter() - started:.1f}s; threads={args.threads}"
+        )
+        models = {mode: compiled_model_sql(work, mode) for mode in ("any_entry", "first_entry")}
+
+        con.execute(REFERENCE_ANY_ENTRY)  # warm-up
+        reference_s = timed(con, REFERENCE_ANY_ENTRY, args.repeat)
+        times = {}
+        for mode, sql in models.items():
+            statement = f"create or replace table model_{mode} as {sql}"
+            con.execute(statement)  # warm-up
+            times[mode] = timed(con, statement, args.repeat)
+
+        expected = con.execute("select step_index, users from reference_result order by 1").fetchall()
+        got = con.execute(
+            "select step_index, users from model_any_entry where breakdown_value = '(all)' order by 1"
+        ).fetchall()
+        first = con.execute(
+            "select step_index, users from model_first_entry where breakdown_value = '(all)' order by 1"
+        ).fetchall()
+        con.close()
+
+    print(f"reference ASOF any_entry : {reference_s:7.3f} s   users per step {[u for _, u in expected]}")
+    print(f"model any_entry          : {times['any_entry']:7.3f} s   users per step {[u for _, u in got]}")
+    print(f"model first_entry        : {times['first_entry']:7.3f} s   users per step {[u for _, u in first]}")
+    ratio = times["any_entry"] / reference_s
+    print(f"ratio model/reference (any_entry): {ratio:.2f}  (target <= 1.5)")
+    print(f"results equal: {got == expected}")
+    if got != expected:
+        sys.exit("model and reference disagree")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+{#-
+    One row per status name (case-insensitive): its status category key (new | indeterminate | done).
+
+    Categories come from the exports, never from hard-coded status names: each status takes the category of the
+    newest exported issue row in that status that carries one (CSV exports carry none, so a CSV row borrows the
+    category a JSON export gave the same status name). var('jira_status_category_overrides') wins where it names
+    a status, and is the only source for statuses no export categorised (e.g. ones only the changelog mentions).
+    Reads the issues source, not stg_jira__issues, because stg_jira__issues resolves its categories from here.
+-#}
+{%- set overrides = var('jira_status_category_overrides') -%}
+{#- A JSON string is accepted too (sqlfluff's dbt templater can only pass string vars). -#}
+{%- if overrides is string %}{% set overrides = fromjson(overrides) %}{% endif -%}
+
+with exported_issues as (
+
+    select * from {{ lake_source('jira', 'issues') }}
+
+),
+
+status_changes as (
+
+    select
+        changelog.from_value,
+        changelog.to_value,
+        changelog.changed_at,
+        changelog.ingested_at
+    from {{ ref('stg_jira__changelog') }} as changelog
+    where lower(coalesce(changelog.field_id, changelog.field)) = 'status'
+
+),
+
+seen_statuses as (
+
+    select
+        exported_issues.status as status_name,
+        nullif(trim(exported_issues.status_category), '') as exported_status_category,
+        exported_issues.updated_at as seen_at,
+        exported_issues._ingested_at as ingested_at
+    from exported_issues
+
+    union all
+
+    select
+        status_changes.from_value as status_name,
+        cast(null as {{ dbt.type_string() }}) as exported_status_category,
+        status_changes.changed_at as seen_at,
+        status_changes.ingested_at
+    from status_changes
+
+    union all
+
+    select
+        status_changes.to_value as status_name,
+        cast(null as {{ dbt.type_string() }}) as exported_status_category,
+        status_changes.changed_at as seen_at,
+        status_changes.ingested_at
+    from status_changes
+
+),
+
+keyed_statuses as (
+
+    select
+        lower(trim(seen_statuses.status_name)) as status_key,
+        trim(seen_statuses.status_name) as status_name,
+        seen_statuses.exported_status_category,
+        seen_statuses.seen_at,
+        seen_statuses.ingested_at
+    from seen_statuses
+    where trim(seen_statuses.status_name) != ''
+
+),
+
+ranked_spellings as (
+
+    select
+        keyed_statuses.status_key,
+        keyed_statuses.status_name,
+        row_number() over (
+            partition by keyed_statuses.status_key
+            order by keyed_statuses.seen_at desc nulls last, keyed_statuses.ingested_at desc, keyed_statuses.status_name
+        ) as spelling_rank
+    from keyed_statuses
+
+),
+
+ranked_categories as (
+
+    select
+        keyed_statuses.status_key,
+        keyed_statuses.exported_status_category,
+        row_number() over (
+            partition by keyed_statuses.status_key
+            order by
+                keyed_statuses.seen_at desc nulls last,
+                keyed_statuses.ingested_at desc,
+                keyed_statuses.exported_status_category
+        ) as category_rank
+    from keyed_statuses
+    where keyed_statuses.exported_status_category is not null
+
+),
+
+overrides as (
+
+    {% if overrides | length == 0 -%}
+        select
+            cast(null as {{ dbt.type_string() }}) as status_key,
+            cast(null as {{ dbt.type_string() }}) as status_name,
+            cast(null as {{ dbt.type_string() }}) as override_status_category
+        where 1 = 0
+    {%- else -%}
+        {%- for status_name, category in overrides.items() %}
+            select
+                lower(trim({{ sql_string_literal(status_name) }})) as status_key,
+                trim({{ sql_string_literal(status_name) }}) as status_name,
+                {{ sql_string_literal(category) }} as override_status_category
+            {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+    {%- endif %}
+
+),
+
+all_status_keys as (
+
+    select ranked_spellings.status_key from ranked_spellings
+    union
+    select overrides.status_key from overrides
+
+)
+
+select
+    all_status_keys.status_key,
+    coalesce(ranked_spellings.status_name, overrides.status_name) as status_name,
+    coalesce(overrides.override_status_category, ranked_categories.exported_status_category) as status_category,
+    ranked_categories.exported_status_category,
+    overrides.override_status_category,
+    case
+        when overrides.override_status_category is not null then 'override'
+        when ranked_categories.exported_status_category is not null then 'export'
+    end as category_source
+from all_status_keys
+left join ranked_spellings
+    on all_status_keys.status_key = ranked_spellings.status_key and ranked_spellings.spelling_rank = 1
+left join ranked_categories
+    on all_status_keys.status_key = ranked_categories.status_key and ranked_categories.category_rank = 1
+left join overrides
+    on all_status_keys.status_key = overrides.status_key

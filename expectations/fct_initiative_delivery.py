@@ -1,0 +1,141 @@
+"""Gate on the initiative delivery mart: planned against actual dates, slip, effort and flow per initiative."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import great_expectations as gx
+from great_expectations.expectations.expectation import Expectation
+
+from expectations.runner import DerivedCheck, Gate, rule_meta
+from pmw.config import PipelineConfig
+
+NAME = "fct_initiative_delivery"
+COLUMNS = (
+    "initiative_key",
+    "due_date",
+    "ship_date",
+    "ship_date_rule",
+    "is_shipped",
+    "slip_days",
+    "first_started_at",
+    "throughput_issues_per_week",
+    "median_child_cycle_time_seconds",
+    "effort_person_months",
+    "effort_basis",
+)
+
+E = gx.expectations
+
+
+def build_suite(config: PipelineConfig, *, now: dt.datetime) -> gx.ExpectationSuite:
+    rules: list[Expectation] = [
+        E.ExpectTableColumnsToMatchSet(
+            column_set=list(COLUMNS),
+            exact_match=False,
+            meta=rule_meta("error", "the portfolio scoring and BI read these columns"),
+        ),
+        E.ExpectColumnValuesToNotBeNull(column="initiative_key", meta=rule_meta("error", "the mart's key")),
+        E.ExpectColumnValuesToNotBeNull(
+            column="is_shipped", meta=rule_meta("error", "every initiative is either shipped or not")
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="effort_person_months",
+            min_value=0,
+            strict_min=True,
+            meta=rule_meta("error", "RICE divides by effort: unknown effort is NULL, never 0 or negative"),
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="effort_basis",
+            value_set=["time_tracking", "story_points"],
+            meta=rule_meta("error", "effort comes from time tracking or story points, nothing else"),
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="ship_date_rule",
+            value_set=["initiative_done", "last_child_done"],
+            meta=rule_meta("error", "the two ship-date rules dim_initiatives defines"),
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="ship_date",
+            max_value=now,
+            meta=rule_meta("error", "a ship date in the future is a timezone or changelog parsing bug"),
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="throughput_issues_per_week",
+            min_value=0,
+            meta=rule_meta("error", "a negative rate means the span from first start to ship is reversed"),
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="median_child_cycle_time_seconds",
+            min_value=0,
+            meta=rule_meta("error", "cycle times are durations"),
+        ),
+    ]
+    return gx.ExpectationSuite(name=NAME, expectations=rules)
+
+
+def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
+    return [
+        DerivedCheck(
+            name="initiative_key_unique",
+            sql="""
+                select initiative_key, count(*) as copies from {relation}
+                where initiative_key is not null
+                group by initiative_key having count(*) > 1 order by initiative_key
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why="the mart's key; a repeat double-counts effort in the portfolio",
+        ),
+        DerivedCheck(
+            name="is_shipped_matches_ship_date",
+            sql="""
+                select initiative_key, is_shipped, ship_date from {relation}
+                where is_shipped is distinct from (ship_date is not null)
+                order by initiative_key
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why="is_shipped is defined as 'has a ship date'; a mismatch sends outcome analysis the wrong way",
+        ),
+        DerivedCheck(
+            name="slip_matches_dates",
+            sql="""
+                select initiative_key, due_date, ship_date, slip_days from {relation}
+                where slip_days is distinct from (
+                    case when ship_date is not null and due_date is not null
+                        then cast(ship_date as date) - cast(due_date as date) end
+                )
+                order by initiative_key
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why="slip is ship_date - due_date in days, NULL until shipped; anything else misreports lateness",
+        ),
+        DerivedCheck(
+            name="effort_has_its_basis",
+            sql="""
+                select initiative_key, effort_person_months, effort_basis from {relation}
+                where (effort_person_months is null) <> (effort_basis is null)
+                order by initiative_key
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why="an effort figure must say where it came from, and a basis without a figure is a half-computed row",
+        ),
+        DerivedCheck(
+            name="not_empty",
+            sql="select count(*) as row_count from {relation}",
+            expectation=E.ExpectColumnValuesToBeBetween(column="row_count", min_value=1),
+            severity="warn",
+            why="no initiatives: no level-2 issues or configured initiative keys in the Jira exports yet",
+        ),
+    ]
+
+
+GATE = Gate(
+    name=NAME,
+    target="mart fct_initiative_delivery (one row per initiative)",
+    build_suite=build_suite,
+    derived_checks=derived_checks,
+)

@@ -1,0 +1,128 @@
+"""The cycle-time mart gate: a consistent mart passes; each kind of inconsistency fails exactly its rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from expectations import GATES, GateResult, validate_relation
+from pmw.config import PipelineConfig, parse_config
+from pmw.settings import DBT_PROJECT_DIR
+
+GATE = GATES["fct_issue_cycle_times"]
+NOW = dt.datetime(2024, 6, 1, 12, 0, 0)
+DAY = 86_400
+
+
+def contract_ddl(mart: str) -> str:
+    """The table as the mart's enforced dbt contract declares it, so these tests follow the real column types."""
+    declared = yaml.safe_load((DBT_PROJECT_DIR / "models" / "marts" / "delivery" / "_delivery__models.yml").read_text())
+    (model,) = [m for m in declared["models"] if m["name"] == mart]
+    columns = ", ".join(f"{column['name']} {column['data_type']}" for column in model["columns"])
+    return f"create or replace table {mart} ({columns})"
+
+
+@pytest.fixture
+def config() -> PipelineConfig:
+    return parse_config({}, Path("test-pmw.yml"))
+
+
+def good_mart() -> pd.DataFrame:
+    created = dt.datetime(2024, 1, 1)
+    rows = []
+    for number in range(12):
+        done = number % 3 != 0
+        complete = number != 11
+        started = created + dt.timedelta(days=1)
+        done_at = created + dt.timedelta(days=2 + number) if done else None
+        rows.append(
+            {
+                "issue_key": f"PROD-{number + 1}",
+                "status_category": "done" if done else "indeterminate",
+                "is_done": done,
+                "created_at": created,
+                "first_in_progress_at": started if complete else None,
+                "done_at": done_at if complete else None,
+                "lead_time_seconds": (done_at - created).total_seconds() if done and complete else None,
+                "cycle_time_seconds": (done_at - started).total_seconds() if done and complete else None,
+                "reopen_count": number % 2 if complete else None,
+                "seconds_in_new": float(DAY),
+                "seconds_in_indeterminate": float(DAY),
+                "seconds_in_done": 0.0,
+                "story_points": 3,
+                "changelog_complete": complete,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def validate(frame: pd.DataFrame, config: PipelineConfig) -> GateResult:
+    with duckdb.connect() as con:
+        con.execute(contract_ddl("fct_issue_cycle_times"))
+        con.register("frame_view", frame)
+        con.execute("insert into fct_issue_cycle_times by name select * from frame_view")
+        return validate_relation(con, "fct_issue_cycle_times", GATE, config=config, now=NOW)
+
+
+def failed_rules(result: GateResult) -> set[tuple[str, str, tuple[str, ...]]]:
+    return {(r.check, r.expectation_type, r.columns) for r in result.results if not r.success}
+
+
+def test_a_consistent_mart_passes_every_rule(config):
+    result = validate(good_mart(), config)
+
+    assert result.success, result.summary()
+    assert failed_rules(result) == set()
+    assert result.warnings == []
+
+
+def test_cycle_longer_than_lead_fails(config):
+    frame = good_mart()
+    frame.loc[1, "cycle_time_seconds"] = frame.loc[1, "lead_time_seconds"] + 1
+
+    result = validate(frame, config)
+
+    assert failed_rules(result) == {
+        ("row", "expect_column_pair_values_a_to_be_greater_than_b", ("lead_time_seconds", "cycle_time_seconds"))
+    }
+
+
+def test_a_negative_duration_fails(config):
+    frame = good_mart()
+    frame.loc[2, "seconds_in_new"] = -5.0
+
+    result = validate(frame, config)
+
+    assert failed_rules(result) == {("row", "expect_column_values_to_be_between", ("seconds_in_new",))}
+
+
+def test_timings_from_an_incomplete_changelog_fail(config):
+    frame = good_mart()
+    frame.loc[11, "lead_time_seconds"] = 3.0 * DAY  # reported although the changelog was cut short
+
+    result = validate(frame, config)
+
+    assert failed_rules(result) == {("row", "expect_column_values_to_be_null", ("lead_time_seconds",))}
+
+
+def test_a_done_time_on_an_open_issue_fails(config):
+    frame = good_mart()
+    frame.loc[0, "done_at"] = dt.datetime(2024, 1, 5)
+
+    result = validate(frame, config)
+
+    assert failed_rules(result) == {("row", "expect_column_values_to_be_null", ("done_at",))}
+
+
+def test_a_repeated_key_fails_uniqueness(config):
+    frame = good_mart()
+    frame.loc[4, "issue_key"] = frame.loc[3, "issue_key"]
+
+    result = validate(frame, config)
+
+    assert failed_rules(result) == {("issue_key_unique", "expect_table_row_count_to_equal", ())}
