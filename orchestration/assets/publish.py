@@ -1,5 +1,7 @@
 """Publish for BI: every mart, after every gate passed, swapped in atomically (pmw/publish.py)."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
@@ -16,6 +18,9 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(dbt_project.ma
     group_name="publish",
     kinds={"duckdb", "parquet"},
     pool=DUCKDB_POOL,
+    # The nightly run publishes soon after 03:00 UTC; not materialised in the 24 h before 04:00 means runs
+    # stopped or gates kept failing (an unchanged publication still materialises the asset).
+    freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 4 * * *", lower_bound_delta=timedelta(hours=24)),
     description=(
         "published/marts.duckdb (read-only copy of every mart) and published/parquet/<mart>.parquet, built under "
         "a temp name and swapped in atomically; skipped, with the previous publication kept, if any upstream gate "
