@@ -69,7 +69,6 @@ class AnalyticsConfig:
     mixpanel_project_timezone: str = "UTC"
     session_inactivity_minutes: int = 30
     split_sessions_on_vendor_session_change: bool = True
-    late_event_lookback_days: int = 3
     known_events: tuple[str, ...] = ()
 
 
@@ -119,7 +118,6 @@ class PipelineConfig:
         return {
             "session_inactivity_minutes": self.analytics.session_inactivity_minutes,
             "split_sessions_on_vendor_session_change": self.analytics.split_sessions_on_vendor_session_change,
-            "late_event_lookback_days": self.analytics.late_event_lookback_days,
             "known_events": list(self.analytics.known_events),
             "funnels": [_funnel_var(f) for f in self.funnels],
             "retention": [asdict(r) | {"periods": list(r.periods)} for r in self.retention],
@@ -355,7 +353,6 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
             "mixpanel_project_timezone",
             "session_inactivity_minutes",
             "split_sessions_on_vendor_session_change",
-            "late_event_lookback_days",
             "known_events",
         },
         "analytics",
@@ -367,9 +364,6 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
             a.get("session_inactivity_minutes", 30), "analytics.session_inactivity_minutes", minimum=1, integer=True
         ),
         split_sessions_on_vendor_session_change=bool(a.get("split_sessions_on_vendor_session_change", True)),
-        late_event_lookback_days=r.number(
-            a.get("late_event_lookback_days", 3), "analytics.late_event_lookback_days", minimum=0, integer=True
-        ),
         known_events=tuple(
             r.name(e, f"analytics.known_events[{i}]")
             for i, e in enumerate(r.sequence(a.get("known_events"), "analytics.known_events"))

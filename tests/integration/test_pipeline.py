@@ -88,9 +88,21 @@ def test_whole_graph_materialises_gates_and_publishes(first_run):
         "select step_index, sum(users) from fct_funnel_conversion "
         "where funnel_name = 'activation' and breakdown_value = '(all)' group by 1 order by 1"
     ).fetchall()
+    by_platform = con.execute(
+        "select breakdown_value, step_index, sum(users) from fct_funnel_conversion "
+        "where funnel_name = 'activation' and breakdown_value <> '(all)' group by 1, 2 order by 1, 2"
+    ).fetchall()
+    countries = {r[0] for r in con.execute("select distinct country from fct_sessions").fetchall()}
     con.close()
     # The published funnel is exactly what the generator realised (independent computation).
     assert [u for _, u in steps] == truths["activation"]["realised_step_users"]
+    # Vendors' platform names (Mixpanel's $os says Windows / Mac OS X for web) land in one vocabulary.
+    got = {}
+    for platform, _, users in by_platform:
+        got.setdefault(platform, []).append(users)
+    assert got == truths["activation"]["realised_by_platform"]
+    # Countries arrive as ISO codes (Mixpanel) and English names (Amplitude, Segment): one code set remains.
+    assert countries - {None} and all(len(c) == 2 and c.isupper() for c in countries - {None})
     assert (paths.published / "parquet" / "fct_funnel_conversion.parquet").exists()
 
 

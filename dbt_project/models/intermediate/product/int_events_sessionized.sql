@@ -21,7 +21,7 @@
          event", but exactly as far back as a session can reach, however long it is;
       3. re-sessionise that user's events from recompute_from on; delete+insert on event_id replaces their rows
          (a re-keyed event is replaced under its new owner).
-    The look-back is therefore per user and exact; `late_event_lookback_days` is not needed here.
+    The look-back is therefore per user and exact, derived from the data rather than a fixed number of days.
 -#}
 {{
     config(

@@ -44,8 +44,10 @@ renamed as (
         cast(nullif(trim(session_key), '') as {{ dbt.type_string() }}) as vendor_session_key,
         cast(event_time as {{ dbt.type_timestamp() }}) as event_at,
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
-        cast(platform as {{ dbt.type_string() }}) as platform,
-        cast(country as {{ dbt.type_string() }}) as country,
+        -- One vocabulary across vendors (Mixpanel's $os says "Windows" where Amplitude says "Web").
+        {{ normalized_platform('platform') }} as platform,
+        cast(platform as {{ dbt.type_string() }}) as vendor_platform,
+        cast(nullif(trim(country), '') as {{ dbt.type_string() }}) as vendor_country,
         cast(revenue as decimal(18, 6)) as revenue,
         cast(properties as {{ dbt.type_string() }}) as properties,
         cast(user_properties as {{ dbt.type_string() }}) as user_properties,
@@ -72,6 +74,13 @@ ranked_copies as (
         ) as copy_rank
     from renamed
 
+),
+
+-- Vendors send ISO codes (Mixpanel: US) or English names (Amplitude, Segment: United States).
+country_codes as (
+
+    select distinct country_code from {{ ref('country_names') }}
+
 )
 
 select
@@ -85,7 +94,9 @@ select
     ranked_copies.event_at,
     ranked_copies.received_at,
     ranked_copies.platform,
-    ranked_copies.country,
+    ranked_copies.vendor_platform,
+    coalesce(by_code.country_code, by_name.country_code) as country,
+    ranked_copies.vendor_country,
     ranked_copies.revenue,
     ranked_copies.properties,
     ranked_copies.user_properties,
@@ -95,6 +106,10 @@ select
     ranked_copies.file_sha256,
     ranked_copies.ingested_at
 from ranked_copies
+left join country_codes as by_code
+    on upper(ranked_copies.vendor_country) = by_code.country_code
+left join {{ ref('country_names') }} as by_name
+    on lower(ranked_copies.vendor_country) = lower(by_name.country_name)
 where
     ranked_copies.copy_rank = 1
 {% if is_incremental() %}
