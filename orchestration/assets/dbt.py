@@ -18,7 +18,9 @@ class PmwDbtTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        # models/<layer>/... -> group "staging" | "intermediate" | "marts"
+        # models/<layer>/... -> group "staging" | "intermediate" | "marts"; seeds are reference data.
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
 
