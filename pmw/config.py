@@ -104,6 +104,21 @@ class Initiative:
 
 
 @dataclass(frozen=True)
+class KanoFeature:
+    feature: str  # the feature's name in marts
+    functional_question: str  # the question text (wide layout column header, or long layout question value)
+    dysfunctional_question: str
+    importance_question: str | None = None
+    initiative: str | None = None  # Jira key of the initiative the feature belongs to
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    kano_features: tuple[KanoFeature, ...] = ()
+    nps_survey_names: tuple[str, ...] = ()  # survey names (e.g. Typeform form titles) that hold NPS; else detected
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     path: Path
     analytics: AnalyticsConfig
@@ -111,6 +126,7 @@ class PipelineConfig:
     retention: tuple[Retention, ...] = ()
     jira: JiraConfig = field(default_factory=JiraConfig)
     initiatives: tuple[Initiative, ...] = ()
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def dbt_vars(self) -> dict[str, Any]:
@@ -127,6 +143,7 @@ class PipelineConfig:
                 {"key": i.key, "adoption_events": list(i.adoption_events), "target_metric": dict(i.target_metric)}
                 for i in self.initiatives
             ],
+            "kano_features": [{"feature": k.feature, "initiative": k.initiative} for k in self.feedback.kano_features],
         }
 
 
@@ -341,10 +358,55 @@ def _read_initiative(r: _Reader, raw: Any, key: str) -> Initiative:
     return Initiative(key=issue_key, adoption_events=events, target_metric=dict(target))
 
 
+# Question texts are matched against export headers, never rendered into SQL: only control characters are refused.
+QUESTION_TEXT = re.compile(r"^[^\x00-\x1f]{1,500}$")
+
+
+def _read_feedback(r: _Reader, raw: Any) -> FeedbackConfig:
+    f = r.mapping(raw, "feedback")
+    r.unknown_keys(f, {"kano_features", "nps_survey_names"}, "feedback")
+    features = []
+    for i, item in enumerate(r.sequence(f.get("kano_features"), "feedback.kano_features")):
+        key = f"feedback.kano_features[{i}]"
+        item = r.mapping(item, key)
+        allowed = {"feature", "functional_question", "dysfunctional_question", "importance_question", "initiative"}
+        r.unknown_keys(item, allowed, key)
+        questions = {}
+        for q in ("functional_question", "dysfunctional_question", "importance_question"):
+            value = item.get(q)
+            if value is None and q == "importance_question":
+                questions[q] = None
+            elif not isinstance(value, str) or not QUESTION_TEXT.match(value):
+                r.error(f"{key}.{q}", f"{value!r} is not a question text (1-500 characters, no control characters)")
+                questions[q] = ""
+            else:
+                questions[q] = value
+        initiative = item.get("initiative")
+        if initiative is not None and (not isinstance(initiative, str) or not JIRA_KEY.match(initiative)):
+            r.error(f"{key}.initiative", f"{initiative!r} is not a Jira issue key like PROJ-123")
+            initiative = None
+        features.append(
+            KanoFeature(
+                feature=r.name(item.get("feature"), f"{key}.feature", SAFE_IDENT), initiative=initiative, **questions
+            )
+        )
+    names = [k.feature for k in features]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        r.error("feedback.kano_features", f"feature {dup!r} is listed more than once")
+    texts = [q for k in features for q in (k.functional_question, k.dysfunctional_question, k.importance_question) if q]
+    for dup in sorted({t for t in texts if texts.count(t) > 1}):
+        r.error("feedback.kano_features", f"question {dup!r} is mapped more than once")
+    surveys = tuple(
+        r.name(x, f"feedback.nps_survey_names[{i}]")
+        for i, x in enumerate(r.sequence(f.get("nps_survey_names"), "feedback.nps_survey_names"))
+    )
+    return FeedbackConfig(kano_features=tuple(features), nps_survey_names=surveys)
+
+
 def parse_config(raw: Any, path: Path) -> PipelineConfig:
     r = _Reader(path)
     raw = r.mapping(raw, "(top level)")
-    r.unknown_keys(raw, {"project", "analytics", "funnels", "retention", "jira", "initiatives"}, "")
+    r.unknown_keys(raw, {"project", "analytics", "funnels", "retention", "jira", "initiatives", "feedback"}, "")
 
     a = r.mapping(raw.get("analytics"), "analytics")
     r.unknown_keys(
@@ -376,6 +438,7 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
         _read_retention(r, x, f"retention[{i}]") for i, x in enumerate(r.sequence(raw.get("retention"), "retention"))
     )
     jira = _read_jira(r, raw.get("jira"))
+    feedback = _read_feedback(r, raw.get("feedback"))
     initiatives = tuple(
         _read_initiative(r, x, f"initiatives[{i}]")
         for i, x in enumerate(r.sequence(raw.get("initiatives"), "initiatives"))
@@ -410,6 +473,7 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
         retention=retention,
         jira=jira,
         initiatives=initiatives,
+        feedback=feedback,
         raw=raw,
     )
 

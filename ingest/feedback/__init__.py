@@ -1,0 +1,1 @@
+"""Customer feedback exports (NPS/CSAT surveys, feature requests, Kano questionnaires) -> feedback/* lake tables."""
