@@ -51,15 +51,15 @@ def build_events(con: duckdb.DuckDBPyConnection, events: int, users: int, seed: 
     """int_events_sessionized's columns the model reads; all in March 2024 so one month period holds everything."""
     con.execute(f"select setseed({seed})")
     con.execute("create schema if not exists intermediate")
-    # 1% of users are power users producing ~40% of the events.
+    # 10 power users produce 20% of the events (20k each at 1M events): the case that sinks a self-join of chains.
     con.execute(
         f"""
         create or replace table intermediate.int_events_sessionized as
         with raw as (
             select
                 range as n,
-                case when random() < 0.4 then (random() * {max(users // 100, 1)})::bigint
-                     else (random() * {users})::bigint end as user_n,
+                case when random() < 0.2 then (random() * 10)::bigint
+                     else 10 + (random() * {users})::bigint end as user_n,
                 random() as r_event,
                 random() as r_time
             from range({events})

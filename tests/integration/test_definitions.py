@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,31 @@ def test_workspace_loads_with_the_dagster_cli(tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_run_failure_sensor_records_the_failed_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("PMW_DATA_DIR", str(tmp_path / "data"))
+    from orchestration.sensors import run_failure_alert
+
+    @dg.op
+    def explode():
+        raise RuntimeError("boom: the warehouse file is locked")
+
+    @dg.job(name="pmw_pipeline")
+    def failing_job():
+        explode()
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+    ).for_run_failure()
+    run_failure_alert(context)
+    records = [json.loads(line) for line in (tmp_path / "data" / "runs" / "failures.jsonl").read_text().splitlines()]
+    assert [r["run_id"] for r in records] == [result.run_id]
+    assert records[0]["failed_steps"] == ["explode"]
