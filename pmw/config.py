@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -119,6 +120,19 @@ class FeedbackConfig:
 
 
 @dataclass(frozen=True)
+class FinanceConfig:
+    reporting_currency: str = "USD"
+    # Units of reporting currency per 1 unit of each currency. Decimal strings: money never goes through a float.
+    fx_rates: dict[str, str] = field(default_factory=dict)
+    gross_margin: str = "0.80"  # share of revenue kept after cost of service
+    # Ad platform / plain-CSV channel names -> the channel vocabulary CAC is reported in.
+    channel_map: dict[str, str] = field(default_factory=dict)
+    min_monthly_churn: str = "0.005"  # churn floor, so predicted LTV = ARPA x margin / churn stays finite
+    ltv_cac_target: str = "3"
+    payback_months_target: str = "12"
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     path: Path
     analytics: AnalyticsConfig
@@ -127,6 +141,7 @@ class PipelineConfig:
     jira: JiraConfig = field(default_factory=JiraConfig)
     initiatives: tuple[Initiative, ...] = ()
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    finance: FinanceConfig = field(default_factory=FinanceConfig)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def dbt_vars(self) -> dict[str, Any]:
@@ -144,6 +159,13 @@ class PipelineConfig:
                 for i in self.initiatives
             ],
             "kano_features": [{"feature": k.feature, "initiative": k.initiative} for k in self.feedback.kano_features],
+            "reporting_currency": self.finance.reporting_currency,
+            "fx_rates": dict(self.finance.fx_rates),
+            "gross_margin": self.finance.gross_margin,
+            "channel_map": dict(self.finance.channel_map),
+            "min_monthly_churn": self.finance.min_monthly_churn,
+            "ltv_cac_target": self.finance.ltv_cac_target,
+            "payback_months_target": self.finance.payback_months_target,
         }
 
 
@@ -403,10 +425,73 @@ def _read_feedback(r: _Reader, raw: Any) -> FeedbackConfig:
     return FeedbackConfig(kano_features=tuple(features), nps_survey_names=surveys)
 
 
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+DECIMAL_TEXT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,12})?$")
+
+
+def _decimal(r: _Reader, value: Any, key: str, *, low: Decimal, high: Decimal | None = None) -> str:
+    text = str(value)
+    if isinstance(value, bool) or not DECIMAL_TEXT.match(text):
+        r.error(key, f"{value!r} is not a plain decimal number")
+        return str(low)
+    number = Decimal(text)
+    if number < low or (high is not None and number > high):
+        r.error(key, f"{text} is outside [{low}, {high if high is not None else '...'}]")
+    return text
+
+
+def _read_finance(r: _Reader, raw: Any) -> FinanceConfig:
+    f = r.mapping(raw, "finance")
+    allowed = {
+        "reporting_currency",
+        "fx_rates",
+        "gross_margin",
+        "channel_map",
+        "min_monthly_churn",
+        "ltv_cac_target",
+        "payback_months_target",
+    }
+    r.unknown_keys(f, allowed, "finance")
+    reporting = str(f.get("reporting_currency", "USD"))
+    if not CURRENCY.match(reporting):
+        r.error("finance.reporting_currency", f"{reporting!r} is not an upper-case ISO 4217 code")
+    rates = {}
+    for currency, rate in r.mapping(f.get("fx_rates"), "finance.fx_rates").items():
+        key = f"finance.fx_rates.{currency}"
+        if not CURRENCY.match(str(currency)):
+            r.error(key, f"{currency!r} is not an upper-case ISO 4217 code")
+            continue
+        rates[str(currency)] = _decimal(r, rate, key, low=Decimal("0.000000000001"))
+    rates.setdefault(reporting, "1")
+    if rates.get(reporting) not in ("1", "1.0"):
+        r.error(f"finance.fx_rates.{reporting}", "the reporting currency's own rate must be 1")
+    channels = {}
+    for name, channel in r.mapping(f.get("channel_map"), "finance.channel_map").items():
+        channels[r.name(str(name), f"finance.channel_map.{name}")] = r.name(
+            channel, f"finance.channel_map.{name}", SAFE_IDENT
+        )
+    return FinanceConfig(
+        reporting_currency=reporting,
+        fx_rates=rates,
+        gross_margin=_decimal(
+            r, f.get("gross_margin", "0.80"), "finance.gross_margin", low=Decimal(0), high=Decimal(1)
+        ),
+        channel_map=channels,
+        min_monthly_churn=_decimal(
+            r, f.get("min_monthly_churn", "0.005"), "finance.min_monthly_churn", low=Decimal("0.0001"), high=Decimal(1)
+        ),
+        ltv_cac_target=_decimal(r, f.get("ltv_cac_target", "3"), "finance.ltv_cac_target", low=Decimal(0)),
+        payback_months_target=_decimal(
+            r, f.get("payback_months_target", "12"), "finance.payback_months_target", low=Decimal(0)
+        ),
+    )
+
+
 def parse_config(raw: Any, path: Path) -> PipelineConfig:
     r = _Reader(path)
     raw = r.mapping(raw, "(top level)")
-    r.unknown_keys(raw, {"project", "analytics", "funnels", "retention", "jira", "initiatives", "feedback"}, "")
+    sections = {"project", "analytics", "funnels", "retention", "jira", "initiatives", "feedback", "finance"}
+    r.unknown_keys(raw, sections, "")
 
     a = r.mapping(raw.get("analytics"), "analytics")
     r.unknown_keys(
@@ -439,6 +524,7 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
     )
     jira = _read_jira(r, raw.get("jira"))
     feedback = _read_feedback(r, raw.get("feedback"))
+    finance = _read_finance(r, raw.get("finance"))
     initiatives = tuple(
         _read_initiative(r, x, f"initiatives[{i}]")
         for i, x in enumerate(r.sequence(raw.get("initiatives"), "initiatives"))
@@ -474,6 +560,7 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
         jira=jira,
         initiatives=initiatives,
         feedback=feedback,
+        finance=finance,
         raw=raw,
     )
 

@@ -97,6 +97,28 @@ def test_string_steps_are_shorthand_for_event_only():
         ({"analytics": {"known_events": ["a", "b"], "mixpanel_project_timezone": "Mars/Olympus"}}, "IANA timezone"),
         ({"analytics": {"known_events": ["a", "b"], "session_inactivity_minutes": 0}}, "session_inactivity_minutes"),
         ({"funnel": []}, "funnel: unknown key"),
+        ({"finance": {"fx_rates": {"eur": "1.1"}}}, "finance.fx_rates.eur: 'eur' is not an upper-case ISO 4217"),
+        ({"finance": {"fx_rates": {"EUR": 1.1e-30}}}, "finance.fx_rates.EUR"),
+        ({"finance": {"gross_margin": "1.5"}}, "finance.gross_margin: 1.5 is outside [0, 1]"),
+        ({"finance": {"reporting_currency": "EUR", "fx_rates": {"EUR": "1.2"}}}, "reporting currency's own rate"),
+        ({"initiatives": [{"key": "not-a-key"}]}, "initiatives[0].key: 'not-a-key' is not a Jira issue key"),
+        ({"initiatives": [{"key": "P-1", "adoption_events": ["zzz"]}]}, "initiatives[0].adoption_events[0]"),
+        ({"jira": {"csv_locales": ["it"]}}, "jira.csv_locales[0]: 'it' is not a supported export language"),
+        ({"jira": {"custom_fields": {"velocity": ["V"]}}}, "jira.custom_fields.velocity: unknown logical field"),
+        (
+            {"feedback": {"kano_features": [{"feature": "f", "functional_question": "Q?"}]}},
+            "feedback.kano_features[0].dysfunctional_question",
+        ),
+        (
+            {
+                "feedback": {
+                    "kano_features": [
+                        {"feature": "f", "functional_question": "Q?", "dysfunctional_question": "Q?"},
+                    ]
+                }
+            },
+            "question 'Q?' is mapped more than once",
+        ),
     ],
 )
 def test_bad_values_fail_with_the_key_named(overrides, message):

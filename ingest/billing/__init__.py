@@ -1,0 +1,1 @@
+"""Billing exports (Stripe dashboard CSVs and API JSON lists) -> billing/* lake tables."""
