@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from ingest.common import atomic
+from ingest.common.lake import discard_pending
 from ingest.common.manifest import read_manifest, read_manifest_record
 from ingest.common.report import IngestReport
 from ingest.jira import contract, ingest_jira
@@ -683,3 +684,15 @@ def test_a_crash_while_writing_leaves_no_partial_file_and_the_rerun_loads(
     result = result_for(run(paths, config, files=[source], log=lines.append), "issues.json")
     assert (result.status, result.entity_rows["changelog"]) == ("loaded", 8)
     assert lines == [result.describe()] and lines[0].startswith("jira: loaded jira/issues.json [issue_array]")
+
+
+def test_a_discarded_file_moves_every_entity_out_and_is_not_loaded_again(paths: Paths, config: PipelineConfig) -> None:
+    land(paths, "a.csv", OWN_SAMPLES / "export_fr.csv")
+    first = result_for(run(paths, config), "a.csv")
+    moved = discard_pending(paths, "jira", first.sha256, reason="test: the operator rejected it")
+    assert sorted(p.parent.name for p in moved) == ["comments", "issues"]
+    assert not any((paths.lake / "_pending" / "jira").rglob(f"{first.sha256}.parquet"))
+    again = result_for(run(paths, config), "a.csv")
+    assert (again.status, again.rows_loaded) == ("discarded", 0)
+    assert "the operator rejected it" in again.error
+    assert not any((paths.lake / "_pending" / "jira").rglob("*.parquet"))
