@@ -14,6 +14,8 @@ import dagster as dg
 from ingest.analytics import contract as analytics_contract
 from ingest.analytics import ingest_analytics
 from ingest.common.lake import pending_files, promote_pending
+from ingest.feedback import contract as feedback_contract
+from ingest.feedback import ingest_feedback
 from ingest.jira import contract as jira_contract
 from ingest.jira import ingest_jira
 from orchestration.resources import PROGRESS, PmwSettings
@@ -52,6 +54,15 @@ SOURCE_SPECS: dict[str, SourceSpec] = {
         entities=tuple(jira_contract.ENTITIES),
         ingest=ingest_jira,
         description="Jira exports (REST search JSON with changelog, agile sprint pages, field catalog, UI CSV)",
+    ),
+    "feedback": SourceSpec(
+        source="feedback",
+        entities=tuple(feedback_contract.ENTITIES),
+        ingest=ingest_feedback,
+        description=(
+            "Customer feedback (Delighted NPS, Typeform, SurveyMonkey, CSAT CSV, Productboard notes, Zendesk "
+            "tickets and ratings, Kano questionnaires)"
+        ),
     ),
 }
 

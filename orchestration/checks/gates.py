@@ -33,6 +33,7 @@ def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, gate
 RAW_GATES = (
     ("analytics", "events", "raw_analytics_events"),
     ("jira", "issues", "raw_jira_issues"),
+    ("feedback", "survey_responses", "raw_feedback_survey_responses"),
 )
 
 
