@@ -1000,17 +1000,23 @@ def _kano_truth(wide: list[_KanoRespondent], long: list[_KanoRespondent], out: _
 
 
 def generate_feedback(
-    landing_dir: Path, *, seed: int = 7, start: date = date(2024, 1, 1), days: int = 60, users: int = 2000
+    landing_dir: Path,
+    *,
+    seed: int = 7,
+    start: date = date(2024, 1, 1),
+    days: int = 60,
+    users: int = 2000,
+    analytics_mess: bool = True,
 ) -> FeedbackTruths:
     """Write every feedback export layout under ``landing_dir / "feedback"`` and return what was planted.
 
     The respondents are the users of ``generate_analytics(landing_dir, seed=seed, users=users, days=days,
-    start=start)``. Same arguments, same bytes.
+    start=start, mess=analytics_mess)``. Same arguments, same bytes.
     """
     if users < 50:
         raise ValueError(f"users must be >= 50 so that every layout gets respondents; got {users}")
     landing_dir = Path(landing_dir)
-    people = sample_users(seed=seed, users=users, days=days, start=start)
+    people = sample_users(seed=seed, users=users, days=days, start=start, mess=analytics_mess)
     start_s = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     end_s = start_s + days * DAY
     out = _Output(landing_dir)

@@ -79,9 +79,9 @@ def user_email(user_id: str) -> str:
 
 
 def sample_users(
-    *, seed: int = 7, users: int = 2000, days: int = 60, start: date = date(2024, 1, 1)
+    *, seed: int = 7, users: int = 2000, days: int = 60, start: date = date(2024, 1, 1), mess: bool = True
 ) -> tuple[SampleUser, ...]:
-    """The signed-up users of ``generate_analytics(seed=seed, users=users, days=days, start=start)`` (mess on)."""
+    """The signed-up users of ``generate_analytics(seed=seed, users=users, days=days, start=start, mess=mess)``."""
     if users < 1 or days < 31:
         raise ValueError("users must be >= 1 and days >= 31 (as for generate_analytics)")
     start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
@@ -99,7 +99,7 @@ def sample_users(
         su_day = days - 5 + analytics._below(rng, 5) if late else analytics._below(rng, days - 30)
         journey = analytics._Journey(rng, profile, switch_ms, end_ms)
         analytics._user_journey(
-            journey, su_day=su_day, start_ms=start_ms, last_day=days - 1, events_per_user=0, mess=True
+            journey, su_day=su_day, start_ms=start_ms, last_day=days - 1, events_per_user=0, mess=mess
         )
         signed_up = next(t for t, name, *_ in journey.events if name == "signed_up")
         upgrades = [(t, props) for t, name, _s, props, _i in journey.events if name == "plan_upgraded"]

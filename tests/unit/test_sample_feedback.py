@@ -142,8 +142,8 @@ def test_rejects_too_few_users(tmp_path):
 
 def test_respondents_are_the_analytics_users(tmp_path):
     """Same ids, platforms, sign-up days and plans as the analytics sample with the same arguments."""
-    analytics = generate_analytics(tmp_path, users=150, days=31, events_per_user=3)
-    users = sample_users(users=150, days=31)
+    analytics = generate_analytics(tmp_path, users=150, days=40, events_per_user=3)
+    users = sample_users(users=150, days=40)  # days > 31: sign-ups after day 0 take the mess branch
     assert [u.user_id for u in users] == [str(100_000 + i) for i in range(150)]
     platforms = Counter(u.platform for u in users)
     assert {p: steps[0] for p, steps in analytics.activation.realised_by_platform.items()} == dict(platforms)
@@ -542,3 +542,15 @@ def test_records_by_file(sample):
         else:
             header_rows = 2 if "surveymonkey" in name else 1
             assert len(_csv(path)) - header_rows == records, name
+
+
+def test_users_follow_the_analytics_mess_switch(tmp_path):
+    analytics = generate_analytics(tmp_path, users=120, days=40, events_per_user=0, mess=False)
+    users = sample_users(users=120, days=40, mess=False)
+    months = Counter(datetime.fromtimestamp(u.signed_up_at, UTC).strftime("%Y-%m") for u in users)
+    assert {m: s[0] for m, s in analytics.activation.realised_by_month.items()} == dict(months)
+    upgrades = {}
+    for path in sorted((tmp_path / "analytics" / "segment").glob("*.csv")):
+        upgrades |= {r["user_id"]: r["properties_plan"] for r in _dicts(path) if r["event"] == "plan_upgraded"}
+    assert {u.user_id: u.plan for u in users if u.plan != "free"} == upgrades
+    assert sample_users(users=120, days=40, mess=True) != users
