@@ -23,7 +23,7 @@ removes that one answer pair. Some respondents carry no user id, only an email a
 spaces (linkable through ``ingest.common.identity.email_hash`` of ``pmw.sample.people.user_email``).
 
 Deterministic: every random stream is seeded from a string (``random.Random`` hashes it with SHA-512), rows are
-sorted before they are written, JSON is written with sorted-stable dict order, files go to a hidden ``.partial``
+sorted before they are written, JSON objects keep a fixed key order, files go to a hidden ``.partial``
 name and are renamed.
 """
 
