@@ -9,16 +9,23 @@ from pmw.sample.analytics import (
     generate_analytics,
     generate_events_bench,
 )
+from pmw.sample.feedback import FeedbackTruths, generate_feedback
 from pmw.sample.jira import JiraTruths, generate_jira
+from pmw.sample.people import SampleUser, sample_users, user_email
 
 __all__ = [
     "AnalyticsTruths",
+    "FeedbackTruths",
     "FunnelTruth",
     "JiraTruths",
     "MalformedLine",
     "RetentionTruth",
+    "SampleUser",
     "SharingTruth",
     "generate_analytics",
     "generate_events_bench",
+    "generate_feedback",
     "generate_jira",
+    "sample_users",
+    "user_email",
 ]

@@ -1,0 +1,115 @@
+"""The product users of the analytics sample, as the other samples (feedback, billing) see them.
+
+``sample_users`` replays the analytics generator's per-user random streams (``pmw.sample.analytics``) up to the end
+of each journey's plan decision, so a user's id, platform, sign-up time and plan here are exactly the ones in the
+analytics exports for the same ``seed``, ``users``, ``days`` and ``start`` (a unit test checks this against a
+generated sample). The analytics exports carry no email addresses, names or companies: those are defined here,
+deterministically from the user id alone, so every sample that needs them agrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from pmw.sample import analytics
+
+ACCOUNT_COUNT = 400  # companies the users work for; a user's company depends on the user id only
+
+_FIRST_NAMES = (
+    ("Ana", "ana"), ("Björn", "bjorn"), ("Chloé", "chloe"), ("David", "david"), ("Emma", "emma"), ("Fatima", "fatima"),
+    ("Grace", "grace"), ("Hiroshi", "hiroshi"), ("Inès", "ines"), ("Jonas", "jonas"), ("Kemal", "kemal"),
+    ("Léa", "lea"), ("María José", "mariajose"), ("Noah", "noah"), ("Olga", "olga"), ("Priya", "priya"),
+    ("Quentin", "quentin"), ("Rafael", "rafael"), ("Søren", "soren"), ("Tomás", "tomas"), ("陽菜", "hina"),
+    ("Zoë", "zoe"),
+)  # fmt: skip
+_LAST_NAMES = (
+    "Andersson", "Bianchi", "Çelik", "Dubois", "Erdős", "Fernández", "García", "Hoffmann", "Ivanova", "Jensen",
+    "Kowalski", "López", "Müller", "Nakamura", "O'Brien", "Patel", "Quispe", "Rossi", "Smith", "Tanaka", "Umarov",
+    "Van der Berg", "Wójcik", "Yılmaz", "山田",
+)  # fmt: skip
+_COMPANY_WORDS = (
+    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell", "Soylent", "Vandelay", "Pied Piper",
+    "Nordwind", "Café Lumière", "Zürich Data", "Sakura Labs", "Ñandú Analytics",
+)  # fmt: skip
+_COMPANY_SUFFIXES = ("Inc.", "GmbH", "Ltd", "SAS", "K.K.", "LLC", "S.L.", "AG")
+
+
+@dataclass(frozen=True)
+class SampleUser:
+    index: int  # position in the analytics generator (user id = 100000 + index)
+    user_id: str
+    platform: str  # iOS | Android | Web, as in the analytics sample
+    plan: str  # at the end of the data: free, or the plan of the user's plan_upgraded event
+    signed_up_at: int  # epoch seconds (UTC) of the signed_up event
+    plan_since: int  # epoch seconds of the plan_upgraded event; the sign-up time for free users
+    email: str  # canonical (lower-case) address: see user_email
+    name: str
+    account_id: str
+    account_name: str
+    account_domain: str
+
+
+def _digest(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256(":".join(parts).encode()).digest()[:8], "big")
+
+
+def user_account(user_id: str) -> tuple[str, str, str]:
+    """(account id, company name, company domain) of a user; depends on the user id only."""
+    k = _digest("account", user_id) % ACCOUNT_COUNT
+    word = _COMPANY_WORDS[k % len(_COMPANY_WORDS)]
+    suffix = _COMPANY_SUFFIXES[(k // len(_COMPANY_WORDS)) % len(_COMPANY_SUFFIXES)]
+    slug = "".join(c for c in word.lower() if c.isascii() and c.isalnum())
+    return f"acct-{k:04d}", f"{word} {suffix} #{k}", f"{slug}{k}.example.com"
+
+
+def user_name(user_id: str) -> tuple[str, str]:
+    """(display name, ASCII first-name slug) of a user; depends on the user id only."""
+    h = _digest("name", user_id)
+    first, slug = _FIRST_NAMES[h % len(_FIRST_NAMES)]
+    last = _LAST_NAMES[(h // len(_FIRST_NAMES)) % len(_LAST_NAMES)]
+    return f"{first} {last}", slug
+
+
+def user_email(user_id: str) -> str:
+    """The user's canonical email address (lower case, no spaces): ``<first name>.<user id>@<company domain>``."""
+    return f"{user_name(user_id)[1]}.{user_id}@{user_account(user_id)[2]}"
+
+
+def sample_users(
+    *, seed: int = 7, users: int = 2000, days: int = 60, start: date = date(2024, 1, 1), mess: bool = True
+) -> tuple[SampleUser, ...]:
+    """The signed-up users of ``generate_analytics(seed=seed, users=users, days=days, start=start, mess=mess)``."""
+    if users < 1 or days < 31:
+        raise ValueError("users must be >= 1 and days >= 31 (as for generate_analytics)")
+    start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
+    end_ms = start_ms + days * analytics.DAY
+    switch_ms = start_ms + min(analytics.SWITCH_DAY, days // 2) * analytics.DAY
+    late_signups = max(1, round(users * analytics.LATE_SIGNUP_SHARE)) if users >= 10 else 0
+    out = []
+    for i in range(users):
+        # The same stream and the same draws as generate_analytics; the plan is decided before background browsing,
+        # the only part that depends on events_per_user, so events_per_user=0 replays it exactly.
+        rng = random.Random((seed << 40) | i)
+        user_id = str(100_000 + i)
+        profile = analytics._profile(rng, i, user_id)
+        late = i >= users - late_signups
+        su_day = days - 5 + analytics._below(rng, 5) if late else analytics._below(rng, days - 30)
+        journey = analytics._Journey(rng, profile, switch_ms, end_ms)
+        analytics._user_journey(
+            journey, su_day=su_day, start_ms=start_ms, last_day=days - 1, events_per_user=0, mess=mess
+        )
+        signed_up = next(t for t, name, *_ in journey.events if name == "signed_up")
+        upgrades = [(t, props) for t, name, _s, props, _i in journey.events if name == "plan_upgraded"]
+        plan, plan_since = ("free", signed_up) if not upgrades else (upgrades[-1][1]["plan"], upgrades[-1][0])
+        account_id, account_name, domain = user_account(user_id)
+        out.append(
+            SampleUser(
+                index=i, user_id=user_id, platform=profile.platform, plan=plan, signed_up_at=signed_up // 1000,
+                plan_since=plan_since // 1000, email=user_email(user_id), name=user_name(user_id)[0],
+                account_id=account_id, account_name=account_name, account_domain=domain,
+            )
+        )  # fmt: skip
+    return tuple(out)
