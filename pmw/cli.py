@@ -13,6 +13,7 @@ from pmw.settings import get_paths
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from pmw.sample.analytics import generate_analytics
+    from pmw.sample.feedback import generate_feedback
     from pmw.sample.jira import generate_jira
 
     paths = get_paths(args.data_dir).ensure()
@@ -29,12 +30,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     # The Jira project's REST JSON and its UI CSV export: two layouts of the same issues, deduplicated in staging.
     jira_truths = generate_jira(paths.landing, seed=args.seed, csv_timezone=config.jira.csv_timezone)
+    # Survey respondents and requesters are the analytics sample's users (same seed, size and mess).
+    feedback_truths = generate_feedback(
+        paths.landing, seed=args.seed, users=args.users, days=args.days, analytics_mess=not args.no_mess
+    )
+    all_truths = {"analytics": truths, "jira": jira_truths, "feedback": feedback_truths}
     truths_path = paths.data_dir / "sample_truths.json"
     truths_path.write_text(
-        json.dumps({"analytics": truths.to_dict(), "jira": jira_truths.to_dict()}, indent=2, default=str) + "\n",
-        encoding="utf-8",
+        json.dumps({k: t.to_dict() for k, t in all_truths.items()}, indent=2, default=str) + "\n", encoding="utf-8"
     )
-    files = len(truths.files) + len(jira_truths.files)
+    files = sum(len(t.files) for t in all_truths.values())
     print(f"  {files} files in {time.monotonic() - started:.1f}s; planted truths in {truths_path}")
     return 0
 
