@@ -9,12 +9,14 @@ from pmw.sample.analytics import (
     generate_analytics,
     generate_events_bench,
 )
+from pmw.sample.billing import BillingTruths, generate_billing
 from pmw.sample.feedback import FeedbackTruths, generate_feedback
 from pmw.sample.jira import JiraTruths, generate_jira
 from pmw.sample.people import SampleUser, sample_users, user_email
 
 __all__ = [
     "AnalyticsTruths",
+    "BillingTruths",
     "FeedbackTruths",
     "FunnelTruth",
     "JiraTruths",
@@ -23,6 +25,7 @@ __all__ = [
     "SampleUser",
     "SharingTruth",
     "generate_analytics",
+    "generate_billing",
     "generate_events_bench",
     "generate_feedback",
     "generate_jira",
