@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from pmw.sample import analytics as _analytics
+from pmw.sample.people import user_email
 
 # Must equal config/pmw.yml finance: (a test checks it).
 REPORTING_CURRENCY = "USD"
@@ -142,14 +143,14 @@ LAST_NAMES = ("Alvarez", "Brown", "Chen", "Dubois", "Eriksen", "Fischer", "Garc�
               "Jensen", "Kim", "López", "Müller", "Nakamura", "O'Brien", "Patel", "Rossi", "Schmidt", "Tanaka",
               "Weber")  # fmt: skip
 COMPANY_SUFFIXES = ("Labs", "GmbH", "Ltd", "Inc.", "SAS", "Analytics", "& Co")
-EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 
 DAY_S = 86_400
 
 
 def customer_email(user_id: str) -> str:
-    """The normalised e-mail address of the sample's product user ``user_id`` (what other samples should use)."""
-    return f"user{user_id}@{EMAIL_DOMAINS[int(user_id) % len(EMAIL_DOMAINS)]}"
+    """The normalised e-mail address of the sample's product user ``user_id``: the same one the feedback sample
+    gives that user (pmw.sample.people), so billing customers and survey respondents share an email hash."""
+    return user_email(user_id)
 
 
 # --------------------------------------------------------------------------------------------------- truths
