@@ -22,7 +22,7 @@ def build_summary(paths: Paths) -> dict[str, Any]:
         for r in records:
             totals["files"] += 1
             totals[f"files_{r.get('status', 'unknown')}"] += 1
-            for k in ("rows_in", "rows_loaded", "rows_rejected"):
+            for k in ("rows_in", "rows_loaded", "rows_rejected", "rows_skipped"):
                 totals[k] += int(r.get(k) or 0)
             if r.get("status") == "failed":
                 failures.append({"source": source, "path": r.get("path"), "error": r.get("error")})

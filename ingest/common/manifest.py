@@ -24,6 +24,7 @@ MANIFEST_FIELDS = (
     "rows_in",
     "rows_loaded",
     "rows_rejected",
+    "rows_skipped",  # rows recognised as not data (e.g. ad platforms' "Total:" rows): counted, never loaded
     "incomplete",  # the vendor marked the export as cut short (e.g. Mixpanel "terminated early")
     "notes",
     "error",
@@ -74,6 +75,9 @@ def write_manifest_record(paths: Paths, record: dict[str, Any]) -> Path:
     if unknown:
         raise ManifestError(f"manifest record has unknown fields {unknown}")
     ordered = {name: record.get(name) for name in MANIFEST_FIELDS}
+    if ordered["rows_skipped"] is None and ordered["rows_in"] is not None:
+        # Sources with no rows to skip (analytics, jira, feedback) do not set it: rows_in = loaded + rejected + 0.
+        ordered["rows_skipped"] = 0
     ordered["aliases"] = sorted(set(record.get("aliases") or []))
     target = manifest_record_path(paths, record["source"], record["sha256"])
     atomic_write_text(target, json.dumps(ordered, indent=2, sort_keys=False) + "\n")

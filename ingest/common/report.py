@@ -29,6 +29,7 @@ class FileResult:
     rows_in: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_skipped: int = 0  # recognised non-data rows (totals), counted: rows_in = loaded + rejected + skipped
     error: str | None = None
     lake_file: Path | None = None  # the file's main entity (pending area when written by this run)
     lake_files: list[Path] = field(default_factory=list)  # every entity file written by this run
@@ -44,6 +45,8 @@ class FileResult:
             line += f" [{self.format}]"
         if self.status == LOADED:
             line += f" rows_in={self.rows_in} loaded={self.rows_loaded} rejected={self.rows_rejected}"
+            if self.rows_skipped:
+                line += f" skipped={self.rows_skipped}"
             if self.entity_rows:
                 line += " (" + ", ".join(f"{name}={count}" for name, count in self.entity_rows.items()) + ")"
         if self.incomplete:
@@ -79,6 +82,6 @@ class IngestReport:
         totals = {"files": len(self.results)}
         for status in STATUSES:
             totals[status] = sum(1 for r in self.results if r.status == status)
-        for name in ("rows_in", "rows_loaded", "rows_rejected"):
+        for name in ("rows_in", "rows_loaded", "rows_rejected", "rows_skipped"):
             totals[name] = sum(getattr(r, name) for r in loaded)
         return totals

@@ -114,7 +114,7 @@ def test_every_file_accounts_for_every_row_and_malformed_lines_are_quarantined(f
     )
     for r in records:
         assert r["status"] == "loaded", r
-        assert r["rows_in"] == r["rows_loaded"] + r["rows_rejected"], r
+        assert r["rows_in"] == r["rows_loaded"] + r["rows_rejected"] + r["rows_skipped"], r
     quarantined = duckdb.sql(
         f"select _source_file, _line_number, reason from read_parquet('{paths.quarantine_dir}/analytics/*.parquet')"
     ).fetchall()

@@ -1,0 +1,538 @@
+"""Stripe exports -> billing/* rows: dashboard CSVs (major units, "(UTC)" and "(metadata)" headers) and API JSON
+lists (integer minor units, epoch seconds), detected from the content: CSV headers, or the objects' `object` field.
+
+Records that cannot be loaded are quarantined with a reason naming the field and value; an invoice must belong to a
+known customer (this file's, an earlier file's in this run, or one already in the lake).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.billing import contract
+from ingest.billing.values import (
+    RowError,
+    api_integer,
+    billing_currency,
+    csv_bool,
+    csv_integer,
+    csv_minor,
+    csv_time,
+    epoch_time,
+    interval,
+    object_id,
+    optional_currency,
+    percent_off,
+    split_metadata,
+    text,
+)
+from ingest.common.entity_ingest import (
+    MalformedFileError,
+    ParsedFile,
+    UnknownLayoutError,
+    csv_rows,
+    decode_text,
+    load_json,
+    raw_json,
+)
+from ingest.common.identity import email_hash
+
+CSV_FORMAT = "stripe_csv"
+API_FORMAT = "stripe_api"
+METADATA_SUFFIX = "(metadata)"
+
+
+@dataclass
+class BillingContext:
+    """What a file is checked against: currencies with a rate, and customers known before this file."""
+
+    fx_currencies: frozenset[str]
+    known_customers: set[str]
+
+
+def _empty_entities() -> dict[str, list[dict[str, Any]]]:
+    return {entity: [] for entity in contract.ENTITIES}
+
+
+# -- dashboard CSV ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    name: str
+    entity: str
+    signature: frozenset[str]  # lower-cased headers that identify the export
+    required: frozenset[str]  # headers it cannot be loaded without (beyond the signature)
+
+
+CSV_LAYOUTS = (
+    CsvLayout("customers", "customers", frozenset({"id", "email", "created (utc)"}), frozenset()),
+    CsvLayout(
+        "subscriptions", "subscriptions", frozenset({"id", "customer id", "plan", "status"}), frozenset({"currency"})
+    ),
+    CsvLayout("invoices", "invoices", frozenset({"id", "customer", "total", "amount paid"}), frozenset({"currency"})),
+    CsvLayout("refunds", "refunds", frozenset({"id", "charge id", "amount", "created (utc)"}), frozenset({"currency"})),
+    CsvLayout(
+        "credit_notes",
+        "refunds",
+        frozenset({"id", "invoice", "customer", "amount", "created (utc)"}),
+        frozenset({"currency"}),
+    ),
+)
+
+
+class CsvRecord:
+    """One dashboard row, addressed by header name case-insensitively; metadata columns kept apart."""
+
+    def __init__(self, headers: list[str], cells: list[str]):
+        self.cells: dict[str, str] = {}
+        self.metadata: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        for header, cell in zip(headers, cells, strict=False):
+            name = header.strip()
+            if name.lower().endswith(METADATA_SUFFIX):
+                self.metadata[name[: -len(METADATA_SUFFIX)].strip()] = cell
+            else:
+                self.cells.setdefault(name.lower(), cell)
+                self.names.setdefault(name.lower(), name)
+
+    def get(self, column: str) -> str | None:
+        return self.cells.get(column)
+
+    def text(self, column: str) -> str | None:
+        return text(self.cells.get(column))
+
+    def time(self, column: str) -> Any:
+        return csv_time(self.cells.get(column), self.names.get(column, column))
+
+    def minor(self, column: str, currency: str) -> int | None:
+        return csv_minor(self.cells.get(column), currency, self.names.get(column, column))
+
+
+def detect_csv_layout(headers: list[str], label: str) -> CsvLayout:
+    folded = {h.strip().lower() for h in headers}
+    for layout in CSV_LAYOUTS:
+        if layout.signature <= folded:
+            missing = sorted(layout.required - folded)
+            if missing:
+                raise MalformedFileError(
+                    f"{label}: Stripe {layout.name} export without the column(s) {', '.join(missing)}"
+                )
+            return layout
+    shown = ", ".join(repr(h) for h in headers[:10]) + (", ..." if len(headers) > 10 else "")
+    raise UnknownLayoutError(
+        f"unknown layout: {label}: not JSON, and the CSV header matches no Stripe export (saw {shown})"
+    )
+
+
+def _csv_customer(row: CsvRecord, context: BillingContext) -> dict[str, Any]:
+    return {
+        "customer_id": row.text("id"),
+        "email_hash": email_hash(row.get("email")),
+        **split_metadata(row.metadata),
+        "country": (row.text("card country") or "").upper() or None,
+        "currency": optional_currency(row.get("currency")),
+        "created_at": row.time("created (utc)"),
+        "is_deleted": bool(csv_bool(row.get("deleted"), "Deleted")),
+    }
+
+
+def _csv_subscription(row: CsvRecord, context: BillingContext) -> dict[str, Any]:
+    currency = billing_currency(row.get("currency"), context.fx_currencies)
+    plan_interval, interval_count = interval(row.get("interval"), "Interval")
+    return {
+        "subscription_id": row.text("id"),
+        "customer_id": row.text("customer id"),
+        "status": row.text("status"),
+        "plan_id": row.text("plan"),
+        "plan_nickname": row.text("product"),  # the dashboard names the product, the API the price's nickname
+        "plan_interval": plan_interval,
+        "plan_interval_count": interval_count,
+        "unit_amount_minor": row.minor("amount", currency),
+        "currency": currency,
+        "quantity": csv_integer(row.get("quantity"), "Quantity"),
+        "discount_percent_off": percent_off(row.get("percent off"), "Percent Off"),
+        "discount_amount_off_minor": row.minor("amount off", currency),
+        "trial_start": row.time("trial start (utc)"),
+        "trial_end": row.time("trial end (utc)"),
+        "started_at": row.time("start (utc)"),
+        "current_period_start": row.time("current period start (utc)"),
+        "current_period_end": row.time("current period end (utc)"),
+        "cancel_at_period_end": csv_bool(row.get("cancel at period end"), "Cancel At Period End"),
+        "canceled_at": row.time("canceled at (utc)"),
+        "ended_at": row.time("ended at (utc)"),
+        "created_at": row.time("created (utc)"),
+    }
+
+
+def _csv_invoice(row: CsvRecord, context: BillingContext) -> dict[str, Any]:
+    currency = billing_currency(row.get("currency"), context.fx_currencies)
+    total = row.minor("total", currency)
+    if total is None:
+        raise RowError("invoice without a Total")
+    return {
+        "invoice_id": row.text("id"),
+        "customer_id": row.text("customer"),
+        "subscription_id": row.text("subscription"),
+        "status": row.text("status"),
+        "billing_reason": row.text("billing reason"),
+        "currency": currency,
+        "subtotal_minor": row.minor("subtotal", currency),
+        "discount_minor": row.minor("discount", currency),
+        "tax_minor": row.minor("tax", currency),
+        "total_minor": total,
+        "amount_paid_minor": row.minor("amount paid", currency),
+        "starting_balance_minor": row.minor("starting balance", currency),
+        "period_start": row.time("period start (utc)"),
+        "period_end": row.time("period end (utc)"),
+        "created_at": row.time("date (utc)"),
+        "paid_at": row.time("paid at (utc)"),
+    }
+
+
+def _csv_refund(row: CsvRecord, context: BillingContext, kind: str) -> dict[str, Any]:
+    currency = billing_currency(row.get("currency"), context.fx_currencies)
+    amount = row.minor("amount", currency)
+    return {
+        "refund_id": row.text("id"),
+        "kind": kind,
+        "invoice_id": row.text("invoice id") or row.text("invoice"),
+        "charge_id": row.text("charge id"),
+        "customer_id": row.text("customer id") or row.text("customer"),
+        "amount_minor": _positive_amount(amount, kind),
+        "currency": currency,
+        "reason": row.text("reason"),
+        "status": row.text("status"),
+        "created_at": row.time("created (utc)"),
+    }
+
+
+def _positive_amount(amount: int | None, kind: str) -> int:
+    noun = "credit note" if kind == "credit_note" else "refund"
+    if amount is None:
+        raise RowError(f"{noun} without an amount")
+    if amount < 0:
+        raise RowError(f"negative {noun} amount {amount} (minor units); the amount given back is positive")
+    return amount
+
+
+_CSV_BUILDERS: dict[str, Callable[[CsvRecord, BillingContext], dict[str, Any]]] = {
+    "customers": _csv_customer,
+    "subscriptions": _csv_subscription,
+    "invoices": _csv_invoice,
+    "refunds": lambda row, context: _csv_refund(row, context, "refund"),
+    "credit_notes": lambda row, context: _csv_refund(row, context, "credit_note"),
+}
+_ID_COLUMNS = {
+    "customers": "customer_id",
+    "subscriptions": "subscription_id",
+    "invoices": "invoice_id",
+    "refunds": "refund_id",
+}
+
+
+def _check_invoice_customer(row: dict[str, Any], known: set[str]) -> None:
+    customer = row.get("customer_id")
+    if customer is None:
+        raise RowError("invoice without a customer")
+    if customer not in known:
+        raise RowError(
+            f"unknown customer {customer}: not among this file's customers nor billing/customers already loaded"
+        )
+
+
+def parse_stripe_csv(text_: str, label: str, context: BillingContext) -> ParsedFile:
+    rows = csv_rows(text_, label)
+    if not rows:
+        raise UnknownLayoutError(f"unknown layout: {label}: the file is empty")
+    headers, data = rows[0], rows[1:]
+    layout = detect_csv_layout(headers, label)
+    out = ParsedFile(CSV_FORMAT, layout.entity, _empty_entities(), details={"layout": layout.name})
+    build = _CSV_BUILDERS[layout.name]
+    id_column = _ID_COLUMNS[layout.entity]
+    id_position = [h.strip().lower() for h in headers].index("id")
+    for number, cells in enumerate(data, 1):
+        out.rows_in += 1
+        raw = raw_json(dict(zip(headers, cells, strict=False)))
+        key = text(cells[id_position]) if id_position < len(cells) else None
+        if len(cells) != len(headers):
+            out.reject(number, layout.entity, key, raw, f"row has {len(cells)} cells, the header {len(headers)}")
+            continue
+        try:
+            row = build(CsvRecord(headers, cells), context)
+            if not row[id_column]:
+                raise RowError("record without an id")
+            if layout.entity == "invoices":
+                _check_invoice_customer(row, context.known_customers)
+        except RowError as exc:
+            out.reject(number, layout.entity, key, raw, str(exc))
+            continue
+        out.entities[layout.entity].append(row | {"_record_number": number})
+        out.rows_loaded += 1
+    return out
+
+
+# -- API JSON -----------------------------------------------------------------------------------------------------
+
+OBJECT_ENTITIES = {
+    "customer": "customers",
+    "subscription": "subscriptions",
+    "invoice": "invoices",
+    "refund": "refunds",
+    "credit_note": "refunds",
+}
+
+
+def _api_customer(obj: dict[str, Any], context: BillingContext) -> dict[str, Any]:
+    metadata = obj.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise RowError(f"metadata {metadata!r} is not an object")
+    address = obj.get("address") or (obj.get("shipping") or {}).get("address") or {}
+    return {
+        "customer_id": object_id(obj.get("id")),
+        "email_hash": email_hash(obj.get("email")) if isinstance(obj.get("email"), str) else None,
+        **split_metadata(metadata),
+        "country": (text(address.get("country")) or "").upper() or None,
+        "currency": optional_currency(obj.get("currency")),
+        "created_at": epoch_time(obj.get("created"), "created"),
+        "is_deleted": obj.get("deleted") is True,
+    }
+
+
+def _api_subscription(obj: dict[str, Any], context: BillingContext, notes: list[str]) -> dict[str, Any]:
+    items = ((obj.get("items") or {}).get("data")) or []
+    item = items[0] if items else {}
+    if len(items) > 1:
+        notes.append(f"subscription {obj.get('id')} has {len(items)} items; the first one is loaded")
+    price = item.get("price") or item.get("plan") or obj.get("plan") or {}
+    recurring = price.get("recurring") or {}
+    currency = billing_currency(price.get("currency") or obj.get("currency"), context.fx_currencies)
+    plan_interval, _ = interval(recurring.get("interval") or price.get("interval"), "interval")
+    coupon = (obj.get("discount") or {}).get("coupon") or {}
+    unit_amount = price.get("unit_amount") if "unit_amount" in price else price.get("amount")
+    quantity = obj.get("quantity") if obj.get("quantity") is not None else item.get("quantity")
+    return {
+        "subscription_id": object_id(obj.get("id")),
+        "customer_id": object_id(obj.get("customer")),
+        "status": text(obj.get("status")),
+        "plan_id": object_id(price.get("id")),
+        "plan_nickname": text(price.get("nickname")),
+        "plan_interval": plan_interval,
+        "plan_interval_count": api_integer(
+            recurring.get("interval_count") or price.get("interval_count"), "interval_count"
+        ),
+        "unit_amount_minor": api_integer(unit_amount, "unit_amount"),
+        "currency": currency,
+        "quantity": api_integer(quantity, "quantity"),
+        "discount_percent_off": percent_off(coupon.get("percent_off"), "coupon.percent_off"),
+        "discount_amount_off_minor": api_integer(coupon.get("amount_off"), "coupon.amount_off"),
+        "trial_start": epoch_time(obj.get("trial_start"), "trial_start"),
+        "trial_end": epoch_time(obj.get("trial_end"), "trial_end"),
+        "started_at": epoch_time(obj.get("start_date"), "start_date"),
+        # Newer API versions moved the period onto the subscription item.
+        "current_period_start": epoch_time(
+            obj.get("current_period_start") or item.get("current_period_start"), "current_period_start"
+        ),
+        "current_period_end": epoch_time(
+            obj.get("current_period_end") or item.get("current_period_end"), "current_period_end"
+        ),
+        "cancel_at_period_end": _api_bool(obj.get("cancel_at_period_end")),
+        "canceled_at": epoch_time(obj.get("canceled_at"), "canceled_at"),
+        "ended_at": epoch_time(obj.get("ended_at"), "ended_at"),
+        "created_at": epoch_time(obj.get("created"), "created"),
+    }
+
+
+def _api_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _invoice_discount(obj: dict[str, Any]) -> int | None:
+    if "total_discount_amounts" in obj and isinstance(obj["total_discount_amounts"], list):
+        amounts = [api_integer(d.get("amount"), "total_discount_amounts.amount") for d in obj["total_discount_amounts"]]
+        return sum(a for a in amounts if a is not None)
+    discount = obj.get("discount")
+    return api_integer(discount, "discount") if not isinstance(discount, dict) else None
+
+
+def _invoice_lines(obj: dict[str, Any], invoice: dict[str, Any], context: BillingContext) -> list[dict[str, Any]]:
+    lines = []
+    for position, line in enumerate(((obj.get("lines") or {}).get("data")) or [], 1):
+        where = f"line {position} ({line.get('id')})"
+        try:
+            price = line.get("price") or line.get("plan") or {}
+            recurring = price.get("recurring") or {}
+            period = line.get("period") or {}
+            currency = billing_currency(line.get("currency") or obj.get("currency"), context.fx_currencies)
+            plan_interval, _ = interval(recurring.get("interval") or price.get("interval"), "interval")
+            amount = api_integer(line.get("amount"), "amount")
+            if amount is None:
+                raise RowError("amount missing")
+            lines.append(
+                {
+                    "invoice_id": invoice["invoice_id"],
+                    "line_id": object_id(line.get("id")),
+                    "subscription_id": object_id(line.get("subscription")) or invoice["subscription_id"],
+                    "plan_id": object_id(price.get("id")),
+                    "plan_interval": plan_interval,
+                    "description": text(line.get("description")),
+                    "amount_minor": amount,
+                    "currency": currency,
+                    "quantity": api_integer(line.get("quantity"), "quantity"),
+                    "proration": _api_bool(line.get("proration")),
+                    "period_start": epoch_time(period.get("start"), "period.start"),
+                    "period_end": epoch_time(period.get("end"), "period.end"),
+                }
+            )
+        except RowError as exc:
+            raise RowError(f"{where}: {exc}") from None
+    return lines
+
+
+def _api_invoice(obj: dict[str, Any], context: BillingContext, notes: list[str]) -> dict[str, Any]:
+    currency = billing_currency(obj.get("currency"), context.fx_currencies)
+    total = api_integer(obj.get("total"), "total")
+    if total is None:
+        raise RowError("invoice without a total")
+    paid_at = (obj.get("status_transitions") or {}).get("paid_at", obj.get("paid_at"))
+    lines_page = obj.get("lines") or {}
+    if lines_page.get("has_more"):
+        notes.append(
+            f"invoice {obj.get('id')}: lines truncated (has_more), {len(lines_page.get('data') or [])} of "
+            f"{lines_page.get('total_count', '?')} loaded"
+        )
+    return {
+        "invoice_id": object_id(obj.get("id")),
+        "customer_id": object_id(obj.get("customer")),
+        "subscription_id": object_id(obj.get("subscription")),
+        "status": text(obj.get("status")),
+        "billing_reason": text(obj.get("billing_reason")),
+        "currency": currency,
+        "subtotal_minor": api_integer(obj.get("subtotal"), "subtotal"),
+        "discount_minor": _invoice_discount(obj),
+        "tax_minor": api_integer(obj.get("tax"), "tax"),
+        "total_minor": total,
+        "amount_paid_minor": api_integer(obj.get("amount_paid"), "amount_paid"),
+        "starting_balance_minor": api_integer(obj.get("starting_balance"), "starting_balance"),
+        "period_start": epoch_time(obj.get("period_start"), "period_start"),
+        "period_end": epoch_time(obj.get("period_end"), "period_end"),
+        "created_at": epoch_time(obj.get("created"), "created"),
+        "paid_at": epoch_time(paid_at, "status_transitions.paid_at"),
+    }
+
+
+def _api_refund(obj: dict[str, Any], context: BillingContext) -> dict[str, Any]:
+    kind = "credit_note" if obj.get("object") == "credit_note" else "refund"
+    currency = billing_currency(obj.get("currency"), context.fx_currencies)
+    amount = api_integer(obj.get("amount") if obj.get("amount") is not None else obj.get("total"), "amount")
+    return {
+        "refund_id": object_id(obj.get("id")),
+        "kind": kind,
+        "invoice_id": object_id(obj.get("invoice")),
+        "charge_id": object_id(obj.get("charge")),
+        "customer_id": object_id(obj.get("customer")),
+        "amount_minor": _positive_amount(amount, kind),
+        "currency": currency,
+        "reason": text(obj.get("reason")),
+        "status": text(obj.get("status")),
+        "created_at": epoch_time(obj.get("created"), "created"),
+    }
+
+
+def _api_records(document: Any, label: str) -> tuple[list[Any], bool]:
+    """The objects of a list envelope, a bare array or a single object; and whether the vendor has more pages."""
+    if isinstance(document, dict) and document.get("object") == "list":
+        data = document.get("data")
+        if not isinstance(data, list):
+            raise MalformedFileError(f"{label}: Stripe list without a data array")
+        return data, document.get("has_more") is True
+    if isinstance(document, dict) and document.get("object") in OBJECT_ENTITIES:
+        return [document], False
+    if isinstance(document, list) and document and all(isinstance(o, dict) and "object" in o for o in document):
+        return document, False
+    if isinstance(document, dict):
+        seen = f"an object with keys {', '.join(sorted(map(str, document))[:10])}"
+        if "object" in document:
+            seen = f"a Stripe {document.get('object')!r} object"
+    else:
+        seen = f"a JSON {type(document).__name__}"
+    raise UnknownLayoutError(f"unknown layout: {label}: expected a Stripe list or object, saw {seen}")
+
+
+def parse_stripe_api(document: Any, label: str, context: BillingContext) -> ParsedFile:
+    records, has_more = _api_records(document, label)
+    types = Counter(r.get("object") if isinstance(r, dict) else type(r).__name__ for r in records)
+    known_types = [t for t, _ in types.most_common() if t in OBJECT_ENTITIES]
+    if records and not known_types:
+        shown = ", ".join(f"{t!r} x{n}" for t, n in types.most_common(5))
+        raise UnknownLayoutError(f"unknown layout: {label}: no Stripe billing objects in the list (saw {shown})")
+    main_entity = OBJECT_ENTITIES[known_types[0]] if known_types else "customers"
+    out = ParsedFile(API_FORMAT, main_entity, _empty_entities(), details={"objects": dict(types)})
+    if has_more:
+        out.notes.append("the list has more pages (has_more); land them as further files")
+    # Customers anywhere in this file count as known to its invoices.
+    file_customers = {
+        object_id(r.get("id")) for r in records if isinstance(r, dict) and r.get("object") == "customer"
+    } - {None}
+    known = context.known_customers | file_customers
+    for number, obj in enumerate(records, 1):
+        out.rows_in += 1
+        kind = obj.get("object") if isinstance(obj, dict) else None
+        entity = OBJECT_ENTITIES.get(kind or "", main_entity)
+        key = object_id(obj.get("id")) if isinstance(obj, dict) else None
+        raw = raw_json(obj)
+        try:
+            if kind not in OBJECT_ENTITIES:
+                raise RowError(f"not a billing object (object {kind!r})")
+            assert isinstance(obj, dict)
+            lines: list[dict[str, Any]] = []
+            if kind == "customer":
+                row = _api_customer(obj, context)
+            elif kind == "subscription":
+                row = _api_subscription(obj, context, out.notes)
+            elif kind == "invoice":
+                row = _api_invoice(obj, context, out.notes)
+                _check_invoice_customer(row, known)
+                lines = _invoice_lines(obj, row, context)
+            else:
+                row = _api_refund(obj, context)
+            if not row[_ID_COLUMNS[entity]]:
+                raise RowError("record without an id")
+        except RowError as exc:
+            out.reject(number, entity, key, raw, str(exc))
+            continue
+        except (AttributeError, TypeError) as exc:  # a nested field of the wrong JSON type
+            out.reject(number, entity, key, raw, f"unexpected structure: {exc}")
+            continue
+        out.entities[entity].append(row | {"_record_number": number})
+        out.entities["invoice_lines"].extend(line | {"_record_number": number} for line in lines)
+        out.rows_loaded += 1
+    return out
+
+
+def parse_stripe_file(path: Path, label: str, context: BillingContext) -> ParsedFile:
+    """Detect the layout of one landed billing file from its content and parse it (no lake writes)."""
+    content = decode_text(path.read_bytes(), label)
+    stripped = content.lstrip()
+    if not stripped:
+        raise UnknownLayoutError(f"unknown layout: {label}: the file is empty")
+    if stripped[0] in "{[":
+        return parse_stripe_api(load_json(content, label), label, context)
+    return parse_stripe_csv(content, label, context)
+
+
+def is_customer_file(head: str) -> bool:
+    """A cheap sniff for load ordering: customer exports go first, so invoices in the same run find them."""
+    if head.startswith(("{", "[")):
+        return re.search(r'"object"\s*:\s*"customer"', head) is not None
+    first_line = head.splitlines()[0].lower() if head else ""
+    cells = {cell.strip().strip('"') for cell in first_line.split(",")}
+    return {"id", "email", "created (utc)"} <= cells
+
+
+__all__ = ["BillingContext", "is_customer_file", "parse_stripe_file"]

@@ -1,0 +1,44 @@
+"""Ingest ad spend exports: landing/marketing/** -> lake/_pending/marketing/spend/<sha256>.parquet (+ quarantine,
+manifest), through the shared loop of ingest/common/entity_ingest.py (the Jira ingest's manifest, pending writes,
+schema anchors and idempotency)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.common.entity_ingest import EntitySource, ingest_entity_files
+from ingest.common.report import IngestReport
+from ingest.marketing import contract
+from ingest.marketing.spend import SpendContext, parse_spend_file
+from pmw.config import PipelineConfig
+from pmw.settings import Paths
+
+PARSER_VERSION = "marketing-1"
+SOURCE = contract.SOURCE
+MARKETING = EntitySource(SOURCE, PARSER_VERSION, contract.ENTITIES, contract.QUARANTINE_COLUMNS)
+
+
+def ingest_marketing(
+    paths: Paths,
+    config: PipelineConfig,
+    *,
+    files: list[Path] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Load new ad spend exports into the lake; one result per file, never raising for one bad file.
+
+    ``files=None`` scans landing/marketing/; given files must be regular files inside it. ``log`` receives one line
+    per file. Same bytes load once (other paths are recorded as aliases); nothing new means nothing written.
+    """
+    context = SpendContext.from_finance(config.finance)
+    return ingest_entity_files(
+        MARKETING,
+        paths,
+        parse=lambda path, label: parse_spend_file(path, label, context),
+        files=files,
+        log=log,
+    )
+
+
+__all__ = ["ingest_marketing"]
