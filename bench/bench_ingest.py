@@ -1,11 +1,16 @@
 """Analytics ingest vs baselines measured in the same run (PERFORMANCE-NOTES: compare ratios, not absolutes).
 
-    .venv/bin/python bench/bench_ingest.py --events 400000 --members 4 --repeat 3 [--work-dir DIR]
+    .venv/bin/python bench/bench_ingest.py --events 1000000 [--repeat 3] [--pandas-lines 100000] [--work-dir DIR]
 
-Builds an Amplitude-shaped export (gzipped JSON-lines members in a ZIP), then reports medians of:
+Builds an Amplitude-shaped export with pmw.sample.analytics.generate_events_bench (the ~35 real fields with
+nested event_properties/user_properties; four gzipped JSON-lines members, stored in one ZIP), then reports
+medians over ``--repeat`` rounds of:
   bare     DuckDB CREATE TABLE AS SELECT * FROM read_json(<the gz members>, format='newline_delimited')
   ingest   ingest_analytics on the ZIP (hash, detect, extract, parse + validate every line, Parquet + manifest)
-  pandas   pandas.read_json(lines=True) on one member, scaled to all events (it holds the whole input in memory)
+  pandas   pandas.read_json(lines=True) on the first --pandas-lines lines of one member, time scaled to all events
+           (it holds the whole input in memory, so it is not run on everything)
+Each measurement runs in a fresh child process, so its peak RSS (ru_maxrss, includes the interpreter and the
+imports) is its own. Ratios are taken per round (bare and ingest run back to back) and then the median.
 Targets: ingest <= 1.3x bare; pandas >= 5x ingest.
 """
 
@@ -13,135 +18,179 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
-import random
+import os
+import platform
+import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-import duckdb
-import pandas as pd
-
-from ingest.analytics import ingest_analytics
-from pmw.config import parse_config
-from pmw.settings import get_paths
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 
-def write_members(out_dir: Path, events: int, members: int, seed: int = 1) -> list[Path]:
-    rng = random.Random(seed)
-    names = ["page_viewed", "signed_up", "report_created", "report_shared"]
-    paths = []
-    per_member = events // members
-    for m in range(members):
-        path = out_dir / f"1234_2024-03-05_{m}#0.json.gz"
-        with gzip.open(path, "wt", compresslevel=6) as out:
-            for i in range(per_member):
-                minute, second, micros = rng.randrange(60), rng.randrange(60), rng.randrange(10**6)
-                t = f"2024-03-05 {m % 24:02d}:{minute:02d}:{second:02d}.{micros:06d}"
-                event = {
-                    "uuid": f"{rng.getrandbits(128):032x}",
-                    "$insert_id": f"{rng.getrandbits(64):016x}",
-                    "event_type": names[i % 4],
-                    "user_id": f"user_{rng.randrange(10000)}" if i % 3 else None,
-                    "device_id": f"{rng.getrandbits(64):016x}",
-                    "session_id": 1709650000000 + i if i % 5 else -1,
-                    "event_time": t,
-                    "client_event_time": t,
-                    "server_received_time": t,
-                    "server_upload_time": t,
-                    "client_upload_time": t,
-                    "processed_time": t,
-                    "event_id": i,
-                    "amplitude_id": rng.getrandbits(40),
-                    "app": 1234,
-                    "event_properties": {
-                        "page": "/home",
-                        "plan": "pro",
-                        "n": i,
-                        "$revenue": 9.99 if i % 50 == 0 else None,
-                    },
-                    "user_properties": {"plan": "pro", "cohort": "a"},
-                    "groups": {},
-                    "group_properties": {},
-                    "platform": "Web",
-                    "os_name": "Chrome",
-                    "os_version": "120",
-                    "device_type": "Mac",
-                    "device_family": "Mac",
-                    "country": "United States",
-                    "city": "San Francisco",
-                    "region": "CA",
-                    "language": "en",
-                    "library": "amplitude-ts/2.0",
-                    "ip_address": "10.0.0.1",
-                    "version_name": "1.0",
-                    "start_version": "1.0",
-                    "data": {"path": "/"},
-                    "paying": None,
-                    "adid": None,
-                    "idfa": None,
-                    "location_lat": 37.77,
-                    "location_lng": -122.42,
-                }
-                out.write(json.dumps(event) + "\n")
-        paths.append(path)
-    return paths
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _members(work: Path) -> list[Path]:
+    return sorted((work / "members").glob("*.json.gz"))
+
+
+def _phase_bare(work: Path, _args: argparse.Namespace) -> dict[str, float]:
+    import duckdb
+
+    file_list = "[" + ", ".join(f"'{p}'" for p in _members(work)) + "]"
+    con = duckdb.connect()
+    t = time.perf_counter()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_json({file_list}, format='newline_delimited')")
+    seconds = time.perf_counter() - t
+    rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
+    con.close()
+    return {"seconds": seconds, "rows": rows}
+
+
+def _phase_ingest(work: Path, _args: argparse.Namespace) -> dict[str, float]:
+    from ingest.analytics import ingest_analytics
+    from pmw.config import parse_config
+    from pmw.settings import get_paths
+
+    paths = get_paths(work / "data").ensure()
+    shutil.rmtree(paths.lake, ignore_errors=True)
+    config = parse_config({"analytics": {"mixpanel_project_timezone": "UTC"}}, Path("bench.yml"))
+    t = time.perf_counter()
+    report = ingest_analytics(paths, config)
+    seconds = time.perf_counter() - t
+    totals = report.totals
+    if totals["failed"] or totals["rows_rejected"]:
+        raise SystemExit(f"ingest did not load cleanly: {totals} {[r.error for r in report.failed]}")
+    return {"seconds": seconds, "rows": totals["rows_loaded"]}
+
+
+def _phase_pandas(work: Path, args: argparse.Namespace) -> dict[str, float]:
+    import pandas as pd
+
+    subset = work / "pandas-subset.jsonl"
+    t = time.perf_counter()
+    frame = pd.read_json(subset, lines=True)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "rows": len(frame)}
+
+
+PHASES = {"bare": _phase_bare, "ingest": _phase_ingest, "pandas": _phase_pandas}
+
+
+def _run_phase(name: str, work: Path, args: argparse.Namespace) -> dict[str, float]:
+    command = [sys.executable, __file__, "--phase", name, "--work-dir", str(work), "--events", str(args.events)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _prepare(work: Path, args: argparse.Namespace) -> tuple[int, int]:
+    """Generate (or reuse) the members, the landed ZIP and the pandas subset; return (events, raw bytes)."""
+    from pmw.sample.analytics import generate_events_bench
+    from pmw.settings import get_paths
+
+    stamp = work / "members" / "events.txt"
+    if not (stamp.exists() and stamp.read_text() == str(args.events)):
+        shutil.rmtree(work / "members", ignore_errors=True)
+        t = time.perf_counter()
+        generate_events_bench(work / "members", args.events, seed=1)
+        stamp.write_text(str(args.events))
+        print(f"generated {args.events} events in {time.perf_counter() - t:.1f}s", flush=True)
+    members = _members(work)
+    events = raw_bytes = 0
+    for p in members:
+        with gzip.open(p, "rb") as handle:
+            for chunk_lines in iter(lambda h=handle: h.readlines(1 << 24), []):
+                events += len(chunk_lines)
+                raw_bytes += sum(len(line) for line in chunk_lines)
+    with gzip.open(members[0], "rb") as src, open(work / "pandas-subset.jsonl", "wb") as out:
+        out.writelines(itertools.islice(src, args.pandas_lines))
+    paths = get_paths(work / "data").ensure()
+    landed = paths.landing / "analytics" / "export.zip"
+    with zipfile.ZipFile(landed, "w", compression=zipfile.ZIP_STORED) as z:
+        for p in members:
+            z.write(p, f"187520/{p.name}")
+    return events, raw_bytes
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=400_000)
-    parser.add_argument("--members", type=int, default=4)
+    parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pandas-lines", type=int, default=100_000)
     parser.add_argument("--work-dir", type=Path, default=None)
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.phase:  # child process: one measurement, one JSON line on stdout
+        result = PHASES[args.phase](args.work_dir, args)
+        print(json.dumps(result | {"peak_rss_mb": _peak_rss_mb()}))
+        return
+
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="pmw-bench-ingest-"))
-    members_dir = work / "members"
-    members_dir.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    members = write_members(members_dir, args.events, args.members)
-    raw_bytes = sum(len(gzip.decompress(p.read_bytes())) for p in members)
-    print(f"generated {args.events} events, {raw_bytes / 1e6:.0f} MB raw JSON in {time.perf_counter() - t:.1f}s")
-
-    paths = get_paths(work / "data").ensure()
-    with zipfile.ZipFile(paths.landing / "analytics" / "export.zip", "w", compression=zipfile.ZIP_STORED) as z:
-        for p in members:
-            z.write(p, f"1234/{p.name}")
-    config = parse_config({"analytics": {"mixpanel_project_timezone": "UTC"}}, Path("bench.yml"))
-    file_list = "[" + ", ".join(f"'{p}'" for p in members) + "]"
-
-    bare, ingest = [], []
-    for _ in range(args.repeat + 1):  # the first round warms caches and is dropped
-        con = duckdb.connect()
-        t = time.perf_counter()
-        con.execute(f"CREATE TABLE t AS SELECT * FROM read_json({file_list}, format='newline_delimited')")
-        bare.append(time.perf_counter() - t)
-        con.close()
-        shutil.rmtree(paths.lake, ignore_errors=True)
-        t = time.perf_counter()
-        report = ingest_analytics(paths, config)
-        ingest.append(time.perf_counter() - t)
-        assert report.totals["rows_loaded"] == args.members * (args.events // args.members), report.totals
-    bare, ingest = statistics.median(bare[1:]), statistics.median(ingest[1:])
-
-    t = time.perf_counter()
-    frame = pd.read_json(members[0], lines=True, compression="gzip")
-    pandas_one = time.perf_counter() - t
-    pandas_all = pandas_one * args.members
-    del frame
-
-    print(f"bare DuckDB read_json (table): {bare:.2f}s = {args.events / bare / 1e3:.0f}k events/s")
+    work.mkdir(parents=True, exist_ok=True)
+    events, raw_bytes = _prepare(work, args)
+    gz_bytes = sum(p.stat().st_size for p in _members(work))
     print(
-        f"ingest_analytics (ZIP -> lake Parquet + quarantine + manifest): {ingest:.2f}s "
-        f"= {args.events / ingest / 1e3:.0f}k events/s"
+        f"{events} Amplitude-shaped events, {raw_bytes / 1e6:.0f} MB raw JSON ({raw_bytes / events:.0f} B/line), "
+        f"{gz_bytes / 1e6:.0f} MB gzip in {len(_members(work))} members; {os.cpu_count()} cores, "
+        f"python {platform.python_version()}",
+        flush=True,
     )
-    print(f"pandas.read_json(lines=True), one member x {args.members}: {pandas_all:.2f}s")
-    print(f"ratio ingest / bare: {ingest / bare:.2f} (target <= 1.3)")
-    print(f"ratio pandas / ingest: {pandas_all / ingest:.1f} (target >= 5)")
+
+    rounds: list[dict[str, dict[str, float]]] = []
+    for i in range(args.repeat):
+        bare = _run_phase("bare", work, args)
+        ingest = _run_phase("ingest", work, args)
+        if ingest["rows"] != events or bare["rows"] != events:
+            raise SystemExit(f"row counts differ: events={events} bare={bare['rows']} ingest={ingest['rows']}")
+        rounds.append({"bare": bare, "ingest": ingest})
+        print(
+            f"  round {i + 1}: bare {bare['seconds']:.2f}s ({bare['peak_rss_mb']:.0f} MB), "
+            f"ingest {ingest['seconds']:.2f}s ({ingest['peak_rss_mb']:.0f} MB), "
+            f"ratio {ingest['seconds'] / bare['seconds']:.2f}",
+            flush=True,
+        )
+    pandas_runs = [_run_phase("pandas", work, args) for _ in range(args.repeat)]
+    pandas_lines = int(pandas_runs[0]["rows"])
+
+    bare_s = _median([r["bare"]["seconds"] for r in rounds])
+    ingest_s = _median([r["ingest"]["seconds"] for r in rounds])
+    ratio = _median([r["ingest"]["seconds"] / r["bare"]["seconds"] for r in rounds])
+    pandas_s = _median([p["seconds"] for p in pandas_runs]) * events / pandas_lines
+    bare_rss = max(r["bare"]["peak_rss_mb"] for r in rounds)
+    ingest_rss = max(r["ingest"]["peak_rss_mb"] for r in rounds)
+    pandas_rss = max(p["peak_rss_mb"] for p in pandas_runs)
+
+    print(f"medians of {args.repeat}, N = {events}")
+    print(
+        f"bare DuckDB read_json (table):   {bare_s:7.2f}s  {events / bare_s / 1e3:6.0f}k events/s  "
+        f"{raw_bytes / bare_s / 1e6:4.0f} MB/s  peak RSS {bare_rss:5.0f} MB"
+    )
+    print(
+        f"ingest_analytics (ZIP -> lake):  {ingest_s:7.2f}s  {events / ingest_s / 1e3:6.0f}k events/s  "
+        f"{raw_bytes / ingest_s / 1e6:4.0f} MB/s  peak RSS {ingest_rss:5.0f} MB"
+    )
+    print(
+        f"pandas.read_json(lines=True):    {pandas_s:7.2f}s  (scaled from {pandas_lines} lines)  "
+        f"peak RSS {pandas_rss:5.0f} MB on those {pandas_lines} lines"
+    )
+    print(f"ratio ingest / bare:   {ratio:.2f}  (target <= 1.3)")
+    print(f"ratio pandas / ingest: {pandas_s / ingest_s:.1f}  (target >= 5)")
     if args.work_dir is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -32,10 +32,11 @@ from ingest.analytics.sanitise import sanitise_lines
 from ingest.analytics.sql import (
     TRAILER_REASON,
     WORK_TABLE_DDL,
-    amplitude_insert_sql,
-    mixpanel_insert_sql,
+    amplitude_rows_sql,
+    mixpanel_rows_sql,
     read_lines_sql,
     sidecar_rejects_insert_sql,
+    unit_rows_sql,
 )
 from ingest.common.archive import ArchiveError, ArchiveLimits, iter_extracted_members
 from ingest.common.atomic import remove_stale_temp_files
@@ -159,8 +160,15 @@ def _duckdb_message(exc: BaseException, temp_path: Path, label: str) -> str:
     return first.replace(str(temp_path), label)
 
 
+# Work parts are read back once, right away: a light codec keeps writing them cheap.
+_PART_COMPRESSION = "uncompressed"
+
+
 class _FileLoader:
-    """Parses one landed file into the ``rows_`` table of a private in-memory DuckDB, then writes the outputs."""
+    """Parses one landed file, then writes the outputs. Each JSON-lines unit (a file or a ZIP member) is streamed
+    by one COPY into its own Parquet part (memory stays a few read buffers per worker, whatever the size);
+    CSV/Parquet files and lines set aside by the Python sanitiser go to the ``rows_`` table of a private
+    in-memory DuckDB. The lake file is the loadable rows of the parts in unit order (or of ``rows_``)."""
 
     def __init__(
         self,
@@ -181,6 +189,7 @@ class _FileLoader:
         self.ingested_at = ingested_at
         self.work_dir = _work_root(paths) / sha256
         self.workers = max(1, min(2, os.cpu_count() or 1))
+        self.parts: dict[int, Path] = {}  # unit_index -> its Parquet part (written by the worker threads)
 
     def run(self) -> _Parsed:
         shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -206,10 +215,18 @@ class _FileLoader:
 
     # -- JSON lines (Amplitude, Mixpanel) -------------------------------------------------------------------
 
-    def _insert_sql(self, vendor: str, lines_sql: str, unit_index: int, member: str | None) -> str:
+    def _rows_sql(self, vendor: str, lines_sql: str, unit_index: int, member: str | None) -> str:
         if vendor == AMPLITUDE:
-            return amplitude_insert_sql(lines_sql, unit_index, member)
-        return mixpanel_insert_sql(lines_sql, unit_index, member, self.config.analytics.mixpanel_project_timezone)
+            select = amplitude_rows_sql(lines_sql, unit_index, member)
+        else:
+            select = mixpanel_rows_sql(lines_sql, unit_index, member, self.config.analytics.mixpanel_project_timezone)
+        return unit_rows_sql(select)
+
+    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> None:
+        part = self.work_dir / f"part-{unit_index}.parquet"
+        part.unlink(missing_ok=True)
+        con.execute(f"COPY ({rows_sql}) TO {sql_string(str(part))} (FORMAT parquet, COMPRESSION {_PART_COMPRESSION})")
+        self.parts[unit_index] = part
 
     def _load_json_unit(
         self,
@@ -221,21 +238,25 @@ class _FileLoader:
         label: str,
     ) -> None:
         try:
-            con.execute(
-                self._insert_sql(detected.vendor, read_lines_sql(str(path), detected.compression), unit_index, member)
+            self._copy_unit(
+                con,
+                self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression), unit_index, member),
+                unit_index,
             )
             return
         except duckdb.IOException as exc:  # a damaged gzip stream
             raise CorruptFileError(
                 f"corrupt {detected.container} data in {label}: {_duckdb_message(exc, path, label)}"
             ) from exc
-        except duckdb.InvalidInputException:
-            pass  # one undecodable line refuses the whole read: set such lines aside and read again
+        except (duckdb.InvalidInputException, duckdb.NotImplementedException):
+            pass  # one undecodable or over-long line refuses the whole read: set such lines aside, read again
         clean = self.work_dir / f"clean-{unit_index}.jsonl"
         sidecar = self.work_dir / f"rejects-{unit_index}.jsonl"
         try:
             sanitise_lines(path, detected.container == "gzip", clean, sidecar, label)
-            con.execute(self._insert_sql(detected.vendor, read_lines_sql(str(clean), "none"), unit_index, member))
+            self._copy_unit(
+                con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none"), unit_index, member), unit_index
+            )
             con.execute(sidecar_rejects_insert_sql(str(sidecar), unit_index, member, detected.vendor))
         except duckdb.Error as exc:
             raise AnalyticsFileError(f"cannot read {label}: {_duckdb_message(exc, clean, label)}") from exc
@@ -313,9 +334,20 @@ class _FileLoader:
     # -- outputs -----------------------------------------------------------------------------------------------
 
     def _write_outputs(self, con: duckdb.DuckDBPyConnection, detected: Detected) -> _Parsed:
+        parts = [self.parts[index] for index in sorted(self.parts)]
+        if parts:
+            # read_parquet keeps the list order and each part's row order (insertion order is preserved), so the
+            # lake file comes out in (unit_index, _line_number) order without a sort. A file is either JSON lines
+            # (parts, plus sidecar rejects in rows_) or CSV/Parquet (rows_ only).
+            parts_sql = "read_parquet([" + ", ".join(sql_string(str(part)) for part in parts) + "])"
+            all_rows = f"(SELECT * FROM {parts_sql} UNION ALL BY NAME SELECT * FROM rows_)"
+            loadable = f"SELECT * FROM {parts_sql} WHERE reason IS NULL"
+        else:
+            all_rows = "rows_"
+            loadable = "SELECT * FROM rows_ WHERE reason IS NULL ORDER BY unit_index, _line_number"
         rows_in, rows_loaded, rows_rejected, trailers = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL), "
-            f"count(*) FILTER (WHERE reason = {sql_string(TRAILER_REASON)}) FROM rows_"
+            f"count(*) FILTER (WHERE reason = {sql_string(TRAILER_REASON)}) FROM (SELECT reason FROM {all_rows})"
         ).fetchone()
         lineage = {
             "_source_file": sql_string(self.relative_path),
@@ -328,7 +360,7 @@ class _FileLoader:
         lake_file = pending_file_path(self.paths, self.sha256)
         written = copy_query_to_parquet(
             con,
-            f"SELECT {events_cols} FROM rows_ WHERE reason IS NULL ORDER BY unit_index, _line_number",
+            f"SELECT {events_cols} FROM ({loadable})",
             lake_file,
         )
         if written != rows_loaded:
@@ -340,7 +372,7 @@ class _FileLoader:
             rejected_cols = ", ".join(f"{lineage.get(name, name)} AS {name}" for name, _ in contract.QUARANTINE_COLUMNS)
             quarantine_file = write_quarantine(
                 con,
-                f"SELECT {rejected_cols} FROM rows_ WHERE reason IS NOT NULL ORDER BY unit_index, _line_number",
+                f"SELECT {rejected_cols} FROM {all_rows} WHERE reason IS NOT NULL ORDER BY unit_index, _line_number",
                 contract.QUARANTINE_COLUMNS,
                 self.paths,
                 SOURCE,

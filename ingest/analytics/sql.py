@@ -15,18 +15,43 @@ from ingest.common.parquet import sql_string
 # One line per row: a delimiter that never occurs in valid JSON (raw control characters must be escaped there).
 LINE_DELIMITER = "\x01"
 MAX_LINE_BYTES = 32 * 1024 * 1024
+# read_csv's buffer defaults to 16x max_line_size (512 MiB per concurrent read). 4x reads as fast with a quarter
+# of the memory; 2x refuses some files with lines near the limit (NotImplementedException).
+READ_BUFFER_BYTES = 4 * MAX_LINE_BYTES
 TRAILER_LINE = "terminated early"
 TRAILER_REASON = "vendor trailer: export terminated early"
 
-# The work table: one row per non-blank input line / CSV record; reason IS NULL means loadable.
-WORK_TABLE_DDL = """
-CREATE TABLE rows_ (
-    unit_index INTEGER, _source_member VARCHAR, _line_number BIGINT, reason VARCHAR, raw_line VARCHAR,
-    event_key VARCHAR, source VARCHAR, event_name VARCHAR, user_id VARCHAR, anonymous_id VARCHAR,
-    session_key VARCHAR, event_time TIMESTAMP, received_at TIMESTAMP, platform VARCHAR, country VARCHAR,
-    revenue DECIMAL(18,6), properties VARCHAR, user_properties VARCHAR
+# One row per non-blank input line / CSV record; reason IS NULL means loadable. JSON-lines units stream these
+# rows into one Parquet part per unit (see unit_rows_sql); CSV/Parquet files and the few lines the Python
+# sanitiser sets aside go to the in-memory work table ``rows_`` with the same columns.
+ROWS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("unit_index", "INTEGER"),
+    ("_source_member", "VARCHAR"),
+    ("_line_number", "BIGINT"),
+    ("reason", "VARCHAR"),
+    ("raw_line", "VARCHAR"),
+    ("event_key", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("event_name", "VARCHAR"),
+    ("user_id", "VARCHAR"),
+    ("anonymous_id", "VARCHAR"),
+    ("session_key", "VARCHAR"),
+    ("event_time", "TIMESTAMP"),
+    ("received_at", "TIMESTAMP"),
+    ("platform", "VARCHAR"),
+    ("country", "VARCHAR"),
+    ("revenue", "DECIMAL(18,6)"),
+    ("properties", "VARCHAR"),
+    ("user_properties", "VARCHAR"),
 )
-"""
+WORK_TABLE_DDL = "CREATE TABLE rows_ (" + ", ".join(f"{name} {sql_type}" for name, sql_type in ROWS_COLUMNS) + ")"
+
+
+def unit_rows_sql(select_sql: str) -> str:
+    """``select_sql``'s rows with exactly the ROWS_COLUMNS names, order and types (so every part is alike)."""
+    cols = ", ".join(f"CAST({name} AS {sql_type}) AS {name}" for name, sql_type in ROWS_COLUMNS)
+    return f"SELECT {cols} FROM ({select_sql})"
+
 
 # Epoch seconds accepted as a time: 1970 .. 9999-12-31 (beyond that make_timestamp would overflow).
 _MAX_EPOCH_SECONDS = 253402300799
@@ -48,13 +73,18 @@ def read_lines_sql(path: str, compression: str) -> str:
     reader = (
         f"read_csv({sql_string(path)}, columns={{'line': 'VARCHAR'}}, delim={sql_string(LINE_DELIMITER)}, "
         f"quote='', escape='', header=false, auto_detect=false, compression={sql_string(compression)}, "
-        f"max_line_size={MAX_LINE_BYTES})"
+        f"max_line_size={MAX_LINE_BYTES}, buffer_size={READ_BUFFER_BYTES})"
     )
     # row_number() OVER () is a streaming window: it numbers rows in scan order (insertion order is preserved).
-    return (
-        f"SELECT * FROM (SELECT row_number() OVER () AS line_number, line FROM {reader}) "
-        "WHERE line IS NOT NULL AND trim(line, ' \t\r') <> ''"
-    )
+    return f"SELECT * FROM (SELECT row_number() OVER () AS line_number, line FROM {reader}) WHERE {NOT_BLANK_SQL}"
+
+
+# A line is blank if it holds only spaces, tabs and carriage returns. trim() with a character list walks the
+# whole line (about half the cost of a read), so it only runs on the rare line that starts with one of those.
+NOT_BLANK_SQL = (
+    "line IS NOT NULL AND CASE WHEN starts_with(line, ' ') OR starts_with(line, chr(9)) OR starts_with(line, chr(13)) "
+    "THEN trim(line, ' \t\r') <> '' ELSE true END"
+)
 
 
 def _json_struct(fields: dict[str, str]) -> str:
@@ -62,13 +92,23 @@ def _json_struct(fields: dict[str, str]) -> str:
 
 
 def _validated_lines(lines_sql: str, line_struct: dict[str, str]) -> str:
+    """Each line parsed once: ``try(from_json)`` is NULL for malformed JSON (and for the text ``null``); only
+    those lines are checked again with json_valid, to tell 'invalid JSON' from 'not a JSON object'. A JSON
+    array or scalar parses to a struct of NULLs, so ``is_object`` also looks at the first character. A JSON
+    object that from_json still refuses stops the read (as before the single parse), never a silent reject."""
     return f"""
         SELECT line_number, line, is_json, is_object,
-               from_json(CASE WHEN is_object THEN line END, {_json_struct(line_struct)}) AS j
+               CASE WHEN is_object AND j IS NULL
+                    THEN error('cannot parse the JSON object on line ' || line_number)
+                    WHEN is_object THEN j END AS j
         FROM (
-            SELECT line_number, line, json_valid(line) AS is_json,
-                   json_valid(line) AND starts_with(ltrim(line), '{{') AS is_object
-            FROM ({lines_sql})
+            SELECT line_number, line, j, is_json,
+                   is_json AND (starts_with(line, '{{') OR starts_with(ltrim(line), '{{')) AS is_object
+            FROM (
+                SELECT line_number, line, j, CASE WHEN j IS NOT NULL THEN true ELSE json_valid(line) END AS is_json
+                FROM (SELECT line_number, line, try(from_json(line, {_json_struct(line_struct)})) AS j
+                      FROM ({lines_sql}))
+            )
         )"""
 
 
@@ -88,10 +128,10 @@ AMPLITUDE_LINE_FIELDS = {
 }
 
 
-def amplitude_insert_sql(lines_sql: str, unit_index: int, member: str | None) -> str:
+def amplitude_rows_sql(lines_sql: str, unit_index: int, member: str | None) -> str:
+    """The work rows (by name) of one Amplitude JSON-lines unit, in line order."""
     member_sql = sql_string(member) if member is not None else "NULL"
     return f"""
-    INSERT INTO rows_ BY NAME
     SELECT {unit_index} AS unit_index, {member_sql} AS _source_member, line_number AS _line_number, reason,
            CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
            j.uuid AS event_key, 'amplitude' AS source, j.event_type AS event_name, j.user_id AS user_id,
@@ -160,11 +200,11 @@ MIXPANEL_MAPPED_PROPERTIES = {
 _MIXPANEL_REMOVE_MAPPED = json.dumps(dict.fromkeys(MIXPANEL_MAPPED_PROPERTIES))
 
 
-def mixpanel_insert_sql(lines_sql: str, unit_index: int, member: str | None, project_timezone: str) -> str:
+def mixpanel_rows_sql(lines_sql: str, unit_index: int, member: str | None, project_timezone: str) -> str:
+    """The work rows (by name) of one Mixpanel JSON-lines unit, in line order."""
     member_sql = sql_string(member) if member is not None else "NULL"
     tz = sql_string(project_timezone)
     return f"""
-    INSERT INTO rows_ BY NAME
     SELECT {unit_index} AS unit_index, {member_sql} AS _source_member, line_number AS _line_number, reason,
            CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
            CASE WHEN reason IS NULL THEN sha256(
@@ -184,7 +224,9 @@ def mixpanel_insert_sql(lines_sql: str, unit_index: int, member: str | None, pro
     FROM (
         SELECT *,
             CASE
-                WHEN trim(line, ' \t\r') = {sql_string(TRAILER_LINE)} THEN {sql_string(TRAILER_REASON)}
+                -- (trim with a character list walks the whole line: a JSON object line cannot be the trailer)
+                WHEN NOT starts_with(line, '{{') AND trim(line, ' \t\r') = {sql_string(TRAILER_LINE)}
+                    THEN {sql_string(TRAILER_REASON)}
                 WHEN NOT is_json THEN 'invalid JSON'
                 WHEN NOT is_object THEN 'not a JSON object'
                 WHEN coalesce(j.event, '') = '' THEN 'missing required field event'

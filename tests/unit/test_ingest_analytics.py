@@ -236,6 +236,68 @@ def test_invalid_utf8_line_is_quarantined_and_the_rest_loads(paths: Paths, confi
     ]
 
 
+def test_clean_and_bad_members_stream_to_one_lake_file_in_member_and_line_order(paths: Paths, config: PipelineConfig):
+    """Each member is one streamed pass (its own Parquet part, no sort): a clean member loads every line, a member
+    with one bad line keeps its other lines and quarantines exactly that one, and the lake file comes out in
+    (member, line) order without an ORDER BY."""
+    clean = "1234/1234_2024-03-05_1#0.json.gz"
+    bad = "1234/1234_2024-03-05_2#0.json.gz"
+    blanks = "1234/1234_2024-03-05_3#0.json.gz"
+    members = {
+        clean: jsonl(*(amp(f"c{i}") for i in range(1, 6))),
+        bad: jsonl(amp("b1"), amp("b2"), '{"uuid": "b3", "event_type": ', amp("b4")),
+        # blank and whitespace-only lines count for line numbers; an object may start after spaces
+        blanks: "\n" + jsonl(amp("w2")) + " \t\r\n" + "   " + jsonl(amp("w4")) + "\r\n" + jsonl(amp("w6")),
+    }
+    landed(paths, "export.zip", zip_bytes({name: gzip.compress(text.encode()) for name, text in members.items()}))
+
+    result = only(run(paths, config))
+
+    assert (result.rows_in, result.rows_loaded, result.rows_rejected) == (12, 11, 1)
+    stored = duckdb.sql(f"SELECT _source_member, _line_number, event_key FROM read_parquet('{result.lake_file}')")
+    assert stored.fetchall() == [
+        *((clean, i, f"c{i}") for i in range(1, 6)),
+        (bad, 1, "b1"),
+        (bad, 2, "b2"),
+        (bad, 4, "b4"),
+        (blanks, 2, "w2"),
+        (blanks, 4, "w4"),
+        (blanks, 6, "w6"),
+    ]
+    assert [(m, line, raw, reason) for _, m, line, raw, reason in quarantined(paths, result.sha256)] == [
+        (bad, 3, '{"uuid": "b3", "event_type": ', "invalid JSON")
+    ]
+    assert schema(result.lake_file) == list(contract.EVENT_COLUMNS)
+    assert not list((paths.lake / "_tmp").rglob("*.parquet")), "work parts must be removed"
+
+
+def test_single_parse_tells_invalid_json_from_non_objects(paths: Paths, config: PipelineConfig) -> None:
+    """Lines are parsed once (try(from_json)); only the ones that fail are classified again."""
+    body = jsonl(
+        amp("ok1"),
+        "null",
+        "[1, 2]",
+        "42",
+        '"text"',
+        '{"uuid": "x" "event_type": "y"}',
+        '{"uuid": "trailing"} garbage',
+        "  " + json.dumps(amp("ok8")),
+        "terminated early",  # only Mixpanel exports have this trailer; for Amplitude it is just not JSON
+    )
+    result = only(run(paths, config, files=[landed(paths, "lines.jsonl", body)]))
+
+    assert [r["event_key"] for r in rows(result.lake_file)] == ["ok1", "ok8"]
+    assert [(line, reason) for _, _, line, _, reason in quarantined(paths, result.sha256)] == [
+        (2, "not a JSON object"),
+        (3, "not a JSON object"),
+        (4, "not a JSON object"),
+        (5, "not a JSON object"),
+        (6, "invalid JSON"),
+        (7, "invalid JSON"),
+        (9, "invalid JSON"),
+    ]
+
+
 # ------------------------------------------------------------------------------------------------ Mixpanel
 
 
