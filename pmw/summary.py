@@ -49,7 +49,7 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(
             f"  {source:<10} files {t.get('files', 0)} (loaded {t.get('files_loaded', 0)}, "
             f"failed {t.get('files_failed', 0)}); rows in {t.get('rows_in', 0)}, loaded {t.get('rows_loaded', 0)}, "
-            f"rejected {t.get('rows_rejected', 0)}"
+            f"rejected {t.get('rows_rejected', 0)}, skipped as totals {t.get('rows_skipped', 0)}"
         )
     for f in s["failed_files"]:
         lines.append(f"  FAILED {f['source']}/{f['path']}: {f['error']}")

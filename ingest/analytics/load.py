@@ -71,6 +71,7 @@ class FileResult:
     rows_in: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_skipped: int = 0  # always 0 here: every analytics row is loaded or rejected
     error: str | None = None
     lake_file: Path | None = None
     quarantine_file: Path | None = None
@@ -111,7 +112,7 @@ class IngestReport:
         totals = {"files": len(self.results)}
         for status in (LOADED, SKIPPED_DUPLICATE, ALREADY_LOADED, FAILED):
             totals[status] = sum(1 for r in self.results if r.status == status)
-        for name in ("rows_in", "rows_loaded", "rows_rejected"):
+        for name in ("rows_in", "rows_loaded", "rows_rejected", "rows_skipped"):
             totals[name] = sum(getattr(r, name) for r in loaded)
         return totals
 

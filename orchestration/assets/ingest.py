@@ -13,11 +13,15 @@ import dagster as dg
 
 from ingest.analytics import contract as analytics_contract
 from ingest.analytics import ingest_analytics
+from ingest.billing import contract as billing_contract
+from ingest.billing import ingest_billing
 from ingest.common.lake import pending_files, promote_pending
 from ingest.feedback import contract as feedback_contract
 from ingest.feedback import ingest_feedback
 from ingest.jira import contract as jira_contract
 from ingest.jira import ingest_jira
+from ingest.marketing import contract as marketing_contract
+from ingest.marketing import ingest_marketing
 from orchestration.resources import PROGRESS, PmwSettings
 
 
@@ -64,6 +68,18 @@ SOURCE_SPECS: dict[str, SourceSpec] = {
             "tickets and ratings, Kano questionnaires)"
         ),
     ),
+    "billing": SourceSpec(
+        source="billing",
+        entities=tuple(billing_contract.ENTITIES),
+        ingest=ingest_billing,
+        description="Billing (Stripe dashboard CSV exports and API JSON lists: customers, subscriptions, invoices)",
+    ),
+    "marketing": SourceSpec(
+        source="marketing",
+        entities=tuple(marketing_contract.ENTITIES),
+        ingest=ingest_marketing,
+        description="Ad spend (Google Ads UI CSV and API, Meta Ads Manager CSV, plain channel/date/spend CSV)",
+    ),
 }
 
 
@@ -92,7 +108,8 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         PROGRESS.info(
             f"{spec.source}: {totals.get('loaded', 0)} file(s) loaded, {totals.get('failed', 0)} failed, "
             f"{totals.get('already_loaded', 0)} already loaded; rows in {totals.get('rows_in', 0)}, "
-            f"loaded {totals.get('rows_loaded', 0)}, rejected {totals.get('rows_rejected', 0)}"
+            f"loaded {totals.get('rows_loaded', 0)}, rejected {totals.get('rows_rejected', 0)}, "
+            f"skipped as totals {totals.get('rows_skipped', 0)}"
         )
         return dg.MaterializeResult(
             metadata={
@@ -100,6 +117,7 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 "rows_in": totals.get("rows_in", 0),
                 "rows_loaded": totals.get("rows_loaded", 0),
                 "rows_rejected": totals.get("rows_rejected", 0),
+                "rows_skipped": totals.get("rows_skipped", 0),
                 "pending_files": sum(len(pending_files(paths, spec.source, e)) for e in spec.entities),
                 "failures": dg.MetadataValue.json(
                     [{"file": r.relative_path or str(r.path), "error": r.error} for r in report.failed]

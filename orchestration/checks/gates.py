@@ -34,6 +34,8 @@ RAW_GATES = (
     ("analytics", "events", "raw_analytics_events"),
     ("jira", "issues", "raw_jira_issues"),
     ("feedback", "survey_responses", "raw_feedback_survey_responses"),
+    ("billing", "invoices", "raw_billing_invoices"),
+    ("marketing", "spend", "raw_marketing_spend"),
 )
 
 

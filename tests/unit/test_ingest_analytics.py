@@ -586,6 +586,7 @@ def test_same_bytes_under_two_names_load_once_and_reruns_write_nothing(paths: Pa
         "rows_in": 2,
         "rows_loaded": 2,
         "rows_rejected": 0,
+        "rows_skipped": 0,
     }
     sha = first.results[0].sha256
     # New files wait in the pending area for the raw gate; dbt's lake dir holds only the schema anchor so far.
