@@ -13,6 +13,7 @@ from pmw.settings import get_paths
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from pmw.sample.analytics import generate_analytics
+    from pmw.sample.billing import generate_billing
     from pmw.sample.feedback import generate_feedback
     from pmw.sample.jira import generate_jira
 
@@ -34,7 +35,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     feedback_truths = generate_feedback(
         paths.landing, seed=args.seed, users=args.users, days=args.days, analytics_mess=not args.no_mess
     )
-    all_truths = {"analytics": truths, "jira": jira_truths, "feedback": feedback_truths}
+    # Customers are the analytics users who upgraded (same seed and size), plus later sign-ups.
+    billing_truths = generate_billing(paths.landing, seed=args.seed, users=args.users)
+    all_truths = {"analytics": truths, "jira": jira_truths, "feedback": feedback_truths, "billing": billing_truths}
     truths_path = paths.data_dir / "sample_truths.json"
     truths_path.write_text(
         json.dumps({k: t.to_dict() for k, t in all_truths.items()}, indent=2, default=str) + "\n", encoding="utf-8"
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"pmw: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
+        # Bad arguments (e.g. a sample too small for every generator) or missing files: one line, not a traceback.
         print(f"pmw: {exc}", file=sys.stderr)
         return 2
 
