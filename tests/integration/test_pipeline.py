@@ -93,7 +93,16 @@ def test_whole_graph_materialises_gates_and_publishes(first_run):
         "where funnel_name = 'activation' and breakdown_value <> '(all)' group by 1, 2 order by 1, 2"
     ).fetchall()
     countries = {r[0] for r in con.execute("select distinct country from fct_sessions").fetchall()}
+    day7 = con.execute(
+        "select sum(cohort_users), sum(users_on_period) from fct_retention_cohorts "
+        "where retention_name = 'core_action_daily' and period_number = 7 and is_complete"
+    ).fetchall()[0]
     con.close()
+    retention = truths["retention"]
+    assert day7 == (retention["realised_day7_cohort_users"], retention["realised_day7_retained"])
+    # ... and the realised rate is the planted one within sampling tolerance (4 standard errors).
+    rate, n, planted = day7[1] / day7[0], day7[0], retention["planted_day7"]
+    assert abs(rate - planted) <= 4 * (planted * (1 - planted) / n) ** 0.5
     # The published funnel is exactly what the generator realised (independent computation).
     assert [u for _, u in steps] == truths["activation"]["realised_step_users"]
     # Vendors' platform names (Mixpanel's $os says Windows / Mac OS X for web) land in one vocabulary.
