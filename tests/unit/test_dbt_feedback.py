@@ -21,6 +21,7 @@ import duckdb
 import pytest
 import yaml
 
+from expectations import GATES, validate_parquet_files, validate_warehouse_table
 from ingest.common.identity import email_hash
 from ingest.feedback.contract import ENTITIES
 from pmw.config import load_config
@@ -431,3 +432,12 @@ def test_rerunning_changes_nothing(warehouse):
     assert all(before.values())
     warehouse.dbt("build")
     assert contents() == before
+
+
+def test_the_feedback_gates_pass_on_this_lake_and_its_marts(warehouse):
+    raw_files = sorted((warehouse.lake_dir / "feedback" / "survey_responses").glob("*.parquet"))
+    raw = validate_parquet_files(raw_files, GATES["raw_feedback_survey_responses"], config=load_config())
+    assert raw.success, raw.summary()
+    for mart in ("fct_nps", "fct_kano_features"):
+        result = validate_warehouse_table(warehouse.path, f"marts.{mart}", GATES[mart], config=load_config())
+        assert result.success and not result.warnings, result.summary()

@@ -92,13 +92,17 @@ select
     cast(wilson.satisfied as {{ dbt.type_bigint() }}) as satisfied,
     cast(wilson.csat as double) as csat,
     cast(
-        case when wilson.wilson_centre - wilson.wilson_half_width < 0 then 0
-            else wilson.wilson_centre - wilson.wilson_half_width end
+        case
+            when wilson.wilson_centre - wilson.wilson_half_width < 0 then 0
+            else wilson.wilson_centre - wilson.wilson_half_width
+        end
         as double
     ) as csat_ci_low,
     cast(
-        case when wilson.wilson_centre + wilson.wilson_half_width > 1 then 1
-            else wilson.wilson_centre + wilson.wilson_half_width end
+        case
+            when wilson.wilson_centre + wilson.wilson_half_width > 1 then 1
+            else wilson.wilson_centre + wilson.wilson_half_width
+        end
         as double
     ) as csat_ci_high
 -- the Wilson interval lies inside [0, 1]; the clamps only absorb floating-point rounding at its ends

@@ -81,40 +81,47 @@ scored as (
     select
         shares.*,
         100.0 * (shares.promoter_share - shares.detractor_share) as nps,
-        1.96 * 100.0 * sqrt(
-            -- clamped at 0: the variance is never negative, but rounding can make it -1e-17 at p_pro = 1
-            case
-                when
-                    shares.promoter_share + shares.detractor_share
-                    - (shares.promoter_share - shares.detractor_share) * (shares.promoter_share - shares.detractor_share)
-                    > 0
-                    then (
-                        shares.promoter_share + shares.detractor_share
-                        - (shares.promoter_share - shares.detractor_share)
-                        * (shares.promoter_share - shares.detractor_share)
-                    ) / shares.responses
-                else 0
-            end
-        ) as margin_of_error
+        -- n * Var(p_pro - p_det) of the multinomial
+        shares.promoter_share + shares.detractor_share
+        - (shares.promoter_share - shares.detractor_share) * (shares.promoter_share - shares.detractor_share)
+            as unit_variance
     from shares
+
+),
+
+with_margin as (
+
+    select
+        scored.*,
+        -- clamped at 0: never negative in theory, but rounding can give -1e-17 when every response is a promoter
+        1.96 * 100.0 * sqrt(
+            case when scored.unit_variance > 0 then scored.unit_variance / scored.responses else 0 end
+        ) as margin_of_error
+    from scored
 
 )
 
 select
-    cast(scored.period_start as date) as period_start,
-    cast(scored.segment_plan as {{ dbt.type_string() }}) as segment_plan,
-    cast(scored.segment_platform as {{ dbt.type_string() }}) as segment_platform,
-    cast(scored.responses as {{ dbt.type_bigint() }}) as responses,
-    cast(scored.promoters as {{ dbt.type_bigint() }}) as promoters,
-    cast(scored.passives as {{ dbt.type_bigint() }}) as passives,
-    cast(scored.detractors as {{ dbt.type_bigint() }}) as detractors,
-    cast(scored.nps as double) as nps,
+    cast(with_margin.period_start as date) as period_start,
+    cast(with_margin.segment_plan as {{ dbt.type_string() }}) as segment_plan,
+    cast(with_margin.segment_platform as {{ dbt.type_string() }}) as segment_platform,
+    cast(with_margin.responses as {{ dbt.type_bigint() }}) as responses,
+    cast(with_margin.promoters as {{ dbt.type_bigint() }}) as promoters,
+    cast(with_margin.passives as {{ dbt.type_bigint() }}) as passives,
+    cast(with_margin.detractors as {{ dbt.type_bigint() }}) as detractors,
+    cast(with_margin.nps as double) as nps,
     cast(
-        case when scored.nps - scored.margin_of_error < -100 then -100 else scored.nps - scored.margin_of_error end
+        case
+            when with_margin.nps - with_margin.margin_of_error < -100 then -100
+            else with_margin.nps - with_margin.margin_of_error
+        end
         as double
     ) as nps_ci_low,
     cast(
-        case when scored.nps + scored.margin_of_error > 100 then 100 else scored.nps + scored.margin_of_error end
+        case
+            when with_margin.nps + with_margin.margin_of_error > 100 then 100
+            else with_margin.nps + with_margin.margin_of_error
+        end
         as double
     ) as nps_ci_high
-from scored
+from with_margin
