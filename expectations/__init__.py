@@ -15,8 +15,11 @@ from expectations import (
     fct_funnel_conversion,
     fct_initiative_delivery,
     fct_issue_cycle_times,
+    fct_kano_features,
+    fct_nps,
     fct_retention_cohorts,
     raw_analytics_events,
+    raw_feedback_survey_responses,
     raw_jira_issues,
 )
 from expectations.runner import (
@@ -39,6 +42,9 @@ GATES: dict[str, Gate] = {
         raw_jira_issues.GATE,
         fct_issue_cycle_times.GATE,
         fct_initiative_delivery.GATE,
+        raw_feedback_survey_responses.GATE,
+        fct_nps.GATE,
+        fct_kano_features.GATE,
     )
 }
 
