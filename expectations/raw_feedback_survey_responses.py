@@ -95,6 +95,8 @@ def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
                 select response_id, vendor, survey_type, scale_min, scale_max from {{relation}}
                 where survey_type in ({", ".join(f"'{t}'" for t in SCALES)})
                   and not coalesce(case survey_type {expected_scale} end, false)
+                  -- Zendesk's satisfaction rating is binary (bad 0 / good 1): kept, and left out of 5-point CSAT.
+                  and not (vendor = 'zendesk' and survey_type = 'csat' and scale_min = 0 and scale_max = 1)
                 order by vendor, response_id
             """,
             expectation=E.ExpectTableRowCountToEqual(value=0),

@@ -34,7 +34,10 @@ class PmwDbtTranslator(DagsterDbtTranslator):
 def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmw: PmwSettings):
     paths = pmw.paths()
     apply_dbt_env(paths)
-    yield from dbt.cli(["build", "--vars", dbt_vars_json(pmw.config())], context=context).stream()
+    # Unit tests check SQL logic on fixed inputs: they run in CI (tests/unit/test_dbt_unit_tests.py), not on
+    # production data, as dbt recommends; data tests run here and become asset checks.
+    args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config())]
+    yield from dbt.cli(args, context=context).stream()
 
 
 defs = dg.Definitions(assets=[product_metrics_dbt])

@@ -17,7 +17,13 @@ with csat_responses as (
         coalesce(responses.segment_platform, '(unknown)') as segment_platform,
         case when responses.score >= 4 then 1 else 0 end as is_satisfied
     from {{ ref('stg_feedback__survey_responses') }} as responses
-    where responses.survey_type = 'csat' and responses.score is not null and responses.responded_at is not null
+    where
+        responses.survey_type = 'csat'
+        and responses.score is not null
+        and responses.responded_at is not null
+        -- DESIGN.md's CSAT is on a 5-point scale; binary ratings (Zendesk good/bad) are another measure.
+        and responses.scale_min = 1
+        and responses.scale_max = 5
 
 ),
 
