@@ -15,9 +15,13 @@ from expectations import (
     fct_funnel_conversion,
     fct_initiative_delivery,
     fct_issue_cycle_times,
+    fct_mrr,
     fct_retention_cohorts,
+    fct_unit_economics,
     raw_analytics_events,
+    raw_billing_invoices,
     raw_jira_issues,
+    raw_marketing_spend,
 )
 from expectations.runner import (
     DerivedCheck,
@@ -39,6 +43,10 @@ GATES: dict[str, Gate] = {
         raw_jira_issues.GATE,
         fct_issue_cycle_times.GATE,
         fct_initiative_delivery.GATE,
+        raw_billing_invoices.GATE,
+        raw_marketing_spend.GATE,
+        fct_mrr.GATE,
+        fct_unit_economics.GATE,
     )
 }
 

@@ -115,8 +115,18 @@
         when cast({{ denominator }} as decimal(38, 10)) != 0
             then cast(
                 cast(
-                    cast(cast({{ numerator }} as decimal(38, 10)) * 10000000000 as hugeint) * 10000000000
-                    // cast(cast({{ denominator }} as decimal(38, 10)) * 10000000000 as hugeint)
+                    cast(
+                        cast(
+                            {{ numerator }}
+                            as decimal(38, 10)
+                        ) * 10000000000 as hugeint
+                    ) * 10000000000
+                    // cast(
+                        cast(
+                            {{ denominator }}
+                            as decimal(38, 10)
+                        ) * 10000000000 as hugeint
+                    )
                     as decimal(38, 0)
                 ) * cast('0.0000000001' as decimal(11, 10))
                 as decimal(38, 10)

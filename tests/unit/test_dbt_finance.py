@@ -416,9 +416,8 @@ def test_acquisition_channels_and_rules(warehouse):
 
 
 def test_cac(warehouse):
-    cac = {
-        (r["month_start"].strftime("%Y-%m"), r["channel"]): r for r in as_dicts(warehouse, "select * from marts.fct_cac")
-    }
+    rows = as_dicts(warehouse, "select * from marts.fct_cac")
+    cac = {(r["month_start"].strftime("%Y-%m"), r["channel"]): r for r in rows}
     assert (cac[("2024-01", "paid_search")]["spend"], cac[("2024-01", "paid_search")]["cac"]) == (D("300"), D("300"))
     assert cac[("2024-01", "paid_social")]["cac"] == D("434")  # 400 EUR x 1.0850
     assert cac[("2024-01", "affiliate")]["cac"] == D("0")  # customers without spend

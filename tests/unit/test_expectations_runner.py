@@ -167,6 +167,10 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
         "raw_jira_issues",
         "fct_issue_cycle_times",
         "fct_initiative_delivery",
+        "raw_billing_invoices",
+        "raw_marketing_spend",
+        "fct_mrr",
+        "fct_unit_economics",
     }
     for name, gate in GATES.items():
         assert gate.name == name

@@ -52,8 +52,16 @@ lines as (
             ) }},
             0
         ) as net_amount_minor,
-        {{ dbt.datediff('invoice_lines.period_start', 'invoice_lines.period_end', 'month') }} as period_months,
-        {{ dbt.datediff('invoice_lines.period_start', 'invoice_lines.period_end', 'day') }} as period_days
+        {{ dbt.datediff(
+            'invoice_lines.period_start',
+            'invoice_lines.period_end',
+            'month'
+        ) }} as period_months,
+        {{ dbt.datediff(
+            'invoice_lines.period_start',
+            'invoice_lines.period_end',
+            'day'
+        ) }} as period_days
     from {{ ref('stg_billing__invoice_lines') }} as invoice_lines
     inner join invoices
         on invoice_lines.invoice_id = invoices.invoice_id

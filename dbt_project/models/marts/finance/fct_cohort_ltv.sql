@@ -42,7 +42,11 @@ curve as (
         cohorts.cohort_month,
         cohorts.channel,
         months.month_start as calendar_month,
-        {{ dbt.datediff('cohorts.cohort_month', 'months.month_start', 'month') }} as months_since_acquisition,
+        {{ dbt.datediff(
+            'cohorts.cohort_month',
+            'months.month_start',
+            'month'
+        ) }} as months_since_acquisition,
         cohorts.customers,
         coalesce(cohort_revenue.revenue, 0) as revenue,
         coalesce(cohort_revenue.refunds, 0) as refunds,
