@@ -33,6 +33,8 @@ def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, gate
 RAW_GATES = (
     ("analytics", "events", "raw_analytics_events"),
     ("jira", "issues", "raw_jira_issues"),
+    ("billing", "invoices", "raw_billing_invoices"),
+    ("marketing", "spend", "raw_marketing_spend"),
 )
 
 
@@ -59,7 +61,8 @@ def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinit
     return _gate
 
 
-RAW_GATE_CHECKS = [_raw_gate(*g) for g in RAW_GATES if g[2] in GATES]
+# A source gets its gate once its ingest assets exist (SOURCE_SPECS), so a gate can land before its ingest.
+RAW_GATE_CHECKS = [_raw_gate(*g) for g in RAW_GATES if g[2] in GATES and g[0] in SOURCE_SPECS]
 
 
 def _mart_gate(table: str) -> dg.AssetChecksDefinition:
