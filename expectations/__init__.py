@@ -16,11 +16,15 @@ from expectations import (
     fct_initiative_delivery,
     fct_issue_cycle_times,
     fct_kano_features,
+    fct_mrr,
     fct_nps,
     fct_retention_cohorts,
+    fct_unit_economics,
     raw_analytics_events,
+    raw_billing_invoices,
     raw_feedback_survey_responses,
     raw_jira_issues,
+    raw_marketing_spend,
 )
 from expectations.runner import (
     DerivedCheck,
@@ -45,6 +49,10 @@ GATES: dict[str, Gate] = {
         raw_feedback_survey_responses.GATE,
         fct_nps.GATE,
         fct_kano_features.GATE,
+        raw_billing_invoices.GATE,
+        raw_marketing_spend.GATE,
+        fct_mrr.GATE,
+        fct_unit_economics.GATE,
     )
 }
 

@@ -170,6 +170,10 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
         "raw_feedback_survey_responses",
         "fct_nps",
         "fct_kano_features",
+        "raw_billing_invoices",
+        "raw_marketing_spend",
+        "fct_mrr",
+        "fct_unit_economics",
     }
     for name, gate in GATES.items():
         assert gate.name == name

@@ -1,0 +1,187 @@
+{#-
+    MRR per customer and month, with its movement, plus the month's revenue and refunds.
+
+    MRR is contractual recurring revenue: each subscription's monthly rate (int_subscription_mrr_segments: annual
+    plans / 12, discounts applied, quantity included, in the reporting currency) in force at the END of the month,
+    summed per customer. One-off charges, prorated amounts and refunds are not MRR; they are revenue, reported in
+    the separate revenue / refunds / net_revenue columns in the month they happened (int_customer_revenue_monthly).
+
+    movement, from previous_mrr (the customer's MRR at the end of the previous month, 0 if none) to mrr:
+    new (first MRR ever), reactivation (MRR again after a month at 0), expansion, contraction, churn (to 0),
+    unchanged. The movement amounts are signed (contraction and churn negative) and add up to mrr - previous_mrr
+    on every row, so they sum to the change in total MRR every month (test assert_mrr_movements_sum_to_mrr_change).
+
+    Rows: every month from the customer's first billing month to the as-of month (int_finance_months) in which
+    the customer has MRR now or had it the month before, or revenue or refunds.
+-#}
+
+with months as (
+
+    select * from {{ ref('int_finance_months') }}
+
+),
+
+segments as (
+
+    select * from {{ ref('int_subscription_mrr_segments') }}
+
+),
+
+revenue as (
+
+    select * from {{ ref('int_customer_revenue_monthly') }}
+
+),
+
+subscription_month_ends as (
+
+    -- Each subscription's segment in force at the month's end: the latest one started by then and not yet over.
+    select
+        segments.customer_id,
+        months.month_start,
+        segments.subscription_id,
+        segments.monthly_rate,
+        row_number() over (
+            partition by segments.subscription_id, months.month_start
+            order by segments.segment_start desc, segments.is_proration desc, segments.segment_id desc
+        ) as segment_rank
+    from segments
+    inner join months
+        on
+            segments.segment_start < months.next_month_start
+            and segments.segment_end >= months.next_month_start
+
+),
+
+customer_mrr as (
+
+    select
+        subscription_month_ends.customer_id,
+        subscription_month_ends.month_start,
+        sum(subscription_month_ends.monthly_rate) as mrr,
+        count(*) as active_subscriptions
+    from subscription_month_ends
+    where subscription_month_ends.segment_rank = 1 and subscription_month_ends.monthly_rate > 0
+    group by subscription_month_ends.customer_id, subscription_month_ends.month_start
+
+),
+
+customer_first_months as (
+
+    select
+        first_seen.customer_id,
+        min(first_seen.first_month) as first_month
+    from (
+        select
+            segments.customer_id,
+            {{ month_start('segments.segment_start') }} as first_month
+        from segments
+        union all
+        select
+            revenue.customer_id,
+            revenue.revenue_month as first_month
+        from revenue
+    ) as first_seen
+    group by first_seen.customer_id
+
+),
+
+customer_months as (
+
+    select
+        customer_first_months.customer_id,
+        months.month_start,
+        cast(coalesce(customer_mrr.mrr, 0) as decimal(18, 4)) as mrr,
+        coalesce(customer_mrr.active_subscriptions, 0) as active_subscriptions,
+        coalesce(revenue.revenue, 0) as revenue,
+        coalesce(revenue.refunds, 0) as refunds,
+        coalesce(revenue.net_revenue, 0) as net_revenue
+    from customer_first_months
+    inner join months
+        on customer_first_months.first_month <= months.month_start
+    left join customer_mrr
+        on
+            customer_first_months.customer_id = customer_mrr.customer_id
+            and months.month_start = customer_mrr.month_start
+    left join revenue
+        on
+            customer_first_months.customer_id = revenue.customer_id
+            and months.month_start = revenue.revenue_month
+
+),
+
+with_history as (
+
+    select
+        customer_months.*,
+        coalesce(
+            lag(customer_months.mrr) over (
+                partition by customer_months.customer_id order by customer_months.month_start
+            ),
+            0
+        ) as previous_mrr,
+        coalesce(
+            max(case when customer_months.mrr > 0 then 1 else 0 end) over (
+                partition by customer_months.customer_id
+                order by customer_months.month_start
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as had_mrr_before
+    from customer_months
+
+),
+
+classified as (
+
+    select
+        with_history.*,
+        case
+            when with_history.previous_mrr = 0 and with_history.mrr > 0 and with_history.had_mrr_before = 0
+                then 'new'
+            when with_history.previous_mrr = 0 and with_history.mrr > 0 then 'reactivation'
+            when with_history.previous_mrr > 0 and with_history.mrr = 0 then 'churn'
+            when with_history.mrr > with_history.previous_mrr then 'expansion'
+            when with_history.mrr < with_history.previous_mrr then 'contraction'
+            else 'unchanged'
+        end as movement
+    from with_history
+
+)
+
+select
+    cast({{ surrogate_key(['classified.customer_id', 'classified.month_start']) }} as varchar) as customer_month_id,
+    cast(classified.customer_id as varchar) as customer_id,
+    cast(classified.month_start as date) as month_start,
+    cast(classified.mrr as decimal(18, 4)) as mrr,
+    cast(classified.previous_mrr as decimal(18, 4)) as previous_mrr,
+    cast(classified.mrr - classified.previous_mrr as decimal(18, 4)) as mrr_change,
+    cast(classified.movement as varchar) as movement,
+    cast(
+        case when classified.movement = 'new' then classified.mrr else 0 end as decimal(18, 4)
+    ) as new_mrr,
+    cast(
+        case when classified.movement = 'expansion' then classified.mrr - classified.previous_mrr else 0 end
+        as decimal(18, 4)
+    ) as expansion_mrr,
+    cast(
+        case when classified.movement = 'contraction' then classified.mrr - classified.previous_mrr else 0 end
+        as decimal(18, 4)
+    ) as contraction_mrr,
+    cast(
+        case when classified.movement = 'churn' then -classified.previous_mrr else 0 end as decimal(18, 4)
+    ) as churned_mrr,
+    cast(
+        case when classified.movement = 'reactivation' then classified.mrr else 0 end as decimal(18, 4)
+    ) as reactivation_mrr,
+    cast(classified.active_subscriptions as bigint) as active_subscriptions,
+    cast(classified.revenue as decimal(18, 4)) as revenue,
+    cast(classified.refunds as decimal(18, 4)) as refunds,
+    cast(classified.net_revenue as decimal(18, 4)) as net_revenue,
+    cast({{ sql_string_literal(var('reporting_currency') | upper) }} as varchar) as reporting_currency
+from classified
+where
+    classified.mrr != 0
+    or classified.previous_mrr != 0
+    or classified.revenue != 0
+    or classified.refunds != 0

@@ -1,0 +1,114 @@
+"""Gate on the MRR mart: one row per customer and month with its movement."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import great_expectations as gx
+from great_expectations.expectations.expectation import Expectation
+
+from expectations.runner import DerivedCheck, Gate, rule_meta
+from pmw.config import PipelineConfig
+
+NAME = "fct_mrr"
+COLUMNS = (
+    "customer_month_id",
+    "customer_id",
+    "month_start",
+    "mrr",
+    "previous_mrr",
+    "mrr_change",
+    "movement",
+    "new_mrr",
+    "expansion_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "reactivation_mrr",
+    "revenue",
+    "refunds",
+    "net_revenue",
+    "reporting_currency",
+)
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "unchanged")
+
+E = gx.expectations
+
+
+def build_suite(config: PipelineConfig, *, now: dt.datetime) -> gx.ExpectationSuite:
+    rules: list[Expectation] = [
+        E.ExpectTableColumnsToMatchSet(
+            column_set=list(COLUMNS),
+            exact_match=False,
+            meta=rule_meta("error", "finance dashboards and the unit economics read these columns"),
+        ),
+        E.ExpectColumnValuesToNotBeNull(column="customer_month_id", meta=rule_meta("error", "the mart's key")),
+        E.ExpectColumnValuesToNotBeNull(column="mrr", meta=rule_meta("error", "every row states the month's MRR")),
+        E.ExpectColumnValuesToBeBetween(
+            column="mrr",
+            min_value=0,
+            meta=rule_meta("error", "MRR is contractual recurring revenue and never negative; refunds are not MRR"),
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="previous_mrr",
+            min_value=0,
+            meta=rule_meta("error", "the previous month's MRR is an MRR too"),
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="movement",
+            value_set=list(MOVEMENTS),
+            meta=rule_meta("error", "the six MRR movements fct_mrr defines"),
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="reporting_currency",
+            value_set=[config.finance.reporting_currency],
+            meta=rule_meta("error", "every amount is in the configured reporting currency"),
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="month_start",
+            max_value=now,
+            meta=rule_meta("error", "MRR is reported up to the latest billing activity, never for future months"),
+        ),
+    ]
+    return gx.ExpectationSuite(name=NAME, expectations=rules)
+
+
+def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
+    return [
+        DerivedCheck(
+            name="customer_month_unique",
+            sql="""
+                select customer_id, month_start, count(*) as copies from {relation}
+                group by customer_id, month_start having count(*) > 1 order by customer_id, month_start
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why="the mart's grain; a repeat double-counts MRR",
+        ),
+        DerivedCheck(
+            name="movements_add_up_to_the_change",
+            sql="""
+                select customer_id, month_start, movement, mrr, previous_mrr from {relation}
+                where mrr - previous_mrr != new_mrr + expansion_mrr + contraction_mrr + churned_mrr + reactivation_mrr
+                    or mrr_change != mrr - previous_mrr
+                order by customer_id, month_start
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why="the MRR bridge: movements must sum to the change in MRR, or the waterfall does not reconcile",
+        ),
+        DerivedCheck(
+            name="not_empty",
+            sql="select count(*) as row_count from {relation}",
+            expectation=E.ExpectColumnValuesToBeBetween(column="row_count", min_value=1),
+            severity="warn",
+            why="no MRR: no billing data has been ingested yet",
+        ),
+    ]
+
+
+GATE = Gate(
+    name=NAME,
+    target="mart fct_mrr (one row per customer and month)",
+    build_suite=build_suite,
+    derived_checks=derived_checks,
+)
