@@ -76,11 +76,6 @@ def build_suite(config: PipelineConfig, *, now: dt.datetime) -> gx.ExpectationSu
             max_value=now + CLOCK_SKEW,
             meta=rule_meta("error", "a future invoice is a timezone or unit mix-up and shifts revenue months"),
         ),
-        E.ExpectColumnValuesToBeBetween(
-            column="subtotal_minor",
-            min_value=0,
-            meta=rule_meta("error", "a negative subtotal is a sign error; refunds are their own entity"),
-        ),
     ]
     return gx.ExpectationSuite(name=NAME, expectations=rules)
 
@@ -118,6 +113,21 @@ def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
             expectation=E.ExpectTableRowCountToEqual(value=0),
             severity="error",
             why="revenue is total - tax; an invoice whose parts do not add up was mis-parsed (a column shifted)",
+        ),
+        DerivedCheck(
+            name="negative_subtotal_only_on_plan_changes",
+            sql="""
+                select invoice_id, billing_reason, subtotal_minor from {relation}
+                where subtotal_minor < 0 and coalesce(billing_reason, '') != 'subscription_update'
+                order by invoice_id
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why=(
+                "Stripe invoices a mid-period downgrade with a proration credit that can exceed the new charge, so "
+                "a plan-change invoice may be negative; any other negative subtotal is a sign error (refunds are "
+                "their own entity)"
+            ),
         ),
         DerivedCheck(
             name="not_empty",
