@@ -122,6 +122,8 @@ select
     requests.feature_name,
     requests.title,
     requests.respondent_key,
+    requests.user_id,
+    requests.respondent_email_hash,
     requests.account_id,
     requests.created_at
 from requests

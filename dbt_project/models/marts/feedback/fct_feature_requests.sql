@@ -2,7 +2,12 @@
     Feature-request demand per initiative (int_feature_requests_linked_to_initiatives says how each request was
     linked), plus one row, initiative_key '(unlinked)', for the requests linked to no initiative.
 
-    revenue_weighted_demand stays NULL until billing data exists: no revenue is invented from request counts.
+    revenue_weighted_demand: the sum, over the distinct billing customers among an initiative's requesters, of
+    each customer's net revenue (reporting currency, int_customer_revenue_monthly) over the last 12 months of
+    billing data (the latest revenue month and the 11 before it; all of it when the history is shorter). A
+    requester matches a customer by analytics user id, else (no customer with that user id) by email hash;
+    requesters matching no customer add 0. A customer counts once per initiative however many of its people ask.
+    NULL while there is no billing revenue at all: no revenue is invented from request counts.
     latest_request_title is free text for BI, so its emails are redacted and it is made spreadsheet-safe.
 -#}
 
@@ -13,6 +18,8 @@ with linked_requests as (
         linked.feature_request_id,
         linked.link_rule,
         linked.respondent_key,
+        linked.user_id,
+        linked.respondent_email_hash,
         linked.account_id,
         linked.title,
         linked.created_at
@@ -36,6 +43,108 @@ latest_requests as (
         from linked_requests
     ) as ranked
     where ranked.recency_rank = 1
+
+),
+
+customers as (
+
+    select
+        billing_customers.customer_id,
+        billing_customers.user_id,
+        billing_customers.email_hash
+    from {{ ref('stg_billing__customers') }} as billing_customers
+
+),
+
+monthly_revenue as (
+
+    select
+        revenue.customer_id,
+        revenue.revenue_month,
+        revenue.net_revenue
+    from {{ ref('int_customer_revenue_monthly') }} as revenue
+
+),
+
+revenue_window as (
+
+    select
+        count(*) as revenue_rows,
+        max(monthly_revenue.revenue_month) as last_month
+    from monthly_revenue
+
+),
+
+customer_revenue as (
+
+    select
+        monthly_revenue.customer_id,
+        sum(monthly_revenue.net_revenue) as net_revenue_12m
+    from monthly_revenue
+    cross join revenue_window
+    where monthly_revenue.revenue_month > {{ dbt.dateadd('month', -12, 'revenue_window.last_month') }}
+    group by monthly_revenue.customer_id
+
+),
+
+requesters as (
+
+    select distinct
+        linked_requests.initiative_key,
+        linked_requests.respondent_key,
+        linked_requests.user_id,
+        linked_requests.respondent_email_hash
+    from linked_requests
+
+),
+
+requester_customers as (
+
+    select
+        requesters.initiative_key,
+        requesters.respondent_key,
+        coalesce(by_user.customer_id, by_email.customer_id) as customer_id
+    from requesters
+    left join customers as by_user
+        on requesters.user_id = by_user.user_id
+    left join customers as by_email
+        on
+            by_user.customer_id is null
+            and requesters.respondent_email_hash = by_email.email_hash
+
+),
+
+initiative_customers as (
+
+    select distinct
+        requester_customers.initiative_key,
+        requester_customers.customer_id
+    from requester_customers
+    where requester_customers.customer_id is not null
+
+),
+
+revenue_demand as (
+
+    select
+        initiative_customers.initiative_key,
+        count(*) as matched_customers,
+        sum(coalesce(customer_revenue.net_revenue_12m, 0)) as revenue_weighted_demand
+    from initiative_customers
+    left join customer_revenue
+        on initiative_customers.customer_id = customer_revenue.customer_id
+    group by initiative_customers.initiative_key
+
+),
+
+matched_requesters as (
+
+    select
+        requester_customers.initiative_key,
+        count(distinct requester_customers.respondent_key) as matched_requesters
+    from requester_customers
+    where requester_customers.customer_id is not null
+    group by requester_customers.initiative_key
 
 ),
 
@@ -67,7 +176,18 @@ select
     cast(demand.first_requested_at as {{ dbt.type_timestamp() }}) as first_requested_at,
     cast(demand.last_requested_at as {{ dbt.type_timestamp() }}) as last_requested_at,
     cast({{ mart_free_text('latest_requests.title') }} as {{ dbt.type_string() }}) as latest_request_title,
-    cast(null as double) as revenue_weighted_demand
+    cast(coalesce(matched_requesters.matched_requesters, 0) as {{ dbt.type_bigint() }}) as matched_requesters,
+    cast(coalesce(revenue_demand.matched_customers, 0) as {{ dbt.type_bigint() }}) as matched_customers,
+    cast(
+        case
+            when revenue_window.revenue_rows > 0 then coalesce(revenue_demand.revenue_weighted_demand, 0)
+        end as double
+    ) as revenue_weighted_demand
 from demand
+cross join revenue_window
 left join latest_requests
     on demand.initiative_key = latest_requests.initiative_key
+left join matched_requesters
+    on demand.initiative_key = matched_requesters.initiative_key
+left join revenue_demand
+    on demand.initiative_key = revenue_demand.initiative_key
