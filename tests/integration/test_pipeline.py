@@ -69,11 +69,8 @@ def test_whole_graph_materialises_gates_and_publishes(first_run):
     paths, outcome, truths = first_run
     assert outcome.ok, outcome.to_dict()
     gates = {c["check"]: c["passed"] for c in outcome.checks if c["check"].endswith("_gate")}
-    assert gates == {
-        "raw_analytics_events_gate": True,
-        "fct_funnel_conversion_gate": True,
-        "fct_retention_cohorts_gate": True,
-    } | {g: True for g in gates if "jira" in g or "initiative" in g or "cycle" in g}
+    assert {"raw_analytics_events_gate", "fct_funnel_conversion_gate", "fct_retention_cohorts_gate"} <= set(gates)
+    assert all(gates.values()), gates
     assert any(c["check"].startswith("unique_") for c in outcome.checks), "dbt tests run as asset checks"
     publication = current_publication(paths)
     assert publication is not None
