@@ -174,6 +174,17 @@ CHANGELOG = [
         "PROD-12", (at(2, 2), TODO, DOING), (at(2, 3), DOING, TODO), (at(2, 5), TODO, DOING), (at(2, 7), DOING, DONE)
     ),
     *sprint_history("PROD-12", (at(1, 30), "", "100")),
+    # re-estimated mid-sprint (sprint 100 started on 1 Feb): 1 point when committed, 3 at the close
+    {
+        "issue_key": "PROD-12",
+        "history_id": "PROD-12-e1",
+        "item_index": 0,
+        "changed_at": at(2, 4),
+        "field": "Story Points",
+        "field_id": "customfield_10028",
+        "from_value": "1",
+        "to_value": "3",
+    },
     *status_history("PROD-2", (at(2, 1), TODO, DOING)),
     *status_history("PROD-20", (at(3, 14), TODO, DONE)),
     *status_history("PROD-21", (at(2, 10), TODO, DOING), (at(3, 12), DOING, DONE)),
@@ -243,6 +254,18 @@ def build_lake(lake_dir: Path) -> None:
                 changelog_total=None,
                 changelog_loaded=None,
             ),
+            # Only in the CSV, which has no hierarchy column (ingest names epics and sub-tasks only): PROD-4, of a
+            # type no JSON row has, is level 2 as the parent of an epic; PROD-41 borrows Story's level from the JSON
+            # rows; PROD-42's type is unknown everywhere: a standard level 0.
+            *(
+                issue(key, issue_type, level, TODO, None, changelog_complete=None, **links)
+                for key, issue_type, level, links in (
+                    ("PROD-4", "Theme", None, {}),
+                    ("PROD-40", "Epic", 1, {"parent_key": "PROD-4"}),
+                    ("PROD-41", "Story", None, {"parent_key": "PROD-40", "epic_key": "PROD-40"}),
+                    ("PROD-42", "Spike", None, {"parent_key": "PROD-40", "epic_key": "PROD-40"}),
+                )
+            ),
         ],
         ingested_at=dt.datetime(2024, 3, 22),
     )
@@ -296,7 +319,7 @@ def test_source_columns_match_the_jira_contract():
 def test_staging_keeps_the_newest_json_copy_and_resolves_categories(warehouse):
     issues = by_key(as_dicts(warehouse, "select * from staging.stg_jira__issues"), "issue_key")
 
-    assert len(issues) == 11
+    assert len(issues) == 15
     assert issues["PROD-11"]["source_format"] == "rest_v3"  # same minute as the later CSV copy: JSON wins
     assert issues["PROD-11"]["changelog_complete"] is True
     assert issues["PROD-12"]["status"] == DONE  # the newer state, though an older export was ingested last
@@ -307,6 +330,18 @@ def test_staging_keeps_the_newest_json_copy_and_resolves_categories(warehouse):
     )
     assert issues["PROD-31"]["changelog_complete"] is False  # a CSV row has no changelog to trust
     assert warehouse.rows("select count(*) from staging.stg_jira__changelog") == [(len(CHANGELOG),)]
+
+
+def test_hierarchy_levels_of_csv_only_issues(warehouse):
+    issues = by_key(as_dicts(warehouse, "select * from staging.stg_jira__issues"), "issue_key")
+    levels = {key: (issues[key]["hierarchy_level"], issues[key]["hierarchy_level_source"]) for key in issues}
+    assert levels["PROD-1"] == (2, "export")
+    assert levels["PROD-40"] == (1, "export")  # ingest reads "Epic" as level 1
+    assert levels["PROD-4"] == (2, "parent_of_epic")
+    assert levels["PROD-41"] == (0, "issue_type")
+    assert levels["PROD-42"] == (0, "default")
+    rollup = by_key(as_dicts(warehouse, "select * from intermediate.int_issues_rolled_up_to_initiatives"), "issue_key")
+    assert (rollup["PROD-41"]["epic_key"], rollup["PROD-41"]["initiative_key"]) == ("PROD-40", "PROD-4")
 
 
 def test_status_intervals_with_a_reopen_and_a_back_and_forth(warehouse):
@@ -358,7 +393,8 @@ def test_sprint_metrics(warehouse):
     sprints = by_key(as_dicts(warehouse, "select * from marts.fct_sprint_metrics"), "sprint_id")
 
     closed = sprints[100]  # PROD-11 (from creation), PROD-12 and PROD-30 before the start; PROD-21 added later
-    assert (closed["committed_issues"], float(closed["committed_points"])) == (3, 13)
+    # points as of the start: PROD-12 was re-estimated from 1 to 3 mid-sprint (5 + 1 + 5), as of the close (5 + 3)
+    assert (closed["committed_issues"], float(closed["committed_points"])) == (3, 11)
     assert (closed["added_issues"], float(closed["added_points"])) == (1, 8)
     assert (closed["completed_issues"], float(closed["completed_points"])) == (2, 8)
     assert (closed["carried_over_issues"], float(closed["carried_over_points"])) == (2, 13)
@@ -375,7 +411,7 @@ def test_sprint_metrics(warehouse):
 def test_initiatives_ship_dates_slip_and_effort(warehouse):
     initiatives = by_key(as_dicts(warehouse, "select * from marts.dim_initiatives"), "initiative_key")
     delivery = by_key(as_dicts(warehouse, "select * from marts.fct_initiative_delivery"), "initiative_key")
-    assert set(initiatives) == set(delivery) == {"PROD-1", "PROD-2", "PROD-3"}
+    assert set(initiatives) == set(delivery) == {"PROD-1", "PROD-2", "PROD-3", "PROD-4"}
 
     own_move = delivery["PROD-1"]
     assert (own_move["shipped_at"], own_move["ship_date_rule"], own_move["slip_days"]) == (

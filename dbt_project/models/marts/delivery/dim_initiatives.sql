@@ -5,7 +5,8 @@
     sub-tasks are left out of the points so nothing is counted twice.
 
     Ship date (DESIGN.md: the first move to a done status), by one of two rules, named in ship_date_rule:
-    - 'initiative_done': the initiative's own first entry into a done category;
+    - 'initiative_done': the initiative's own first entry into a done category (from the changelog; when its
+      changelog is incomplete, e.g. a CSV-only export, Jira's resolution time if it is done now);
     - 'last_child_done': it never moved itself, but every epic and child issue under it is done now; the ship date
       is the latest of their done times (final done from the changelog, else Jira's resolution time when the
       child's changelog is incomplete).
@@ -58,8 +59,23 @@ own_done_moves as (
         intervals.issue_key,
         min(intervals.entered_at) as first_done_at
     from {{ ref('int_issue_status_transitions') }} as intervals
-    where intervals.status_category = 'done'
+    inner join issues
+        on intervals.issue_key = issues.issue_key
+    where intervals.status_category = 'done' and issues.changelog_complete
     group by intervals.issue_key
+
+    union all
+
+    -- Without a complete changelog (a CSV export has none; a history cut short) the intervals would date the
+    -- current status from creation: Jira's resolution time of an issue that is done now stands in.
+    select
+        issues.issue_key,
+        issues.resolved_at as first_done_at
+    from issues
+    where
+        not issues.changelog_complete
+        and issues.status_category = 'done'
+        and issues.resolved_at is not null
 
 ),
 

@@ -5,7 +5,8 @@
     - effort_person_months: from time tracking when any time is logged on the initiative or under it
       (seconds / (160 h x 3600)), else from story points / var('jira_story_points_per_person_month'); NULL when
       neither exists, never 0 (RICE divides by it). effort_basis names the source.
-    - first_started_at: the first entry into an in-progress category of the initiative or anything under it.
+    - first_started_at: the first entry into an in-progress category of the initiative or anything under it with a
+      complete changelog (a CSV-only export has none: NULL, never its creation time).
     - throughput_issues_per_week: child issues done from first_started_at to the ship time, per week of that span;
       NULL until shipped.
     - median_child_cycle_time_seconds over child issues with a trusted cycle time (fct_issue_cycle_times).
@@ -48,7 +49,7 @@ starts as (
     from family
     inner join {{ ref('int_issue_status_transitions') }} as intervals
         on family.issue_key = intervals.issue_key
-    where intervals.status_category = 'indeterminate'
+    where intervals.status_category = 'indeterminate' and family.changelog_complete
     group by family.initiative_key
 
 ),

@@ -9,7 +9,10 @@
       moves them to a later sprint or the backlog). NULL while the sprint is active.
     The close of a closed sprint is complete_at (else end_at). An active sprint is judged on the issues' current
     membership and status (the data's latest state, not the clock), so re-running changes nothing.
-    Future sprints (not started) keep every metric NULL. Points are the issues' current story points.
+    Future sprints (not started) keep every metric NULL.
+    Points are point-in-time, as in Jira's sprint report (int_issue_story_point_estimates replays re-estimates):
+    committed at the sprint start, added as of the moment the issue entered (its first entry during the sprint),
+    completed and carried over as of the close (the current estimate while active). No estimate counts as 0.
 -#}
 
 with sprints as (
@@ -62,6 +65,14 @@ issue_sprint_facts as (
                 else 0
             end
         ) as joined_during_sprint,
+        min(
+            case
+                when
+                    memberships.joined_at > judged_sprints.start_at
+                    and memberships.joined_at <= judged_sprints.judged_at
+                    then memberships.joined_at
+            end
+        ) as added_at,
         max(
             case
                 when
@@ -96,20 +107,39 @@ done_at_close as (
 
 ),
 
+estimates as (
+
+    select * from {{ ref('int_issue_story_point_estimates') }}
+
+),
+
 classified as (
 
     select
         issue_sprint_facts.sprint_id,
         issue_sprint_facts.issue_key,
-        issues.story_points,
+        estimates_at_start.story_points as points_at_start,
+        estimates_when_added.story_points as points_when_added,
+        estimates_at_close.story_points as points_at_close,
         issue_sprint_facts.was_committed = 1 as is_committed,
         issue_sprint_facts.joined_during_sprint = 1 and issue_sprint_facts.was_committed = 0 as is_added,
         issue_sprint_facts.in_sprint_at_close = 1 and done_at_close.issue_key is not null as is_completed,
         issue_sprint_facts.in_sprint_at_close = 1 and done_at_close.issue_key is null as is_open_at_close,
         issue_sprint_facts.changelog_complete = 0 as has_incomplete_changelog
     from issue_sprint_facts
-    inner join {{ ref('stg_jira__issues') }} as issues
-        on issue_sprint_facts.issue_key = issues.issue_key
+    inner join judged_sprints
+        on issue_sprint_facts.sprint_id = judged_sprints.sprint_id
+    {%- for alias, instant in [
+        ('estimates_at_start', 'judged_sprints.start_at'),
+        ('estimates_when_added', 'issue_sprint_facts.added_at'),
+        ('estimates_at_close', 'judged_sprints.judged_at'),
+    ] %}
+        left join estimates as {{ alias }}
+            on
+                issue_sprint_facts.issue_key = {{ alias }}.issue_key
+                and ({{ alias }}.estimate_number = 0 or {{ alias }}.valid_from <= {{ instant }})
+                and ({{ alias }}.valid_to is null or {{ alias }}.valid_to > {{ instant }})
+    {%- endfor %}
     left join done_at_close
         on
             issue_sprint_facts.sprint_id = done_at_close.sprint_id
@@ -122,15 +152,15 @@ sprint_totals as (
     select
         classified.sprint_id,
         sum(case when classified.is_committed then 1 else 0 end) as committed_issues,
-        sum(case when classified.is_committed then coalesce(classified.story_points, 0) else 0 end)
+        sum(case when classified.is_committed then coalesce(classified.points_at_start, 0) else 0 end)
             as committed_points,
         sum(case when classified.is_added then 1 else 0 end) as added_issues,
-        sum(case when classified.is_added then coalesce(classified.story_points, 0) else 0 end) as added_points,
+        sum(case when classified.is_added then coalesce(classified.points_when_added, 0) else 0 end) as added_points,
         sum(case when classified.is_completed then 1 else 0 end) as completed_issues,
-        sum(case when classified.is_completed then coalesce(classified.story_points, 0) else 0 end)
+        sum(case when classified.is_completed then coalesce(classified.points_at_close, 0) else 0 end)
             as completed_points,
         sum(case when classified.is_open_at_close then 1 else 0 end) as open_at_close_issues,
-        sum(case when classified.is_open_at_close then coalesce(classified.story_points, 0) else 0 end)
+        sum(case when classified.is_open_at_close then coalesce(classified.points_at_close, 0) else 0 end)
             as open_at_close_points,
         sum(case when classified.has_incomplete_changelog then 1 else 0 end) as issues_with_incomplete_changelog
     from classified

@@ -10,6 +10,11 @@
     row's own category from the export; else the category exports give that status name on other rows
     (stg_jira__status_categories). status_category_source says which.
 
+    hierarchy_level (2 initiative, 1 epic, 0 story/task/bug, -1 sub-task): the exported level; a CSV export has
+    none (ingest names only epics and sub-tasks by their type name), so a row without one takes the level exports
+    give the same issue type name on other rows, else 2 when an epic (level 1) names it as its parent (a level above
+    the epics, e.g. Initiative), else 0 (a standard issue type). hierarchy_level_source says which.
+
     A view: issues are re-exported whole, so every run dedupes the full set of (small) issue snapshots.
 -#}
 
@@ -91,6 +96,68 @@ status_categories as (
 
     select * from {{ ref('stg_jira__status_categories') }}
 
+),
+
+latest_versions as (
+
+    select * from ranked_versions
+    where ranked_versions.version_rank = 1
+
+),
+
+type_levels as (
+
+    -- The level exports give each issue type name (every JSON row carries one); the highest if they disagree.
+    select
+        lower(trim(renamed.issue_type)) as issue_type_key,
+        max(renamed.hierarchy_level) as exported_hierarchy_level
+    from renamed
+    where renamed.hierarchy_level is not null and renamed.issue_type is not null
+    group by lower(trim(renamed.issue_type))
+
+),
+
+typed_versions as (
+
+    select
+        latest_versions.issue_key,
+        latest_versions.parent_key,
+        coalesce(latest_versions.hierarchy_level, type_levels.exported_hierarchy_level) as typed_hierarchy_level
+    from latest_versions
+    left join type_levels
+        on lower(trim(latest_versions.issue_type)) = type_levels.issue_type_key
+
+),
+
+epic_parents as (
+
+    select distinct typed_versions.parent_key as issue_key
+    from typed_versions
+    where typed_versions.typed_hierarchy_level = 1 and typed_versions.parent_key is not null
+
+),
+
+hierarchy_levels as (
+
+    select
+        typed_versions.issue_key,
+        case
+            when typed_versions.typed_hierarchy_level is not null then typed_versions.typed_hierarchy_level
+            when epic_parents.issue_key is not null then 2
+            else 0
+        end as hierarchy_level,
+        case
+            when latest_versions.hierarchy_level is not null then 'export'
+            when typed_versions.typed_hierarchy_level is not null then 'issue_type'
+            when epic_parents.issue_key is not null then 'parent_of_epic'
+            else 'default'
+        end as hierarchy_level_source
+    from typed_versions
+    inner join latest_versions
+        on typed_versions.issue_key = latest_versions.issue_key
+    left join epic_parents
+        on typed_versions.issue_key = epic_parents.issue_key
+
 )
 
 select
@@ -98,7 +165,8 @@ select
     ranked_versions.issue_id,
     ranked_versions.project_key,
     ranked_versions.issue_type,
-    ranked_versions.hierarchy_level,
+    hierarchy_levels.hierarchy_level,
+    hierarchy_levels.hierarchy_level_source,
     ranked_versions.summary,
     ranked_versions.description_text,
     ranked_versions.status,
@@ -142,6 +210,8 @@ select
     ranked_versions.file_sha256,
     ranked_versions.ingested_at
 from ranked_versions
+inner join hierarchy_levels
+    on ranked_versions.issue_key = hierarchy_levels.issue_key
 left join status_categories
     on ranked_versions.status_key = status_categories.status_key
 where ranked_versions.version_rank = 1
