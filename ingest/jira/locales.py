@@ -50,8 +50,8 @@ HEADER_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "assignee_account_id": {
         "en": ("Assignee Id",),
         "fr": ("ID du responsable",),
-        "de": ("Bearbeiter-ID",),
-        "es": ("ID de persona asignada",),
+        "de": ("Bearbeiter-ID", "ID der zugewiesenen Person"),
+        "es": ("ID de persona asignada", "ID de la persona asignada"),
     },
     "reporter_account_id": {
         "en": ("Reporter Id",),
