@@ -28,6 +28,8 @@ AMOUNT_COLUMNS = (
     "starting_balance_minor",
 )
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+# Stripe's billing_reason of a mid-period plan change (proration) invoice.
+PRORATION_REASON = "subscription_update"
 INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
 # Billing systems stamp times from their own clock; a day of skew is tolerated before a time is "from the future".
 CLOCK_SKEW = dt.timedelta(days=1)
@@ -76,11 +78,6 @@ def build_suite(config: PipelineConfig, *, now: dt.datetime) -> gx.ExpectationSu
             max_value=now + CLOCK_SKEW,
             meta=rule_meta("error", "a future invoice is a timezone or unit mix-up and shifts revenue months"),
         ),
-        E.ExpectColumnValuesToBeBetween(
-            column="subtotal_minor",
-            min_value=0,
-            meta=rule_meta("error", "a negative subtotal is a sign error; refunds are their own entity"),
-        ),
     ]
     return gx.ExpectationSuite(name=NAME, expectations=rules)
 
@@ -104,6 +101,21 @@ def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
             why=(
                 "the contract stores integer minor units; a fractional or non-integer amount means major units "
                 "slipped through (x100 errors) or a float crept in"
+            ),
+        ),
+        DerivedCheck(
+            name="negative_subtotal_only_on_proration",
+            sql=f"""
+                select invoice_id, billing_reason, subtotal_minor from {{relation}}
+                where subtotal_minor < 0 and coalesce(billing_reason, '') != '{PRORATION_REASON}'
+                order by invoice_id
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why=(
+                "a negative subtotal is a sign error (refunds are their own entity), except on a proration invoice: "
+                "a downgrade's credit for unused time can exceed the new plan's charge, Stripe then bills nothing "
+                "and credits the customer balance"
             ),
         ),
         DerivedCheck(

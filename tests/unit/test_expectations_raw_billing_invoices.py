@@ -139,3 +139,17 @@ def test_lake_files_are_validated_as_one_relation(config, tmp_path):
 
     assert result.success, result.summary()
     assert result.rows_validated == 5
+
+
+def test_a_negative_subtotal_fails_unless_it_is_a_proration_credit(config):
+    rows = good_invoices(6)
+    for row in rows[4:]:
+        # A downgrade whose unused-time credit exceeds the new plan's charge: Stripe bills nothing and credits the
+        # customer balance (the sample's proration invoices do this).
+        row.update(subtotal_minor=-12_741, discount_minor=0, tax_minor=0, total_minor=-12_741, amount_paid_minor=0)
+    rows[5]["billing_reason"] = "subscription_update"
+
+    result = validate(rows, config)
+
+    assert failed_rules(result) == {("negative_subtotal_only_on_proration", "expect_table_row_count_to_equal", ())}
+    assert result.failed_errors[0].unexpected_count == 1
