@@ -28,6 +28,8 @@ AMOUNT_COLUMNS = (
     "starting_balance_minor",
 )
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+# Stripe's billing_reason of a mid-period plan change (proration) invoice.
+PRORATION_REASON = "subscription_update"
 INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
 # Billing systems stamp times from their own clock; a day of skew is tolerated before a time is "from the future".
 CLOCK_SKEW = dt.timedelta(days=1)
@@ -102,6 +104,21 @@ def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
             ),
         ),
         DerivedCheck(
+            name="negative_subtotal_only_on_proration",
+            sql=f"""
+                select invoice_id, billing_reason, subtotal_minor from {{relation}}
+                where subtotal_minor < 0 and coalesce(billing_reason, '') != '{PRORATION_REASON}'
+                order by invoice_id
+            """,
+            expectation=E.ExpectTableRowCountToEqual(value=0),
+            severity="error",
+            why=(
+                "a negative subtotal is a sign error (refunds are their own entity), except on a proration invoice: "
+                "a downgrade's credit for unused time can exceed the new plan's charge, Stripe then bills nothing "
+                "and credits the customer balance"
+            ),
+        ),
+        DerivedCheck(
             name="total_is_subtotal_less_discount_plus_tax",
             sql="""
                 select invoice_id, subtotal_minor, discount_minor, tax_minor, total_minor from {relation}
@@ -113,21 +130,6 @@ def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
             expectation=E.ExpectTableRowCountToEqual(value=0),
             severity="error",
             why="revenue is total - tax; an invoice whose parts do not add up was mis-parsed (a column shifted)",
-        ),
-        DerivedCheck(
-            name="negative_subtotal_only_on_plan_changes",
-            sql="""
-                select invoice_id, billing_reason, subtotal_minor from {relation}
-                where subtotal_minor < 0 and coalesce(billing_reason, '') != 'subscription_update'
-                order by invoice_id
-            """,
-            expectation=E.ExpectTableRowCountToEqual(value=0),
-            severity="error",
-            why=(
-                "Stripe invoices a mid-period downgrade with a proration credit that can exceed the new charge, so "
-                "a plan-change invoice may be negative; any other negative subtotal is a sign error (refunds are "
-                "their own entity)"
-            ),
         ),
         DerivedCheck(
             name="not_empty",

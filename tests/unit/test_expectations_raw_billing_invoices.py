@@ -141,15 +141,15 @@ def test_lake_files_are_validated_as_one_relation(config, tmp_path):
     assert result.rows_validated == 5
 
 
-def test_a_negative_subtotal_passes_on_a_plan_change_and_fails_elsewhere(config):
+def test_a_negative_subtotal_fails_unless_it_is_a_proration_credit(config):
     rows = good_invoices(6)
-    for index, reason in ((2, "subscription_update"), (3, "subscription_cycle")):
-        # A downgrade's proration credit exceeding the new charge: a real, negative Stripe invoice.
-        rows[index]["billing_reason"] = reason
-        rows[index]["subtotal_minor"], rows[index]["discount_minor"], rows[index]["tax_minor"] = -11_408, 0, 0
-        rows[index]["total_minor"], rows[index]["amount_paid_minor"] = -11_408, 0
+    for row in rows[4:]:
+        # A downgrade whose unused-time credit exceeds the new plan's charge: Stripe bills nothing and credits the
+        # customer balance (the sample's proration invoices do this).
+        row.update(subtotal_minor=-12_741, discount_minor=0, tax_minor=0, total_minor=-12_741, amount_paid_minor=0)
+    rows[5]["billing_reason"] = "subscription_update"
 
     result = validate(rows, config)
 
-    assert failed_rules(result) == {("negative_subtotal_only_on_plan_changes", "expect_table_row_count_to_equal", ())}
+    assert failed_rules(result) == {("negative_subtotal_only_on_proration", "expect_table_row_count_to_equal", ())}
     assert result.failed_errors[0].unexpected_count == 1

@@ -3,7 +3,10 @@
     the reporting currency. fct_mrr reads each subscription's rate at every month end from the segment covering it.
 
     Built from invoice lines (the billing history) of invoices that are paid or open (draft, void and
-    uncollectible invoices bill nothing), not from the subscription snapshot (its current state only).
+    uncollectible invoices bill nothing), not from the subscription snapshot (its current state only). An invoice
+    exported without lines (Stripe dashboard CSV) counts as one full-period line of its subtotal over its period;
+    a plan-change (subscription_update) invoice without lines starts nothing (its new rate is unknown until the
+    renewal).
     - A full-period line (not a proration): rate = line amount less its share of the invoice discount (by its
       share of the subtotal), quantity included (Stripe's line amount is unit price x quantity), spread evenly over
       the months it covers (annual plans / 12; a sub-month interval scaled by 365 / 12 / days).
@@ -26,6 +29,55 @@ with invoices as (
 subscriptions as (
 
     select * from {{ ref('stg_billing__subscriptions') }}
+
+),
+
+invoice_lines as (
+
+    select * from {{ ref('stg_billing__invoice_lines') }}
+
+),
+
+billed_lines as (
+
+    select
+        invoice_lines.invoice_line_id,
+        invoice_lines.invoice_id,
+        invoice_lines.subscription_id,
+        invoice_lines.plan_id,
+        invoice_lines.plan_interval,
+        invoice_lines.quantity,
+        invoice_lines.is_proration,
+        invoice_lines.amount_minor,
+        invoice_lines.currency,
+        invoice_lines.period_start,
+        invoice_lines.period_end
+    from invoice_lines
+
+    union all
+
+    -- Invoices exported without their lines (the Stripe dashboard CSV): the invoice itself is one full-period
+    -- line over its period. A plan-change invoice without lines cannot tell the new plan's rate: skipped, the old
+    -- rate stands until the next renewal invoice.
+    select
+        'invoice:' || invoices.invoice_id as invoice_line_id,
+        invoices.invoice_id,
+        invoices.subscription_id,
+        null as plan_id,
+        null as plan_interval,
+        1 as quantity,
+        false as is_proration,
+        invoices.subtotal_minor as amount_minor,
+        invoices.currency,
+        invoices.period_start,
+        invoices.period_end
+    from invoices
+    where
+        coalesce(invoices.billing_reason, '') != 'subscription_update'
+        and not exists (
+            select 1 from invoice_lines
+            where invoice_lines.invoice_id = invoices.invoice_id
+        )
 
 ),
 
@@ -62,7 +114,7 @@ lines as (
             'invoice_lines.period_end',
             'day'
         ) }} as period_days
-    from {{ ref('stg_billing__invoice_lines') }} as invoice_lines
+    from billed_lines as invoice_lines
     inner join invoices
         on invoice_lines.invoice_id = invoices.invoice_id
     where

@@ -1,6 +1,8 @@
 {#-
-    Ad spend: one row per (spend_date, vendor, campaign_id), the copy from the latest ingested export (ad
-    platforms restate recent days, so a later export of an overlapping range wins).
+    Ad spend: one row per (spend_date, vendor, channel, campaign), the copy from the latest ingested export (ad
+    platforms restate recent days, so a later export of an overlapping range wins). The campaign is its id, else
+    (plain spend CSVs have no ids) its name: keying on the id alone collapsed every plain-CSV line of a day and
+    channel into one (two sales lines on the same date kept only the last).
 
     channel: the reporting channel vocabulary CAC is reported in. var('channel_map') maps the row's own channel
     name first (plain CSV channels such as "Affiliates"), then its vendor (google_ads -> paid_search); else the
@@ -17,7 +19,7 @@ with source_spend as (
 renamed as (
 
     select
-        {{ surrogate_key(['spend_date', 'vendor', 'campaign_id']) }} as spend_id,
+        {{ surrogate_key(['spend_date', 'vendor', 'channel', 'coalesce(campaign_id, campaign)']) }} as spend_id,
         cast(spend_date as date) as spend_date,
         cast(vendor as {{ dbt.type_string() }}) as vendor,
         cast(nullif(trim(channel), '') as {{ dbt.type_string() }}) as vendor_channel,
