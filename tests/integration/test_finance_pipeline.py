@@ -98,10 +98,8 @@ def test_spend_per_channel_and_month(run):
 def test_mrr_per_month_where_defined_identically(run):
     """Both define MRR as the recurring amount in force at the month's end, net of the coupon, annual / 12.
 
-    Identical until the first plan change, and the number of paying customers (MRR > 0) every month. A plan change
-    of a customer exported through the Stripe DASHBOARD CSV (invoices without lines) differs by definition: the
-    truths apply the new rate at the proration invoice, the marts cannot know it before the next renewal invoice
-    (int_subscription_mrr_segments), see the strict xfail below.
+    The first month, and the number of paying customers (MRR > 0) every month; the full month-by-month MRR
+    (plan changes included, also those exported without invoice lines) is the next test.
     """
     paths, _, truths = run
     got = dict(_marts(paths, "select strftime(month_start, '%Y-%m'), sum(mrr) from marts.fct_mrr group by 1"))
@@ -116,10 +114,6 @@ def test_mrr_per_month_where_defined_identically(run):
     assert {m: paying.get(m, 0) for m in truths["months"]} == truths["paying_customers_by_month"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard-CSV invoices have no lines: a plan change takes effect at the renewal, not at the proration",
-)
 def test_mrr_per_month_equals_the_truths(run):
     paths, _, truths = run
     got = dict(_marts(paths, "select strftime(month_start, '%Y-%m'), sum(mrr) from marts.fct_mrr group by 1"))

@@ -5,8 +5,9 @@
     Built from invoice lines (the billing history) of invoices that are paid or open (draft, void and
     uncollectible invoices bill nothing), not from the subscription snapshot (its current state only). An invoice
     exported without lines (Stripe dashboard CSV) counts as one full-period line of its subtotal over its period;
-    a plan-change (subscription_update) invoice without lines starts nothing (its new rate is unknown until the
-    renewal).
+    a plan-change (subscription_update) invoice without lines marks the change (its subtotal, net of the unused-time
+    credit, can be negative and says nothing of the new rate): it starts a segment like a positive proration line,
+    at the rate of the subscription's next renewal, whatever its plan.
     - A full-period line (not a proration): rate = line amount less its share of the invoice discount (by its
       share of the subtotal), quantity included (Stripe's line amount is unit price x quantity), spread evenly over
       the months it covers (annual plans / 12; a sub-month interval scaled by 365 / 12 / days).
@@ -51,7 +52,8 @@ billed_lines as (
         invoice_lines.amount_minor,
         invoice_lines.currency,
         invoice_lines.period_start,
-        invoice_lines.period_end
+        invoice_lines.period_end,
+        false as is_lineless_plan_change
     from invoice_lines
 
     union all
@@ -70,10 +72,36 @@ billed_lines as (
         invoices.subtotal_minor as amount_minor,
         invoices.currency,
         invoices.period_start,
-        invoices.period_end
+        invoices.period_end,
+        false as is_lineless_plan_change
     from invoices
     where
         coalesce(invoices.billing_reason, '') != 'subscription_update'
+        and not exists (
+            select 1 from invoice_lines
+            where invoice_lines.invoice_id = invoices.invoice_id
+        )
+
+    union all
+
+    -- A plan change exported without lines: a marker at the change (its period starts there), rated below from
+    -- the next renewal of the same subscription.
+    select
+        'invoice:' || invoices.invoice_id as invoice_line_id,
+        invoices.invoice_id,
+        invoices.subscription_id,
+        null as plan_id,
+        null as plan_interval,
+        1 as quantity,
+        true as is_proration,
+        invoices.subtotal_minor as amount_minor,
+        invoices.currency,
+        invoices.period_start,
+        invoices.period_end,
+        true as is_lineless_plan_change
+    from invoices
+    where
+        invoices.billing_reason = 'subscription_update'
         and not exists (
             select 1 from invoice_lines
             where invoice_lines.invoice_id = invoices.invoice_id
@@ -96,6 +124,7 @@ lines as (
         invoice_lines.currency,
         invoice_lines.period_start,
         invoice_lines.period_end,
+        invoice_lines.is_lineless_plan_change,
         cast(invoice_lines.amount_minor as decimal(38, 10))
         - coalesce(
             {{ divide_decimal(
@@ -143,7 +172,7 @@ proration_lines as (
 
     select lines.*
     from lines
-    where lines.is_proration and lines.amount_minor > 0
+    where lines.is_proration and (lines.amount_minor > 0 or lines.is_lineless_plan_change)
 
 ),
 
@@ -160,7 +189,8 @@ next_renewals as (
     inner join full_period_lines
         on
             proration_lines.subscription_id = full_period_lines.subscription_id
-            and proration_lines.plan_id = full_period_lines.plan_id
+            -- a line-less plan change does not name its plan: the next renewal of the subscription tells it
+            and (proration_lines.plan_id = full_period_lines.plan_id or proration_lines.is_lineless_plan_change)
             and full_period_lines.period_start >= proration_lines.period_start
 
 ),
@@ -205,7 +235,7 @@ proration_segments as (
     left join subscription_prices
         on
             proration_lines.subscription_id = subscription_prices.subscription_id
-            and proration_lines.plan_id = subscription_prices.plan_id
+            and (proration_lines.plan_id = subscription_prices.plan_id or proration_lines.is_lineless_plan_change)
 
 ),
 
