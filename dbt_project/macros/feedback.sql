@@ -54,3 +54,23 @@
 {% macro comparable_feature_name(column) -%}
     replace(replace(lower(trim({{ column }})), ' ', '_'), '-', '_')
 {%- endmacro %}
+
+{#- The segment grid survey marts roll up over: each plan x platform, each dimension alone with the other at
+    '(all)', and the total. Cross-joined to responses; a flag false means "roll this dimension up". -#}
+{% macro segment_rollups() -%}
+    select
+        true as by_plan,
+        true as by_platform
+    union all
+    select
+        true as by_plan,
+        false as by_platform
+    union all
+    select
+        false as by_plan,
+        true as by_platform
+    union all
+    select
+        false as by_plan,
+        false as by_platform
+{%- endmacro %}

@@ -27,21 +27,7 @@ with nps_responses as (
 
 segment_rollups as (
 
-    select
-        true as by_plan,
-        true as by_platform
-    union all
-    select
-        true as by_plan,
-        false as by_platform
-    union all
-    select
-        false as by_plan,
-        true as by_platform
-    union all
-    select
-        false as by_plan,
-        false as by_platform
+    {{ segment_rollups() }}
 
 ),
 
