@@ -30,6 +30,7 @@ class RunOutcome:
     steps_skipped: list[str] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # wall time per executed step, in run order
 
     @property
     def checks_failed(self) -> list[dict[str, Any]]:
@@ -49,6 +50,7 @@ class RunOutcome:
             "steps_skipped": self.steps_skipped,
             "checks": self.checks,
             "materialized": self.materialized,
+            "step_seconds": self.step_seconds,
         }
 
 
@@ -124,6 +126,7 @@ def run_pipeline(paths: Paths, *, config_path: str | None = None, files: list[st
         with contextlib.redirect_stdout(_FilteredStdout(sys.stdout)):
             result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
         outcome = _outcome(result, time.monotonic() - started)
+        outcome.step_seconds = _step_seconds(instance, result.run_id)
     finally:
         user_logger.removeHandler(handler)
         instance.dispose()
@@ -160,6 +163,12 @@ def _outcome(result, seconds: float) -> RunOutcome:
         checks=checks,
         materialized=materialized,
     )
+
+
+def _step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Wall time of each executed step (Dagster's step stats), in the order the steps started."""
+    stats = [s for s in instance.get_run_step_stats(run_id) if s.start_time and s.end_time]
+    return {s.step_key: round(s.end_time - s.start_time, 3) for s in sorted(stats, key=lambda s: s.start_time)}
 
 
 def print_outcome(outcome: RunOutcome, stream=sys.stdout) -> None:

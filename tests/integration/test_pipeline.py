@@ -72,6 +72,9 @@ def test_whole_graph_materialises_gates_and_publishes(first_run):
     assert {"raw_analytics_events_gate", "fct_funnel_conversion_gate", "fct_retention_cohorts_gate"} <= set(gates)
     assert all(gates.values()), gates
     assert any(c["check"].startswith("unique_") for c in outcome.checks), "dbt tests run as asset checks"
+    # Per-step wall times are recorded (bench/bench_e2e.py prints them): every step that ran, dbt included.
+    assert any("dbt" in step for step in outcome.step_seconds), outcome.step_seconds
+    assert all(seconds >= 0 for seconds in outcome.step_seconds.values())
     publication = current_publication(paths)
     assert publication is not None
     assert {t["name"] for t in publication["tables"]} >= {
