@@ -13,7 +13,7 @@
                 sessions.user_key in (
                     select rewritten.user_key
                     from {{ ref('int_events_sessionized') }} as rewritten
-                    where rewritten.sessionized_through >= (
+                    where rewritten.sessionized_through > (
                         select coalesce(max(done.sessionized_through), cast('1900-01-01' as timestamp))
                         from {{ this }} as done
                     )
@@ -21,7 +21,7 @@
                 or sessions.anonymous_id in (
                     select rewritten.anonymous_id
                     from {{ ref('int_events_sessionized') }} as rewritten
-                    where rewritten.sessionized_through >= (
+                    where rewritten.sessionized_through > (
                         select coalesce(max(done.sessionized_through), cast('1900-01-01' as timestamp))
                         from {{ this }} as done
                     )

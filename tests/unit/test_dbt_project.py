@@ -447,7 +447,20 @@ def test_incremental_run_with_duplicates_late_events_and_stitching(tmp_path):
     ]
     assert warehouse.rows("select count(*) from marts.fct_sessions where user_key like 'anon:%'") == [(0,)]
 
-    # The incremental result equals a rebuild from scratch of the same lake.
+    # The incremental result, to compare with a rebuild from scratch of the same lake below.
     incremental = warehouse.mart_contents(exclude_lineage=True)
+
+    # A run that loads nothing rewrites nothing: rows marked by hand survive it (a re-read of the last batch,
+    # as a `>=` watermark did, would rebuild every session of a first load on every later run).
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute("update intermediate.int_events_sessionized set properties = '{\"untouched\": true}'")
+        con.execute("update marts.fct_sessions set last_event_name = 'untouched'")
+    warehouse.dbt("build")
+    assert warehouse.rows(
+        "select count(*) from intermediate.int_events_sessionized where properties <> '{\"untouched\": true}'"
+    ) == [(0,)]
+    assert warehouse.rows("select count(*) from marts.fct_sessions where last_event_name <> 'untouched'") == [(0,)]
+
+    # The incremental result equals a rebuild from scratch of the same lake (which also drops the marks).
     warehouse.dbt("build", "--full-refresh")
     assert warehouse.mart_contents(exclude_lineage=True) == incremental

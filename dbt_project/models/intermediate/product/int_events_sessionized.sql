@@ -13,7 +13,8 @@
     Incremental formulation. Sessions are cut left to right, so a user's sessions before the earliest event that
     changed for that user cannot change; only the session holding the last unchanged event can grow (a late event
     may extend it or bridge it to the next one). So, per run:
-      1. changed events = staging rows ingested since the last run (by ingestion, so late events count),
+      1. changed events = staging rows loaded since the last run (by load, so late events count; a run that
+         loads nothing changes nothing),
          plus older anonymous-only events whose owner moved because a new event stitched their anonymous id
          (counted for both the new and the previous owner: one gains events, the other loses them);
       2. per affected user key, recompute_from = start of the session that holds the user's last event before
@@ -69,7 +70,8 @@ resolved_events as (
         staged_events.revenue,
         staged_events.properties,
         staged_events.vendor_session_key,
-        staged_events.ingested_at
+        staged_events.ingested_at,
+        staged_events.loaded_at
     from staged_events
     left join identities
         on
@@ -85,7 +87,7 @@ resolved_events as (
 
         select resolved_events.*
         from resolved_events
-        where resolved_events.ingested_at >= (
+        where resolved_events.loaded_at > (
             select coalesce(max(sessionized.sessionized_through), cast('1900-01-01' as timestamp))
             from {{ this }} as sessionized
         )
@@ -266,7 +268,7 @@ select
     sessioned.session_started_at,
     sessioned.session_start_flag = 1 as is_session_start,
     sessioned.ingested_at,
-    -- The staging watermark this row was (re)computed at: where the next run starts reading, and how
-    -- fct_sessions finds the sessions this run rewrote.
-    (select max(events.ingested_at) from {{ ref('stg_analytics__events') }} as events) as sessionized_through
+    -- The staging load (stg_analytics__events.loaded_at) this row was (re)computed at: the next run reads only
+    -- rows loaded later, and fct_sessions finds the sessions this run rewrote by it.
+    (select max(events.loaded_at) from {{ ref('stg_analytics__events') }} as events) as sessionized_through
 from sessioned

@@ -4,8 +4,9 @@
     first anonymous id seen in the session.
 
     Incremental: int_events_sessionized rewrites every event of each session it re-cuts in one batch (stamped
-    with that batch's `sessionized_through`), so this model re-aggregates exactly the sessions stamped at or
-    after its own newest stamp, and the pre-hook drops sessions that no longer exist upstream.
+    with that batch's `sessionized_through`), so this model re-aggregates exactly the sessions stamped later
+    than its own newest stamp (none when the run loaded nothing), and the pre-hook drops sessions that no
+    longer exist upstream.
 -#}
 {{
     config(
@@ -25,7 +26,7 @@ with session_events as (
         where sessionized.session_id in (
             select rewritten.session_id
             from {{ ref('int_events_sessionized') }} as rewritten
-            where rewritten.sessionized_through >= (
+            where rewritten.sessionized_through > (
                 select coalesce(max(done.sessionized_through), cast('1900-01-01' as timestamp))
                 from {{ this }} as done
             )

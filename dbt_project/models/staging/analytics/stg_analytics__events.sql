@@ -55,7 +55,11 @@ renamed as (
         cast(_source_member as {{ dbt.type_string() }}) as source_member,
         cast(_line_number as {{ dbt.type_bigint() }}) as source_line_number,
         cast(_file_sha256 as {{ dbt.type_string() }}) as file_sha256,
-        cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at
+        cast(_ingested_at as {{ dbt.type_timestamp() }}) as ingested_at,
+        -- The dbt invocation that loaded the row (UTC): strictly later for every later run, so downstream
+        -- incremental models can read exactly the rows loaded since they last ran, with `>`, and a run that
+        -- loads nothing leaves them nothing to redo.
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as loaded_at
     from source_events
 
 ),
@@ -104,7 +108,8 @@ select
     ranked_copies.source_member,
     ranked_copies.source_line_number,
     ranked_copies.file_sha256,
-    ranked_copies.ingested_at
+    ranked_copies.ingested_at,
+    ranked_copies.loaded_at
 from ranked_copies
 left join country_codes as by_code
     on upper(ranked_copies.vendor_country) = by_code.country_code
