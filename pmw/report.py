@@ -155,7 +155,7 @@ def _n(x: float) -> str:
 def svg_open(name: str, width: float, height: float, title: str, desc: str = "") -> str:
     d = f"<desc>{esc(desc)}</desc>" if desc else ""
     return (
-        f'<svg data-chart="{esc(name)}" role="img" xmlns="http://www.w3.org/2000/svg" '
+        f'<svg data-chart="{esc(name)}" role="img" '
         f'viewBox="0 0 {_n(width)} {_n(height)}" width="{_n(width)}" height="{_n(height)}">'
         f"<title>{esc(title)}</title>{d}"
     )
