@@ -28,19 +28,6 @@ EXPECTED_CHARTS = (
     "kano-mix",
 )
 
-TABLES = (
-    "fct_active_users",
-    "fct_funnel_conversion",
-    "fct_retention_cohorts",
-    "fct_nps",
-    "fct_unit_economics",
-    "fct_initiative_outcomes",
-    "fct_initiative_adoption_weekly",
-    "fct_initiative_delivery",
-    "fct_portfolio_scores",
-    "fct_portfolio_kano_mix",
-)
-
 
 def create_report_marts(con: duckdb.DuckDBPyConnection, schema: str = "main") -> None:
     """Create the tables in `schema` (which must exist) of an open read-write connection."""
