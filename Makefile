@@ -44,6 +44,10 @@ dev: $(STAMP)
 	mkdir -p dagster_home
 	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+## docs: the mart catalogue, dbt docs generated offline into data/docs/mart_catalogue.html (run make demo first)
+docs: $(STAMP)
+	$(BIN)/pmw docs
+
 ## bench: scale benchmarks (not part of the tests); N=events, default 1M
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py --events $${N:-1000000}
