@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test lint dev bench clean
+.PHONY: demo run test lint dev bench clean browser docs
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, got {sys.version}"'
@@ -22,9 +22,17 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/pmw run
 
-## test: lint (ruff, sqlfluff) and the whole test suite
-test: $(STAMP) lint
+## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium)
+test: $(STAMP) lint browser
 	$(BIN)/pytest
+
+## browser: Debian's chromium for the headless test of report.html (apt-get; sudo when not root)
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	@$(CHROMIUM) --version 2>/dev/null
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,6 +43,10 @@ lint: $(STAMP)
 dev: $(STAMP)
 	mkdir -p dagster_home
 	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## docs: the mart catalogue, dbt docs generated offline into data/docs/mart_catalogue.html (run make demo first)
+docs: $(STAMP)
+	$(BIN)/pmw docs
 
 ## bench: scale benchmarks (not part of the tests); N=events, default 1M
 bench: $(STAMP)

@@ -47,6 +47,18 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from pmw.docs import DocsError, generate_catalogue
+
+    try:
+        out = generate_catalogue(get_paths(args.data_dir), load_config(args.config))
+    except DocsError as exc:
+        print(f"pmw: {exc}", file=sys.stderr)
+        return 1
+    print(f"mart catalogue: {out}")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from pmw.pipeline import print_outcome, run_pipeline
     from pmw.summary import build_summary, format_summary
@@ -114,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_generate_args(demo)
     demo.add_argument("--file", action="append", help=argparse.SUPPRESS)
     demo.set_defaults(func=_cmd_demo)
+
+    docs = sub.add_parser("docs", help="the mart catalogue: dbt docs as one offline HTML file in data/docs/")
+    docs.set_defaults(func=_cmd_docs)
 
     disc = sub.add_parser("discard", help="move a pending lake file that fails its gate out of the way")
     disc.add_argument("sha256")

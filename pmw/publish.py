@@ -4,13 +4,16 @@ Layout under the data directory::
 
     published.releases/<release_id>/marts.duckdb        read-only copy of every table in the `marts` schema
     published.releases/<release_id>/parquet/<mart>.parquet
-    published.releases/<release_id>/_publication.json   what is in it: tables, rows, fingerprints, run id
+    published.releases/<release_id>/report.html         one self-contained offline page of charts (pmw/report.py)
+    published.releases/<release_id>/_publication.json   what is in it: tables, rows, fingerprints, report, run id
     published -> published.releases/<release_id>        the path BI tools use; a symlink
 
-A release is built under a hidden temp name, checkpointed and closed, renamed into place, and only then does the
-`published` symlink move to it with os.replace (rename(2), atomic). A reader resolves `published/...` either to the
-whole old release or to the whole new one. Old releases are kept a while (``keep_releases``), so a BI connection
-still open on an old file keeps reading it and never blocks a run: nothing is ever written in place.
+A release is built under a hidden temp name, checkpointed and closed, its report rendered from the release's own
+marts.duckdb (opened read-only), renamed into place, and only then does the `published` symlink move to it with
+os.replace (rename(2), atomic). A failure at any step removes what the run built and leaves the symlink alone.
+A reader resolves `published/...` either to the whole old release or to the whole new one. Old releases are kept a
+while (``keep_releases``), so a BI connection still open on an old file keeps reading it and never blocks a run:
+nothing is ever written in place.
 
 If the marts' content is identical to the current release (same per-table fingerprints), nothing is published:
 running the pipeline twice changes nothing the second time.
@@ -18,6 +21,7 @@ running the pipeline twice changes nothing the second time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,11 +34,15 @@ from pathlib import Path
 
 import duckdb
 
+from pmw.report import render_report
 from pmw.settings import Paths
 
 MARTS_SCHEMA = "marts"
 PUBLISHED_DB_NAME = "marts.duckdb"
 PUBLICATION_RECORD = "_publication.json"
+REPORT_NAME = "report.html"
+# Where a test can make publish fail, to prove the previous publication survives each of them.
+FAILURE_POINTS = ("build", "render", "before_swap")
 # Table names come from the warehouse's catalog, but they are interpolated into SQL and file names: whitelist.
 SAFE_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -144,6 +152,21 @@ def _make_writable(directory: Path) -> None:
             p.chmod(p.stat().st_mode | stat.S_IWUSR)
 
 
+def _write_report(
+    release_dir: Path, db_path: Path, release_id: str, run_id: str, published_at: datetime, *, fail: bool
+) -> dict:
+    """Render report.html from the release's own marts.duckdb (read-only), so it shows exactly what BI gets."""
+    try:
+        if fail:
+            raise PublishError("injected failure while rendering the report")
+        page = render_report(db_path, release_id=release_id, run_id=run_id, generated_at=published_at)
+    except Exception as exc:
+        raise PublishError(f"rendering {REPORT_NAME} for release {release_id} failed: {exc}") from exc
+    data = page.encode("utf-8")
+    (release_dir / REPORT_NAME).write_bytes(data)
+    return {"file": REPORT_NAME, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def publish(
     paths: Paths,
     *,
@@ -151,14 +174,17 @@ def publish(
     tables: list[str] | None = None,
     keep_releases: int = 3,
     log: Callable[[str], None] = lambda _msg: None,
-    fail_before_swap: bool = False,
+    fail_at: str | None = None,
 ) -> PublishResult:
     """Copy the marts of the working warehouse into a new release and swap it in atomically.
 
     Must run while no other step writes the warehouse (the orchestration's `duckdb_writer` pool): it opens the
-    working file read-only. ``fail_before_swap`` exists for the atomicity test: it raises after the release is
-    fully built but before BI can see it.
+    working file read-only. ``fail_at`` exists for the atomicity tests: it raises at one of FAILURE_POINTS — while
+    copying the marts ("build"), while rendering the report ("render"), or after the release was renamed into
+    place but before the swap ("before_swap").
     """
+    if fail_at is not None and fail_at not in FAILURE_POINTS:
+        raise ValueError(f"fail_at: {fail_at!r} is not one of {', '.join(FAILURE_POINTS)}")
     if not paths.warehouse_path.exists():
         raise PublishError(f"no working warehouse at {paths.warehouse_path}: run dbt first")
     paths.releases_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +203,12 @@ def publish(
         names = _mart_tables(con, tables)
         published_tables = _fingerprints(con, names)
         current = current_publication(paths)
-        if current is not None and current.get("tables") == [asdict(t) for t in published_tables]:
+        # A release from before report.html existed is re-published once, so BI gets the report.
+        if (
+            current is not None
+            and current.get("tables") == [asdict(t) for t in published_tables]
+            and current.get("report") is not None
+        ):
             log(f"publish: marts unchanged since release {current['release_id']}; nothing to publish")
             return PublishResult(
                 status="unchanged",
@@ -196,6 +227,8 @@ def publish(
                 "(format parquet, compression zstd)"
             )
             log(f"publish: {t.name}: {t.rows} rows")
+            if fail_at == "build":
+                raise PublishError(f"injected failure while building the release, after copying {t.name}")
         con.execute("checkpoint pub")
         con.execute("detach pub")
     except Exception:
@@ -204,25 +237,41 @@ def publish(
     finally:
         con.close()
 
-    record = {
-        "release_id": release_id,
-        "run_id": run_id,
-        "published_at": datetime.now(UTC).isoformat(),
-        "tables": [asdict(t) for t in published_tables],
-    }
-    (tmp_dir / PUBLICATION_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    # BI gets files it cannot modify; DuckDB opens a read-only file with read_only=True.
-    for f in [db_path, *(tmp_dir / "parquet").iterdir(), tmp_dir / PUBLICATION_RECORD]:
-        f.chmod(0o444)
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
-    _fsync_dir(tmp_dir / "parquet")
-    _fsync_dir(tmp_dir)
+    published_at = datetime.now(UTC)
+    try:
+        report = _write_report(tmp_dir, db_path, release_id, run_id, published_at, fail=fail_at == "render")
+        log(f"publish: {REPORT_NAME}: {report['bytes']} bytes")
+        record = {
+            "release_id": release_id,
+            "run_id": run_id,
+            "published_at": published_at.isoformat(),
+            "tables": [asdict(t) for t in published_tables],
+            "report": report,
+        }
+        (tmp_dir / PUBLICATION_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        # BI gets files it cannot modify; DuckDB opens a read-only file with read_only=True.
+        for f in [db_path, *(tmp_dir / "parquet").iterdir(), tmp_dir / REPORT_NAME, tmp_dir / PUBLICATION_RECORD]:
+            f.chmod(0o444)
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp_dir / "parquet")
+        _fsync_dir(tmp_dir)
+    except Exception:
+        _make_writable(tmp_dir)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
     os.replace(tmp_dir, final_dir)
     _fsync_dir(paths.releases_dir)
-    if fail_before_swap:
-        raise PublishError("injected failure after building the release, before the swap")
-    _swap_symlink(paths.published, release_id)
+    try:
+        if fail_at == "before_swap":
+            raise PublishError("injected failure after building the release, before the swap")
+        _swap_symlink(paths.published, release_id)
+    except Exception:
+        # Never served (the symlink still names the previous release): drop it, or pruning could keep it
+        # instead of a release BI may still be reading.
+        _make_writable(final_dir)
+        shutil.rmtree(final_dir, ignore_errors=True)
+        raise
     log(f"publish: release {release_id} is now served at {paths.published}")
     removed = _prune(paths, keep_releases, release_id)
     return PublishResult(

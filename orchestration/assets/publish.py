@@ -22,8 +22,9 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(dbt_project.ma
     # stopped or gates kept failing (an unchanged publication still materialises the asset).
     freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 4 * * *", lower_bound_delta=timedelta(hours=24)),
     description=(
-        "published/marts.duckdb (read-only copy of every mart) and published/parquet/<mart>.parquet, built under "
-        "a temp name and swapped in atomically; skipped, with the previous publication kept, if any upstream gate "
+        "published/marts.duckdb (read-only copy of every mart), published/parquet/<mart>.parquet and "
+        "published/report.html (offline charts over the release's marts), built under a temp name and swapped in "
+        "atomically; skipped, with the previous publication kept, if any upstream gate "
         "or dbt test failed. Unchanged marts publish nothing new."
     ),
 )
@@ -35,6 +36,7 @@ def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
             "status": result.status,
             "release_id": result.release_id,
             "path": dg.MetadataValue.path(str(result.published_path)),
+            "report": dg.MetadataValue.path(str(result.published_path / "report.html")),
             "tables": dg.MetadataValue.json({t.name: t.rows for t in result.tables}),
         }
     )

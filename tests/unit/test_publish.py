@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 
 import duckdb
 import pytest
 
-from pmw.publish import PublishError, current_publication, publish
+import pmw.publish as publish_module
+from pmw.publish import FAILURE_POINTS, PublishError, current_publication, publish
 from pmw.settings import Paths
+from tests.unit.report_fixtures import EXPECTED_CHARTS, create_report_marts
 
 
 def _warehouse(paths: Paths, rows: int) -> None:
@@ -64,11 +68,16 @@ def test_second_publish_of_same_marts_changes_nothing(paths):
 def test_changed_marts_are_swapped_in_while_a_bi_reader_holds_the_old_file(paths):
     _warehouse(paths, rows=5)
     publish(paths, run_id="run-1")
-    # A BI tool keeps a read-only connection open on the published file during the next run.
+    # A BI tool keeps a read-only connection open on the published file during the next run, and a browser has
+    # the report open.
     reader = duckdb.connect(str(paths.published / "marts.duckdb"), read_only=True)
+    report_reader = open(paths.published / "report.html", "rb")  # noqa: SIM115 - held open across the publish
     _warehouse(paths, rows=7)
     result = publish(paths, run_id="run-2")
     assert result.status == "published"
+    assert report_reader.read().startswith(b"<!DOCTYPE html>")
+    report_reader.close()
+    assert result.release_id in (paths.published / "report.html").read_text(encoding="utf-8")
     assert reader.execute("select count(*) from fct_a").fetchone()[0] == 5  # its snapshot is intact
     reader.close()
     fresh = duckdb.connect(str(paths.published / "marts.duckdb"), read_only=True)
@@ -76,20 +85,94 @@ def test_changed_marts_are_swapped_in_while_a_bi_reader_holds_the_old_file(paths
     fresh.close()
 
 
-def test_failure_before_swap_leaves_previous_publication_complete(paths):
+def _release_files(paths: Paths) -> dict[str, bytes]:
+    """Every file BI can read through `published/`, with its bytes (read through the symlink)."""
+    root = paths.published
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fail_at", FAILURE_POINTS)
+def test_a_failure_at_any_step_leaves_previous_publication_complete(paths, fail_at):
     _warehouse(paths, rows=5)
     publish(paths, run_id="run-1")
     before = current_publication(paths)
+    files_before = _release_files(paths)
+    releases_before = sorted(p.name for p in paths.releases_dir.iterdir())
     _warehouse(paths, rows=9)
     with pytest.raises(PublishError, match="injected failure"):
-        publish(paths, run_id="run-2", fail_before_swap=True)
+        publish(paths, run_id="run-2", fail_at=fail_at)
     assert current_publication(paths) == before
+    assert _release_files(paths) == files_before  # marts.duckdb, parquet, report.html: all of the old one
+    # Nothing the failed run built is left behind: no temp dir, no renamed-but-never-served release.
+    assert sorted(p.name for p in paths.releases_dir.iterdir()) == releases_before
     con = duckdb.connect(str(paths.published / "marts.duckdb"), read_only=True)
-    assert con.execute("select count(*) from fct_a").fetchone()[0] == 5
+    assert con.execute("select count(*) from fct_a").fetchall() == [(5,)]
     con.close()
-    # The next successful run publishes and prunes what the failed one left.
     assert publish(paths, run_id="run-3").status == "published"
     assert current_publication(paths)["run_id"] == "run-3"
+
+
+def test_a_report_that_cannot_be_rendered_aborts_the_release(paths, monkeypatch):
+    _warehouse(paths, rows=5)
+    publish(paths, run_id="run-1")
+    before = current_publication(paths)
+    _warehouse(paths, rows=6)
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("boom in a chart")
+
+    monkeypatch.setattr(publish_module, "render_report", broken)
+    with pytest.raises(PublishError, match=r"rendering report.html for release .* failed: boom in a chart"):
+        publish(paths, run_id="run-2")
+    assert current_publication(paths) == before
+    assert (paths.published / "report.html").read_bytes()
+    assert not list(paths.releases_dir.glob(".tmp-*"))
+
+
+def test_every_release_has_a_read_only_report_of_its_own_marts(paths):
+    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(paths.warehouse_path))
+    con.execute("create schema marts")
+    create_report_marts(con, "marts")
+    con.close()
+    result = publish(paths, run_id="run-1")
+    report = paths.published / "report.html"
+    assert oct(report.stat().st_mode & 0o777) == "0o444"
+    page = report.read_text(encoding="utf-8")
+    record = current_publication(paths)["report"]
+    assert record == {
+        "file": "report.html",
+        "bytes": len(page.encode("utf-8")),
+        "sha256": hashlib.sha256(page.encode("utf-8")).hexdigest(),
+    }
+    assert result.release_id in page
+    for chart in EXPECTED_CHARTS:
+        assert f'data-chart="{chart}"' in page
+    # A second release (changed marts) gets its own report; the first release keeps its own.
+    first_release = paths.published.resolve()
+    _warehouse(paths, rows=3)
+    second = publish(paths, run_id="run-2")
+    assert second.release_id in (paths.published / "report.html").read_text(encoding="utf-8")
+    assert result.release_id in (first_release / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_release_from_before_the_report_is_republished_once_with_it(paths):
+    _warehouse(paths, rows=4)
+    publish(paths, run_id="run-1")
+    record_path = paths.published.resolve() / "_publication.json"
+    legacy = json.loads(record_path.read_text(encoding="utf-8"))
+    del legacy["report"]
+    record_path.chmod(0o644)
+    record_path.write_text(json.dumps(legacy), encoding="utf-8")
+    (paths.published.resolve() / "report.html").unlink()
+    assert publish(paths, run_id="run-2").status == "published"
+    assert (paths.published / "report.html").exists()
+    assert publish(paths, run_id="run-3").status == "unchanged"
+
+
+def test_an_unknown_failure_point_is_refused(paths):
+    with pytest.raises(ValueError, match="fail_at: 'swap' is not one of build, render, before_swap"):
+        publish(paths, run_id="run-1", fail_at="swap")
 
 
 def test_old_releases_are_pruned(paths):
