@@ -129,80 +129,7 @@ initiative_customers as (
 
 ),
 
-revenue_nps_answers as (
-
-    select
-        responses.survey_response_id,
-        responses.user_id,
-        responses.respondent_email_hash,
-        responses.score,
-        responses.responded_at
-    from {{ ref('stg_feedback__survey_responses') }} as responses
-    where responses.survey_type = 'nps' and responses.score is not null
-
-),
-
-requester_nps_answers as (
-
-    -- Two equality joins rather than one OR join: DuckDB hashes each of them.
-    select
-        requesters.initiative_key,
-        requesters.respondent_key,
-        nps_answers.survey_response_id,
-        nps_answers.score,
-        nps_answers.responded_at
-    from requesters
-    inner join nps_answers
-        on requesters.user_id = nps_answers.user_id
-
-    union
-
-    select
-        requesters.initiative_key,
-        requesters.respondent_key,
-        nps_answers.survey_response_id,
-        nps_answers.score,
-        nps_answers.responded_at
-    from requesters
-    inner join nps_answers
-        on requesters.respondent_email_hash = nps_answers.respondent_email_hash
-
-),
-
-latest_requester_answers as (
-
-    select
-        ranked.initiative_key,
-        ranked.score
-    from (
-        select
-            requester_nps_answers.initiative_key,
-            requester_nps_answers.score,
-            row_number() over (
-                partition by requester_nps_answers.initiative_key, requester_nps_answers.respondent_key
-                order by requester_nps_answers.responded_at desc nulls last, requester_nps_answers.survey_response_id desc
-            ) as answer_rank
-        from requester_nps_answers
-    ) as ranked
-    where ranked.answer_rank = 1
-
-),
-
-requester_nps as (
-
-    select
-        latest_requester_answers.initiative_key,
-        count(*) as requesters_with_nps,
-        100.0 * (
-            sum(case when latest_requester_answers.score >= 9 then 1 else 0 end)
-            - sum(case when latest_requester_answers.score <= 6 then 1 else 0 end)
-        ) / count(*) as requester_nps
-    from latest_requester_answers
-    group by latest_requester_answers.initiative_key
-
-),
-
-demand as (
+revenue_demand as (
 
     select
         initiative_customers.initiative_key,
@@ -277,7 +204,9 @@ latest_requester_answers as (
             requester_nps_answers.score,
             row_number() over (
                 partition by requester_nps_answers.initiative_key, requester_nps_answers.respondent_key
-                order by requester_nps_answers.responded_at desc nulls last, requester_nps_answers.survey_response_id desc
+                order by
+                    requester_nps_answers.responded_at desc nulls last,
+                    requester_nps_answers.survey_response_id desc
             ) as answer_rank
         from requester_nps_answers
     ) as ranked

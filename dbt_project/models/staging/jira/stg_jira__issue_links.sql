@@ -57,8 +57,9 @@ kept_links as (
 )
 
 select
-    {{ surrogate_key(['kept_links.issue_key', 'kept_links.direction', 'kept_links.link_type', 'kept_links.linked_issue_key']) }}
-        as issue_link_id,
+    {{ surrogate_key([
+        'kept_links.issue_key', 'kept_links.direction', 'kept_links.link_type', 'kept_links.linked_issue_key'
+    ]) }} as issue_link_id,
     kept_links.issue_key,
     kept_links.link_index,
     kept_links.link_id,
