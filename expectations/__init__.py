@@ -18,6 +18,7 @@ from expectations import (
     fct_kano_features,
     fct_mrr,
     fct_nps,
+    fct_portfolio_scores,
     fct_retention_cohorts,
     fct_unit_economics,
     raw_analytics_events,
@@ -53,6 +54,7 @@ GATES: dict[str, Gate] = {
         raw_marketing_spend.GATE,
         fct_mrr.GATE,
         fct_unit_economics.GATE,
+        fct_portfolio_scores.GATE,
     )
 }
 

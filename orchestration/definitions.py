@@ -3,13 +3,14 @@
 import dagster as dg
 
 from orchestration import jobs, resources, schedules, sensors
-from orchestration.assets import dbt, ingest, publish
+from orchestration.assets import dbt, ingest, portfolio, publish
 from orchestration.checks import gates
 
 defs = dg.Definitions.merge(
     resources.defs,
     ingest.defs,
     dbt.defs,
+    portfolio.defs,
     publish.defs,
     gates.defs,
     jobs.defs,

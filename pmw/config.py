@@ -132,6 +132,34 @@ class FinanceConfig:
     payback_months_target: str = "12"
 
 
+IMPACT_SCALE = (0.25, 0.5, 1.0, 2.0, 3.0)  # RICE impact: minimal, low, medium, high, massive
+KANO_CATEGORIES = ("A", "O", "M", "I", "R", "Q")
+KANO_MIX_CATEGORIES = ("must_be", "one_dimensional", "attractive", "indifferent_or_other")
+
+
+@dataclass(frozen=True)
+class PortfolioConfig:
+    """RICE scoring rules (portfolio/scoring.py)."""
+
+    # (minimum relative lift of the target metric, impact), highest lift first; below the last: 0.25.
+    impact_lift_thresholds: tuple[tuple[float, float], ...] = ((0.20, 3.0), (0.10, 2.0), (0.05, 1.0), (0.02, 0.5))
+    # Impact of an unshipped item without a JPD impact, by its feature's dominant Kano category.
+    kano_impact: dict[str, float] = field(
+        default_factory=lambda: {"M": 2.0, "O": 2.0, "A": 1.0, "I": 0.25, "R": 0.25, "Q": 0.25}
+    )
+    min_sample_size: int = 100  # users on each side of a measured effect for confidence 1.0
+    min_feature_requests: int = 10  # feature requests that back an estimate (confidence 0.8)
+    min_kano_respondents: int = 20  # Kano respondents that back an estimate (confidence 0.8)
+    target_kano_mix: dict[str, float] = field(
+        default_factory=lambda: {
+            "must_be": 0.4,
+            "one_dimensional": 0.4,
+            "attractive": 0.2,
+            "indifferent_or_other": 0.0,
+        }
+    )
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     path: Path
@@ -142,6 +170,7 @@ class PipelineConfig:
     initiatives: tuple[Initiative, ...] = ()
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     finance: FinanceConfig = field(default_factory=FinanceConfig)
+    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def dbt_vars(self) -> dict[str, Any]:
@@ -487,10 +516,80 @@ def _read_finance(r: _Reader, raw: Any) -> FinanceConfig:
     )
 
 
+def _impact(r: _Reader, value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) not in IMPACT_SCALE:
+        r.error(key, f"{value!r} is not on the RICE impact scale {', '.join(str(x) for x in IMPACT_SCALE)}")
+        return IMPACT_SCALE[0]
+    return float(value)
+
+
+def _read_portfolio(r: _Reader, raw: Any) -> PortfolioConfig:
+    p = r.mapping(raw, "portfolio")
+    allowed = {
+        "impact_lift_thresholds",
+        "kano_impact",
+        "min_sample_size",
+        "min_feature_requests",
+        "min_kano_respondents",
+        "target_kano_mix",
+    }
+    r.unknown_keys(p, allowed, "portfolio")
+    defaults = PortfolioConfig()
+    thresholds = defaults.impact_lift_thresholds
+    if "impact_lift_thresholds" in p:
+        read = []
+        for i, item in enumerate(r.sequence(p["impact_lift_thresholds"], "portfolio.impact_lift_thresholds")):
+            key = f"portfolio.impact_lift_thresholds[{i}]"
+            item = r.mapping(item, key)
+            r.unknown_keys(item, {"min_relative_lift", "impact"}, key)
+            lift = r.number(item.get("min_relative_lift"), f"{key}.min_relative_lift", minimum=0)
+            read.append((float(lift), _impact(r, item.get("impact"), f"{key}.impact")))
+        for i in range(1, len(read)):
+            if not (read[i][0] < read[i - 1][0] and read[i][1] < read[i - 1][1]):
+                r.error(
+                    f"portfolio.impact_lift_thresholds[{i}]",
+                    "thresholds must be listed highest lift first, each with a lower lift and a lower impact "
+                    "than the one before",
+                )
+        thresholds = tuple(read)
+    kano_impact = dict(defaults.kano_impact)
+    for category, value in r.mapping(p.get("kano_impact"), "portfolio.kano_impact").items():
+        key = f"portfolio.kano_impact.{category}"
+        if category not in KANO_CATEGORIES:
+            r.error(key, f"{category!r} is not a Kano category ({', '.join(KANO_CATEGORIES)})")
+            continue
+        kano_impact[category] = _impact(r, value, key)
+    mix = dict(defaults.target_kano_mix)
+    if "target_kano_mix" in p:
+        raw_mix = r.mapping(p["target_kano_mix"], "portfolio.target_kano_mix")
+        mix = {}
+        for category in sorted(set(raw_mix) - set(KANO_MIX_CATEGORIES)):
+            r.error(
+                f"portfolio.target_kano_mix.{category}", f"unknown category (allowed: {', '.join(KANO_MIX_CATEGORIES)})"
+            )
+        for category in KANO_MIX_CATEGORIES:
+            key = f"portfolio.target_kano_mix.{category}"
+            value = raw_mix.get(category, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                r.error(key, f"expected a share between 0 and 1, got {value!r}")
+                value = 0
+            mix[category] = float(value)
+        if abs(sum(mix.values()) - 1) > 1e-9:
+            shown = " + ".join(f"{category} {mix[category]:g}" for category in KANO_MIX_CATEGORIES)
+            r.error("portfolio.target_kano_mix", f"the shares must sum to 1, got {shown} = {sum(mix.values()):g}")
+    counts = {
+        name: r.number(p.get(name, getattr(defaults, name)), f"portfolio.{name}", minimum=1, integer=True)
+        for name in ("min_sample_size", "min_feature_requests", "min_kano_respondents")
+    }
+    return PortfolioConfig(impact_lift_thresholds=thresholds, kano_impact=kano_impact, target_kano_mix=mix, **counts)
+
+
 def parse_config(raw: Any, path: Path) -> PipelineConfig:
     r = _Reader(path)
     raw = r.mapping(raw, "(top level)")
-    sections = {"project", "analytics", "funnels", "retention", "jira", "initiatives", "feedback", "finance"}
+    sections = {
+        "project", "analytics", "funnels", "retention", "jira", "initiatives", "feedback", "finance", "portfolio",
+    }  # fmt: skip
     r.unknown_keys(raw, sections, "")
 
     a = r.mapping(raw.get("analytics"), "analytics")
@@ -525,6 +624,7 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
     jira = _read_jira(r, raw.get("jira"))
     feedback = _read_feedback(r, raw.get("feedback"))
     finance = _read_finance(r, raw.get("finance"))
+    portfolio = _read_portfolio(r, raw.get("portfolio"))
     initiatives = tuple(
         _read_initiative(r, x, f"initiatives[{i}]")
         for i, x in enumerate(r.sequence(raw.get("initiatives"), "initiatives"))
@@ -561,6 +661,7 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
         initiatives=initiatives,
         feedback=feedback,
         finance=finance,
+        portfolio=portfolio,
         raw=raw,
     )
 

@@ -302,7 +302,44 @@ class IssueParser:
             "changelog": changelog_rows,
             "sprints": sprint_rows,
             "comments": self._comments(key, fields, record_number),
+            "issue_links": self._links(key, str(issue["id"]), fields, record_number),
         }
+
+    def _links(self, key: str, issue_id: str, fields: dict[str, Any], record_number: int) -> list[dict[str, Any]]:
+        """``fields.issuelinks``: each link names its type and exactly one of outwardIssue (this issue <outward
+        phrase> it, e.g. "implements") or inwardIssue (this issue <inward phrase> it, e.g. "is implemented by")."""
+        links = fields.get("issuelinks")
+        if links is None:
+            return []
+        if not isinstance(links, list):
+            raise RecordError(f"issue {key} issuelinks: expected a list, got {links!r:.200}")
+        rows = []
+        for index, link in enumerate(links, 1):
+            label = f"issue {key} issuelinks[{index}]"
+            if not isinstance(link, dict):
+                raise RecordError(f"{label}: {link!r:.200} is not an object")
+            link_type = link.get("type") if isinstance(link.get("type"), dict) else {}
+            directions = [d for d in ("outward", "inward") if link.get(f"{d}Issue") is not None]
+            if len(directions) != 1:
+                raise RecordError(f"{label}: expected exactly one of outwardIssue / inwardIssue, got {directions}")
+            direction = directions[0]
+            linked_key = _issue_key_of(link[f"{direction}Issue"])
+            if not linked_key:
+                raise RecordError(f"{label}: the {direction} issue has no key")
+            rows.append(
+                {
+                    "issue_key": key,
+                    "issue_id": issue_id,
+                    "link_index": index,
+                    "link_id": _text(link.get("id")),
+                    "link_type": _text(link_type.get("name")),
+                    "direction": direction,
+                    "link_phrase": _text(link_type.get(direction)),
+                    "linked_issue_key": linked_key,
+                    "_record_number": record_number,
+                }
+            )
+        return rows
 
     def _changelog(self, key: str, issue: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None, int | None, Any]:
         changelog = issue.get("changelog")

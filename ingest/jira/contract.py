@@ -87,6 +87,17 @@ COMMENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("body", "VARCHAR"),
 ) + LINEAGE_COLUMNS
 
+ISSUE_LINK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("issue_key", "VARCHAR"),  # the issue the export row belongs to
+    ("issue_id", "VARCHAR"),
+    ("link_index", "INTEGER"),  # 1-based position of the link on the issue (JSON issuelinks / CSV header order)
+    ("link_id", "VARCHAR"),  # Jira's issue link id (JSON only; the CSV has none)
+    ("link_type", "VARCHAR"),  # link type name, e.g. Blocks, Polaris work item link
+    ("direction", "VARCHAR"),  # outward (this issue <outward phrase> the linked one) | inward
+    ("link_phrase", "VARCHAR"),  # the type's phrase in that direction, e.g. implements / is implemented by (JSON)
+    ("linked_issue_key", "VARCHAR"),
+) + LINEAGE_COLUMNS
+
 FIELD_CATALOG_COLUMNS: tuple[tuple[str, str], ...] = (
     ("field_id", "VARCHAR"),
     ("name", "VARCHAR"),
@@ -99,7 +110,7 @@ QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", "VARCHAR"),
     ("_record_number", "BIGINT"),
     ("_file_sha256", "VARCHAR"),
-    ("entity", "VARCHAR"),  # issues | changelog | sprints | comments
+    ("entity", "VARCHAR"),  # issues | changelog | sprints | comments | issue_links
     ("record_key", "VARCHAR"),  # issue key / sprint id when known
     ("raw_record", "VARCHAR"),  # the original JSON object or CSV row (as JSON)
     ("reason", "VARCHAR"),
@@ -111,5 +122,6 @@ ENTITIES: dict[str, tuple[tuple[str, str], ...]] = {
     "changelog": CHANGELOG_COLUMNS,
     "sprints": SPRINT_COLUMNS,
     "comments": COMMENT_COLUMNS,
+    "issue_links": ISSUE_LINK_COLUMNS,
     "fields": FIELD_CATALOG_COLUMNS,
 }

@@ -27,6 +27,7 @@ from ingest.jira.locales import (
     header_lookup,
     header_names,
     hierarchy_level_from_type,
+    issue_link_header,
     status_category_key,
 )
 from ingest.jira.rows import EntityRows, FileRows, load_records
@@ -79,7 +80,12 @@ class _Columns:
             custom_lookup.setdefault(fold(name), "sprint")
         self.header = [cell.lstrip("\ufeff").strip() for cell in header]
         self.positions: dict[str, list[int]] = {}
+        self.links: list[tuple[int, str, str]] = []  # (position, direction, link type name), in header order
         for index, name in enumerate(self.header):
+            link = issue_link_header(name, locales)
+            if link is not None:
+                self.links.append((index, *link))
+                continue
             logical = lookup.get(fold(name))
             if logical is None:
                 custom_name = custom_field_name(name, locales)
@@ -151,6 +157,30 @@ class CsvIssueParser:
                     "commented_at": commented_at,
                     "author_account_id": parts[1].strip() or None,
                     "body": parts[2],
+                    "_record_number": record_number,
+                }
+            )
+        return rows
+
+    def _links(self, cells: list[str], key: str, issue_id: str, record_number: int) -> list[dict[str, Any]]:
+        """One row per non-empty link cell; the cell holds the linked issue's key (the CSV has no link ids)."""
+        rows = []
+        for position, direction, link_type in self.columns.links:
+            linked = cells[position].strip()
+            if not linked:
+                continue
+            if not ISSUE_KEY.match(linked):
+                raise RecordError(f"issue {key} {self.columns.header[position]}: {linked[:200]!r} is not an issue key")
+            rows.append(
+                {
+                    "issue_key": key,
+                    "issue_id": issue_id,
+                    "link_index": len(rows) + 1,
+                    "link_id": None,
+                    "link_type": link_type,
+                    "direction": direction,
+                    "link_phrase": None,
+                    "linked_issue_key": linked,
                     "_record_number": record_number,
                 }
             )
@@ -248,7 +278,11 @@ class CsvIssueParser:
             "_parent_ref": parent_ref.strip() if parent_ref else None,
             "_epic_ref": (self.columns.single(cells, "epic_link")[1] or "").strip() or None,
         }
-        return {"issues": [row], "comments": self._comments(cells, key, record_number)}
+        return {
+            "issues": [row],
+            "comments": self._comments(cells, key, record_number),
+            "issue_links": self._links(cells, key, row["issue_id"], record_number),
+        }
 
 
 def _resolve_parents(out: FileRows) -> None:
@@ -309,4 +343,5 @@ def parse_csv_export(text: str, label: str, config: JiraConfig, sprint_ids_by_na
         logical: [columns.header[i] for i in positions] for logical, positions in sorted(columns.positions.items())
     }
     out.details["custom_fields"] = {logical: parser.served.get(logical, {}) for logical in CUSTOM_LOGICAL_FIELDS}
+    out.details["issue_link_columns"] = [columns.header[position] for position, _, _ in columns.links]
     return out

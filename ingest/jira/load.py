@@ -68,6 +68,7 @@ _ENTITY_ORDER = {
     "changelog": "_record_number, item_order",
     "sprints": "_record_number, sprint_id",
     "comments": "_record_number, comment_index",
+    "issue_links": "_record_number, link_index",
     "fields": "_record_number",
 }
 

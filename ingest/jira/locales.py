@@ -118,6 +118,15 @@ CUSTOM_FIELD_PREFIXES: dict[str, str] = {
     "es": "Campo personalizado",
 }
 
+# Issue-link columns: ``Outward issue link (<link type name>)`` / ``Inward issue link (<link type name>)``, one
+# repeated header per linked issue. The link type name itself is not translated.
+ISSUE_LINK_PREFIXES: dict[str, dict[str, str]] = {
+    "en": {"outward": "Outward issue link", "inward": "Inward issue link"},
+    "fr": {"outward": "Lien de ticket sortant", "inward": "Lien de ticket entrant"},
+    "de": {"outward": "Ausgehender Vorgangslink", "inward": "Eingehender Vorgangslink"},
+    "es": {"outward": "Enlace de incidencia saliente", "inward": "Enlace de incidencia entrante"},
+}
+
 # Month abbreviations (lower case, without a trailing dot), January first, per locale; several spellings where Java
 # and Jira versions differ (``Mär`` / ``März`` / ``Mrz``, ``févr`` / ``fév``).
 _MONTH_SPELLINGS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -218,4 +227,16 @@ def custom_field_name(header: str, locales: tuple[str, ...]) -> str | None:
         prefix = CUSTOM_FIELD_PREFIXES[locale]
         if fold(stripped).startswith(fold(prefix) + " (") and stripped.endswith(")"):
             return stripped[len(prefix) + 2 : -1].strip()
+    return None
+
+
+def issue_link_header(header: str, locales: tuple[str, ...]) -> tuple[str, str] | None:
+    """``Outward issue link (Blocks)`` (or a translation) -> ``("outward", "Blocks")``; None for other headers."""
+    stripped = header.strip()
+    for locale in locales:
+        for direction, prefix in ISSUE_LINK_PREFIXES[locale].items():
+            if fold(stripped).startswith(fold(prefix) + " (") and stripped.endswith(")"):
+                link_type = stripped[len(prefix) + 2 : -1].strip()
+                if link_type:
+                    return direction, link_type
     return None

@@ -4,12 +4,14 @@ from datetime import timedelta
 
 import dagster as dg
 
+from orchestration.assets.portfolio import PORTFOLIO_KEYS
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
 from pmw.dbt import mart_models
 from pmw.publish import publish
 
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
-MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(dbt_project.manifest_path)]
+# The dbt marts and the marts the portfolio asset writes into the same schema (publish copies them all).
+MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(dbt_project.manifest_path)] + PORTFOLIO_KEYS
 
 
 @dg.asset(

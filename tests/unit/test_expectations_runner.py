@@ -174,6 +174,7 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
         "raw_marketing_spend",
         "fct_mrr",
         "fct_unit_economics",
+        "fct_portfolio_scores",
     }
     for name, gate in GATES.items():
         assert gate.name == name

@@ -169,7 +169,7 @@ def test_real_bare_issue_array_with_changelog_and_offsets_without_colon(paths: P
     ]
     assert story_points["served"] == {"customfield_10028": 1}
     assert story_points["unresolved"] == ["Story point estimate"]
-    assert record["entity_rows"] == {"issues": 4, "changelog": 8, "sprints": 8, "comments": 2}
+    assert record["entity_rows"] == {"issues": 4, "changelog": 8, "sprints": 8, "comments": 2, "issue_links": 1}
 
 
 def test_real_v3_issues_resolve_custom_fields_through_the_landed_catalog(paths: Paths, config: PipelineConfig) -> None:

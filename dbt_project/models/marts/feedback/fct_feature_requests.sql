@@ -9,6 +9,11 @@
     requesters matching no customer add 0. A customer counts once per initiative however many of its people ask.
     NULL while there is no billing revenue at all: no revenue is invented from request counts.
     latest_request_title is free text for BI, so its emails are redacted and it is made spreadsheet-safe.
+
+    requester_nps: the NPS (percentage points, as fct_nps) of the initiative's requesters, each counted once with
+    their latest NPS answer (any time, not only before the request: it is context for the portfolio, not a
+    before/after measure). A requester's answers are found by user id, and by email hash; requesters who never
+    answered an NPS survey are left out (requesters_with_nps says how many remain). NULL when none answered.
 -#}
 
 with linked_requests as (
@@ -148,6 +153,81 @@ matched_requesters as (
 
 ),
 
+nps_answers as (
+
+    select
+        responses.survey_response_id,
+        responses.user_id,
+        responses.respondent_email_hash,
+        responses.score,
+        responses.responded_at
+    from {{ ref('stg_feedback__survey_responses') }} as responses
+    where responses.survey_type = 'nps' and responses.score is not null
+
+),
+
+requester_nps_answers as (
+
+    -- Two equality joins rather than one OR join: DuckDB hashes each of them.
+    select
+        requesters.initiative_key,
+        requesters.respondent_key,
+        nps_answers.survey_response_id,
+        nps_answers.score,
+        nps_answers.responded_at
+    from requesters
+    inner join nps_answers
+        on requesters.user_id = nps_answers.user_id
+
+    union
+
+    select
+        requesters.initiative_key,
+        requesters.respondent_key,
+        nps_answers.survey_response_id,
+        nps_answers.score,
+        nps_answers.responded_at
+    from requesters
+    inner join nps_answers
+        on requesters.respondent_email_hash = nps_answers.respondent_email_hash
+
+),
+
+latest_requester_answers as (
+
+    select
+        ranked.initiative_key,
+        ranked.score
+    from (
+        select
+            requester_nps_answers.initiative_key,
+            requester_nps_answers.score,
+            row_number() over (
+                partition by requester_nps_answers.initiative_key, requester_nps_answers.respondent_key
+                order by
+                    requester_nps_answers.responded_at desc nulls last,
+                    requester_nps_answers.survey_response_id desc
+            ) as answer_rank
+        from requester_nps_answers
+    ) as ranked
+    where ranked.answer_rank = 1
+
+),
+
+requester_nps as (
+
+    select
+        latest_requester_answers.initiative_key,
+        count(*) as requesters_with_nps,
+        100.0 * (
+            sum(case when latest_requester_answers.score >= 9 then 1 else 0 end)
+            - sum(case when latest_requester_answers.score <= 6 then 1 else 0 end)
+        ) / count(*) as requester_nps
+    from latest_requester_answers
+    group by latest_requester_answers.initiative_key
+
+),
+
 demand as (
 
     select
@@ -182,7 +262,9 @@ select
         case
             when revenue_window.revenue_rows > 0 then coalesce(revenue_demand.revenue_weighted_demand, 0)
         end as double
-    ) as revenue_weighted_demand
+    ) as revenue_weighted_demand,
+    cast(coalesce(requester_nps.requesters_with_nps, 0) as {{ dbt.type_bigint() }}) as requesters_with_nps,
+    cast(requester_nps.requester_nps as double) as requester_nps
 from demand
 cross join revenue_window
 left join latest_requests
@@ -191,3 +273,5 @@ left join matched_requesters
     on demand.initiative_key = matched_requesters.initiative_key
 left join revenue_demand
     on demand.initiative_key = revenue_demand.initiative_key
+left join requester_nps
+    on demand.initiative_key = requester_nps.initiative_key

@@ -15,6 +15,9 @@
     give the same issue type name on other rows, else 2 when an epic (level 1) names it as its parent (a level above
     the epics, e.g. Initiative), else 0 (a standard issue type). hierarchy_level_source says which.
 
+    RICE fields are DOUBLE, as in the lake (dbt.type_float() is a 4-byte FLOAT on DuckDB: 0.8 would read back as
+    0.800000011920929).
+
     A view: issues are re-exported whole, so every run dedupes the full set of (small) issue snapshots.
 -#}
 
@@ -55,10 +58,10 @@ renamed as (
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
         cast(resolved_at as {{ dbt.type_timestamp() }}) as resolved_at,
-        cast(reach as {{ dbt.type_float() }}) as reach,
-        cast(impact as {{ dbt.type_float() }}) as impact,
-        cast(confidence as {{ dbt.type_float() }}) as confidence,
-        cast(effort as {{ dbt.type_float() }}) as effort,
+        cast(reach as double) as reach,
+        cast(impact as double) as impact,
+        cast(confidence as double) as confidence,
+        cast(effort as double) as effort,
         cast(changelog_total as {{ dbt.type_int() }}) as changelog_total,
         cast(changelog_loaded as {{ dbt.type_int() }}) as changelog_loaded,
         -- Unknown completeness (a CSV row, which has no changelog) counts as incomplete: timings derived from the
