@@ -47,3 +47,19 @@ def test_every_mart_model_and_column_has_a_description():
             if not str(column.get("description") or "").strip():
                 problems.append(f"{where}.{column.get('name')}: no description")
     assert not problems, "\n".join(problems)
+
+
+def test_portfolio_marts_written_by_python_are_catalogued_column_for_column():
+    """fct_portfolio_scores / _kano_mix come from pandas, not dbt: their yml must list exactly the written columns."""
+    from portfolio.scoring import KANO_MIX_COLUMNS, SCORE_COLUMNS
+
+    yml = MARTS_DIR / "portfolio" / "_portfolio_scoring__sources.yml"
+    (source,) = yaml.safe_load(yml.read_text(encoding="utf-8"))["sources"]
+    tables = {t["name"]: t for t in source["tables"]}
+    for name, written in (("fct_portfolio_scores", SCORE_COLUMNS), ("fct_portfolio_kano_mix", KANO_MIX_COLUMNS)):
+        table = tables[name]
+        assert str(table.get("description") or "").strip(), name
+        documented = [c["name"] for c in table["columns"]]
+        assert documented == list(written), f"{name}: documented {documented}, written {list(written)}"
+        undescribed = [c["name"] for c in table["columns"] if not str(c.get("description") or "").strip()]
+        assert not undescribed, f"{name}: no description for {undescribed}"
