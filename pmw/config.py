@@ -448,9 +448,9 @@ def _check_target_metrics(
                 r.error(f"{key}.funnel", f"{target['funnel']!r} is not a configured funnel")
             elif isinstance(step, int) and not isinstance(step, bool) and step > len(funnel.steps):
                 r.error(f"{key}.step", f"funnel {funnel.name!r} has {len(funnel.steps)} steps; got step {step}")
-        if target.get("type") == "retention" and isinstance(target.get("retention"), str):
-            if target["retention"] not in by_retention:
-                r.error(f"{key}.retention", f"{target['retention']!r} is not a configured retention analysis")
+        retention_name = target.get("retention")
+        if target.get("type") == "retention" and isinstance(retention_name, str) and retention_name not in by_retention:
+            r.error(f"{key}.retention", f"{target['retention']!r} is not a configured retention analysis")
 
 
 # Question texts are matched against export headers, never rendered into SQL: only control characters are refused.
