@@ -63,7 +63,9 @@ def test_windows_and_samples_equal_the_realised_truths(outcomes, portfolio_sampl
 @pytest.mark.parametrize("key", ["PROD-1", "PROD-2"])
 def test_interval_and_p_value_are_the_two_proportion_z_test(outcomes, key):
     row = outcomes[key]
-    n0, s0, n1, s1 = (row[c] for c in ("before_sample_size", "before_successes", "after_sample_size", "after_successes"))
+    n0, s0, n1, s1 = (
+        row[c] for c in ("before_sample_size", "before_successes", "after_sample_size", "after_successes")
+    )
     p0, p1 = s0 / n0, s1 / n1
     se = math.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
     pooled = (s0 + s1) / (n0 + n1)
