@@ -333,9 +333,11 @@ select
     ) as is_significant,
     windows.is_window_complete,
     statuses.outcome_status,
-    cast(adoption.adopting_users as bigint) as adopting_users_after,
-    cast(adoption.adopting_accounts as bigint) as adopting_accounts_after,
-    cast(adoption.active_users as bigint) as active_users_after,
+    cast(case when windows.is_shipped then coalesce(adoption.adopting_users, 0) end as bigint)
+        as adopting_users_after,
+    cast(case when windows.is_shipped then coalesce(adoption.adopting_accounts, 0) end as bigint)
+        as adopting_accounts_after,
+    cast(case when windows.is_shipped then coalesce(adoption.active_users, 0) end as bigint) as active_users_after,
     cast(adoption.adopting_users as double) / nullif(adoption.active_users, 0) as adoption_share_after
 from windows
 inner join statuses
