@@ -15,7 +15,7 @@
       100 * sqrt(v0 / n0 + v1 / n1), v = p_pro + p_det - (p_pro - p_det)^2 (multinomial), normal CI and p-value.
     - revenue: paying customers; value = mean net revenue per customer in the window (reporting currency);
       'welch_t': standard error sqrt(s0^2 / n0 + s1^2 / n1), Welch-Satterthwaite degrees of freedom, CI with the
-      t quantile (macros/statistics.sql), p-value approximate for small df.
+      t quantile (macros/statistics.sql), p-value by Wallace's normal approximation.
     effect = after_value - before_value. A statistic that needs a variance that is 0 on both sides gets a
     zero-width interval and p-value 1 (no difference) or 0 (a difference with no noise).
 
