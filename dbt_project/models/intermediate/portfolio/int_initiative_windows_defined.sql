@@ -41,7 +41,8 @@ with configured as (
                     {{ exceptions.raise_compiler_error(initiative.key ~ ': no step ' ~ target.step ~ ' in funnel '
                         ~ target.funnel) }}
                 {%- endif -%}
-                {%- set label = target.funnel ~ ': step ' ~ target.step ~ ' ' ~ matches[0].steps[target.step - 1].event -%}
+                {%- set step_event = matches[0].steps[target.step - 1].event -%}
+                {%- set label = target.funnel ~ ': step ' ~ target.step ~ ' ' ~ step_event -%}
                 {%- set lag = matches[0].conversion_window_seconds | int -%}
                 {%- set source = 'events' -%}
             {%- elif kind == 'retention' -%}

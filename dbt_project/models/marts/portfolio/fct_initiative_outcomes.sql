@@ -177,7 +177,9 @@ statistics as (
             when test_statistics.test_statistic is null
                 then case when test_statistics.effect = 0 then 1.0 else 0.0 end
             when windows.target_metric_type = 'revenue'
-                then {{ t_two_sided_p_value('test_statistics.test_statistic', 'test_statistics.welch_degrees_of_freedom') }}
+                then {{ t_two_sided_p_value(
+                    'test_statistics.test_statistic', 'test_statistics.welch_degrees_of_freedom'
+                ) }}
             else {{ normal_two_sided_p_value('test_statistics.test_statistic') }}
         end as p_value,
         case
