@@ -202,9 +202,11 @@ class OutcomeTruth:
     window is the entry; success = the path from it reaches step 2 (strictly later, within the funnel's conversion
     window, step filters applied). Planted values are closed forms per entry: PROD-1 (sharing, step 2: a share by
     email or link within 24 h of the user's first report) = p_share * 0.8 (quick share) * 0.8 (email or link),
-    0.224 before and 0.384 after, ignoring the small extra chance that a second report inside the same 24 h is
-    shared; PROD-2 (activation, step 2: onboarding within 168 h of signing up) = the mean platform rate, 0.70,
-    on both sides. The realised figures are counted from the generated events with the mart's exact definition.
+    0.224 before and 0.384 after (lift 0.16), counting the first report's own share only; other reports' shares
+    landing in the same 24 h raise both sides by about 0.04 and the lift hardly at all (expected_* apply the planted
+    probabilities to every report of the realised entries). PROD-2 (activation, step 2: onboarding within 168 h of
+    signing up) = the mean platform rate, 0.70, on both sides. The realised figures are counted from the generated
+    events with the mart's exact definition.
     """
 
     initiative_key: str
