@@ -14,6 +14,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 from expectations import (
     fct_funnel_conversion,
     fct_initiative_delivery,
+    fct_initiative_outcomes,
     fct_issue_cycle_times,
     fct_kano_features,
     fct_mrr,
@@ -47,6 +48,7 @@ GATES: dict[str, Gate] = {
         raw_jira_issues.GATE,
         fct_issue_cycle_times.GATE,
         fct_initiative_delivery.GATE,
+        fct_initiative_outcomes.GATE,
         raw_feedback_survey_responses.GATE,
         fct_nps.GATE,
         fct_kano_features.GATE,

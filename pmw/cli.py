@@ -12,32 +12,24 @@ from pmw.settings import get_paths
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from pmw.sample.analytics import generate_analytics
-    from pmw.sample.billing import generate_billing
-    from pmw.sample.feedback import generate_feedback
-    from pmw.sample.jira import generate_jira
+    from pmw.sample import generate_sample
 
     paths = get_paths(args.data_dir).ensure()
     started = time.monotonic()
+    signup_days = args.signup_days if args.signup_days is not None else args.days - 9
     print(f"generating sample exports into {paths.landing} (seed {args.seed}, {args.users} users, {args.days} days)")
-    truths = generate_analytics(
+    config = load_config(args.config)
+    all_truths = generate_sample(
         paths.landing,
         seed=args.seed,
         users=args.users,
         days=args.days,
         events_per_user=args.events_per_user,
         mess=not args.no_mess,
+        signup_days=signup_days,
+        plant_outcomes=not args.no_outcomes,
+        jira_csv_timezone=config.jira.csv_timezone,
     )
-    config = load_config(args.config)
-    # The Jira project's REST JSON and its UI CSV export: two layouts of the same issues, deduplicated in staging.
-    jira_truths = generate_jira(paths.landing, seed=args.seed, csv_timezone=config.jira.csv_timezone)
-    # Survey respondents and requesters are the analytics sample's users (same seed, size and mess).
-    feedback_truths = generate_feedback(
-        paths.landing, seed=args.seed, users=args.users, days=args.days, analytics_mess=not args.no_mess
-    )
-    # Customers are the analytics users who upgraded (same seed and size), plus later sign-ups.
-    billing_truths = generate_billing(paths.landing, seed=args.seed, users=args.users)
-    all_truths = {"analytics": truths, "jira": jira_truths, "feedback": feedback_truths, "billing": billing_truths}
     truths_path = paths.data_dir / "sample_truths.json"
     truths_path.write_text(
         json.dumps({k: t.to_dict() for k, t in all_truths.items()}, indent=2, default=str) + "\n", encoding="utf-8"
@@ -109,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--days", type=int, default=60)
         p.add_argument("--events-per-user", type=int, default=30)
         p.add_argument("--no-mess", action="store_true", help="no duplicates, late events or malformed lines")
+        p.add_argument(
+            "--signup-days",
+            type=int,
+            help="users sign up over this many first days (default: days - 9, so initiatives shipped mid-range "
+            "have sign-ups on both sides of the ship date)",
+        )
+        p.add_argument(
+            "--no-outcomes", action="store_true", help="do not plant the initiative outcomes at the Jira ship dates"
+        )
 
     gen = sub.add_parser("generate", help="write deterministic sample exports into landing/")
     add_generate_args(gen)

@@ -97,11 +97,29 @@ class JiraConfig:
     story_points_per_person_month: float = 10.0  # effort from points when time tracking is empty
 
 
+# Per target metric type: the keys it requires (besides `type`). funnel_step: a configured funnel and a step
+# index >= 2 in it; retention: a configured retention analysis and a period number >= 1 of its grain.
+TARGET_METRIC_KEYS: dict[str, tuple[str, ...]] = {
+    "funnel_step": ("funnel", "step"),
+    "retention": ("retention", "period"),
+    "nps": (),
+    "revenue": (),
+}
+MAX_OUTCOME_WINDOW_DAYS = 365
+
+
 @dataclass(frozen=True)
 class Initiative:
     key: str  # Jira issue key of the initiative (or epic)
     adoption_events: tuple[str, ...] = ()
     target_metric: dict[str, Any] = field(default_factory=dict)
+    window_days: int | None = None  # before/after window length; None = outcomes.window_days
+
+
+@dataclass(frozen=True)
+class OutcomesConfig:
+    window_days: int = 21  # equal windows [ship - W, ship) and [ship, ship + W) for every initiative's target metric
+    min_sample_size: int = 30  # a side with fewer units makes the outcome 'insufficient_data'
 
 
 @dataclass(frozen=True)
@@ -168,6 +186,7 @@ class PipelineConfig:
     retention: tuple[Retention, ...] = ()
     jira: JiraConfig = field(default_factory=JiraConfig)
     initiatives: tuple[Initiative, ...] = ()
+    outcomes: OutcomesConfig = field(default_factory=OutcomesConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     finance: FinanceConfig = field(default_factory=FinanceConfig)
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
@@ -184,9 +203,15 @@ class PipelineConfig:
             "jira_status_category_overrides": dict(self.jira.status_category_overrides),
             "jira_story_points_per_person_month": self.jira.story_points_per_person_month,
             "initiatives": [
-                {"key": i.key, "adoption_events": list(i.adoption_events), "target_metric": dict(i.target_metric)}
+                {
+                    "key": i.key,
+                    "adoption_events": list(i.adoption_events),
+                    "target_metric": dict(i.target_metric),
+                    "window_days": i.window_days or self.outcomes.window_days,
+                }
                 for i in self.initiatives
             ],
+            "outcome_min_sample_size": self.outcomes.min_sample_size,
             "kano_features": [{"feature": k.feature, "initiative": k.initiative} for k in self.feedback.kano_features],
             "reporting_currency": self.finance.reporting_currency,
             "fx_rates": dict(self.finance.fx_rates),
@@ -391,7 +416,7 @@ def _read_jira(r: _Reader, raw: Any) -> JiraConfig:
 
 def _read_initiative(r: _Reader, raw: Any, key: str) -> Initiative:
     raw = r.mapping(raw, key)
-    r.unknown_keys(raw, {"key", "adoption_events", "target_metric"}, key)
+    r.unknown_keys(raw, {"key", "adoption_events", "target_metric", "window_days"}, key)
     issue_key = raw.get("key")
     if not isinstance(issue_key, str) or not JIRA_KEY.match(issue_key):
         r.error(f"{key}.key", f"{issue_key!r} is not a Jira issue key like PROJ-123")
@@ -402,11 +427,59 @@ def _read_initiative(r: _Reader, raw: Any, key: str) -> Initiative:
     )
     target = r.mapping(raw.get("target_metric"), f"{key}.target_metric")
     if target:
-        r.choice(target.get("type"), f"{key}.target_metric.type", TARGET_METRIC_TYPES)
-        for k, v in target.items():
-            if isinstance(v, str):
-                r.name(v, f"{key}.target_metric.{k}")
-    return Initiative(key=issue_key, adoption_events=events, target_metric=dict(target))
+        kind = r.choice(target.get("type"), f"{key}.target_metric.type", TARGET_METRIC_TYPES)
+        if target.get("type") in TARGET_METRIC_KEYS:
+            required = TARGET_METRIC_KEYS[kind]
+            r.unknown_keys(target, {"type", *required}, f"{key}.target_metric")
+            for k in required:
+                if k not in target:
+                    r.error(f"{key}.target_metric.{k}", f"required for a {kind} target metric")
+            for k in ("funnel", "retention"):
+                if k in target:
+                    r.name(target[k], f"{key}.target_metric.{k}")
+            for k, low in (("step", 2), ("period", 1)):
+                if k in target:
+                    r.number(target[k], f"{key}.target_metric.{k}", minimum=low, integer=True)
+    window = raw.get("window_days")
+    if window is not None:
+        window = _window_days(r, window, f"{key}.window_days")
+    return Initiative(key=issue_key, adoption_events=events, target_metric=dict(target), window_days=window)
+
+
+def _window_days(r: _Reader, value: Any, key: str) -> int:
+    days = r.number(value, key, minimum=1, integer=True)
+    if days > MAX_OUTCOME_WINDOW_DAYS:
+        r.error(key, f"{days} days is more than {MAX_OUTCOME_WINDOW_DAYS}")
+    return days
+
+
+def _read_outcomes(r: _Reader, raw: Any) -> OutcomesConfig:
+    o = r.mapping(raw, "outcomes")
+    r.unknown_keys(o, {"window_days", "min_sample_size"}, "outcomes")
+    return OutcomesConfig(
+        window_days=_window_days(r, o.get("window_days", 21), "outcomes.window_days"),
+        min_sample_size=r.number(o.get("min_sample_size", 30), "outcomes.min_sample_size", minimum=2, integer=True),
+    )
+
+
+def _check_target_metrics(
+    r: _Reader, initiatives: tuple[Initiative, ...], funnels: tuple[Funnel, ...], retention: tuple[Retention, ...]
+) -> None:
+    """A target metric must name a configured funnel (and one of its steps after the first) or retention analysis."""
+    by_funnel = {f.name: f for f in funnels}
+    by_retention = {x.name: x for x in retention}
+    for i, ini in enumerate(initiatives):
+        target, key = ini.target_metric, f"initiatives[{i}].target_metric"
+        if target.get("type") == "funnel_step" and isinstance(target.get("funnel"), str):
+            funnel = by_funnel.get(target["funnel"])
+            step = target.get("step")
+            if funnel is None:
+                r.error(f"{key}.funnel", f"{target['funnel']!r} is not a configured funnel")
+            elif isinstance(step, int) and not isinstance(step, bool) and step > len(funnel.steps):
+                r.error(f"{key}.step", f"funnel {funnel.name!r} has {len(funnel.steps)} steps; got step {step}")
+        retention_name = target.get("retention")
+        if target.get("type") == "retention" and isinstance(retention_name, str) and retention_name not in by_retention:
+            r.error(f"{key}.retention", f"{target['retention']!r} is not a configured retention analysis")
 
 
 # Question texts are matched against export headers, never rendered into SQL: only control characters are refused.
@@ -588,7 +661,8 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
     r = _Reader(path)
     raw = r.mapping(raw, "(top level)")
     sections = {
-        "project", "analytics", "funnels", "retention", "jira", "initiatives", "feedback", "finance", "portfolio",
+        "project", "analytics", "funnels", "retention", "jira", "initiatives", "outcomes", "feedback", "finance",
+        "portfolio",
     }  # fmt: skip
     r.unknown_keys(raw, sections, "")
 
@@ -629,6 +703,8 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
         _read_initiative(r, x, f"initiatives[{i}]")
         for i, x in enumerate(r.sequence(raw.get("initiatives"), "initiatives"))
     )
+    outcomes = _read_outcomes(r, raw.get("outcomes"))
+    _check_target_metrics(r, initiatives, funnels, retention)
     keys = [i.key for i in initiatives]
     for dup in sorted({k for k in keys if k and keys.count(k) > 1}):
         r.error("initiatives", f"key {dup!r} is listed more than once")
@@ -659,6 +735,7 @@ def parse_config(raw: Any, path: Path) -> PipelineConfig:
         retention=retention,
         jira=jira,
         initiatives=initiatives,
+        outcomes=outcomes,
         feedback=feedback,
         finance=finance,
         portfolio=portfolio,

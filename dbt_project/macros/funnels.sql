@@ -80,6 +80,8 @@
 
     Starts: `first_entry` -> only each user's first step-1 event per period (ties: smallest event_id), so later
     step-1 events never reset the window; `any_entry` -> every step-1 event.
+    `entry_period_column`: a column of `step_events` (set on step-1 rows) that replaces the calendar period, e.g.
+    the before/after window of an initiative outcome; period_start then carries that column's value.
 
     From a fixed start, taking at each step the EARLIEST matching event strictly later than the previous step
     (and no later than start + window) reaches the deepest step any path from that start can reach: an earlier
@@ -92,16 +94,22 @@
     times are reported. The forward chain gives every start its own depth at the same cost shape: one ASOF (or
     one window pass) per step over starts + step events, never a join of all step chains.
 -#}
-{% macro funnel_paths(funnel, step_events) -%}
+{% macro funnel_paths(funnel, step_events, entry_period_column=none) -%}
     {%- if var('portable_funnel_sql') -%}
-        {{ return(product_metrics_warehouse.default__funnel_paths(funnel, step_events)) }}
+        {{ return(product_metrics_warehouse.default__funnel_paths(funnel, step_events, entry_period_column)) }}
     {%- endif -%}
-    {{ return(adapter.dispatch('funnel_paths', 'product_metrics_warehouse')(funnel, step_events)) }}
+    {%- set formulation = adapter.dispatch('funnel_paths', 'product_metrics_warehouse') -%}
+    {{ return(formulation(funnel, step_events, entry_period_column)) }}
 {%- endmacro %}
 
 
 {#- Shared by both formulations: the path starts. -#}
-{% macro funnel_path_starts(funnel, step_events) -%}
+{% macro funnel_path_starts(funnel, step_events, entry_period_column=none) -%}
+    {%- if entry_period_column -%}
+        {%- set period_sql = step_events ~ '.' ~ entry_period_column -%}
+    {%- else -%}
+        {%- set period_sql = 'cast(' ~ dbt.date_trunc(funnel.period, step_events ~ '.event_at') ~ ' as date)' -%}
+    {%- endif %}
     select
         ranked_starts.user_key,
         ranked_starts.period_start,
@@ -111,14 +119,14 @@
     from (
         select
             {{ step_events }}.user_key,
-            cast({{ dbt.date_trunc(funnel.period, step_events ~ '.event_at') }} as date) as period_start,
+            {{ period_sql }} as period_start,
             {{ step_events }}.breakdown_value,
             {{ step_events }}.event_id as start_event_id,
             {{ step_events }}.event_at as started_at,
             row_number() over (
                 partition by
                     {{ step_events }}.user_key,
-                    cast({{ dbt.date_trunc(funnel.period, step_events ~ '.event_at') }} as date)
+                    {{ period_sql }}
                 order by {{ step_events }}.event_at, {{ step_events }}.event_id
             ) as entry_rank
         from {{ step_events }}
@@ -157,12 +165,12 @@
 
 
 {#- DuckDB: each path's next step is an ASOF join to the first step-k event strictly after its previous step. -#}
-{% macro duckdb__funnel_paths(funnel, step_events) -%}
+{% macro duckdb__funnel_paths(funnel, step_events, entry_period_column=none) -%}
     {%- set step_count = funnel.steps | length -%}
     {%- set window_seconds = funnel.conversion_window_seconds | int -%}
     with path_starts as (
 
-        {{ funnel_path_starts(funnel, step_events) }}
+        {{ funnel_path_starts(funnel, step_events, entry_period_column) }}
 
     ),
 
@@ -223,12 +231,12 @@
     are scanned per user from the latest time backwards; a running min over the rows already scanned gives each
     state the earliest later event. At equal times states sort first, so an event at the same instant as the
     previous step is never taken (times strictly increase). -#}
-{% macro default__funnel_paths(funnel, step_events) -%}
+{% macro default__funnel_paths(funnel, step_events, entry_period_column=none) -%}
     {%- set step_count = funnel.steps | length -%}
     {%- set window_seconds = funnel.conversion_window_seconds | int -%}
     with path_starts as (
 
-        {{ funnel_path_starts(funnel, step_events) }}
+        {{ funnel_path_starts(funnel, step_events, entry_period_column) }}
 
     ),
 

@@ -11,10 +11,8 @@ PORTFOLIO_SCORES = dg.AssetKey(["marts", "fct_portfolio_scores"])
 PORTFOLIO_KANO_MIX = dg.AssetKey(["marts", "fct_portfolio_kano_mix"])
 PORTFOLIO_KEYS = [PORTFOLIO_SCORES, PORTFOLIO_KANO_MIX]
 
-# fct_initiative_outcomes comes from another branch (the outcomes marts). Until it is merged the asset cannot
-# depend on it and scores shipped initiatives without measured outcomes; at merge, set this to
-# [dg.AssetKey(["marts", "fct_initiative_outcomes"])]: the asset then waits for it and requires the table.
-OUTCOMES_DEPS: list[dg.AssetKey] = []
+# Measured outcomes are required: without them shipped initiatives would be scored on typed-in guesses.
+OUTCOMES_DEPS = [dg.AssetKey(["marts", "fct_initiative_outcomes"])]
 INPUT_KEYS = [dg.AssetKey(["marts", mart]) for name, mart in INPUT_MARTS.items() if name != "outcomes"] + [
     dg.AssetKey(["marts", "fct_funnel_conversion"]),
     dg.AssetKey(["marts", "fct_retention_cohorts"]),

@@ -4,6 +4,7 @@ from pmw.sample.analytics import (
     AnalyticsTruths,
     FunnelTruth,
     MalformedLine,
+    OutcomeTruth,
     RetentionTruth,
     SharingTruth,
     generate_analytics,
@@ -11,6 +12,7 @@ from pmw.sample.analytics import (
 )
 from pmw.sample.billing import BillingTruths, generate_billing
 from pmw.sample.feedback import FeedbackTruths, generate_feedback
+from pmw.sample.full_sample import generate_sample
 from pmw.sample.jira import JiraTruths, generate_jira
 from pmw.sample.people import SampleUser, sample_users, user_email
 
@@ -21,6 +23,7 @@ __all__ = [
     "FunnelTruth",
     "JiraTruths",
     "MalformedLine",
+    "OutcomeTruth",
     "RetentionTruth",
     "SampleUser",
     "SharingTruth",
@@ -29,6 +32,7 @@ __all__ = [
     "generate_events_bench",
     "generate_feedback",
     "generate_jira",
+    "generate_sample",
     "sample_users",
     "user_email",
 ]

@@ -66,6 +66,12 @@ RETENTION_PERIODS = (1, 3, 7, 14, 28)
 RETENTION_DAY7 = 0.30
 RETENTION_CURVE = "p(N) = min(0.6, 0.30 * (7 / N) ** 0.4)"
 P_SHARE_PER_REPORT = 0.35
+# Planted initiative outcomes (config/pmw.yml initiatives; a test checks the targets match). PROD-1 "Share reports
+# with one click" lifts the share probability of every report created at or after its ship instant; PROD-2 ships
+# with no effect at all (the null case). Windows: [ship - W, ship) and [ship, ship + W), W = outcomes.window_days.
+P_SHARE_PER_REPORT_AFTER_PROD_1 = 0.60
+OUTCOME_WINDOW_DAYS = 21
+P_SHARE_INSIDE_WINDOW = 0.8  # a share is quick (30 s-30 min after the report) with this probability, else 25-72 h
 SHARE_CHANNELS = (("email", 0.4), ("link", 0.4), ("slack", 0.2))
 SHARING_COUNTED_CHANNELS = ("email", "link")
 LATE_SIGNUP_SHARE = 0.03  # sign-ups in the last days: cohorts whose periods have not elapsed
@@ -189,6 +195,46 @@ class RetentionTruth:
 
 
 @dataclass(frozen=True)
+class OutcomeTruth:
+    """One launched initiative's target metric over equal windows before and after its ship instant.
+
+    Metric (the funnel_step definition of fct_initiative_outcomes): per user, the FIRST step-1 event inside the
+    window is the entry; success = the path from it reaches step 2 (strictly later, within the funnel's conversion
+    window, step filters applied). Planted values are closed forms per entry: PROD-1 (sharing, step 2: a share by
+    email or link within 24 h of the user's first report) = p_share * 0.8 (quick share) * 0.8 (email or link),
+    0.224 before and 0.384 after (lift 0.16), counting the first report's own share only; other reports' shares
+    landing in the same 24 h raise both sides by about 0.04 and the lift hardly at all (expected_* apply the planted
+    probabilities to every report of the realised entries). PROD-2 (activation, step 2: onboarding within 168 h of
+    signing up) = the mean platform rate, 0.70, on both sides. The realised figures are counted from the generated
+    events with the mart's exact definition.
+    """
+
+    initiative_key: str
+    funnel: str
+    step: int
+    step_event: str
+    ship_at: datetime  # UTC
+    window_days: int
+    before_window_start: datetime
+    after_window_end: datetime
+    conversion_window_hours: float
+    is_window_elapsed: bool  # after_window_end + the conversion window <= the end of the data
+    planted_before: float
+    planted_after: float
+    planted_lift: float  # planted_after - planted_before
+    # The same planted probabilities applied to the realised entries (their platform, or every report inside each
+    # entry's 24 h, the lift applying to reports from the ship instant on): the expected success rates of exactly
+    # these samples. The realised rates differ from these by sampling noise only.
+    expected_before: float | None
+    expected_after: float | None
+    expected_lift: float | None
+    realised_before_sample_size: int
+    realised_before_successes: int
+    realised_after_sample_size: int
+    realised_after_successes: int
+
+
+@dataclass(frozen=True)
 class AnalyticsTruths:
     seed: int
     users: int
@@ -209,6 +255,8 @@ class AnalyticsTruths:
     exact_duplicates_by_source: dict[str, int]  # lines repeating another line's event key
     late_events_by_source: dict[str, int]  # received 24 h or more after they happened
     malformed: tuple[MalformedLine, ...]
+    signup_days: int  # non-late users sign up on days [0, signup_days)
+    outcomes: dict[str, OutcomeTruth]  # per launched initiative; empty without launches
     users_signed_up: int
     late_signup_users: int  # sign-ups in the last days (incomplete cohorts)
     users_identified_later: int  # anonymous on an earlier day than their sign-up day
@@ -340,8 +388,21 @@ def _report_props(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def _user_journey(j: _Journey, *, su_day: int, start_ms: int, last_day: int, events_per_user: int, mess: bool) -> bool:
-    """Generate one signed-up user's events into j; returns whether the user was anonymous on an earlier day."""
+def _user_journey(
+    j: _Journey,
+    *,
+    su_day: int,
+    start_ms: int,
+    last_day: int,
+    events_per_user: int,
+    mess: bool,
+    share_lift_from_ms: int | None = None,
+) -> bool:
+    """Generate one signed-up user's events into j; returns whether the user was anonymous on an earlier day.
+
+    ``share_lift_from_ms``: reports created at or after this instant (PROD-1's ship) are shared with the lifted
+    probability. The draws are the same either way; only their thresholds change.
+    """
     rng = j.rng
     t_su_planned = start_ms + su_day * DAY + _int(rng, 30 * MINUTE, 21 * HOUR)
 
@@ -380,11 +441,12 @@ def _user_journey(j: _Journey, *, su_day: int, start_ms: int, last_day: int, eve
         if t_report is None:
             return
         reports.append(t_report)
-        if rng.random() < P_SHARE_PER_REPORT:
+        lifted = share_lift_from_ms is not None and t_report >= share_lift_from_ms
+        if rng.random() < (P_SHARE_PER_REPORT_AFTER_PROD_1 if lifted else P_SHARE_PER_REPORT):
             r = rng.random()
             channel = "email" if r < 0.4 else "link" if r < 0.8 else "slack"
             share_props = {"report_id": props["report_id"], "channel": channel}
-            if rng.random() < 0.8:
+            if rng.random() < P_SHARE_INSIDE_WINDOW:
                 j.add(t_report + _int(rng, 30 * SECOND, 30 * MINUTE), "report_shared", session, share_props)
             else:  # well outside the 24 h sharing window
                 t_share = t_report + _int(rng, 25 * HOUR, 72 * HOUR)
@@ -439,6 +501,73 @@ def _user_journey(j: _Journey, *, su_day: int, start_ms: int, last_day: int, eve
     return identified_later
 
 
+# Initiative key -> (funnel, step events, conversion window ms, planted P(success) before, after): the launches
+# generate_analytics accepts, the target metrics config/pmw.yml gives them (a test checks it).
+PLANTED_OUTCOMES: dict[str, tuple[str, tuple[str, str], int, float, float]] = {
+    "PROD-1": (
+        "sharing",
+        ("report_created", "report_shared"),
+        SHARING_WINDOW_MS,
+        P_SHARE_PER_REPORT * P_SHARE_INSIDE_WINDOW * 0.8,  # email or link: 0.4 + 0.4 of the channels
+        P_SHARE_PER_REPORT_AFTER_PROD_1 * P_SHARE_INSIDE_WINDOW * 0.8,
+    ),
+    "PROD-2": ("activation", ("signed_up", "onboarding_completed"), ACTIVATION_WINDOW_MS, P_ONBOARDING, P_ONBOARDING),
+}
+
+
+def launch_instants(launches: dict[str, datetime] | None) -> dict[str, int]:
+    """Validated ship instants (epoch ms) by initiative key; every key must have a planted outcome."""
+    out: dict[str, int] = {}
+    for key, moment in (launches or {}).items():
+        if key not in PLANTED_OUTCOMES:
+            raise ValueError(f"launches[{key!r}]: no planted outcome for it (known: {', '.join(PLANTED_OUTCOMES)})")
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            raise ValueError(f"launches[{key!r}] must be a timezone-aware datetime; got {moment!r}")
+        out[key] = round(moment.timestamp() * 1000)
+    return out
+
+
+def resolve_signup_days(days: int, signup_days: int | None) -> int:
+    """Non-late users sign up on days [0, signup_days); default days - 30 (every 28-day cohort elapses)."""
+    if signup_days is None:
+        return days - 30
+    if not 1 <= signup_days <= days - 5:
+        raise ValueError(f"signup_days must be between 1 and days - 5 = {days - 5}; got {signup_days}")
+    return signup_days
+
+
+def signed_up_journey(
+    seed: int,
+    index: int,
+    *,
+    users: int,
+    days: int,
+    start: date,
+    events_per_user: int,
+    mess: bool,
+    signup_days: int | None = None,
+    launches: dict[str, datetime] | None = None,
+) -> tuple[random.Random, _Profile, _Journey, bool]:
+    """Signed-up user ``index`` of ``generate_analytics`` with the same arguments: (its random stream after the
+    journey, profile, journey, identified later). Every replay (billing customers, survey people) goes through here,
+    so the journeys cannot drift apart."""
+    start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
+    end_ms = start_ms + days * DAY
+    switch_ms = start_ms + min(SWITCH_DAY, days // 2) * DAY
+    late_signups = max(1, round(users * LATE_SIGNUP_SHARE)) if users >= 10 else 0
+    span = resolve_signup_days(days, signup_days)
+    rng = random.Random((seed << 40) | index)  # one stream per user: journeys don't depend on each other
+    profile = _profile(rng, index, str(100_000 + index))
+    late = index >= users - late_signups
+    su_day = days - 5 + _below(rng, 5) if late else _below(rng, span)
+    journey = _Journey(rng, profile, switch_ms, end_ms)
+    identified_later = _user_journey(
+        journey, su_day=su_day, start_ms=start_ms, last_day=days - 1, events_per_user=events_per_user, mess=mess,
+        share_lift_from_ms=launch_instants(launches).get("PROD-1"),
+    )  # fmt: skip
+    return rng, profile, journey, identified_later
+
+
 def _plan_props(rng: random.Random, profile: _Profile) -> dict[str, Any]:
     plan, cents = PLANS[0] if rng.random() < 0.75 else PLANS[1]
     currency = "USD" if rng.random() < 0.7 else "EUR"
@@ -459,10 +588,15 @@ def _visitor_journey(j: _Journey, *, start_ms: int, days: int) -> None:
 
 
 class _TruthAccumulator:
-    def __init__(self, start_ms: int, end_ms: int, days: int):
+    def __init__(self, start_ms: int, end_ms: int, days: int, launch_ms: dict[str, int] | None = None):
         self.start_ms = start_ms
         self.end_ms = end_ms
         self.days = days
+        self.launch_ms = dict(launch_ms or {})
+        # initiative key -> [before entries, before successes, after entries, after successes]
+        self.outcomes: dict[str, list[int]] = {key: [0, 0, 0, 0] for key in self.launch_ms}
+        # initiative key -> [before, after] sums over entries of the planted success probability given the entry
+        self.expected: dict[str, list[float]] = {key: [0.0, 0.0] for key in self.launch_ms}
         n = len(ACTIVATION_STEPS)
         self.first_entry = [0] * n
         self.any_entry = [0] * n
@@ -513,11 +647,79 @@ class _TruthAccumulator:
             if su_day + 7 < self.days:
                 self.day7[0] += 1
                 self.day7[1] += (su_day + 7) in report_days
+        for key, ship in self.launch_ms.items():
+            self._add_outcome(key, ship, profile, times, shares)
         reports = times.get("report_created", [])
         if reports:
             self.sharing[0] += 1
             if any(r < s <= r + SHARING_WINDOW_MS for r in reports for s in shares):
                 self.sharing[1] += 1
+
+    def _add_outcome(
+        self, key: str, ship: int, profile: _Profile, times: dict[str, list[int]], shares: list[int]
+    ) -> None:
+        """The fct_initiative_outcomes funnel_step definition: the user's first step-1 event in a window is the
+        entry; success = a step-2 event strictly after it and no later than entry + conversion window."""
+        _funnel, (first, second), window_ms, _before, _after = PLANTED_OUTCOMES[key]
+        seconds = shares if second == "report_shared" else times.get(second, [])  # sharing counts email/link only
+        cell = self.outcomes[key]
+        span = OUTCOME_WINDOW_DAYS * DAY
+        for side, (lo, hi) in enumerate(((ship - span, ship), (ship, ship + span))):
+            entry = next((t for t in times.get(first, []) if lo <= t < hi), None)
+            if entry is None:
+                continue
+            cell[2 * side] += 1
+            cell[2 * side + 1] += any(entry < t <= entry + window_ms for t in seconds)
+            self.expected[key][side] += _success_probability(key, ship, entry, profile, times)
+
+    def outcome_truth(self, key: str) -> OutcomeTruth:
+        funnel, steps, window_ms, before, after = PLANTED_OUTCOMES[key]
+        ship = self.launch_ms[key]
+        span = OUTCOME_WINDOW_DAYS * DAY
+        n0, s0, n1, s1 = self.outcomes[key]
+        e0, e1 = self.expected[key]
+        return OutcomeTruth(
+            initiative_key=key, funnel=funnel, step=2, step_event=steps[1], ship_at=_utc_ms(ship),
+            window_days=OUTCOME_WINDOW_DAYS, before_window_start=_utc_ms(ship - span),
+            after_window_end=_utc_ms(ship + span), conversion_window_hours=window_ms / HOUR,
+            is_window_elapsed=ship + span + window_ms <= self.end_ms, planted_before=round(before, 10),
+            planted_after=round(after, 10), planted_lift=round(after - before, 10),
+            expected_before=e0 / n0 if n0 else None, expected_after=e1 / n1 if n1 else None,
+            expected_lift=e1 / n1 - e0 / n0 if n0 and n1 else None,
+            realised_before_sample_size=n0, realised_before_successes=s0,
+            realised_after_sample_size=n1, realised_after_successes=s1,
+        )  # fmt: skip
+
+
+def _success_probability(key: str, ship: int, entry: int, profile: _Profile, times: dict[str, list[int]]) -> float:
+    """The planted chance that an entry succeeds, given the user's realised event times.
+
+    PROD-1: each report r is shared by email or link with p_share(r) * 0.8 (p_share lifted for reports created from
+    the ship instant on), independently; the share lands 30 s-30 min later with probability 0.8, else 25-72 h later
+    (uniform delays). It counts when it lands in (entry, entry + 24 h], so a slow share of a report from the days
+    before the entry counts too. PROD-2: the platform's onboarding rate (onboarding always lands within 5 days of
+    the user's one sign-up when it happens inside the 168 h window).
+    """
+    if key == "PROD-2":
+        return ONBOARDING_BY_PLATFORM[profile.platform]
+    lo, hi = entry + 1, entry + SHARING_WINDOW_MS  # where a counted share lands (ms resolution)
+
+    def lands(r: int, a: int, b: int) -> float:  # P(r + d in [lo, hi]) for d uniform on the integers [a, b]
+        return max(0, min(b, hi - r) - max(a, lo - r) + 1) / (b - a + 1)
+
+    miss = 1.0
+    for r in times.get("report_created", []):
+        if r + 72 * HOUR < lo or r > hi:
+            continue
+        p_share = P_SHARE_PER_REPORT_AFTER_PROD_1 if r >= ship else P_SHARE_PER_REPORT
+        quick = P_SHARE_INSIDE_WINDOW * lands(r, 30 * SECOND, 30 * MINUTE)
+        slow = (1 - P_SHARE_INSIDE_WINDOW) * lands(r, 25 * HOUR, 72 * HOUR)
+        miss *= 1 - p_share * 0.8 * (quick + slow)
+    return 1 - miss
+
+
+def _utc_ms(ms: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
 
 
 def _funnel_path(step_times: list[list[int]], t1: int, window_ms: int) -> tuple[int, int]:
@@ -1034,17 +1236,23 @@ def generate_analytics(
     events_per_user: int = 30,
     start: date = date(2024, 1, 1),
     mess: bool = True,
+    signup_days: int | None = None,
+    launches: dict[str, datetime] | None = None,
 ) -> AnalyticsTruths:
     """Write the three analytics exports under ``landing_dir / "analytics"`` and return what was planted.
 
-    ``users`` sign up over the first ``days - 30`` days (plus ~3 % in the last five days: incomplete cohorts);
-    ``users // 10`` more devices only browse. ``events_per_user`` is the mean number of background page views per
-    user; journeys add roughly 15 more events each. Same arguments, same bytes.
+    ``users`` sign up over the first ``signup_days`` days (default ``days - 30``; plus ~3 % in the last five days:
+    incomplete cohorts); ``users // 10`` more devices only browse. ``events_per_user`` is the mean number of
+    background page views per user; journeys add roughly 15 more events each. ``launches`` (initiative key -> ship
+    instant, e.g. from ``generate_jira``'s truths) plants the initiative outcomes of ``PLANTED_OUTCOMES``; None
+    plants nothing. Same arguments, same bytes.
     """
     if users < 1 or events_per_user < 0:
         raise ValueError("users must be >= 1 and events_per_user >= 0")
     if days < 31:
         raise ValueError(f"days must be >= 31 so that day-28 cohorts and the 7-day window elapse; got {days}")
+    signup_span = resolve_signup_days(days, signup_days)
+    launch_ms = launch_instants(launches)
     landing_dir = Path(landing_dir)
     start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
     end_ms = start_ms + days * DAY
@@ -1054,23 +1262,20 @@ def generate_analytics(
     late_signups = max(1, round(users * LATE_SIGNUP_SHARE)) if users >= 10 else 0
     visitors = users // 10
 
-    truths = _TruthAccumulator(start_ms, end_ms, days)
+    truths = _TruthAccumulator(start_ms, end_ms, days, launch_ms)
     identified_later = 0
     with tempfile.TemporaryDirectory(prefix="pmw-sample-") as tmp:
         writer = _ExportWriter(landing_dir, Path(tmp), switch_ms=switch_ms, mess=mess, tz=tz)
         for i in range(users + visitors):
-            rng = random.Random((seed << 40) | i)  # one stream per user: journeys don't depend on each other
             if i < users:
-                profile = _profile(rng, i, str(100_000 + i))
-                late = i >= users - late_signups
-                su_day = days - 5 + _below(rng, 5) if late else _below(rng, days - 30)
-                journey = _Journey(rng, profile, switch_ms, end_ms)
-                identified_later += _user_journey(
-                    journey, su_day=su_day, start_ms=start_ms, last_day=days - 1,
-                    events_per_user=events_per_user, mess=mess,
+                rng, profile, journey, later = signed_up_journey(
+                    seed, i, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
+                    signup_days=signup_span, launches=launches,
                 )  # fmt: skip
+                identified_later += later
                 truths.add_user(profile, journey.events)
             else:
+                rng = random.Random((seed << 40) | i)
                 profile = _profile(rng, i, None)
                 journey = _Journey(rng, profile, switch_ms, end_ms)
                 _visitor_journey(journey, start_ms=start_ms, days=days)
@@ -1133,6 +1338,8 @@ def generate_analytics(
         exact_duplicates_by_source={s: writer.duplicates[s] for s in sources},
         late_events_by_source={s: writer.late[s] for s in sources},
         malformed=tuple(writer.malformed),
+        signup_days=signup_span,
+        outcomes={key: truths.outcome_truth(key) for key in launch_ms},
         users_signed_up=truths.first_entry[0],
         late_signup_users=late_signups,
         users_identified_later=identified_later,

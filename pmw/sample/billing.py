@@ -250,26 +250,20 @@ def analytics_plan_upgrades(
     days: int = ANALYTICS_DAYS,
     events_per_user: int = ANALYTICS_EVENTS_PER_USER,
     mess: bool = True,
+    signup_days: int | None = None,
+    launches: dict[str, datetime] | None = None,
 ) -> tuple[list[AnalyticsUpgrade], list[str]]:
     """The plan_upgraded events of ``generate_analytics`` with the same arguments, and the other signed-up users.
 
     Replays the analytics journeys with the analytics module's per-user random streams (no files written).
     """
-    a = _analytics
-    start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
-    end_ms = start_ms + days * a.DAY
-    switch_ms = start_ms + min(a.SWITCH_DAY, days // 2) * a.DAY
-    late_signups = max(1, round(users * a.LATE_SIGNUP_SHARE)) if users >= 10 else 0
     upgrades: list[AnalyticsUpgrade] = []
     others: list[str] = []
-    for i in range(users):  # the same loop as generate_analytics, up to the journey
-        rng = random.Random((seed << 40) | i)
-        profile = a._profile(rng, i, str(100_000 + i))
-        late = i >= users - late_signups
-        su_day = days - 5 + a._below(rng, 5) if late else a._below(rng, days - 30)
-        journey = a._Journey(rng, profile, switch_ms, end_ms)
-        a._user_journey(journey, su_day=su_day, start_ms=start_ms, last_day=days - 1,
-                        events_per_user=events_per_user, mess=mess)  # fmt: skip
+    for i in range(users):  # the same journeys as generate_analytics
+        _rng, profile, journey, _later = _analytics.signed_up_journey(
+            seed, i, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
+            signup_days=signup_days, launches=launches,
+        )  # fmt: skip
         ups = [e for e in journey.events if e[1] == "plan_upgraded"]
         if ups:
             t, _name, _s, props, _i = ups[0]
@@ -856,11 +850,15 @@ def generate_billing(
     start: date = date(2024, 1, 1),
     months: int = 6,
     users: int = 2000,
+    analytics_signup_days: int | None = None,
+    launches: dict[str, datetime] | None = None,
 ) -> BillingTruths:
     """Write the Stripe and ad-spend exports under ``landing_dir / "billing"`` and ``/ "marketing"``.
 
     ``users`` and ``seed`` are the analytics sample's: its plan_upgraded users are the first customers. The range
-    is ``months`` calendar months from ``start`` (which must be the first of a month). Same arguments, same bytes.
+    is ``months`` calendar months from ``start`` (which must be the first of a month). ``analytics_signup_days``
+    and ``launches`` must be the ones the analytics sample was generated with (its journeys are replayed). Same
+    arguments, same bytes.
     """
     if start.day != 1:
         raise ValueError(f"start must be the first day of a month; got {start}")
@@ -878,7 +876,7 @@ def generate_billing(
     month_ends = [_add_months(_epoch(start), k + 1) for k in range(months)]
 
     sim = _Simulator(seed, start, end)
-    upgrades, others = analytics_plan_upgrades(seed, users, start)
+    upgrades, others = analytics_plan_upgrades(seed, users, start, signup_days=analytics_signup_days, launches=launches)
     analytics_end = _epoch(start + timedelta(days=ANALYTICS_DAYS))
     for k, up in enumerate(upgrades):
         rng = random.Random((seed << 40) | (1 << 38) | k)

@@ -10,9 +10,8 @@ deterministically from the user id alone, so every sample that needs them agrees
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from pmw.sample import analytics
 
@@ -79,28 +78,35 @@ def user_email(user_id: str) -> str:
 
 
 def sample_users(
-    *, seed: int = 7, users: int = 2000, days: int = 60, start: date = date(2024, 1, 1), mess: bool = True
+    *,
+    seed: int = 7,
+    users: int = 2000,
+    days: int = 60,
+    start: date = date(2024, 1, 1),
+    mess: bool = True,
+    signup_days: int | None = None,
+    launches: dict[str, datetime] | None = None,
 ) -> tuple[SampleUser, ...]:
-    """The signed-up users of ``generate_analytics(seed=seed, users=users, days=days, start=start, mess=mess)``."""
+    """The signed-up users of ``generate_analytics`` with the same seed, users, days, start, mess, signup_days and
+    launches."""
     if users < 1 or days < 31:
         raise ValueError("users must be >= 1 and days >= 31 (as for generate_analytics)")
-    start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
-    end_ms = start_ms + days * analytics.DAY
-    switch_ms = start_ms + min(analytics.SWITCH_DAY, days // 2) * analytics.DAY
-    late_signups = max(1, round(users * analytics.LATE_SIGNUP_SHARE)) if users >= 10 else 0
     out = []
     for i in range(users):
         # The same stream and the same draws as generate_analytics; the plan is decided before background browsing,
         # the only part that depends on events_per_user, so events_per_user=0 replays it exactly.
-        rng = random.Random((seed << 40) | i)
-        user_id = str(100_000 + i)
-        profile = analytics._profile(rng, i, user_id)
-        late = i >= users - late_signups
-        su_day = days - 5 + analytics._below(rng, 5) if late else analytics._below(rng, days - 30)
-        journey = analytics._Journey(rng, profile, switch_ms, end_ms)
-        analytics._user_journey(
-            journey, su_day=su_day, start_ms=start_ms, last_day=days - 1, events_per_user=0, mess=mess
+        _rng, profile, journey, _later = analytics.signed_up_journey(
+            seed,
+            i,
+            users=users,
+            days=days,
+            start=start,
+            events_per_user=0,
+            mess=mess,
+            signup_days=signup_days,
+            launches=launches,
         )
+        user_id = str(profile.user_id)
         signed_up = next(t for t, name, *_ in journey.events if name == "signed_up")
         upgrades = [(t, props) for t, name, _s, props, _i in journey.events if name == "plan_upgraded"]
         plan, plan_since = ("free", signed_up) if not upgrades else (upgrades[-1][1]["plan"], upgrades[-1][0])

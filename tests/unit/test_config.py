@@ -47,6 +47,22 @@ def test_string_steps_are_shorthand_for_event_only():
     assert cfg.funnels[0].entry_mode == "first_entry"
 
 
+def test_outcome_windows_resolve_per_initiative_into_dbt_vars():
+    cfg = parse_config(
+        _minimal(
+            outcomes={"window_days": 14, "min_sample_size": 50},
+            initiatives=[
+                {"key": "P-1", "target_metric": {"type": "funnel_step", "funnel": "f", "step": 2}},
+                {"key": "P-2", "window_days": 28, "target_metric": {"type": "revenue"}},
+            ],
+        ),
+        HERE,
+    )
+    dbt_vars = cfg.dbt_vars()
+    assert [i["window_days"] for i in dbt_vars["initiatives"]] == [14, 28]
+    assert dbt_vars["outcome_min_sample_size"] == 50
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -103,6 +119,34 @@ def test_string_steps_are_shorthand_for_event_only():
         ({"finance": {"reporting_currency": "EUR", "fx_rates": {"EUR": "1.2"}}}, "reporting currency's own rate"),
         ({"initiatives": [{"key": "not-a-key"}]}, "initiatives[0].key: 'not-a-key' is not a Jira issue key"),
         ({"initiatives": [{"key": "P-1", "adoption_events": ["zzz"]}]}, "initiatives[0].adoption_events[0]"),
+        (
+            {"initiatives": [{"key": "P-1", "target_metric": {"type": "funnel_step", "funnel": "nope", "step": 2}}]},
+            "initiatives[0].target_metric.funnel: 'nope' is not a configured funnel",
+        ),
+        (
+            {"initiatives": [{"key": "P-1", "target_metric": {"type": "funnel_step", "funnel": "f", "step": 3}}]},
+            "initiatives[0].target_metric.step: funnel 'f' has 2 steps; got step 3",
+        ),
+        (
+            {"initiatives": [{"key": "P-1", "target_metric": {"type": "funnel_step", "funnel": "f", "step": 1}}]},
+            "initiatives[0].target_metric.step: expected an integer >= 2",
+        ),
+        (
+            {"initiatives": [{"key": "P-1", "target_metric": {"type": "retention", "retention": "r"}}]},
+            "initiatives[0].target_metric.period: required for a retention target metric",
+        ),
+        (
+            {"initiatives": [{"key": "P-1", "target_metric": {"type": "retention", "retention": "x", "period": 7}}]},
+            "initiatives[0].target_metric.retention: 'x' is not a configured retention analysis",
+        ),
+        (
+            {"initiatives": [{"key": "P-1", "target_metric": {"type": "nps", "survey": "q"}}]},
+            "initiatives[0].target_metric.survey: unknown key",
+        ),
+        ({"initiatives": [{"key": "P-1", "window_days": 0}]}, "initiatives[0].window_days: expected an integer >= 1"),
+        ({"outcomes": {"window_days": 400}}, "outcomes.window_days: 400 days is more than 365"),
+        ({"outcomes": {"min_sample_size": 1}}, "outcomes.min_sample_size: expected an integer >= 2"),
+        ({"outcomes": {"windows": 3}}, "outcomes.windows: unknown key"),
         ({"jira": {"csv_locales": ["it"]}}, "jira.csv_locales[0]: 'it' is not a supported export language"),
         ({"jira": {"custom_fields": {"velocity": ["V"]}}}, "jira.custom_fields.velocity: unknown logical field"),
         (

@@ -24,4 +24,5 @@ def test_every_dbt_unit_test_passes(tmp_path):
     # Guards against a selector that silently matches nothing: the project has unit tests in every mart area.
     tested = {r["unique_id"].split(".")[2] for r in unit_tests}
     assert {"fct_funnel_conversion", "fct_retention_cohorts", "fct_issue_cycle_times", "fct_nps"} <= tested
-    assert len(unit_tests) >= 29
+    assert {"fct_initiative_outcomes", "int_initiative_outcome_windows_measured"} <= tested
+    assert len(unit_tests) >= 33

@@ -167,6 +167,7 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
         "raw_jira_issues",
         "fct_issue_cycle_times",
         "fct_initiative_delivery",
+        "fct_initiative_outcomes",
         "raw_feedback_survey_responses",
         "fct_nps",
         "fct_kano_features",
