@@ -22,14 +22,6 @@ INPUT_MARTS = {  # scoring input -> the mart it is read from
 DUCKDB_TYPES = {"string": "VARCHAR", "Float64": "DOUBLE", "Int32": "INTEGER", "Int64": "BIGINT"}
 
 
-# fct_initiative_outcomes as contracted with the outcomes marts: the columns scoring reads, for its stand-in.
-OUTCOME_COLUMNS = {
-    "initiative_key": "varchar", "is_shipped": "boolean", "window_days": "integer", "before_sample_size": "bigint",
-    "before_value": "double", "after_sample_size": "bigint", "effect": "double", "is_significant": "boolean",
-    "outcome_status": "varchar", "adopting_users_after": "bigint",
-}  # fmt: skip
-
-
 class MissingMartError(LookupError):
     """A mart the portfolio reads is not in the warehouse."""
 
@@ -89,23 +81,14 @@ def segment_sizes(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> pd.
     return pd.DataFrame(rows, columns=["initiative_key", "users_per_quarter", "segment_event"])
 
 
-def read_inputs(
-    con: duckdb.DuckDBPyConnection, config: PipelineConfig, *, require_outcomes: bool = True
-) -> tuple[dict[str, pd.DataFrame], list[str]]:
+def read_inputs(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """The scoring inputs (keyword arguments of portfolio.scoring.score_portfolio, config aside) and notes.
 
-    ``require_outcomes=False`` (only while fct_initiative_outcomes is not part of the project): a missing outcomes
-    mart stands in empty, with a note, and shipped initiatives are scored without measured outcomes.
+    Every input mart must exist (a missing one raises LookupError naming it): scoring shipped initiatives
+    without their measured outcomes would silently fall back to typed-in guesses.
     """
-    notes = []
-    frames = {}
-    for name, mart in INPUT_MARTS.items():
-        if name == "outcomes" and not require_outcomes and not _exists(con, mart):
-            columns = ", ".join(f"cast(null as {t}) as {c}" for c, t in OUTCOME_COLUMNS.items())
-            frames[name] = con.execute(f"select {columns} where false").df()
-            notes.append(f"{SCHEMA}.{mart} is not in the warehouse: shipped initiatives scored without outcomes")
-            continue
-        frames[name] = _table(con, mart)
+    notes: list[str] = []
+    frames = {name: _table(con, mart) for name, mart in INPUT_MARTS.items()}
     frames["segments"] = segment_sizes(con, config)
     return frames, notes
 

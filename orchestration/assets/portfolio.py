@@ -44,7 +44,7 @@ INPUT_KEYS = [dg.AssetKey(["marts", mart]) for name, mart in INPUT_MARTS.items()
 def portfolio_scores(context: dg.AssetExecutionContext, pmw: PmwSettings):
     config = pmw.config()
     with duckdb.connect(str(pmw.paths().warehouse_path)) as con:
-        inputs, notes = read_inputs(con, config, require_outcomes=bool(OUTCOMES_DEPS))
+        inputs, notes = read_inputs(con, config)
         for note in notes:
             context.log.warning(note)
         result = score_portfolio(**inputs, config=config.portfolio)

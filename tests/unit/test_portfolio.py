@@ -242,10 +242,29 @@ def synthetic_warehouse(con: duckdb.DuckDBPyConnection) -> None:
 def pipeline_config():
     return parse_config(
         {
+            "analytics": {"known_events": ["report_created", "report_shared", "signed_up"]},
+            "funnels": [
+                {
+                    "name": "sharing",
+                    "entry_mode": "any_entry",
+                    "conversion_window_hours": 24,
+                    "period": "week",
+                    "steps": [{"event": "report_created"}, {"event": "report_shared"}],
+                }
+            ],
+            "retention": [
+                {
+                    "name": "core",
+                    "start_event": "signed_up",
+                    "return_event": "report_created",
+                    "period": "day",
+                    "periods": [7],
+                }
+            ],
             "initiatives": [
                 {"key": "PROD-1", "target_metric": {"type": "funnel_step", "funnel": "sharing", "step": 2}},
                 {"key": "PROD-3", "target_metric": {"type": "retention", "retention": "core", "period": 7}},
-            ]
+            ],
         },
         Path("t.yml"),
     )
@@ -275,17 +294,13 @@ def test_read_score_write_round_trip_passes_the_gate():
         assert write_tables(con, result) == written  # create or replace: a re-run replaces, never appends
 
 
-def test_without_the_outcomes_mart_only_when_allowed():
+def test_a_missing_outcomes_mart_is_an_error_naming_it():
     config = pipeline_config()
     with duckdb.connect() as con:
         synthetic_warehouse(con)
         con.execute("drop table marts.fct_initiative_outcomes")
         with pytest.raises(LookupError, match=r"marts\.fct_initiative_outcomes"):
             read_inputs(con, config)
-        inputs, notes = read_inputs(con, config, require_outcomes=False)
-        assert inputs["outcomes"].empty and "fct_initiative_outcomes is not in the warehouse" in notes[0]
-        rows = rows_by_key(score_portfolio(**inputs, config=config.portfolio))
-        assert rows["PROD-1"]["reach_source"] == "segment_size:report_created"
 
 
 def failed(frame: pd.DataFrame) -> set[str]:
