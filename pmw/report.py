@@ -82,6 +82,13 @@ def fmt_num(v: Any, digits: int = 1) -> str:
     return f"{float(v):,.{digits}f}"
 
 
+def fmt_p(v: Any) -> str:
+    """A p-value: three decimals, and '< 0.001' rather than a misleading 0.000."""
+    if v is None:
+        return "–"
+    return "< 0.001" if float(v) < 0.001 else f"{float(v):.3f}"
+
+
 def fmt_pct(v: Any, digits: int = 1) -> str:
     return "–" if v is None else f"{100 * float(v):.{digits}f} %"
 
@@ -188,11 +195,11 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     raw = (hi - lo) / count
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    start = math.floor(lo / step) * step
-    ticks, v = [], start
-    while v <= hi + step * 1e-9:
-        ticks.append(round(v, 10))
-        v += step
+    # The ticks span [lo, hi] whole: the first is at or below lo, the last at or above hi, so a chart scaled to
+    # them never draws a mark outside its axis.
+    ticks = [round(math.floor(lo / step) * step, 10)]
+    while ticks[-1] < hi - step * 1e-9:
+        ticks.append(round(ticks[-1] + step, 10))
     return ticks
 
 
@@ -613,7 +620,7 @@ def forest_plot(name: str, metric_type: str, rows: list[dict[str, Any]]) -> str:
             e, lo_, hi_ = (scale * float(r[k]) for k in ("effect", "effect_ci_lower", "effect_ci_upper"))
             tip = (
                 f"{r['initiative_key']}: effect {e:+.2f} ({unit}), 95 % CI {lo_:+.2f} to {hi_:+.2f}, "
-                f"p = {fmt_num(r['p_value'], 3)}, {status}"
+                f"p {fmt_p(r['p_value'])}, {status}"
             )
             parts.append(
                 f'<line x1="{_n(x(lo_))}" y1="{_n(cy)}" x2="{_n(x(hi_))}" y2="{_n(cy)}" stroke="{colour}" '
@@ -761,7 +768,8 @@ def section_outcomes(m: Marts) -> str:
         if not plotted:
             parts.append(no_data_panel("initiative-outcomes", "no initiative has a final or provisional outcome yet"))
         parts.append(
-            '<table class="data"><thead><tr><th>initiative</th><th>target metric</th><th>shipped</th>'
+            '<div class="scroll"><table class="data"><thead><tr><th>initiative</th><th>target metric</th>'
+            "<th>shipped</th>"
             "<th>status</th><th>before (n)</th><th>after (n)</th><th>effect [95 % CI]</th><th>p</th>"
             "<th>test</th></tr></thead><tbody>"
         )
@@ -776,9 +784,9 @@ def section_outcomes(m: Marts) -> str:
                 f"<td>{esc(fmt_date(r['ship_date']))}</td><td>{esc(r['outcome_status'])}</td>"
                 f"<td>{esc(fmt_num(r['before_value'], 4))} ({esc(fmt_int(r['before_sample_size']))})</td>"
                 f"<td>{esc(fmt_num(r['after_value'], 4))} ({esc(fmt_int(r['after_sample_size']))})</td>"
-                f"<td>{esc(ci)}</td><td>{esc(fmt_num(r['p_value'], 3))}</td><td>{esc(r['test_method'])}</td></tr>"
+                f"<td>{esc(ci)}</td><td>{esc(fmt_p(r['p_value']))}</td><td>{esc(r['test_method'])}</td></tr>"
             )
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
         return "".join(parts)
 
     def adoption() -> str:
@@ -923,7 +931,8 @@ def section_portfolio(m: Marts) -> str:
             return f'{esc(fmt_num(v, digits))}<br><span class="src">{esc(s)}</span>'
 
         parts.append(
-            '<table class="data"><thead><tr><th>rank</th><th>item</th><th>theme</th><th>status</th><th>reach</th>'
+            '<div class="scroll"><table class="data"><thead><tr><th>rank</th><th>item</th><th>theme</th>'
+            "<th>status</th><th>reach</th>"
             "<th>impact</th><th>confidence</th><th>effort (pm)</th><th>RICE</th><th>Kano</th>"
             "<th>revenue-weighted demand</th><th>accounts</th></tr></thead><tbody>"
         )
@@ -940,7 +949,7 @@ def section_portfolio(m: Marts) -> str:
                 f"<td>{esc(fmt_num(r['revenue_weighted_demand'], 0))}</td>"
                 f"<td>{esc(fmt_int(r['requesting_accounts']))}</td></tr>"
             )
-        parts.append("</tbody></table>")
+        parts.append("</tbody></table></div>")
         if unscored:
             parts.append('<h4>Not ranked</h4><ul class="notes">')
             for r in unscored:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 
 import duckdb
 import pytest
 
-from pmw.report import ReportError, render_from_connection, render_report
+from pmw.report import ReportError, nice_ticks, render_from_connection, render_report
 from tests.unit.report_fixtures import EXPECTED_CHARTS, HOSTILE, create_report_marts, write_report_marts_db
 
 
@@ -98,3 +99,11 @@ def test_an_unexpected_kano_mix_category_is_an_error_naming_it():
 def test_a_missing_file_is_an_error_naming_it(tmp_path):
     with pytest.raises(ReportError, match=r"no DuckDB file at .*nope\.duckdb"):
         render_report(tmp_path / "nope.duckdb")
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(-7.5, 18.9), (0.0, 64.2), (0.0, 1.0), (-12.0, 0.0), (3.0, 3.0), (0.0, 0.013)])
+def test_axis_ticks_cover_the_data_so_no_mark_falls_outside_its_axis(lo, hi):
+    ticks = nice_ticks(lo, hi)
+    assert ticks[0] <= lo and ticks[-1] >= hi, ticks
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
+    assert len(steps) == 1 and min(steps) > 0, ticks  # evenly spaced
