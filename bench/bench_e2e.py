@@ -52,6 +52,7 @@ def main() -> int:
     args = parser.parse_args()
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="pmw-bench-e2e-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
     base = [*PMW, "--data-dir", str(data_dir)]
     rows: list[tuple[str, float, float]] = []
     try:
