@@ -8,14 +8,6 @@
     (anonymous visitors included, as fct_active_users); adoption_share = adopting / active. is_complete_week: the
     week has fully elapsed by the newest event (a partial last week is reported, marked).
 -#}
-{%- set initiatives = var('initiatives') -%}
-{%- if initiatives is string %}{% set initiatives = fromjson(initiatives) %}{% endif -%}
-{%- set adoption_pairs = [] -%}
-{%- for initiative in initiatives -%}
-    {%- for event in initiative.adoption_events or [] -%}
-        {%- do adoption_pairs.append((initiative.key, event)) -%}
-    {%- endfor -%}
-{%- endfor -%}
 
 with shipped as (
 
@@ -47,19 +39,7 @@ data_as_of as (
 
 adoption_events as (
 
-    {% if adoption_pairs | length == 0 -%}
-        select
-            cast(null as {{ dbt.type_string() }}) as initiative_key,
-            cast(null as {{ dbt.type_string() }}) as event_name
-        where 1 = 0
-    {%- else -%}
-        {%- for key, event in adoption_pairs %}
-            select
-                {{ sql_string_literal(key) }} as initiative_key,
-                {{ sql_string_literal(event) }} as event_name
-            {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
-    {%- endif %}
+    {{ initiative_adoption_events() }}
 
 ),
 

@@ -30,14 +30,6 @@
     active_users_after = users with any event in it (anonymous visitors included, as fct_active_users),
     adoption_share_after = adopting / active.
 -#}
-{%- set initiatives = var('initiatives') -%}
-{%- if initiatives is string %}{% set initiatives = fromjson(initiatives) %}{% endif -%}
-{%- set adoption_pairs = [] -%}
-{%- for initiative in initiatives -%}
-    {%- for event in initiative.adoption_events or [] -%}
-        {%- do adoption_pairs.append((initiative.key, event)) -%}
-    {%- endfor -%}
-{%- endfor -%}
 
 with windows as (
 
@@ -200,19 +192,7 @@ statistics as (
 
 adoption_events as (
 
-    {% if adoption_pairs | length == 0 -%}
-        select
-            cast(null as {{ dbt.type_string() }}) as initiative_key,
-            cast(null as {{ dbt.type_string() }}) as event_name
-        where 1 = 0
-    {%- else -%}
-        {%- for key, event in adoption_pairs %}
-            select
-                {{ sql_string_literal(key) }} as initiative_key,
-                {{ sql_string_literal(event) }} as event_name
-            {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
-    {%- endif %}
+    {{ initiative_adoption_events() }}
 
 ),
 
