@@ -81,16 +81,15 @@ def segment_sizes(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> pd.
     return pd.DataFrame(rows, columns=["initiative_key", "users_per_quarter", "segment_event"])
 
 
-def read_inputs(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """The scoring inputs (keyword arguments of portfolio.scoring.score_portfolio, config aside) and notes.
+def read_inputs(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> dict[str, pd.DataFrame]:
+    """The scoring inputs: keyword arguments of portfolio.scoring.score_portfolio, config aside.
 
     Every input mart must exist (a missing one raises LookupError naming it): scoring shipped initiatives
     without their measured outcomes would silently fall back to typed-in guesses.
     """
-    notes: list[str] = []
     frames = {name: _table(con, mart) for name, mart in INPUT_MARTS.items()}
     frames["segments"] = segment_sizes(con, config)
-    return frames, notes
+    return frames
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, result: PortfolioScores) -> dict[str, int]:

@@ -11,9 +11,8 @@ PORTFOLIO_SCORES = dg.AssetKey(["marts", "fct_portfolio_scores"])
 PORTFOLIO_KANO_MIX = dg.AssetKey(["marts", "fct_portfolio_kano_mix"])
 PORTFOLIO_KEYS = [PORTFOLIO_SCORES, PORTFOLIO_KANO_MIX]
 
-# Measured outcomes are required: without them shipped initiatives would be scored on typed-in guesses.
-OUTCOMES_DEPS = [dg.AssetKey(["marts", "fct_initiative_outcomes"])]
-INPUT_KEYS = [dg.AssetKey(["marts", mart]) for name, mart in INPUT_MARTS.items() if name != "outcomes"] + [
+# Every mart read_inputs reads, fct_initiative_outcomes included (segment sizes come from the last two).
+INPUT_KEYS = [dg.AssetKey(["marts", mart]) for mart in INPUT_MARTS.values()] + [
     dg.AssetKey(["marts", "fct_funnel_conversion"]),
     dg.AssetKey(["marts", "fct_retention_cohorts"]),
 ]
@@ -23,7 +22,7 @@ INPUT_KEYS = [dg.AssetKey(["marts", mart]) for name, mart in INPUT_MARTS.items()
     specs=[
         dg.AssetSpec(
             PORTFOLIO_SCORES,
-            deps=[*INPUT_KEYS, *OUTCOMES_DEPS],
+            deps=INPUT_KEYS,
             group_name="portfolio",
             kinds={"pandas", "duckdb"},
             description=(
@@ -33,7 +32,7 @@ INPUT_KEYS = [dg.AssetKey(["marts", mart]) for name, mart in INPUT_MARTS.items()
         ),
         dg.AssetSpec(
             PORTFOLIO_KANO_MIX,
-            deps=[*INPUT_KEYS, *OUTCOMES_DEPS],
+            deps=INPUT_KEYS,
             group_name="portfolio",
             kinds={"pandas", "duckdb"},
             description="Planned effort share per Kano category against portfolio.target_kano_mix.",
@@ -44,9 +43,7 @@ INPUT_KEYS = [dg.AssetKey(["marts", mart]) for name, mart in INPUT_MARTS.items()
 def portfolio_scores(context: dg.AssetExecutionContext, pmw: PmwSettings):
     config = pmw.config()
     with duckdb.connect(str(pmw.paths().warehouse_path)) as con:
-        inputs, notes = read_inputs(con, config)
-        for note in notes:
-            context.log.warning(note)
+        inputs = read_inputs(con, config)
         result = score_portfolio(**inputs, config=config.portfolio)
         written = write_tables(con, result)
     unscored = result.unscored
@@ -59,7 +56,6 @@ def portfolio_scores(context: dg.AssetExecutionContext, pmw: PmwSettings):
             "rows": written["fct_portfolio_scores"],
             "unscored_items": len(unscored),
             "scoring_notes": dg.MetadataValue.json(unscored),
-            "input_notes": dg.MetadataValue.json(notes),
         },
     )
     yield dg.MaterializeResult(asset_key=PORTFOLIO_KANO_MIX, metadata={"rows": written["fct_portfolio_kano_mix"]})

@@ -111,7 +111,7 @@ def test_scoring_again_gives_the_published_table_row_for_row(portfolio_sample_ru
     paths, _ = portfolio_sample_run
     config = load_config()
     with duckdb.connect(str(paths.warehouse_path), read_only=True) as con:
-        inputs, _ = read_inputs(con, config)
+        inputs = read_inputs(con, config)
     first = score_portfolio(**inputs, config=config.portfolio).scores
     again = score_portfolio(**inputs, config=config.portfolio).scores
     pd.testing.assert_frame_equal(first, again)

@@ -274,8 +274,7 @@ def test_read_score_write_round_trip_passes_the_gate():
     config = pipeline_config()
     with duckdb.connect() as con:
         synthetic_warehouse(con)
-        inputs, notes = read_inputs(con, config)
-        assert notes == []
+        inputs = read_inputs(con, config)
         segments_by_key = inputs["segments"].set_index("initiative_key")
         # funnel: 140 users over two weeks (14 days) -> 910 per quarter; retention: 14 users over 7 days -> 182
         assert segments_by_key.loc["PROD-1", "users_per_quarter"] == pytest.approx(910)
