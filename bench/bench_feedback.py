@@ -3,9 +3,9 @@
     .venv/bin/python bench/bench_feedback.py --responses 1000000 [--users 20000] [--files 4] [--work-dir DIR]
 
 Writes N survey responses in two real layouts with the sample generator's own row writers
-(pmw.sample.feedback): 90 % as the generic CSAT CSV (csat/csat_responses*.csv, 5-point scores) and 10 % as the
+(sample_generator.feedback): 90 % as the generic CSAT CSV (csat/csat_responses*.csv, 5-point scores) and 10 % as the
 Delighted NPS CSV export, split over --files files each so no single file holds everything. Respondents are
-``pmw.sample.people.sample_users`` (some answer by email only, with the generator's messy emails). Then times,
+``sample_generator.people.sample_users`` (some answer by email only, with the generator's messy emails). Then times,
 each in a fresh child process so its peak RSS (ru_maxrss, interpreter and imports included) is its own:
   ingest   ingest_feedback on landing/feedback (detect, parse, validate every row, Parquet + manifest), then the
            pending Parquet promoted into the lake (what the raw gate does once it passes; the gate is not run)
@@ -41,8 +41,8 @@ def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def _generate(work: Path, responses: int, users: int, files: int, seed: int) -> dict[str, int]:
-    from pmw.sample import feedback as fb
-    from pmw.sample.people import sample_users
+    from sample_generator import feedback as fb
+    from sample_generator.people import sample_users
 
     people = sample_users(seed=seed, users=users, days=60)
     rng = random.Random(seed)
@@ -85,10 +85,10 @@ def _generate(work: Path, responses: int, users: int, files: int, seed: int) -> 
 
 
 def _phase_ingest(work: Path) -> dict[str, float]:
+    from core.config import load_config
+    from core.settings import get_paths
     from ingest.common.lake import promote_pending
     from ingest.feedback import ingest_feedback
-    from pmw.config import load_config
-    from pmw.settings import get_paths
 
     paths = get_paths(work / "data").ensure()
     t = time.perf_counter()
@@ -107,9 +107,9 @@ def _phase_ingest(work: Path) -> dict[str, float]:
 def _phase_marts(work: Path) -> dict[str, float]:
     import duckdb
 
-    from pmw.config import load_config
-    from pmw.dbt import dbt_env, dbt_executable, dbt_vars_json
-    from pmw.settings import DBT_PROJECT_DIR, get_paths
+    from core.config import load_config
+    from core.settings import DBT_PROJECT_DIR, get_paths
+    from orchestration.dbt_cli import dbt_env, dbt_executable, dbt_vars_json
 
     paths = get_paths(work / "data").ensure()
     env = os.environ | dbt_env(paths) | {"DBT_TARGET_PATH": str(work / "dbt_target"),

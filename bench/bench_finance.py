@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_finance.py --invoices 1000000 --spend-rows 100000 [--work-dir DIR] [--keep]
 
 Writes a Stripe dashboard export (customers.csv, subscriptions.csv, invoices.csv, refunds.csv: the headers, date
-and money formats of pmw.sample.billing's writers) with ``--invoices`` monthly invoices, one monthly subscription
+and money formats of sample_generator.billing's writers) with ``--invoices`` monthly invoices, one monthly subscription
 per customer, twelve invoices per customer (Jan..Dec 2024; customers arrive through the year, so fewer), 1 % of
 invoices refunded, ~3 % monthly churn; and ``--spend-rows`` rows of the plain spend CSV (``date,channel,campaign,
 spend,currency``, marketing/other) over the same year in USD, EUR and GBP. Then, each in a fresh child process
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pmw.sample import billing as B  # noqa: E402
+from sample_generator import billing as B  # noqa: E402
 
 YEAR_START = date(2024, 1, 1)
 MONTHS = 12
@@ -159,13 +159,13 @@ def write_spend(landing: Path, rows: int, seed: int = 7) -> dict[str, int]:
 
 
 def _paths(work: Path):
-    from pmw.settings import Paths
+    from core.settings import Paths
 
     return Paths(work / "data").ensure()
 
 
 def _phase_ingest(work: Path, source: str) -> dict:
-    from pmw.config import load_config
+    from core.config import load_config
 
     paths = _paths(work)
     config = load_config()
@@ -180,11 +180,11 @@ def _phase_ingest(work: Path, source: str) -> dict:
 
 
 def _phase_promote(work: Path) -> dict:
+    from core.config import load_config
     from ingest.analytics.load import ingest_analytics
     from ingest.billing import contract as bc
     from ingest.common.lake import promote_pending
     from ingest.marketing import contract as mc
-    from pmw.config import load_config
 
     paths = _paths(work)
     ingest_analytics(paths, load_config())  # no analytics files: writes the empty lake schema dbt's source reads
@@ -204,9 +204,9 @@ FINANCE_SELECT = [
 
 
 def _dbt(work: Path, threads: int, *args: str) -> tuple[subprocess.CompletedProcess, float]:
-    from pmw.config import load_config
-    from pmw.dbt import dbt_env, dbt_executable, dbt_vars_json
-    from pmw.settings import DBT_PROJECT_DIR
+    from core.config import load_config
+    from core.settings import DBT_PROJECT_DIR
+    from orchestration.dbt_cli import dbt_env, dbt_executable, dbt_vars_json
 
     env = os.environ | dbt_env(_paths(work), threads=threads)
     cmd = [dbt_executable(), *args, "--vars", dbt_vars_json(load_config()), "--project-dir", str(DBT_PROJECT_DIR),

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import duckdb
 
-from pmw.dbt import dbt_env, dbt_executable
-from pmw.settings import DBT_PROJECT_DIR, Paths
+from core.settings import DBT_PROJECT_DIR, Paths
+from orchestration.dbt_cli import dbt_env, dbt_executable
 
 STEPS = ("signed_up", "onboarding_completed", "report_created", "plan_upgraded")
 WINDOW_SECONDS = 86_400

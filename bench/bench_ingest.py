@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_ingest.py --events 1000000 [--repeat 3] [--pandas-lines 100000] [--work-dir DIR]
 
-Builds an Amplitude-shaped export with pmw.sample.analytics.generate_events_bench (the ~35 real fields with
+Builds an Amplitude-shaped export with sample_generator.analytics.generate_events_bench (the ~35 real fields with
 nested event_properties/user_properties; four gzipped JSON-lines members, stored in one ZIP), then reports
 medians over ``--repeat`` rounds of:
   bare     DuckDB CREATE TABLE AS SELECT * FROM read_json(<the gz members>, format='newline_delimited')
@@ -59,9 +59,9 @@ def _phase_bare(work: Path, _args: argparse.Namespace) -> dict[str, float]:
 
 
 def _phase_ingest(work: Path, _args: argparse.Namespace) -> dict[str, float]:
+    from core.config import parse_config
+    from core.settings import get_paths
     from ingest.analytics import ingest_analytics
-    from pmw.config import parse_config
-    from pmw.settings import get_paths
 
     paths = get_paths(work / "data").ensure()
     shutil.rmtree(paths.lake, ignore_errors=True)
@@ -96,8 +96,8 @@ def _run_phase(name: str, work: Path, args: argparse.Namespace) -> dict[str, flo
 
 def _prepare(work: Path, args: argparse.Namespace) -> tuple[int, int]:
     """Generate (or reuse) the members, the landed ZIP and the pandas subset; return (events, raw bytes)."""
-    from pmw.sample.analytics import generate_events_bench
-    from pmw.settings import get_paths
+    from core.settings import get_paths
+    from sample_generator.analytics import generate_events_bench
 
     stamp = work / "members" / "events.txt"
     if not (stamp.exists() and stamp.read_text() == str(args.events)):

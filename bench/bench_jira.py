@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_jira.py --issues 100000 [--csv-chunk 1000] [--formats json,csv] [--work-dir DIR]
 
-The exports are built with the sample generator's own builders (pmw.sample.jira: the planner, ``_issue_json``,
+The exports are built with the sample generator's own builders (sample_generator.jira: the planner, ``_issue_json``,
 ``_csv_rows``, the field catalog and sprint page of ``generate_jira``), so the bench reads the same layouts as the
 tests: the default Jira sample (seed 7, ~95 issues with status / points / sprint / assignee histories, reopens and
 re-estimates) is planned once and repeated with fresh keys, ids, history ids and comment ids until there are
@@ -67,7 +67,7 @@ class _CloneHistoryIds:
 
 
 def _planned():
-    from pmw.sample import jira as sample
+    from sample_generator import jira as sample
 
     planner = sample._Planner(SEED, sample.date(2023, 10, 2), 26)  # generate_jira's defaults: the same plan
     planner.plan()
@@ -101,8 +101,8 @@ def _clone_copy(sample, base: list, copy: int, history_ids: _CloneHistoryIds) ->
 
 def build_exports(work: Path, issues: int, formats: list[str], csv_chunk: int) -> dict[str, int]:
     """Landing dirs under work/<format>/data/landing; returns the issue counts written (PROD project)."""
-    from pmw.config import load_config
-    from pmw.sample.jira import generate_jira
+    from core.config import load_config
+    from sample_generator.jira import generate_jira
 
     sample, planner = _planned()
     base = list(planner.issues)
@@ -167,9 +167,9 @@ def _write_page(sample, api: Path, first: int, docs: list) -> None:
 def _phase_ingest(work: Path, fmt: str) -> dict[str, float]:
     import duckdb
 
+    from core.config import load_config
+    from core.settings import Paths
     from ingest.jira import ingest_jira
-    from pmw.config import load_config
-    from pmw.settings import Paths
 
     paths = Paths(work / fmt / "data").ensure()
     config = load_config()

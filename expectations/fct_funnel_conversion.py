@@ -8,8 +8,8 @@ import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.row_conditions import Column
 
+from core.config import ENTRY_MODES, PERIODS, PipelineConfig
 from expectations.runner import DerivedCheck, Gate, rule_meta, sql_string
-from pmw.config import ENTRY_MODES, PERIODS, PipelineConfig
 
 NAME = "fct_funnel_conversion"
 COLUMNS = (

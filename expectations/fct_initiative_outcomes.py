@@ -12,8 +12,8 @@ import datetime as dt
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
+from core.config import PipelineConfig
 from expectations.runner import DerivedCheck, Gate, rule_meta
-from pmw.config import PipelineConfig
 
 NAME = "fct_initiative_outcomes"
 COLUMNS = (

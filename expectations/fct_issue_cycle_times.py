@@ -8,8 +8,8 @@ import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.row_conditions import Column
 
+from core.config import STATUS_CATEGORIES, PipelineConfig
 from expectations.runner import DerivedCheck, Gate, rule_meta
-from pmw.config import STATUS_CATEGORIES, PipelineConfig
 
 NAME = "fct_issue_cycle_times"
 COLUMNS = (

@@ -8,8 +8,8 @@ import datetime as dt
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
+from core.config import IMPACT_SCALE, PipelineConfig
 from expectations.runner import DerivedCheck, Gate, rule_meta
-from pmw.config import IMPACT_SCALE, PipelineConfig
 
 NAME = "fct_portfolio_scores"
 COLUMNS = (

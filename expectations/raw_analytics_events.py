@@ -12,9 +12,9 @@ import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.row_conditions import Column
 
+from core.config import PipelineConfig
 from expectations.runner import DerivedCheck, Gate, rule_meta
 from ingest.analytics.contract import EVENT_COLUMNS
-from pmw.config import PipelineConfig
 
 NAME = "raw_analytics_events"
 SOURCES = ("amplitude", "mixpanel", "csv")

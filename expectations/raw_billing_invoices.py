@@ -13,9 +13,9 @@ import datetime as dt
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
+from core.config import PipelineConfig
 from expectations.runner import DerivedCheck, Gate, rule_meta
 from ingest.billing.contract import INVOICE_COLUMNS
-from pmw.config import PipelineConfig
 
 NAME = "raw_billing_invoices"
 REQUIRED_COLUMNS = ("invoice_id", "customer_id", "currency", "created_at", "_file_sha256")

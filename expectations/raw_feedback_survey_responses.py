@@ -12,9 +12,9 @@ import datetime as dt
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
+from core.config import PipelineConfig
 from expectations.runner import DerivedCheck, Gate, rule_meta
 from ingest.feedback.contract import SURVEY_RESPONSE_COLUMNS
-from pmw.config import PipelineConfig
 
 NAME = "raw_feedback_survey_responses"
 SURVEY_TYPES = ("nps", "csat")

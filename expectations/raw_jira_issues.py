@@ -14,9 +14,9 @@ import datetime as dt
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
+from core.config import JIRA_KEY, STATUS_CATEGORIES, PipelineConfig
 from expectations.runner import DerivedCheck, Gate, rule_meta
 from ingest.jira.contract import ISSUE_COLUMNS
-from pmw.config import JIRA_KEY, STATUS_CATEGORIES, PipelineConfig
 
 NAME = "raw_jira_issues"
 REQUIRED_COLUMNS = ("issue_key", "created_at", "_file_sha256")

@@ -11,10 +11,10 @@ import datetime as dt
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
+from core.config import PipelineConfig
 from expectations.raw_billing_invoices import rated_currencies
 from expectations.runner import DerivedCheck, Gate, rule_meta
 from ingest.marketing.contract import SPEND_COLUMNS
-from pmw.config import PipelineConfig
 
 NAME = "raw_marketing_spend"
 REQUIRED_COLUMNS = ("spend_date", "vendor", "spend", "currency", "_file_sha256")

@@ -42,7 +42,7 @@ from great_expectations.expectations.expectation import (
     MulticolumnMapExpectation,
 )
 
-from pmw.config import PipelineConfig, load_config
+from core.config import PipelineConfig, load_config
 
 Severity = Literal["error", "warn"]
 SEVERITIES: tuple[str, ...] = ("error", "warn")

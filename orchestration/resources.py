@@ -3,9 +3,9 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from pmw.config import PipelineConfig, load_config
-from pmw.dbt import apply_dbt_env, dbt_executable, ensure_manifest
-from pmw.settings import DBT_PROJECT_DIR, Paths, get_paths
+from core.config import PipelineConfig, load_config
+from core.settings import DBT_PROJECT_DIR, Paths, get_paths
+from orchestration.dbt_cli import apply_dbt_env, dbt_executable, ensure_manifest
 
 # Every step that writes (or holds open) the working DuckDB file shares this pool; dagster_home/dagster.yaml
 # limits it to one at a time. A reader blocks the writer in DuckDB, so read-only gate queries are in it too.

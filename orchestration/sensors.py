@@ -4,11 +4,11 @@ import json
 
 import dagster as dg
 
+from core.settings import get_paths
 from orchestration.assets.ingest import RAW_ASSETS
 from orchestration.jobs import pmw_pipeline
-from pmw.landing_watch import scan_new_files
-from pmw.run_records import record_run_failure
-from pmw.settings import get_paths
+from orchestration.landing_watch import scan_new_files
+from orchestration.run_records import record_run_failure
 
 # Which ingest asset takes a landed file of each source (later sources add theirs here).
 INGEST_OP_BY_SOURCE = {source: asset.op.name for source, asset in RAW_ASSETS.items()}

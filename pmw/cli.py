@@ -7,12 +7,12 @@ import json
 import sys
 import time
 
-from pmw.config import ConfigError, load_config
-from pmw.settings import get_paths
+from core.config import ConfigError, load_config
+from core.settings import get_paths
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from pmw.sample import generate_sample
+    from sample_generator import generate_sample
 
     paths = get_paths(args.data_dir).ensure()
     started = time.monotonic()

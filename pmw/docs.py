@@ -3,7 +3,7 @@
 `dbt docs generate --static` writes target/static_index.html with the manifest and catalog embedded, so it opens
 from disk without `dbt docs serve`. dbt's page loads no stylesheet, font or script from the network; its only
 outbound request is the Snowplow usage tracker, injected when the manifest says send_anonymous_usage_stats — so the
-catalogue is generated with DBT_SEND_ANONYMOUS_USAGE_STATS=false (pmw.dbt.dbt_env) and checked for it.
+catalogue is generated with DBT_SEND_ANONYMOUS_USAGE_STATS=false (orchestration.dbt_cli.dbt_env) and checked for it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pmw.config import PipelineConfig
-from pmw.dbt import dbt_env, dbt_executable, dbt_vars_json
-from pmw.settings import DBT_PROJECT_DIR, Paths
+from core.config import PipelineConfig
+from core.settings import DBT_PROJECT_DIR, Paths
+from orchestration.dbt_cli import dbt_env, dbt_executable, dbt_vars_json
 
 CATALOGUE_NAME = "mart_catalogue.html"
 _TRACKING_ON = re.compile(r'"send_anonymous_usage_stats":\s*true')

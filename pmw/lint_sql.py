@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from pmw.dbt import dbt_env
-from pmw.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Paths
+from core.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Paths
+from orchestration.dbt_cli import dbt_env
 
 
 def main() -> int:

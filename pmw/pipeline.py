@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pmw.run_records import record_run
-from pmw.settings import Paths
+from core.settings import Paths
+from orchestration.run_records import record_run
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from core.settings import SOURCES, Paths
 from ingest.common.manifest import read_manifest
-from pmw.publish import current_publication
-from pmw.run_records import read_gate_results, read_last_run
-from pmw.settings import SOURCES, Paths
+from orchestration.run_records import read_gate_results, read_last_run
+from publish.release import current_publication
 
 
 def build_summary(paths: Paths) -> dict[str, Any]:

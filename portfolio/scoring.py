@@ -6,7 +6,7 @@ where it came from, so a score can be traced back; an item that cannot be scored
 and rank and a ``scoring_note`` naming it and why. Nothing here reads a clock or a random source, and ties are
 broken by item_key, so the same marts give the same frames, row for row.
 
-Rules (thresholds from ``portfolio:`` in config/pmw.yml, pmw.config.PortfolioConfig):
+Rules (thresholds from ``portfolio:`` in config/pmw.yml, core.config.PortfolioConfig):
 
 * Reach, users per quarter (91 days): shipped -> adopting users in the after window scaled to 91 days
   (``measured_adoption``); else the target metric's segment per quarter (``segment_size:<event>``, from the marts);
@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from pmw.config import IMPACT_SCALE, KANO_MIX_CATEGORIES, PortfolioConfig
+from core.config import IMPACT_SCALE, KANO_MIX_CATEGORIES, PortfolioConfig
 
 DAYS_PER_QUARTER = 91
 KANO_MIX_OF = {"M": "must_be", "O": "one_dimensional", "A": "attractive"}  # anything else: indifferent_or_other

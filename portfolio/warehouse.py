@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pmw.config import PipelineConfig
+from core.config import PipelineConfig
 from portfolio.scoring import DAYS_PER_QUARTER, KANO_MIX_COLUMNS, SCORE_COLUMNS, PortfolioScores
 
 SCHEMA = "marts"

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from core.config import PipelineConfig
+from core.settings import Paths
 from ingest.analytics import contract
 from ingest.analytics.csv_format import (
     CSV_NUMBER_SQL,
@@ -47,8 +49,6 @@ from ingest.common.locking import ingest_lock
 from ingest.common.manifest import manifest_source_dir, read_manifest_record, write_manifest_record
 from ingest.common.parquet import copy_query_to_parquet, ensure_schema_file, sql_string
 from ingest.common.quarantine import quarantine_path, write_quarantine
-from pmw.config import PipelineConfig
-from pmw.settings import Paths
 
 PARSER_VERSION = "analytics-1"
 SOURCE = contract.SOURCE

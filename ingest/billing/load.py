@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from core.config import PipelineConfig
+from core.settings import Paths
 from ingest.billing import contract
 from ingest.billing.stripe import BillingContext, is_customer_file, parse_stripe_file
 from ingest.common.entity_ingest import EntitySource, ParsedFile, ingest_entity_files, read_lake_column, sniff_text
 from ingest.common.report import IngestReport
-from pmw.config import PipelineConfig
-from pmw.settings import Paths
 
 PARSER_VERSION = "billing-1"
 SOURCE = contract.SOURCE

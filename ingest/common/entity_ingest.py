@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from core.settings import Paths
 from ingest.common.atomic import remove_stale_temp_files
 from ingest.common.hashing import file_sha256
 from ingest.common.identity import email_hash
@@ -33,7 +34,6 @@ from ingest.common.manifest import manifest_source_dir, read_manifest_record, wr
 from ingest.common.parquet import copy_query_to_parquet, ensure_schema_file, sql_string
 from ingest.common.quarantine import quarantine_path, write_quarantine
 from ingest.common.report import ALREADY_LOADED, FAILED, LOADED, SKIPPED_DUPLICATE, FileResult, IngestReport
-from pmw.settings import Paths
 
 Columns = tuple[tuple[str, str], ...]
 # Columns the loop fills itself; a parser never sets them.

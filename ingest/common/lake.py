@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from core.settings import Paths
 from ingest.common.manifest import read_manifest_record, write_manifest_record
-from pmw.settings import Paths
 
 # Manifest status of a file an operator took out of the pipeline after it failed its gate.
 DISCARDED = "discarded"

@@ -7,8 +7,8 @@ import stat
 from fnmatch import fnmatch
 from pathlib import Path
 
+from core.settings import SOURCES, Paths
 from ingest.common.hashing import file_sha256
-from pmw.settings import SOURCES, Paths
 
 __all__ = ["LandingPathError", "check_landed_file", "file_sha256", "list_landed_files", "relative_to_landing"]
 

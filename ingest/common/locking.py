@@ -7,7 +7,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 
-from pmw.settings import Paths
+from core.settings import Paths
 
 
 @contextlib.contextmanager

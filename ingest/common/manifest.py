@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.settings import Paths
 from ingest.common.atomic import TEMP_SUFFIX, atomic_write_text
-from pmw.settings import Paths
 
 MANIFEST_FIELDS = (
     "source",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from core.settings import Paths
 from ingest.common.parquet import copy_query_to_parquet
-from pmw.settings import Paths
 
 
 def quarantine_path(paths: Paths, source: str, sha256: str) -> Path:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from core.config import PipelineConfig
 from ingest.feedback.csv_rows import read_csv
 from ingest.feedback.errors import MalformedFileError, UnknownLayoutError
 from ingest.feedback.kano import LONG_COLUMNS, LONG_REQUIRED, parse_kano_long, parse_kano_wide
@@ -26,7 +27,6 @@ from ingest.feedback.surveys import (
     parse_surveymonkey_csv,
     parse_typeform_csv,
 )
-from pmw.config import PipelineConfig
 
 TicketFields = dict[str, list[int]]
 

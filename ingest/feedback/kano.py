@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.config import KanoFeature
 from ingest.common.identity import email_hash
 from ingest.feedback.csv_rows import fit_width, raw_row
 from ingest.feedback.errors import MalformedFileError, RecordError
 from ingest.feedback.rows import EntityRows, FileRows, Record, load_records
 from ingest.feedback.values import clean, id_text, optional_id, raw_json, timestamp
-from pmw.config import KanoFeature
 
 ENTITY = "kano_answers"
 WIDE_META = ("respondent_id", "email", "submitted_at", "user_id")

@@ -19,6 +19,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from core.config import PipelineConfig
+from core.settings import Paths
 from ingest.common.atomic import remove_stale_temp_files
 from ingest.common.hashing import file_sha256
 from ingest.common.lake import DISCARDED, lake_dir, lake_file, pending_dir, pending_file
@@ -33,8 +35,6 @@ from ingest.feedback.detect import TicketFields, parse_feedback_file
 from ingest.feedback.errors import FeedbackFileError
 from ingest.feedback.rows import FileRows
 from ingest.feedback.values import scrub_text
-from pmw.config import PipelineConfig
-from pmw.settings import Paths
 
 PARSER_VERSION = "feedback-1"
 SOURCE = contract.SOURCE

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from core.config import JiraConfig
 from ingest.jira.dates import DateValueError, parse_csv_date, parse_csv_datetime
 from ingest.jira.errors import JiraFileError, MalformedFileError
 from ingest.jira.fields import CUSTOM_FIELD_ID
@@ -32,7 +33,6 @@ from ingest.jira.locales import (
 )
 from ingest.jira.rows import EntityRows, FileRows, load_records
 from ingest.jira.values import RecordError, confidence, number, story_points, whole_number
-from pmw.config import JiraConfig
 
 CSV = "csv"
 REQUIRED_COLUMNS = ("issue_key", "issue_id", "created")

@@ -19,6 +19,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from core.config import PipelineConfig
+from core.settings import Paths
 from ingest.common.atomic import remove_stale_temp_files
 from ingest.common.hashing import file_sha256
 from ingest.common.lake import DISCARDED, lake_dir, lake_file, pending_dir, pending_file
@@ -43,8 +45,6 @@ from ingest.jira.errors import JiraFileError, MalformedFileError, UnknownLayoutE
 from ingest.jira.fields import CatalogField, FieldCatalog, changelog_field_names, resolve_fields
 from ingest.jira.locales import fold
 from ingest.jira.rows import FileRows
-from pmw.config import PipelineConfig
-from pmw.settings import Paths
 
 PARSER_VERSION = "jira-1"
 SOURCE = contract.SOURCE

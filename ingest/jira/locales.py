@@ -4,7 +4,7 @@ status-category names, the custom-field header prefix and the issue-type names t
 Jira writes the header row, the month names in dates and the Status Category values in the exporting user's
 language. Lookups are case-insensitive (``casefold``); month abbreviations also ignore a trailing dot, because Java's
 short month names carry one in some languages (``janv.``, ``Okt.``) and Jira's CSV sometimes drops it.
-Supported languages are the ones pmw.config accepts in ``jira.csv_locales``: en, fr, de, es.
+Supported languages are the ones core.config accepts in ``jira.csv_locales``: en, fr, de, es.
 """
 
 from __future__ import annotations

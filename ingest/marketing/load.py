@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from core.config import PipelineConfig
+from core.settings import Paths
 from ingest.common.entity_ingest import EntitySource, ingest_entity_files
 from ingest.common.report import IngestReport
 from ingest.marketing import contract
 from ingest.marketing.spend import SpendContext, parse_spend_file
-from pmw.config import PipelineConfig
-from pmw.settings import Paths
 
 PARSER_VERSION = "marketing-1"
 SOURCE = contract.SOURCE

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from core.config import FinanceConfig
 from ingest.common.entity_ingest import (
     ParsedFile,
     UnknownLayoutError,
@@ -30,7 +31,6 @@ from ingest.common.entity_ingest import (
     raw_json,
 )
 from ingest.common.money import AmountError, check_currency, parse_amount
-from pmw.config import FinanceConfig
 
 ENTITY = "spend"
 GOOGLE_UI = "google_ads_ui_csv"

@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.dbt_cli import apply_dbt_env, dbt_vars_json
 from orchestration.resources import DUCKDB_POOL, PmwSettings, dbt_project
-from pmw.dbt import apply_dbt_env, dbt_vars_json
 
 
 class PmwDbtTranslator(DagsterDbtTranslator):

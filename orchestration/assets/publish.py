@@ -1,13 +1,13 @@
-"""Publish for BI: every mart, after every gate passed, swapped in atomically (pmw/publish.py)."""
+"""Publish for BI: every mart, after every gate passed, swapped in atomically (publish/release.py)."""
 
 from datetime import timedelta
 
 import dagster as dg
 
 from orchestration.assets.portfolio import PORTFOLIO_KEYS
+from orchestration.dbt_cli import mart_models
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
-from pmw.dbt import mart_models
-from pmw.publish import publish
+from publish.release import publish
 
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 # The dbt marts and the marts the portfolio asset writes into the same schema (publish copies them all).

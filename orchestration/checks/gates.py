@@ -9,7 +9,7 @@ from expectations.runner import GateResult, validate_parquet_files, validate_war
 from ingest.common.lake import pending_files
 from orchestration.assets.ingest import SOURCE_SPECS
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
-from pmw.run_records import record_gate_result
+from orchestration.run_records import record_gate_result
 
 
 def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, gate_name: str, result: GateResult):

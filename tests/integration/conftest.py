@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from pmw.config import load_config
+from core.config import load_config
+from core.settings import Paths
 from pmw.pipeline import run_pipeline
-from pmw.sample import generate_sample
-from pmw.settings import Paths
+from sample_generator import generate_sample
 
 PORTFOLIO_SAMPLE = {"seed": 7, "users": 600, "days": 60, "events_per_user": 3, "signup_days": 51}
 

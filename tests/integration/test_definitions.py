@@ -10,14 +10,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from core.config import load_config
+from core.settings import PROJECT_ROOT, Paths
 from ingest.analytics import ingest_analytics
 from ingest.common.landing import file_sha256
 from orchestration.assets.ingest import RAW_ASSETS
 from orchestration.definitions import defs
 from orchestration.resources import DUCKDB_POOL
 from orchestration.sensors import landing_sensor
-from pmw.config import load_config
-from pmw.settings import PROJECT_ROOT, Paths
 
 
 def test_every_asset_has_a_group_and_a_description():

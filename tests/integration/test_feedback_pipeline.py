@@ -9,11 +9,11 @@ from datetime import date
 import duckdb
 import pytest
 
+from core.settings import Paths
 from pmw.pipeline import run_pipeline
-from pmw.sample.analytics import generate_analytics
-from pmw.sample.billing import generate_billing
-from pmw.sample.feedback import generate_feedback
-from pmw.settings import Paths
+from sample_generator.analytics import generate_analytics
+from sample_generator.billing import generate_billing
+from sample_generator.feedback import generate_feedback
 
 pytestmark = pytest.mark.slow
 

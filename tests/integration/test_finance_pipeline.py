@@ -1,5 +1,5 @@
 """Unit economics end to end: the billing and marketing samples through the whole job, read from the PUBLISHED marts
-and compared with the truths the generator planted (pmw/sample/billing.py).
+and compared with the truths the generator planted (sample_generator/billing.py).
 
 One module-scoped run: generate_billing at its smallest accepted size (users=200, months=4). The analytics sample
 is NOT generated: generate_billing replays the analytics journeys itself (no files needed), and without analytics
@@ -18,10 +18,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.settings import Paths
 from ingest.common.manifest import read_manifest
 from pmw.pipeline import RunOutcome, run_pipeline
-from pmw.sample.billing import generate_billing
-from pmw.settings import Paths
+from sample_generator.billing import generate_billing
 
 pytestmark = pytest.mark.slow
 

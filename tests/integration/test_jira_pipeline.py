@@ -22,14 +22,14 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import load_config
+from core.settings import Paths
 from ingest.common.lake import pending_files
 from ingest.jira import ingest_jira
-from pmw.config import load_config
+from orchestration.run_records import read_last_run
 from pmw.pipeline import RunOutcome, run_pipeline
-from pmw.run_records import read_last_run
-from pmw.sample.analytics import generate_analytics
-from pmw.sample.jira import JiraTruths, generate_jira
-from pmw.settings import Paths
+from sample_generator.analytics import generate_analytics
+from sample_generator.jira import JiraTruths, generate_jira
 
 pytestmark = pytest.mark.slow
 

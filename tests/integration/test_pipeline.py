@@ -15,14 +15,14 @@ import duckdb
 import great_expectations as gx
 import pytest
 
+from core.settings import Paths
 from expectations import GATES
 from expectations.runner import DerivedCheck
 from ingest.common.lake import pending_files
 from ingest.common.manifest import read_manifest
 from pmw.pipeline import RunOutcome, run_pipeline
-from pmw.publish import current_publication
-from pmw.sample.analytics import generate_analytics
-from pmw.settings import Paths
+from publish.release import current_publication
+from sample_generator.analytics import generate_analytics
 
 pytestmark = pytest.mark.slow
 

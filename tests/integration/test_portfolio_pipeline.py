@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pmw.config import load_config
+from core.config import load_config
 from portfolio.scoring import DAYS_PER_QUARTER, score_portfolio
 from portfolio.warehouse import read_inputs
 from tests.report_browser import assert_clean_offline_visit, visit_report

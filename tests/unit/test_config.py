@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pmw.config import ConfigError, load_config, parse_config
-from pmw.settings import DEFAULT_CONFIG_PATH
+from core.config import ConfigError, load_config, parse_config
+from core.settings import DEFAULT_CONFIG_PATH
 
 HERE = Path("test.yml")
 

@@ -21,11 +21,11 @@ import duckdb
 import pytest
 import yaml
 
+from core.config import load_config
+from core.settings import DBT_PROJECT_DIR
 from expectations import GATES, validate_parquet_files, validate_warehouse_table
 from ingest.common.identity import email_hash
 from ingest.feedback.contract import ENTITIES
-from pmw.config import load_config
-from pmw.settings import DBT_PROJECT_DIR
 from tests.unit.test_dbt_jira import as_dicts, by_key, issue, write_jira_file, write_jira_schema_files
 from tests.unit.test_dbt_project import Warehouse, write_schema_file
 

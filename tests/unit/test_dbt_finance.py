@@ -32,10 +32,10 @@ import duckdb
 import pytest
 import yaml
 
+from core.config import load_config
+from core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from ingest.billing import contract as billing_contract
 from ingest.marketing import contract as marketing_contract
-from pmw.config import load_config
-from pmw.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from tests.unit.test_dbt_project import DBT_EXECUTABLE, Event, Warehouse, write_lake_file, write_schema_file
 
 D = decimal.Decimal

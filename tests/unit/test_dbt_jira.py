@@ -16,9 +16,9 @@ import duckdb
 import pytest
 import yaml
 
+from core.config import load_config
+from core.settings import DBT_PROJECT_DIR
 from ingest.jira.contract import ENTITIES
-from pmw.config import load_config
-from pmw.settings import DBT_PROJECT_DIR
 from tests.unit.test_dbt_project import Warehouse, write_schema_file
 
 DELIVERY_MARTS = ("fct_issue_cycle_times", "fct_sprint_metrics", "dim_initiatives", "fct_initiative_delivery")

@@ -9,7 +9,7 @@ import jinja2
 import pytest
 from scipy import stats
 
-from pmw.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR
 
 MACROS = (
     jinja2.Environment(undefined=jinja2.StrictUndefined)

@@ -1,17 +1,17 @@
 """dim_ideas and stg_jira__issue_links on the generated Jira sample: JSON and CSV exports ingested, promoted, and
 only the models dim_ideas needs built (``--select +dim_ideas``). Every expectation comes from the sample's planted
-truths (pmw.sample.jira.IdeaTruth), not from the SQL."""
+truths (sample_generator.jira.IdeaTruth), not from the SQL."""
 
 from __future__ import annotations
 
 import pytest
 
+from core.config import load_config
+from core.settings import Paths
 from ingest.common.lake import promote_pending
 from ingest.jira import contract
 from ingest.jira.load import ingest_jira
-from pmw.config import load_config
-from pmw.sample.jira import generate_jira
-from pmw.settings import Paths
+from sample_generator.jira import generate_jira
 from tests.unit.test_dbt_project import Warehouse, write_schema_file
 
 

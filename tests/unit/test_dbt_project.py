@@ -28,9 +28,9 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from core.config import load_config
+from core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from ingest.analytics.contract import EVENT_COLUMNS
-from pmw.config import load_config
-from pmw.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 MARTS = ("fct_sessions", "fct_active_users", "fct_funnel_conversion", "fct_retention_cohorts")

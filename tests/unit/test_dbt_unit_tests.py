@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from pmw.config import load_config
+from core.config import load_config
 from tests.unit.test_dbt_project import Warehouse, write_schema_file
 
 

@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from core.config import PipelineConfig, parse_config
 from expectations import GATES, GateResult, validate_relation
-from pmw.config import PipelineConfig, parse_config
 from tests.unit.test_expectations_fct_issue_cycle_times import contract_ddl
 
 GATE = GATES["fct_initiative_delivery"]

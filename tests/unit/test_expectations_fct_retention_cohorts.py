@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from core.config import PipelineConfig, parse_config
 from expectations import GATES, GateResult, validate_relation
-from pmw.config import PipelineConfig, parse_config
 
 GATE = GATES["fct_retention_cohorts"]
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from core.config import PipelineConfig, parse_config
+from core.settings import DBT_PROJECT_DIR
 from expectations import GATES, GateResult, validate_relation
-from pmw.config import PipelineConfig, parse_config
-from pmw.settings import DBT_PROJECT_DIR
 from tests.unit.test_dbt_feedback import nps_interval
 
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)

@@ -9,10 +9,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from core.config import PipelineConfig, parse_config
 from expectations import GATES, GateResult, validate_parquet_files, validate_relation
 from expectations.runner import sql_string
 from ingest.analytics.contract import EVENT_COLUMNS
-from pmw.config import PipelineConfig, parse_config
 
 GATE = GATES["raw_analytics_events"]
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)

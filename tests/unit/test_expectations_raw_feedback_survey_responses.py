@@ -10,10 +10,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import PipelineConfig, parse_config
 from expectations import GATES, GateResult, validate_parquet_files, validate_relation
 from ingest.common.identity import email_hash
 from ingest.feedback.contract import SURVEY_RESPONSE_COLUMNS
-from pmw.config import PipelineConfig, parse_config
 
 GATE = GATES["raw_feedback_survey_responses"]
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)

@@ -9,9 +9,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import PipelineConfig, parse_config
 from expectations import GATES, GateResult, validate_parquet_files, validate_relation
 from ingest.jira.contract import ISSUE_COLUMNS
-from pmw.config import PipelineConfig, parse_config
 
 GATE = GATES["raw_jira_issues"]
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)

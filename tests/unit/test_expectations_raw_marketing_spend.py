@@ -10,9 +10,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import PipelineConfig, parse_config
 from expectations import GATES, GateResult, validate_relation
 from ingest.marketing.contract import SPEND_COLUMNS
-from pmw.config import PipelineConfig, parse_config
 
 GATE = GATES["raw_marketing_spend"]
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)

@@ -11,8 +11,8 @@ import duckdb
 import great_expectations as gx
 import pytest
 
+from core.config import PipelineConfig, parse_config
 from expectations import GATES, DerivedCheck, Gate, rule_meta, validate_relation, validate_warehouse_table
-from pmw.config import PipelineConfig, parse_config
 
 NOW = dt.datetime(2024, 6, 1)
 E = gx.expectations

@@ -16,13 +16,13 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import PipelineConfig, parse_config
+from core.settings import Paths, get_paths
 from ingest.analytics import contract, ingest_analytics
 from ingest.analytics.load import IngestReport
 from ingest.common import atomic
 from ingest.common.archive import ArchiveLimits
 from ingest.common.manifest import read_manifest, read_manifest_record
-from pmw.config import PipelineConfig, parse_config
-from pmw.settings import Paths, get_paths
 
 LA = "America/Los_Angeles"
 
@@ -663,7 +663,7 @@ def test_log_gets_one_line_per_file(paths: Paths, config: PipelineConfig) -> Non
 
 
 def test_generated_sample_balances_and_quarantines_exactly_the_planted_lines(paths: Paths, config: PipelineConfig):
-    sample = pytest.importorskip("pmw.sample.analytics")
+    sample = pytest.importorskip("sample_generator.analytics")
     truths = sample.generate_analytics(paths.landing, seed=3, users=40, days=31, events_per_user=3)
     config = parse_config({"analytics": {"mixpanel_project_timezone": truths.mixpanel_timezone}}, Path("t.yml"))
 

@@ -12,13 +12,13 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import PipelineConfig, parse_config
+from core.settings import PROJECT_ROOT, Paths, get_paths
 from ingest.billing import contract, ingest_billing
 from ingest.common import atomic
 from ingest.common.identity import email_hash
 from ingest.common.manifest import read_manifest, read_manifest_record
 from ingest.common.report import IngestReport
-from pmw.config import PipelineConfig, parse_config
-from pmw.settings import PROJECT_ROOT, Paths, get_paths
 
 SAMPLES = PROJECT_ROOT / "tests" / "fixtures" / "billing"
 IN_MINOR_UNITS = "(the API gives amounts in minor units)"

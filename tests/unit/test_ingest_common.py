@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Paths, get_paths
 from ingest.common import atomic
 from ingest.common.archive import ArchiveError, ArchiveLimits, check_member_name, iter_extracted_members
 from ingest.common.atomic import atomic_output, atomic_write_text, remove_stale_temp_files
 from ingest.common.hashing import file_sha256
 from ingest.common.landing import LandingPathError, check_landed_file, list_landed_files
 from ingest.common.manifest import ManifestError, read_manifest, read_manifest_record, write_manifest_record
-from pmw.settings import Paths, get_paths
 
 
 @pytest.fixture

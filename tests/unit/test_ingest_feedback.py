@@ -12,13 +12,13 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import PipelineConfig, load_config
+from core.settings import DEFAULT_CONFIG_PATH, PROJECT_ROOT, Paths, get_paths
 from ingest.common import atomic
 from ingest.common.identity import email_hash
 from ingest.common.manifest import read_manifest_record
 from ingest.common.report import ALREADY_LOADED, FAILED, LOADED, SKIPPED_DUPLICATE, IngestReport
 from ingest.feedback import contract, ingest_feedback
-from pmw.config import PipelineConfig, load_config
-from pmw.settings import DEFAULT_CONFIG_PATH, PROJECT_ROOT, Paths, get_paths
 
 OWN_SAMPLES = PROJECT_ROOT / "tests" / "fixtures" / "feedback"
 ZENDESK_SAMPLES = PROJECT_ROOT.parent / "shared" / "fixtures" / "zendesk_api"

@@ -13,13 +13,13 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import PipelineConfig, parse_config
+from core.settings import PROJECT_ROOT, Paths, get_paths
 from ingest.common import atomic
 from ingest.common.lake import discard_pending
 from ingest.common.manifest import read_manifest, read_manifest_record
 from ingest.common.report import IngestReport
 from ingest.jira import contract, ingest_jira
-from pmw.config import PipelineConfig, parse_config
-from pmw.settings import PROJECT_ROOT, Paths, get_paths
 
 REAL_SAMPLES = PROJECT_ROOT.parent / "shared" / "fixtures" / "jira_api"
 OWN_SAMPLES = PROJECT_ROOT / "tests" / "fixtures" / "jira"

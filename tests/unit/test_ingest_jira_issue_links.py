@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from core.config import load_config
 from ingest.jira.load import parse_jira_file
 from ingest.jira.locales import issue_link_header
-from pmw.config import load_config
-from pmw.sample.jira import generate_jira
+from sample_generator.jira import generate_jira
 
 REAL_SAMPLES = Path("/work/shared/fixtures/jira_api")
 

@@ -12,12 +12,12 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.config import PipelineConfig, parse_config
+from core.settings import PROJECT_ROOT, Paths, get_paths
 from ingest.common import atomic
 from ingest.common.manifest import read_manifest, read_manifest_record
 from ingest.common.report import IngestReport
 from ingest.marketing import contract, ingest_marketing
-from pmw.config import PipelineConfig, parse_config
-from pmw.settings import PROJECT_ROOT, Paths, get_paths
 
 SAMPLES = PROJECT_ROOT / "tests" / "fixtures" / "marketing"
 

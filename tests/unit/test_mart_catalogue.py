@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from pmw.settings import DBT_PROJECT_DIR
+from core.settings import DBT_PROJECT_DIR
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 

@@ -10,8 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from core.config import ConfigError, PortfolioConfig, parse_config
 from expectations import GATES, validate_relation
-from pmw.config import ConfigError, PortfolioConfig, parse_config
 from portfolio.scoring import PortfolioInputError, score_portfolio
 from portfolio.warehouse import read_inputs, write_tables
 

@@ -9,9 +9,9 @@ import os
 import duckdb
 import pytest
 
-import pmw.publish as publish_module
-from pmw.publish import FAILURE_POINTS, PublishError, current_publication, publish
-from pmw.settings import Paths
+import publish.release as publish_module
+from core.settings import Paths
+from publish.release import FAILURE_POINTS, PublishError, current_publication, publish
 from tests.unit.report_fixtures import EXPECTED_CHARTS, create_report_marts
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from pmw.report import ReportError, nice_ticks, render_from_connection, render_report
+from publish.report import ReportError, nice_ticks, render_from_connection, render_report
 from tests.unit.report_fixtures import EXPECTED_CHARTS, HOSTILE, create_report_marts, write_report_marts_db
 
 

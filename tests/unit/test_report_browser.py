@@ -7,7 +7,7 @@ the end-to-end test on the published report (tests/report_browser.py).
 
 from __future__ import annotations
 
-from pmw.report import render_report
+from publish.report import render_report
 from tests.report_browser import assert_clean_offline_visit, visit_report
 from tests.unit.report_fixtures import EXPECTED_CHARTS, write_report_marts_db
 

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pmw.config import load_config
-from pmw.sample import AnalyticsTruths, generate_analytics, generate_events_bench
-from pmw.sample.analytics import MIXPANEL_TIMEZONE
-from pmw.settings import DEFAULT_CONFIG_PATH
+from core.config import load_config
+from core.settings import DEFAULT_CONFIG_PATH
+from sample_generator import AnalyticsTruths, generate_analytics, generate_events_bench
+from sample_generator.analytics import MIXPANEL_TIMEZONE
 
 USERS = 300
 DAYS = 45

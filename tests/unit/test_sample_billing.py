@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from pmw.config import load_config
-from pmw.sample import BillingTruths, generate_analytics, generate_billing
-from pmw.sample import billing as billing_module
-from pmw.settings import DEFAULT_CONFIG_PATH
+from core.config import load_config
+from core.settings import DEFAULT_CONFIG_PATH
+from sample_generator import BillingTruths, generate_analytics, generate_billing
+from sample_generator import billing as billing_module
 
 STRIPE = "billing/stripe"
 DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")

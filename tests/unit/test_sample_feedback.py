@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from core.config import load_config
+from core.settings import DEFAULT_CONFIG_PATH
 from ingest.common.identity import email_hash
-from pmw.config import load_config
-from pmw.sample.analytics import generate_analytics
-from pmw.sample.feedback import FeedbackTruths, generate_feedback, kano_category
-from pmw.sample.people import SampleUser, sample_users
-from pmw.settings import DEFAULT_CONFIG_PATH
+from sample_generator.analytics import generate_analytics
+from sample_generator.feedback import FeedbackTruths, generate_feedback, kano_category
+from sample_generator.people import SampleUser, sample_users
 
 NPS_Q = "How likely are you to recommend us to a friend or colleague?"
 CSAT_Q = "Overall, how satisfied are you with the product?"

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pmw.config import load_config
-from pmw.sample.jira import JiraTruths, generate_jira
-from pmw.settings import DEFAULT_CONFIG_PATH
+from core.config import load_config
+from core.settings import DEFAULT_CONFIG_PATH
+from sample_generator.jira import JiraTruths, generate_jira
 
 API_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"  # 2023-10-02T09:15:00.000+0200
 SPRINT_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"  # 2023-10-02T08:15:00.000Z (Python 3.11 reads Z with %z)

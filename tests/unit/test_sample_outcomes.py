@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from pmw.config import load_config
-from pmw.sample import AnalyticsTruths, generate_analytics
-from pmw.sample.analytics import OUTCOME_WINDOW_DAYS, PLANTED_OUTCOMES
-from pmw.sample.billing import analytics_plan_upgrades
-from pmw.sample.people import sample_users
-from pmw.settings import DEFAULT_CONFIG_PATH
+from core.config import load_config
+from core.settings import DEFAULT_CONFIG_PATH
+from sample_generator import AnalyticsTruths, generate_analytics
+from sample_generator.analytics import OUTCOME_WINDOW_DAYS, PLANTED_OUTCOMES
+from sample_generator.billing import analytics_plan_upgrades
+from sample_generator.people import sample_users
 from tests.unit.test_sample_analytics import ReadBack
 
 SAMPLE = {"seed": 5, "users": 300, "days": 60, "events_per_user": 0, "signup_days": 51, "start": date(2024, 1, 1)}

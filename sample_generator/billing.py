@@ -1,7 +1,7 @@
 """Sample billing (Stripe) and marketing-spend exports with planted CLV/CAC truths.
 
 Customers are the analytics sample's users: for the same ``seed``, ``users`` and ``start``, every user who has a
-``plan_upgraded`` event in :func:`pmw.sample.analytics.generate_analytics` (default ``days=60``,
+``plan_upgraded`` event in :func:`sample_generator.analytics.generate_analytics` (default ``days=60``,
 ``events_per_user=30``, ``mess=True``) becomes a Stripe customer paying at that very second (plan and currency as
 the event says; the journeys are replayed with the analytics module's own per-user random streams, no files
 needed). After the analytics range ends, more customers arrive (some through 14-day trials), taken from the
@@ -59,8 +59,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pmw.sample import analytics as _analytics
-from pmw.sample.people import user_email
+from sample_generator import analytics as _analytics
+from sample_generator.people import user_email
 
 # Must equal config/pmw.yml finance: (a test checks it).
 REPORTING_CURRENCY = "USD"
@@ -149,7 +149,7 @@ DAY_S = 86_400
 
 def customer_email(user_id: str) -> str:
     """The normalised e-mail address of the sample's product user ``user_id``: the same one the feedback sample
-    gives that user (pmw.sample.people), so billing customers and survey respondents share an email hash."""
+    gives that user (sample_generator.people), so billing customers and survey respondents share an email hash."""
     return user_email(user_id)
 
 

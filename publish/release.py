@@ -4,7 +4,7 @@ Layout under the data directory::
 
     published.releases/<release_id>/marts.duckdb        read-only copy of every table in the `marts` schema
     published.releases/<release_id>/parquet/<mart>.parquet
-    published.releases/<release_id>/report.html         one self-contained offline page of charts (pmw/report.py)
+    published.releases/<release_id>/report.html         one self-contained offline page of charts (publish/report.py)
     published.releases/<release_id>/_publication.json   what is in it: tables, rows, fingerprints, report, run id
     published -> published.releases/<release_id>        the path BI tools use; a symlink
 
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import duckdb
 
-from pmw.report import render_report
-from pmw.settings import Paths
+from core.settings import Paths
+from publish.report import render_report
 
 MARTS_SCHEMA = "marts"
 PUBLISHED_DB_NAME = "marts.duckdb"

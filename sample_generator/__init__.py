@@ -1,6 +1,6 @@
 """Deterministic sample data for the pipeline: vendor-shaped exports with the truths planted in them."""
 
-from pmw.sample.analytics import (
+from sample_generator.analytics import (
     AnalyticsTruths,
     FunnelTruth,
     MalformedLine,
@@ -10,11 +10,11 @@ from pmw.sample.analytics import (
     generate_analytics,
     generate_events_bench,
 )
-from pmw.sample.billing import BillingTruths, generate_billing
-from pmw.sample.feedback import FeedbackTruths, generate_feedback
-from pmw.sample.full_sample import generate_sample
-from pmw.sample.jira import JiraTruths, generate_jira
-from pmw.sample.people import SampleUser, sample_users, user_email
+from sample_generator.billing import BillingTruths, generate_billing
+from sample_generator.feedback import FeedbackTruths, generate_feedback
+from sample_generator.full_sample import generate_sample
+from sample_generator.jira import JiraTruths, generate_jira
+from sample_generator.people import SampleUser, sample_users, user_email
 
 __all__ = [
     "AnalyticsTruths",

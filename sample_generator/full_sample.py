@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pmw.sample.analytics import PLANTED_OUTCOMES, generate_analytics
-from pmw.sample.billing import generate_billing
-from pmw.sample.feedback import generate_feedback
-from pmw.sample.jira import generate_jira
+from sample_generator.analytics import PLANTED_OUTCOMES, generate_analytics
+from sample_generator.billing import generate_billing
+from sample_generator.feedback import generate_feedback
+from sample_generator.jira import generate_jira
 
 
 def generate_sample(
@@ -27,7 +27,7 @@ def generate_sample(
     """Write every source's exports under ``landing_dir``; returns their truths by source name.
 
     With ``plant_outcomes`` the shipped initiatives of the Jira sample that have a planted outcome
-    (``pmw.sample.analytics.PLANTED_OUTCOMES``) are launched at their ship instants.
+    (``sample_generator.analytics.PLANTED_OUTCOMES``) are launched at their ship instants.
     """
     landing_dir = Path(landing_dir)
     # The Jira project's REST JSON and its UI CSV export: two layouts of the same issues, deduplicated in staging.

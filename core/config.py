@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from pmw.settings import get_config_path
+from core.settings import get_config_path
 
 # Names that may be rendered into SQL literals: no quotes, backslashes, semicolons or control characters.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$ .:/-]{0,99}$")

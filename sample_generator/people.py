@@ -1,9 +1,9 @@
 """The product users of the analytics sample, as the other samples (feedback, billing) see them.
 
-``sample_users`` replays the analytics generator's per-user random streams (``pmw.sample.analytics``) up to the end
-of each journey's plan decision, so a user's id, platform, sign-up time and plan here are exactly the ones in the
-analytics exports for the same ``seed``, ``users``, ``days`` and ``start`` (a unit test checks this against a
-generated sample). The analytics exports carry no email addresses, names or companies: those are defined here,
+``sample_users`` replays the analytics generator's per-user random streams (``sample_generator.analytics``) up to
+the end of each journey's plan decision, so a user's id, platform, sign-up time and plan here are exactly the
+ones in the analytics exports for the same ``seed``, ``users``, ``days`` and ``start`` (a unit test checks this
+against a generated sample). The analytics exports carry no email addresses, names or companies: those are defined here,
 deterministically from the user id alone, so every sample that needs them agrees.
 """
 
@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pmw.sample import analytics
+from sample_generator import analytics
 
 ACCOUNT_COUNT = 400  # companies the users work for; a user's company depends on the user id only
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pmw.config import PipelineConfig
-from pmw.settings import DBT_PROJECT_DIR, Paths
+from core.config import PipelineConfig
+from core.settings import DBT_PROJECT_DIR, Paths
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # Files whose change makes the parsed manifest stale.

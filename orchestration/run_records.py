@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pmw.settings import Paths
+from core.settings import Paths
 
 
 def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:

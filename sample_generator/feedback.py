@@ -1,6 +1,6 @@
 """Sample feedback exports with planted truths: NPS, CSAT, feature requests and a Kano questionnaire.
 
-The respondents are the product users of the analytics sample (``pmw.sample.people``: the same user ids, platforms
+The respondents are the product users of the analytics sample (``sample_generator.people``: the same user ids, platforms
 and plans for the same seed, users, days and start). Every vendor layout the feedback ingest reads is written at
 least once under ``landing_dir / "feedback"``:
 
@@ -20,7 +20,7 @@ distribution; the initiative vote distribution of feature requests; each Kano fe
 The realised figures are counted from what is written; the planted bad records (an NPS of 11, a CSAT of 0, an
 unparseable date, a Kano answer "maybe") are extra records that never count, except the Kano "maybe", which
 removes that one answer pair. Some respondents carry no user id, only an email address written with odd case and
-spaces (linkable through ``ingest.common.identity.email_hash`` of ``pmw.sample.people.user_email``).
+spaces (linkable through ``ingest.common.identity.email_hash`` of ``sample_generator.people.user_email``).
 
 Deterministic: every random stream is seeded from a string (``random.Random`` hashes it with SHA-512), rows are
 sorted before they are written, JSON objects keep a fixed key order, files go to a hidden ``.partial``
@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pmw.sample.people import SampleUser, sample_users
+from sample_generator.people import SampleUser, sample_users
 
 NPS_QUESTION = "How likely are you to recommend us to a friend or colleague?"
 NPS_REASON_QUESTION = "What is the main reason for your score?"
@@ -255,7 +255,7 @@ class CsatTruth:
 class InitiativeRequests:
     requests: int
     unique_users: int
-    unique_accounts: int  # pmw.sample.people account ids, across vendors
+    unique_accounts: int  # sample_generator.people account ids, across vendors
     by_vendor: dict[str, int]
     unique_accounts_by_vendor: dict[str, int]
     by_link: dict[str, int]  # jira_key (the record names the Jira key) | feature_name (only the feature's name)
@@ -348,7 +348,7 @@ def segment_key(plan: str, platform: str) -> str:
 
 
 def _rng(seed: int, *purpose: object) -> random.Random:
-    return random.Random(":".join(["pmw.sample.feedback", str(seed), *map(str, purpose)]))
+    return random.Random(":".join(["sample_generator.feedback", str(seed), *map(str, purpose)]))
 
 
 def _weighted(rng: random.Random, options: Sequence[tuple[Any, float]]) -> Any:
@@ -1066,9 +1066,10 @@ def generate_feedback(
 
     return FeedbackTruths(
         seed=seed, start=start, end=_utc(end_s).date(), days=days, users=users,
-        plan_source="pmw.sample.people.sample_users: the plan of the user's plan_upgraded event in the analytics "
+        plan_source="sample_generator.people.sample_users: the plan of the user's plan_upgraded event in the analytics "
         "sample, else free; every NPS respondent answers after it, so it is also the plan at response time",
-        email_scheme="pmw.sample.people.user_email(user_id) = <first name>.<user id>@<company domain>, lower case; "
+        email_scheme="sample_generator.people.user_email(user_id) = <first name>.<user id>@<company domain>, "
+        "lower case; "
         "exports may write it with odd case and spaces",
         nps=_nps_truth(nps), csat=_csat_truth(csat), feature_requests=_request_truth(notes, tickets, support,
         zendesk_satisfaction), kano=_kano_truth(wide, long, out), bad_records=tuple(out.bad),

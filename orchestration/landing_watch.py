@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.settings import SOURCES, Paths
 from ingest.common.landing import file_sha256, list_landed_files
 from ingest.common.manifest import read_manifest
-from pmw.settings import SOURCES, Paths
 
 
 @dataclass(frozen=True)
