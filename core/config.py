@@ -1,102 +1,56 @@
-"""The one configuration file: what is product-specific. Validated on load with errors naming the exact key.
+"""The one configuration file: what is product-specific. Parsed and validated once, into frozen pydantic models.
 
-Values from here reach SQL only as dbt vars rendered into string literals, so every name that can end up
-in SQL (event names, property keys, funnel names) is checked against a whitelist pattern here.
+Every error names the file and the exact key, one line per problem, all problems at once, e.g.
+``funnels[0].steps[2].event: 'report_createdd' is not in analytics.known_events``. Every default is written once,
+as a field default here; dbt gets its vars only from ``PipelineConfig.dbt_vars()``.
+
+Values from here reach SQL only as dbt vars rendered into string literals, so every name that can end up in SQL
+(event names, property keys, funnel names) is checked against a whitelist pattern here.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from core.settings import get_config_path
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "pmw.yml"
 
 # Names that may be rendered into SQL literals: no quotes, backslashes, semicolons or control characters.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$ .:/-]{0,99}$")
 SAFE_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SAFE_VALUE = re.compile(r"^[^'\"\\;\x00-\x1f]{0,200}$")
+JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,19}-[0-9]{1,9}$")
+# Question texts are matched against export headers, never rendered into SQL: only control characters are refused.
+QUESTION_TEXT = re.compile(r"^[^\x00-\x1f]{1,500}$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+DECIMAL_TEXT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,12})?$")
 
 FILTER_OPERATORS = ("eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "is_set", "is_not_set")
 ENTRY_MODES = ("first_entry", "any_entry")
 PERIODS = ("day", "week", "month")
+RETENTION_PERIODS = ("day", "week")
 # Breakdowns on a column of the events contract; anything else is read from the step-1 event's properties.
 EVENT_COLUMNS_FOR_BREAKDOWN = ("source", "platform", "country")
-
-
-class ConfigError(ValueError):
-    """A configuration problem; the message names the file and the key."""
-
-
-@dataclass(frozen=True)
-class PropertyFilter:
-    property: str
-    op: str
-    value: Any = None
-
-
-@dataclass(frozen=True)
-class FunnelStep:
-    event: str
-    filters: tuple[PropertyFilter, ...] = ()
-
-
-@dataclass(frozen=True)
-class Funnel:
-    name: str
-    steps: tuple[FunnelStep, ...]
-    entry_mode: str = "first_entry"
-    conversion_window_hours: float = 24.0 * 7
-    period: str = "month"
-    breakdown_property: str | None = None
-
-
-@dataclass(frozen=True)
-class Retention:
-    name: str
-    start_event: str
-    return_event: str
-    period: str = "day"
-    periods: tuple[int, ...] = (1, 7, 14, 30)
-
-
-@dataclass(frozen=True)
-class AnalyticsConfig:
-    mixpanel_project_timezone: str = "UTC"
-    session_inactivity_minutes: int = 30
-    split_sessions_on_vendor_session_change: bool = True
-    known_events: tuple[str, ...] = ()
-
-
-# Logical Jira fields whose custom-field id differs per instance: candidate names (or customfield_NNNNN ids),
-# resolved through the /rest/api/3/field catalog when one is landed, else matched by name in the export.
-DEFAULT_JIRA_CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
-    "story_points": ("Story Points", "Story point estimate"),
-    "sprint": ("Sprint",),
-    "epic_link": ("Epic Link",),
-    "reach": ("Reach",),
-    "impact": ("Impact",),
-    "confidence": ("Confidence",),
-    "effort": ("Effort",),
-}
+JIRA_CSV_LOCALES = ("en", "fr", "de", "es")
 STATUS_CATEGORIES = ("new", "indeterminate", "done")
 TARGET_METRIC_TYPES = ("funnel_step", "retention", "nps", "revenue")
-
-
-@dataclass(frozen=True)
-class JiraConfig:
-    csv_timezone: str = "UTC"  # the exporting user's timezone: Jira CSV dates carry no offset
-    csv_locales: tuple[str, ...] = ("en", "fr", "de", "es")
-    custom_fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_JIRA_CUSTOM_FIELDS))
-    status_category_overrides: dict[str, str] = field(default_factory=dict)  # status name -> category key
-    story_points_per_person_month: float = 10.0  # effort from points when time tracking is empty
-
-
 # Per target metric type: the keys it requires (besides `type`). funnel_step: a configured funnel and a step
 # index >= 2 in it; retention: a configured retention analysis and a period number >= 1 of its grain.
 TARGET_METRIC_KEYS: dict[str, tuple[str, ...]] = {
@@ -106,100 +60,622 @@ TARGET_METRIC_KEYS: dict[str, tuple[str, ...]] = {
     "revenue": (),
 }
 MAX_OUTCOME_WINDOW_DAYS = 365
-
-
-@dataclass(frozen=True)
-class Initiative:
-    key: str  # Jira issue key of the initiative (or epic)
-    adoption_events: tuple[str, ...] = ()
-    target_metric: dict[str, Any] = field(default_factory=dict)
-    window_days: int | None = None  # before/after window length; None = outcomes.window_days
-
-
-@dataclass(frozen=True)
-class OutcomesConfig:
-    window_days: int = 21  # equal windows [ship - W, ship) and [ship, ship + W) for every initiative's target metric
-    min_sample_size: int = 30  # a side with fewer units makes the outcome 'insufficient_data'
-
-
-@dataclass(frozen=True)
-class KanoFeature:
-    feature: str  # the feature's name in marts
-    functional_question: str  # the question text (wide layout column header, or long layout question value)
-    dysfunctional_question: str
-    importance_question: str | None = None
-    initiative: str | None = None  # Jira key of the initiative the feature belongs to
-
-
-@dataclass(frozen=True)
-class FeedbackConfig:
-    kano_features: tuple[KanoFeature, ...] = ()
-    nps_survey_names: tuple[str, ...] = ()  # survey names (e.g. Typeform form titles) that hold NPS; else detected
-
-
-@dataclass(frozen=True)
-class FinanceConfig:
-    reporting_currency: str = "USD"
-    # Units of reporting currency per 1 unit of each currency. Decimal strings: money never goes through a float.
-    fx_rates: dict[str, str] = field(default_factory=dict)
-    gross_margin: str = "0.80"  # share of revenue kept after cost of service
-    # Ad platform / plain-CSV channel names -> the channel vocabulary CAC is reported in.
-    channel_map: dict[str, str] = field(default_factory=dict)
-    min_monthly_churn: str = "0.005"  # churn floor, so predicted LTV = ARPA x margin / churn stays finite
-    ltv_cac_target: str = "3"
-    payback_months_target: str = "12"
-
-
 IMPACT_SCALE = (0.25, 0.5, 1.0, 2.0, 3.0)  # RICE impact: minimal, low, medium, high, massive
 KANO_CATEGORIES = ("A", "O", "M", "I", "R", "Q")
 KANO_MIX_CATEGORIES = ("must_be", "one_dimensional", "attractive", "indifferent_or_other")
 
+# Logical Jira fields whose custom-field id differs per instance: candidate names (or customfield_NNNNN ids),
+# resolved through the /rest/api/3/field catalog when one is landed, else matched by name in the export.
+# A configured entry replaces the default candidates of that field; the others keep theirs.
+DEFAULT_JIRA_CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
+    "story_points": ("Story Points", "Story point estimate"),
+    "sprint": ("Sprint",),
+    "epic_link": ("Epic Link",),
+    "reach": ("Reach",),
+    "impact": ("Impact",),
+    "confidence": ("Confidence",),
+    "effort": ("Effort",),
+}
+# Impact of an unshipped item without a JPD impact, by its feature's dominant Kano category; configured entries
+# replace these one category at a time.
+DEFAULT_KANO_IMPACT: dict[str, float] = {"M": 2.0, "O": 2.0, "A": 1.0, "I": 0.25, "R": 0.25, "Q": 0.25}
 
-@dataclass(frozen=True)
-class PortfolioConfig:
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the file and the key."""
+
+
+# ----------------------------------------------------------------------------------------------- error plumbing
+# Every problem is raised as a PydanticCustomError carrying the final one-line message; pydantic collects them with
+# their location, and _format_location turns ("funnels", 0, "steps", 2, "event") into funnels[0].steps[2].event.
+
+Location = tuple[str | int, ...]
+
+
+def _problem(message: str) -> PydanticCustomError:
+    return PydanticCustomError("pmw_config", message)
+
+
+def _raise_at(problems: Iterable[tuple[Location, str]]) -> NoReturn:
+    """Several problems under the value being validated; pydantic prefixes each location with the value's own."""
+    raise ValidationError.from_exception_data(
+        "configuration", [{"type": _problem(message), "loc": loc, "input": None} for loc, message in problems]
+    )
+
+
+def _collected(errors: list[Any]) -> list[tuple[Location, str]]:
+    return [(tuple(e["loc"]), "required" if e["type"] == "missing" else e["msg"]) for e in errors]
+
+
+def _format_location(loc: Location) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+# ------------------------------------------------------------------------------------------- value validators
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise _problem(f"expected a list, got {_kind(value)}")
+    return list(value)
+
+
+def _as_mapping(value: Any) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _problem(f"expected a mapping, got {_kind(value)}")
+    return dict(value)
+
+
+def _name_check(value: Any, pattern: re.Pattern[str] = SAFE_NAME) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise _problem(f"{value!r} is not a valid name (pattern {pattern.pattern})")
+    return value
+
+
+def _number_check(value: Any, *, minimum: float, integer: bool = False) -> Any:
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or value < minimum:
+        raise _problem(f"expected {'an integer' if integer else 'a number'} >= {minimum}, got {value!r}")
+    return value
+
+
+def _choice_check(value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise _problem(f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _timezone_check(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _problem(f"{value!r} is not an IANA timezone name") from exc
+    return str(value)
+
+
+def _jira_key_check(value: Any) -> str:
+    if not isinstance(value, str) or not JIRA_KEY.match(value):
+        raise _problem(f"{value!r} is not a Jira issue key like PROJ-123")
+    return value
+
+
+def _question_check(value: Any) -> str:
+    if not isinstance(value, str) or not QUESTION_TEXT.match(value):
+        raise _problem(f"{value!r} is not a question text (1-500 characters, no control characters)")
+    return value
+
+
+def _currency_check(value: Any) -> str:
+    if not CURRENCY.match(str(value)):
+        raise _problem(f"{str(value)!r} is not an upper-case ISO 4217 code")
+    return str(value)
+
+
+def _decimal_check(value: Any, *, low: Decimal, high: Decimal | None = None) -> str:
+    """A decimal kept as its text: money and rates never go through a float on their way to SQL."""
+    text = str(value)
+    if isinstance(value, bool) or not DECIMAL_TEXT.match(text):
+        raise _problem(f"{value!r} is not a plain decimal number")
+    number = Decimal(text)
+    if number < low or (high is not None and number > high):
+        raise _problem(f"{text} is outside [{low}, {high if high is not None else '...'}]")
+    return text
+
+
+def _impact_check(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) not in IMPACT_SCALE:
+        raise _problem(f"{value!r} is not on the RICE impact scale {', '.join(str(x) for x in IMPACT_SCALE)}")
+    return float(value)
+
+
+def _scalar_check(value: Any) -> Any:
+    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and SAFE_VALUE.match(value)):
+        return value
+    raise _problem(f"{value!r} must be a number, a boolean or a string without quotes, backslashes or ';'")
+
+
+def _window_days_check(value: Any) -> int:
+    days = _number_check(value, minimum=1, integer=True)
+    if days > MAX_OUTCOME_WINDOW_DAYS:
+        raise _problem(f"{days} days is more than {MAX_OUTCOME_WINDOW_DAYS}")
+    return days
+
+
+def _checked(check: Callable[..., Any], **kwargs: Any) -> BeforeValidator:
+    return BeforeValidator(lambda value: check(value, **kwargs))
+
+
+def _each(check: Callable[[Any, Location], Any], value: Any, *, mapping: bool = False) -> Any:
+    """Apply ``check(item, location)`` to every item of a list (or every value of a mapping), collecting problems."""
+    items = _as_mapping(value).items() if mapping else enumerate(_as_list(value))
+    result, problems = {}, []
+    for key, item in items:
+        try:
+            result[key] = check(item, (key,))
+        except PydanticCustomError as exc:
+            problems.append(((key,), exc.message()))
+        except ValidationError as exc:
+            problems += [((key, *loc), message) for loc, message in _collected(exc.errors())]
+    if problems:
+        _raise_at(problems)
+    return result if mapping else list(result.values())
+
+
+SafeName = Annotated[str, BeforeValidator(_name_check)]
+SafeIdent = Annotated[str, _checked(_name_check, pattern=SAFE_IDENT)]
+Timezone = Annotated[str, BeforeValidator(_timezone_check)]
+JiraKey = Annotated[str, BeforeValidator(_jira_key_check)]
+QuestionText = Annotated[str, BeforeValidator(_question_check)]
+WindowDays = Annotated[int, BeforeValidator(_window_days_check)]
+
+
+def Integer(minimum: int) -> Any:
+    return Annotated[int, _checked(_number_check, minimum=minimum, integer=True)]
+
+
+def Number(minimum: float) -> Any:
+    return Annotated[float, _checked(_number_check, minimum=minimum)]
+
+
+def Choice(choices: tuple[str, ...]) -> Any:
+    return Annotated[str, _checked(_choice_check, choices=choices)]
+
+
+def DecimalText(low: str, high: str | None = None) -> Any:
+    return Annotated[str, _checked(_decimal_check, low=Decimal(low), high=Decimal(high) if high is not None else None)]
+
+
+def ListOf(item: Any) -> Any:
+    """A YAML list (absent or null = empty) of ``item``, kept as a tuple."""
+    return Annotated[tuple[item, ...], BeforeValidator(_as_list)]
+
+
+# ---------------------------------------------------------------------------------------------------- models
+
+
+class _Section(BaseModel):
+    """A mapping of the file: null means empty, and a key the model does not declare is an error that lists those
+    it does. Frozen: the configuration is parsed once per run and shared by every step."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    _not_in_file: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _known_keys_only(cls, value: Any, handler: Callable[[Any], Any]) -> Any:
+        if isinstance(value, cls):
+            return value
+        value = _as_mapping(value)
+        allowed = sorted(set(cls.model_fields) - cls._not_in_file)
+        problems: list[tuple[Location, str]] = [
+            ((key,), f"unknown key (allowed: {', '.join(allowed)})")
+            for key in sorted(set(value) - set(allowed), key=str)
+        ]
+        try:
+            result = handler({k: v for k, v in value.items() if k in allowed})
+        except ValidationError as exc:
+            problems += _collected(exc.errors())
+        if problems:
+            _raise_at(problems)
+        return result
+
+
+class PropertyFilter(_Section):
+    property: SafeName
+    op: Choice(FILTER_OPERATORS) = "eq"
+    value: Any = Field(default=None, validate_default=True)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_for_op(cls, value: Any, info: ValidationInfo) -> Any:
+        op = info.data.get("op", "eq")
+        if op in ("is_set", "is_not_set"):
+            return None
+        if op in ("in", "not_in"):
+            if not isinstance(value, (list, tuple)) or not value:
+                raise _problem(f"op {op} needs a non-empty list")
+            return tuple(_each(lambda item, _loc: _scalar_check(item), value))
+        return _scalar_check(value)
+
+
+def _step_shorthand(value: Any) -> list[Any]:
+    # `- signed_up` is short for `- event: signed_up`.
+    return [{"event": step} if isinstance(step, str) else step for step in _as_list(value)]
+
+
+class FunnelStep(_Section):
+    event: SafeName
+    filters: ListOf(PropertyFilter) = ()
+
+
+class Funnel(_Section):
+    name: SafeIdent
+    steps: Annotated[tuple[FunnelStep, ...], BeforeValidator(_step_shorthand)]
+    entry_mode: Choice(ENTRY_MODES) = "first_entry"
+    conversion_window_hours: Number(1 / 60) = 24.0 * 7
+    period: Choice(PERIODS) = "month"
+    breakdown_property: SafeName | None = None
+
+    @field_validator("steps")
+    @classmethod
+    def _at_least_two(cls, steps: tuple[FunnelStep, ...]) -> tuple[FunnelStep, ...]:
+        if len(steps) < 2:
+            raise _problem(f"a funnel needs at least 2 steps, got {len(steps)}")
+        return steps
+
+
+class Retention(_Section):
+    name: SafeIdent
+    start_event: SafeName
+    return_event: SafeName
+    period: Choice(RETENTION_PERIODS) = "day"
+    periods: ListOf(Integer(0)) = (1, 7, 14, 30)
+
+    @field_validator("periods")
+    @classmethod
+    def _distinct_sorted(cls, periods: tuple[int, ...]) -> tuple[int, ...]:
+        if not periods:
+            raise _problem("needs at least one period number")
+        if len(set(periods)) != len(periods):
+            raise _problem(f"repeated period numbers in {list(periods)}")
+        return tuple(sorted(periods))
+
+
+class AnalyticsConfig(_Section):
+    mixpanel_project_timezone: Timezone = "UTC"
+    session_inactivity_minutes: Integer(1) = 30
+    split_sessions_on_vendor_session_change: bool = True
+    known_events: ListOf(SafeName) = ()
+
+
+def _custom_fields(value: Any) -> dict[str, tuple[str, ...]]:
+    def candidates(names: Any, loc: Location) -> tuple[str, ...]:
+        if loc[0] not in DEFAULT_JIRA_CUSTOM_FIELDS:
+            raise _problem(f"unknown logical field (known: {', '.join(DEFAULT_JIRA_CUSTOM_FIELDS)})")
+        names = [names] if isinstance(names, str) else names
+        return tuple(_each(lambda name, _loc: _name_check(name), names))
+
+    return {**DEFAULT_JIRA_CUSTOM_FIELDS, **_each(candidates, value, mapping=True)}
+
+
+def _status_overrides(value: Any) -> dict[str, str]:
+    def category(cat: Any, loc: Location) -> str:
+        _name_check(str(loc[0]))
+        return _choice_check(cat, STATUS_CATEGORIES)
+
+    return {str(status): cat for status, cat in _each(category, value, mapping=True).items()}
+
+
+def _locale_check(value: Any) -> str:
+    if str(value) not in JIRA_CSV_LOCALES:
+        raise _problem(f"{str(value)!r} is not a supported export language ({', '.join(JIRA_CSV_LOCALES)})")
+    return str(value)
+
+
+class JiraConfig(_Section):
+    csv_timezone: Timezone = "UTC"  # the exporting user's timezone: Jira CSV dates carry no offset
+    csv_locales: ListOf(Annotated[str, BeforeValidator(_locale_check)]) = JIRA_CSV_LOCALES
+    custom_fields: Annotated[dict[str, tuple[str, ...]], BeforeValidator(_custom_fields)] = Field(
+        default_factory=lambda: dict(DEFAULT_JIRA_CUSTOM_FIELDS)
+    )
+    status_category_overrides: Annotated[dict[str, str], BeforeValidator(_status_overrides)] = Field(
+        default_factory=dict
+    )  # status name -> category key
+    story_points_per_person_month: Number(0.01) = 10.0  # effort from points when time tracking is empty
+
+
+def _target_metric(value: Any) -> dict[str, Any]:
+    target = _as_mapping(value)
+    if not target:
+        return {}
+    problems: list[tuple[Location, str]] = []
+
+    def check(key: str, run: Callable[[], Any]) -> None:
+        try:
+            run()
+        except PydanticCustomError as exc:
+            problems.append(((key,), exc.message()))
+
+    check("type", lambda: _choice_check(target.get("type"), TARGET_METRIC_TYPES))
+    kind = target.get("type")
+    if kind in TARGET_METRIC_KEYS:
+        required = TARGET_METRIC_KEYS[kind]
+        allowed = sorted({"type", *required})
+        problems += [((k,), f"unknown key (allowed: {', '.join(allowed)})") for k in sorted(set(target) - set(allowed))]
+        problems += [((k,), f"required for a {kind} target metric") for k in required if k not in target]
+        for k in ("funnel", "retention"):
+            if k in target:
+                check(k, lambda k=k: _name_check(target[k]))
+        for k, low in (("step", 2), ("period", 1)):
+            if k in target:
+                check(k, lambda k=k, low=low: _number_check(target[k], minimum=low, integer=True))
+    if problems:
+        _raise_at(problems)
+    return target
+
+
+class Initiative(_Section):
+    key: JiraKey  # Jira issue key of the initiative (or epic)
+    adoption_events: ListOf(SafeName) = ()
+    target_metric: Annotated[dict[str, Any], BeforeValidator(_target_metric)] = Field(default_factory=dict)
+    window_days: WindowDays | None = None  # before/after window length; None = outcomes.window_days
+
+
+class OutcomesConfig(_Section):
+    window_days: WindowDays = 21  # equal windows [ship - W, ship) and [ship, ship + W) around every ship date
+    min_sample_size: Integer(2) = 30  # a side with fewer units makes the outcome 'insufficient_data'
+
+
+class KanoFeature(_Section):
+    feature: SafeIdent  # the feature's name in marts
+    functional_question: QuestionText  # the question text (wide layout column header, or long layout question value)
+    dysfunctional_question: QuestionText
+    importance_question: QuestionText | None = None
+    initiative: JiraKey | None = None  # Jira key of the initiative the feature belongs to
+
+
+class FeedbackConfig(_Section):
+    kano_features: ListOf(KanoFeature) = ()
+    nps_survey_names: ListOf(SafeName) = ()  # survey names (e.g. Typeform form titles) that hold NPS; else detected
+
+    @model_validator(mode="after")
+    def _each_feature_and_question_once(self) -> FeedbackConfig:
+        names = [k.feature for k in self.kano_features]
+        texts = [
+            q
+            for k in self.kano_features
+            for q in (k.functional_question, k.dysfunctional_question, k.importance_question)
+        ]
+        texts = [q for q in texts if q]
+        problems = [(("kano_features",), f"feature {d!r} is listed more than once") for d in _repeated(names)]
+        problems += [(("kano_features",), f"question {d!r} is mapped more than once") for d in _repeated(texts)]
+        if problems:
+            _raise_at(problems)
+        return self
+
+
+def _channel_map(value: Any) -> dict[str, str]:
+    def channel(target: Any, loc: Location) -> str:
+        _name_check(str(loc[0]))
+        return _name_check(target, SAFE_IDENT)
+
+    return {str(name): target for name, target in _each(channel, value, mapping=True).items()}
+
+
+class FinanceConfig(_Section):
+    reporting_currency: Annotated[str, BeforeValidator(_currency_check)] = "USD"
+    # Units of reporting currency per 1 unit of each currency (the reporting currency's own rate is 1).
+    fx_rates: dict[str, str] = Field(default_factory=dict, validate_default=True)
+    gross_margin: DecimalText("0", "1") = "0.80"  # share of revenue kept after cost of service
+    # Ad platform / plain-CSV channel names -> the channel vocabulary CAC is reported in.
+    channel_map: Annotated[dict[str, str], BeforeValidator(_channel_map)] = Field(default_factory=dict)
+    min_monthly_churn: DecimalText("0.0001", "1") = "0.005"  # floor, so predicted LTV = ARPA x margin / churn is finite
+    ltv_cac_target: DecimalText("0") = "3"
+    payback_months_target: DecimalText("0") = "12"
+
+    @field_validator("fx_rates", mode="before")
+    @classmethod
+    def _rates(cls, value: Any, info: ValidationInfo) -> dict[str, str]:
+        def rate(text: Any, loc: Location) -> str:
+            _currency_check(loc[0])
+            return _decimal_check(text, low=Decimal("0.000000000001"))
+
+        rates = {str(code): text for code, text in _each(rate, value, mapping=True).items()}
+        reporting = info.data.get("reporting_currency")
+        if reporting is not None:
+            rates.setdefault(reporting, "1")
+            if rates[reporting] not in ("1", "1.0"):
+                _raise_at([((reporting,), "the reporting currency's own rate must be 1")])
+        return rates
+
+
+class _LiftThreshold(_Section):
+    min_relative_lift: Number(0)
+    impact: Annotated[float, BeforeValidator(_impact_check)]
+
+
+def _lift_thresholds(value: Any) -> list[tuple[float, float]]:
+    # Written as mappings in the file; (lift, impact) pairs when built in code.
+    items = _as_list(value)
+    if all(isinstance(item, tuple) for item in items):
+        return items
+    return [
+        (float(t.min_relative_lift), t.impact)
+        for t in _each(lambda item, _loc: _LiftThreshold.model_validate(item), items)
+    ]
+
+
+def _kano_impact(value: Any) -> dict[str, float]:
+    def impact(level: Any, loc: Location) -> float:
+        if loc[0] not in KANO_CATEGORIES:
+            raise _problem(f"{loc[0]!r} is not a Kano category ({', '.join(KANO_CATEGORIES)})")
+        return _impact_check(level)
+
+    return {**DEFAULT_KANO_IMPACT, **_each(impact, value, mapping=True)}
+
+
+def _kano_mix(value: Any) -> dict[str, float]:
+    # A configured mix replaces the default whole: a category it leaves out gets share 0.
+    given = _as_mapping(value)
+    problems: list[tuple[Location, str]] = [
+        ((c,), f"unknown category (allowed: {', '.join(KANO_MIX_CATEGORIES)})")
+        for c in sorted(set(given) - set(KANO_MIX_CATEGORIES), key=str)
+    ]
+    mix = {}
+    for category in KANO_MIX_CATEGORIES:
+        share = given.get(category, 0)
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            problems.append(((category,), f"expected a share between 0 and 1, got {share!r}"))
+            share = 0
+        mix[category] = float(share)
+    if not problems and abs(sum(mix.values()) - 1) > 1e-9:
+        shown = " + ".join(f"{c} {mix[c]:g}" for c in KANO_MIX_CATEGORIES)
+        problems.append(((), f"the shares must sum to 1, got {shown} = {sum(mix.values()):g}"))
+    if problems:
+        _raise_at(problems)
+    return mix
+
+
+class PortfolioConfig(_Section):
     """RICE scoring rules (portfolio/scoring.py)."""
 
     # (minimum relative lift of the target metric, impact), highest lift first; below the last: 0.25.
-    impact_lift_thresholds: tuple[tuple[float, float], ...] = ((0.20, 3.0), (0.10, 2.0), (0.05, 1.0), (0.02, 0.5))
-    # Impact of an unshipped item without a JPD impact, by its feature's dominant Kano category.
-    kano_impact: dict[str, float] = field(
-        default_factory=lambda: {"M": 2.0, "O": 2.0, "A": 1.0, "I": 0.25, "R": 0.25, "Q": 0.25}
+    impact_lift_thresholds: Annotated[tuple[tuple[float, float], ...], BeforeValidator(_lift_thresholds)] = (
+        (0.20, 3.0),
+        (0.10, 2.0),
+        (0.05, 1.0),
+        (0.02, 0.5),
     )
-    min_sample_size: int = 100  # users on each side of a measured effect for confidence 1.0
-    min_feature_requests: int = 10  # feature requests that back an estimate (confidence 0.8)
-    min_kano_respondents: int = 20  # Kano respondents that back an estimate (confidence 0.8)
-    target_kano_mix: dict[str, float] = field(
-        default_factory=lambda: {
-            "must_be": 0.4,
-            "one_dimensional": 0.4,
-            "attractive": 0.2,
-            "indifferent_or_other": 0.0,
-        }
+    kano_impact: Annotated[dict[str, float], BeforeValidator(_kano_impact)] = Field(
+        default_factory=lambda: dict(DEFAULT_KANO_IMPACT)
+    )
+    min_sample_size: Integer(1) = 100  # users on each side of a measured effect for confidence 1.0
+    min_feature_requests: Integer(1) = 10  # feature requests that back an estimate (confidence 0.8)
+    min_kano_respondents: Integer(1) = 20  # Kano respondents that back an estimate (confidence 0.8)
+    target_kano_mix: Annotated[dict[str, float], BeforeValidator(_kano_mix)] = Field(
+        default_factory=lambda: {"must_be": 0.4, "one_dimensional": 0.4, "attractive": 0.2, "indifferent_or_other": 0.0}
     )
 
+    @field_validator("impact_lift_thresholds")
+    @classmethod
+    def _descending(cls, thresholds: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        problems = [
+            ((i,), "thresholds must be listed highest lift first, each with a lower lift and a lower impact than the "
+             "one before")
+            for i in range(1, len(thresholds))
+            if not (thresholds[i][0] < thresholds[i - 1][0] and thresholds[i][1] < thresholds[i - 1][1])
+        ]  # fmt: skip
+        if problems:
+            _raise_at(problems)
+        return thresholds
 
-@dataclass(frozen=True)
-class PipelineConfig:
-    path: Path
-    analytics: AnalyticsConfig
-    funnels: tuple[Funnel, ...] = ()
-    retention: tuple[Retention, ...] = ()
-    jira: JiraConfig = field(default_factory=JiraConfig)
-    initiatives: tuple[Initiative, ...] = ()
-    outcomes: OutcomesConfig = field(default_factory=OutcomesConfig)
-    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
-    finance: FinanceConfig = field(default_factory=FinanceConfig)
-    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+def _repeated(values: list[Any]) -> list[Any]:
+    return sorted({v for v in values if v and values.count(v) > 1})
+
+
+class PipelineConfig(_Section):
+    """The whole file. ``path`` is where it was read from (not a key of the file)."""
+
+    _not_in_file: ClassVar[frozenset[str]] = frozenset({"path"})
+
+    path: Path | None = None
+    project: Annotated[dict[str, Any], BeforeValidator(_as_mapping)] = Field(default_factory=dict)  # documentation
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    funnels: ListOf(Funnel) = ()
+    retention: ListOf(Retention) = ()
+    jira: JiraConfig = Field(default_factory=JiraConfig)
+    initiatives: ListOf(Initiative) = ()
+    outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
+    finance: FinanceConfig = Field(default_factory=FinanceConfig)
+    portfolio: PortfolioConfig = Field(default_factory=PortfolioConfig)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> PipelineConfig:
+        """Checks across sections: names are unique, and every event and target metric names something defined."""
+        problems: list[tuple[Location, str]] = []
+        problems += [(("initiatives",), f"key {d!r} is listed more than once") for d in _repeated(self._keys())]
+        for kind, items in (("funnels", self.funnels), ("retention", self.retention)):
+            problems += [((kind,), f"name {d!r} is used more than once") for d in _repeated([x.name for x in items])]
+        problems += self._target_metric_problems()
+        known = set(self.analytics.known_events)
+        if known:
+            not_known = "is not in analytics.known_events"
+            for i, funnel in enumerate(self.funnels):
+                problems += [
+                    (("funnels", i, "steps", j, "event"), f"{s.event!r} {not_known}")
+                    for j, s in enumerate(funnel.steps)
+                    if s.event not in known
+                ]
+            for i, x in enumerate(self.retention):
+                problems += [
+                    (("retention", i, k), f"{getattr(x, k)!r} {not_known}")
+                    for k in ("start_event", "return_event")
+                    if getattr(x, k) not in known
+                ]
+            for i, ini in enumerate(self.initiatives):
+                problems += [
+                    (("initiatives", i, "adoption_events", j), f"{e!r} {not_known}")
+                    for j, e in enumerate(ini.adoption_events)
+                    if e not in known
+                ]
+        if problems:
+            _raise_at(problems)
+        return self
+
+    def _keys(self) -> list[str]:
+        return [i.key for i in self.initiatives]
+
+    def _target_metric_problems(self) -> list[tuple[Location, str]]:
+        """A target metric must name a configured funnel (and one of its steps) or retention analysis."""
+        by_funnel = {f.name: f for f in self.funnels}
+        retention_names = {x.name for x in self.retention}
+        problems: list[tuple[Location, str]] = []
+        for i, ini in enumerate(self.initiatives):
+            target, loc = ini.target_metric, ("initiatives", i, "target_metric")
+            if target.get("type") == "funnel_step":
+                funnel, step = by_funnel.get(target["funnel"]), target["step"]
+                if funnel is None:
+                    problems.append(((*loc, "funnel"), f"{target['funnel']!r} is not a configured funnel"))
+                elif step > len(funnel.steps):
+                    problems.append(
+                        ((*loc, "step"), f"funnel {funnel.name!r} has {len(funnel.steps)} steps; got step {step}")
+                    )
+            if target.get("type") == "retention" and target["retention"] not in retention_names:
+                problems.append(
+                    ((*loc, "retention"), f"{target['retention']!r} is not a configured retention analysis")
+                )
+        return problems
 
     def dbt_vars(self) -> dict[str, Any]:
-        """The configuration as dbt vars: the only way it reaches SQL."""
+        """The configuration as dbt vars: the only way it reaches SQL, and the only place dbt's vars are defined."""
         return {
             "session_inactivity_minutes": self.analytics.session_inactivity_minutes,
             "split_sessions_on_vendor_session_change": self.analytics.split_sessions_on_vendor_session_change,
             "known_events": list(self.analytics.known_events),
             "funnels": [_funnel_var(f) for f in self.funnels],
-            "retention": [asdict(r) | {"periods": list(r.periods)} for r in self.retention],
+            "retention": [
+                {
+                    "name": r.name,
+                    "start_event": r.start_event,
+                    "return_event": r.return_event,
+                    "period": r.period,
+                    "periods": list(r.periods),
+                }
+                for r in self.retention
+            ],
             "jira_status_category_overrides": dict(self.jira.status_category_overrides),
             "jira_story_points_per_person_month": self.jira.story_points_per_person_month,
             "initiatives": [
@@ -230,527 +706,58 @@ def _funnel_var(funnel: Funnel) -> dict[str, Any]:
         "conversion_window_seconds": round(funnel.conversion_window_hours * 3600),
         "period": funnel.period,
         "breakdown_property": funnel.breakdown_property,
-        "steps": [{"event": s.event, "filters": [asdict(f) for f in s.filters]} for s in funnel.steps],
+        "steps": [
+            {"event": s.event, "filters": [{"property": f.property, "op": f.op, "value": f.value} for f in s.filters]}
+            for s in funnel.steps
+        ],
     }
 
 
-class _Reader:
-    """Walks the raw YAML, collecting every problem with its key path before failing once."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.errors: list[str] = []
-
-    def error(self, key: str, message: str) -> None:
-        self.errors.append(f"{key}: {message}")
-
-    def mapping(self, value: Any, key: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.error(key, f"expected a mapping, got {type(value).__name__}")
-            return {}
-        return value
-
-    def sequence(self, value: Any, key: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.error(key, f"expected a list, got {type(value).__name__}")
-            return []
-        return value
-
-    def unknown_keys(self, value: dict[str, Any], allowed: set[str], key: str) -> None:
-        for extra in sorted(set(value) - allowed):
-            self.error(f"{key}.{extra}" if key else extra, f"unknown key (allowed: {', '.join(sorted(allowed))})")
-
-    def name(self, value: Any, key: str, pattern: re.Pattern[str] = SAFE_NAME) -> str:
-        if not isinstance(value, str) or not pattern.match(value):
-            self.error(key, f"{value!r} is not a valid name (pattern {pattern.pattern})")
-            return ""
-        return value
-
-    def number(self, value: Any, key: str, *, minimum: float, integer: bool = False) -> Any:
-        ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok_type or value < minimum:
-            kind = "an integer" if integer else "a number"
-            self.error(key, f"expected {kind} >= {minimum}, got {value!r}")
-            return minimum
-        return value
-
-    def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
-        if value not in choices:
-            self.error(key, f"{value!r} is not one of {', '.join(choices)}")
-            return choices[0]
-        return value
-
-
-def _read_filter(r: _Reader, raw: Any, key: str) -> PropertyFilter:
-    raw = r.mapping(raw, key)
-    r.unknown_keys(raw, {"property", "op", "value"}, key)
-    prop = r.name(raw.get("property"), f"{key}.property")
-    op = r.choice(raw.get("op", "eq"), f"{key}.op", FILTER_OPERATORS)
-    value = raw.get("value")
-    if op in ("is_set", "is_not_set"):
-        value = None
-    elif op in ("in", "not_in"):
-        if not isinstance(value, list) or not value:
-            r.error(f"{key}.value", f"op {op} needs a non-empty list")
-            value = []
-        value = tuple(_read_scalar(r, v, f"{key}.value[{i}]") for i, v in enumerate(value))
-    else:
-        value = _read_scalar(r, value, f"{key}.value")
-    return PropertyFilter(property=prop, op=op, value=value)
-
-
-def _read_scalar(r: _Reader, value: Any, key: str) -> Any:
-    if isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, str) and SAFE_VALUE.match(value):
-        return value
-    r.error(key, f"{value!r} must be a number, a boolean or a string without quotes, backslashes or ';'")
-    return ""
-
-
-def _read_funnel(r: _Reader, raw: Any, key: str) -> Funnel:
-    raw = r.mapping(raw, key)
-    allowed = {"name", "steps", "entry_mode", "conversion_window_hours", "period", "breakdown_property"}
-    r.unknown_keys(raw, allowed, key)
-    steps = []
-    for i, step in enumerate(r.sequence(raw.get("steps"), f"{key}.steps")):
-        skey = f"{key}.steps[{i}]"
-        if isinstance(step, str):
-            step = {"event": step}
-        step = r.mapping(step, skey)
-        r.unknown_keys(step, {"event", "filters"}, skey)
-        filters = tuple(
-            _read_filter(r, f, f"{skey}.filters[{j}]")
-            for j, f in enumerate(r.sequence(step.get("filters"), f"{skey}.filters"))
-        )
-        steps.append(FunnelStep(event=r.name(step.get("event"), f"{skey}.event"), filters=filters))
-    if len(steps) < 2:
-        r.error(f"{key}.steps", f"a funnel needs at least 2 steps, got {len(steps)}")
-    breakdown = raw.get("breakdown_property")
-    if breakdown is not None:
-        breakdown = r.name(breakdown, f"{key}.breakdown_property")
-    return Funnel(
-        name=r.name(raw.get("name"), f"{key}.name", SAFE_IDENT),
-        steps=tuple(steps),
-        entry_mode=r.choice(raw.get("entry_mode", "first_entry"), f"{key}.entry_mode", ENTRY_MODES),
-        conversion_window_hours=r.number(
-            raw.get("conversion_window_hours", 168), f"{key}.conversion_window_hours", minimum=1 / 60
-        ),
-        period=r.choice(raw.get("period", "month"), f"{key}.period", PERIODS),
-        breakdown_property=breakdown,
-    )
-
-
-def _read_retention(r: _Reader, raw: Any, key: str) -> Retention:
-    raw = r.mapping(raw, key)
-    r.unknown_keys(raw, {"name", "start_event", "return_event", "period", "periods"}, key)
-    periods = tuple(
-        r.number(p, f"{key}.periods[{i}]", minimum=0, integer=True)
-        for i, p in enumerate(r.sequence(raw.get("periods", [1, 7, 14, 30]), f"{key}.periods"))
-    )
-    if not periods:
-        r.error(f"{key}.periods", "needs at least one period number")
-    if len(set(periods)) != len(periods):
-        r.error(f"{key}.periods", f"repeated period numbers in {list(periods)}")
-    return Retention(
-        name=r.name(raw.get("name"), f"{key}.name", SAFE_IDENT),
-        start_event=r.name(raw.get("start_event"), f"{key}.start_event"),
-        return_event=r.name(raw.get("return_event"), f"{key}.return_event"),
-        period=r.choice(raw.get("period", "day"), f"{key}.period", ("day", "week")),
-        periods=tuple(sorted(periods)),
-    )
-
-
-JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,19}-[0-9]{1,9}$")
-
-
-def _timezone(r: _Reader, value: Any, key: str) -> str:
-    try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
-        r.error(key, f"{value!r} is not an IANA timezone name")
-        return "UTC"
-    return str(value)
-
-
-def _read_jira(r: _Reader, raw: Any) -> JiraConfig:
-    j = r.mapping(raw, "jira")
-    allowed = {
-        "csv_timezone",
-        "csv_locales",
-        "custom_fields",
-        "status_category_overrides",
-        "story_points_per_person_month",
-    }
-    r.unknown_keys(j, allowed, "jira")
-    locales = tuple(str(x) for x in r.sequence(j.get("csv_locales", ["en", "fr", "de", "es"]), "jira.csv_locales"))
-    for i, loc in enumerate(locales):
-        if loc not in ("en", "fr", "de", "es"):
-            r.error(f"jira.csv_locales[{i}]", f"{loc!r} is not a supported export language (en, fr, de, es)")
-    custom = dict(DEFAULT_JIRA_CUSTOM_FIELDS)
-    for name, candidates in r.mapping(j.get("custom_fields"), "jira.custom_fields").items():
-        key = f"jira.custom_fields.{name}"
-        if name not in DEFAULT_JIRA_CUSTOM_FIELDS:
-            r.error(key, f"unknown logical field (known: {', '.join(DEFAULT_JIRA_CUSTOM_FIELDS)})")
-            continue
-        values = [candidates] if isinstance(candidates, str) else r.sequence(candidates, key)
-        custom[name] = tuple(r.name(v, f"{key}[{i}]") for i, v in enumerate(values))
-    overrides = {}
-    for status, category in r.mapping(j.get("status_category_overrides"), "jira.status_category_overrides").items():
-        key = f"jira.status_category_overrides.{status}"
-        overrides[r.name(str(status), key)] = r.choice(category, key, STATUS_CATEGORIES)
-    return JiraConfig(
-        csv_timezone=_timezone(r, j.get("csv_timezone", "UTC"), "jira.csv_timezone"),
-        csv_locales=locales,
-        custom_fields=custom,
-        status_category_overrides=overrides,
-        story_points_per_person_month=float(
-            r.number(j.get("story_points_per_person_month", 10.0), "jira.story_points_per_person_month", minimum=0.01)
-        ),
-    )
-
-
-def _read_initiative(r: _Reader, raw: Any, key: str) -> Initiative:
-    raw = r.mapping(raw, key)
-    r.unknown_keys(raw, {"key", "adoption_events", "target_metric", "window_days"}, key)
-    issue_key = raw.get("key")
-    if not isinstance(issue_key, str) or not JIRA_KEY.match(issue_key):
-        r.error(f"{key}.key", f"{issue_key!r} is not a Jira issue key like PROJ-123")
-        issue_key = ""
-    events = tuple(
-        r.name(e, f"{key}.adoption_events[{i}]")
-        for i, e in enumerate(r.sequence(raw.get("adoption_events"), f"{key}.adoption_events"))
-    )
-    target = r.mapping(raw.get("target_metric"), f"{key}.target_metric")
-    if target:
-        kind = r.choice(target.get("type"), f"{key}.target_metric.type", TARGET_METRIC_TYPES)
-        if target.get("type") in TARGET_METRIC_KEYS:
-            required = TARGET_METRIC_KEYS[kind]
-            r.unknown_keys(target, {"type", *required}, f"{key}.target_metric")
-            for k in required:
-                if k not in target:
-                    r.error(f"{key}.target_metric.{k}", f"required for a {kind} target metric")
-            for k in ("funnel", "retention"):
-                if k in target:
-                    r.name(target[k], f"{key}.target_metric.{k}")
-            for k, low in (("step", 2), ("period", 1)):
-                if k in target:
-                    r.number(target[k], f"{key}.target_metric.{k}", minimum=low, integer=True)
-    window = raw.get("window_days")
-    if window is not None:
-        window = _window_days(r, window, f"{key}.window_days")
-    return Initiative(key=issue_key, adoption_events=events, target_metric=dict(target), window_days=window)
-
-
-def _window_days(r: _Reader, value: Any, key: str) -> int:
-    days = r.number(value, key, minimum=1, integer=True)
-    if days > MAX_OUTCOME_WINDOW_DAYS:
-        r.error(key, f"{days} days is more than {MAX_OUTCOME_WINDOW_DAYS}")
-    return days
-
-
-def _read_outcomes(r: _Reader, raw: Any) -> OutcomesConfig:
-    o = r.mapping(raw, "outcomes")
-    r.unknown_keys(o, {"window_days", "min_sample_size"}, "outcomes")
-    return OutcomesConfig(
-        window_days=_window_days(r, o.get("window_days", 21), "outcomes.window_days"),
-        min_sample_size=r.number(o.get("min_sample_size", 30), "outcomes.min_sample_size", minimum=2, integer=True),
-    )
-
-
-def _check_target_metrics(
-    r: _Reader, initiatives: tuple[Initiative, ...], funnels: tuple[Funnel, ...], retention: tuple[Retention, ...]
-) -> None:
-    """A target metric must name a configured funnel (and one of its steps after the first) or retention analysis."""
-    by_funnel = {f.name: f for f in funnels}
-    by_retention = {x.name: x for x in retention}
-    for i, ini in enumerate(initiatives):
-        target, key = ini.target_metric, f"initiatives[{i}].target_metric"
-        if target.get("type") == "funnel_step" and isinstance(target.get("funnel"), str):
-            funnel = by_funnel.get(target["funnel"])
-            step = target.get("step")
-            if funnel is None:
-                r.error(f"{key}.funnel", f"{target['funnel']!r} is not a configured funnel")
-            elif isinstance(step, int) and not isinstance(step, bool) and step > len(funnel.steps):
-                r.error(f"{key}.step", f"funnel {funnel.name!r} has {len(funnel.steps)} steps; got step {step}")
-        retention_name = target.get("retention")
-        if target.get("type") == "retention" and isinstance(retention_name, str) and retention_name not in by_retention:
-            r.error(f"{key}.retention", f"{target['retention']!r} is not a configured retention analysis")
-
-
-# Question texts are matched against export headers, never rendered into SQL: only control characters are refused.
-QUESTION_TEXT = re.compile(r"^[^\x00-\x1f]{1,500}$")
-
-
-def _read_feedback(r: _Reader, raw: Any) -> FeedbackConfig:
-    f = r.mapping(raw, "feedback")
-    r.unknown_keys(f, {"kano_features", "nps_survey_names"}, "feedback")
-    features = []
-    for i, item in enumerate(r.sequence(f.get("kano_features"), "feedback.kano_features")):
-        key = f"feedback.kano_features[{i}]"
-        item = r.mapping(item, key)
-        allowed = {"feature", "functional_question", "dysfunctional_question", "importance_question", "initiative"}
-        r.unknown_keys(item, allowed, key)
-        questions = {}
-        for q in ("functional_question", "dysfunctional_question", "importance_question"):
-            value = item.get(q)
-            if value is None and q == "importance_question":
-                questions[q] = None
-            elif not isinstance(value, str) or not QUESTION_TEXT.match(value):
-                r.error(f"{key}.{q}", f"{value!r} is not a question text (1-500 characters, no control characters)")
-                questions[q] = ""
-            else:
-                questions[q] = value
-        initiative = item.get("initiative")
-        if initiative is not None and (not isinstance(initiative, str) or not JIRA_KEY.match(initiative)):
-            r.error(f"{key}.initiative", f"{initiative!r} is not a Jira issue key like PROJ-123")
-            initiative = None
-        features.append(
-            KanoFeature(
-                feature=r.name(item.get("feature"), f"{key}.feature", SAFE_IDENT), initiative=initiative, **questions
-            )
-        )
-    names = [k.feature for k in features]
-    for dup in sorted({n for n in names if names.count(n) > 1}):
-        r.error("feedback.kano_features", f"feature {dup!r} is listed more than once")
-    texts = [q for k in features for q in (k.functional_question, k.dysfunctional_question, k.importance_question) if q]
-    for dup in sorted({t for t in texts if texts.count(t) > 1}):
-        r.error("feedback.kano_features", f"question {dup!r} is mapped more than once")
-    surveys = tuple(
-        r.name(x, f"feedback.nps_survey_names[{i}]")
-        for i, x in enumerate(r.sequence(f.get("nps_survey_names"), "feedback.nps_survey_names"))
-    )
-    return FeedbackConfig(kano_features=tuple(features), nps_survey_names=surveys)
-
-
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-DECIMAL_TEXT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,12})?$")
-
-
-def _decimal(r: _Reader, value: Any, key: str, *, low: Decimal, high: Decimal | None = None) -> str:
-    text = str(value)
-    if isinstance(value, bool) or not DECIMAL_TEXT.match(text):
-        r.error(key, f"{value!r} is not a plain decimal number")
-        return str(low)
-    number = Decimal(text)
-    if number < low or (high is not None and number > high):
-        r.error(key, f"{text} is outside [{low}, {high if high is not None else '...'}]")
-    return text
-
-
-def _read_finance(r: _Reader, raw: Any) -> FinanceConfig:
-    f = r.mapping(raw, "finance")
-    allowed = {
-        "reporting_currency",
-        "fx_rates",
-        "gross_margin",
-        "channel_map",
-        "min_monthly_churn",
-        "ltv_cac_target",
-        "payback_months_target",
-    }
-    r.unknown_keys(f, allowed, "finance")
-    reporting = str(f.get("reporting_currency", "USD"))
-    if not CURRENCY.match(reporting):
-        r.error("finance.reporting_currency", f"{reporting!r} is not an upper-case ISO 4217 code")
-    rates = {}
-    for currency, rate in r.mapping(f.get("fx_rates"), "finance.fx_rates").items():
-        key = f"finance.fx_rates.{currency}"
-        if not CURRENCY.match(str(currency)):
-            r.error(key, f"{currency!r} is not an upper-case ISO 4217 code")
-            continue
-        rates[str(currency)] = _decimal(r, rate, key, low=Decimal("0.000000000001"))
-    rates.setdefault(reporting, "1")
-    if rates.get(reporting) not in ("1", "1.0"):
-        r.error(f"finance.fx_rates.{reporting}", "the reporting currency's own rate must be 1")
-    channels = {}
-    for name, channel in r.mapping(f.get("channel_map"), "finance.channel_map").items():
-        channels[r.name(str(name), f"finance.channel_map.{name}")] = r.name(
-            channel, f"finance.channel_map.{name}", SAFE_IDENT
-        )
-    return FinanceConfig(
-        reporting_currency=reporting,
-        fx_rates=rates,
-        gross_margin=_decimal(
-            r, f.get("gross_margin", "0.80"), "finance.gross_margin", low=Decimal(0), high=Decimal(1)
-        ),
-        channel_map=channels,
-        min_monthly_churn=_decimal(
-            r, f.get("min_monthly_churn", "0.005"), "finance.min_monthly_churn", low=Decimal("0.0001"), high=Decimal(1)
-        ),
-        ltv_cac_target=_decimal(r, f.get("ltv_cac_target", "3"), "finance.ltv_cac_target", low=Decimal(0)),
-        payback_months_target=_decimal(
-            r, f.get("payback_months_target", "12"), "finance.payback_months_target", low=Decimal(0)
-        ),
-    )
-
-
-def _impact(r: _Reader, value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) not in IMPACT_SCALE:
-        r.error(key, f"{value!r} is not on the RICE impact scale {', '.join(str(x) for x in IMPACT_SCALE)}")
-        return IMPACT_SCALE[0]
-    return float(value)
-
-
-def _read_portfolio(r: _Reader, raw: Any) -> PortfolioConfig:
-    p = r.mapping(raw, "portfolio")
-    allowed = {
-        "impact_lift_thresholds",
-        "kano_impact",
-        "min_sample_size",
-        "min_feature_requests",
-        "min_kano_respondents",
-        "target_kano_mix",
-    }
-    r.unknown_keys(p, allowed, "portfolio")
-    defaults = PortfolioConfig()
-    thresholds = defaults.impact_lift_thresholds
-    if "impact_lift_thresholds" in p:
-        read = []
-        for i, item in enumerate(r.sequence(p["impact_lift_thresholds"], "portfolio.impact_lift_thresholds")):
-            key = f"portfolio.impact_lift_thresholds[{i}]"
-            item = r.mapping(item, key)
-            r.unknown_keys(item, {"min_relative_lift", "impact"}, key)
-            lift = r.number(item.get("min_relative_lift"), f"{key}.min_relative_lift", minimum=0)
-            read.append((float(lift), _impact(r, item.get("impact"), f"{key}.impact")))
-        for i in range(1, len(read)):
-            if not (read[i][0] < read[i - 1][0] and read[i][1] < read[i - 1][1]):
-                r.error(
-                    f"portfolio.impact_lift_thresholds[{i}]",
-                    "thresholds must be listed highest lift first, each with a lower lift and a lower impact "
-                    "than the one before",
-                )
-        thresholds = tuple(read)
-    kano_impact = dict(defaults.kano_impact)
-    for category, value in r.mapping(p.get("kano_impact"), "portfolio.kano_impact").items():
-        key = f"portfolio.kano_impact.{category}"
-        if category not in KANO_CATEGORIES:
-            r.error(key, f"{category!r} is not a Kano category ({', '.join(KANO_CATEGORIES)})")
-            continue
-        kano_impact[category] = _impact(r, value, key)
-    mix = dict(defaults.target_kano_mix)
-    if "target_kano_mix" in p:
-        raw_mix = r.mapping(p["target_kano_mix"], "portfolio.target_kano_mix")
-        mix = {}
-        for category in sorted(set(raw_mix) - set(KANO_MIX_CATEGORIES)):
-            r.error(
-                f"portfolio.target_kano_mix.{category}", f"unknown category (allowed: {', '.join(KANO_MIX_CATEGORIES)})"
-            )
-        for category in KANO_MIX_CATEGORIES:
-            key = f"portfolio.target_kano_mix.{category}"
-            value = raw_mix.get(category, 0)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                r.error(key, f"expected a share between 0 and 1, got {value!r}")
-                value = 0
-            mix[category] = float(value)
-        if abs(sum(mix.values()) - 1) > 1e-9:
-            shown = " + ".join(f"{category} {mix[category]:g}" for category in KANO_MIX_CATEGORIES)
-            r.error("portfolio.target_kano_mix", f"the shares must sum to 1, got {shown} = {sum(mix.values()):g}")
-    counts = {
-        name: r.number(p.get(name, getattr(defaults, name)), f"portfolio.{name}", minimum=1, integer=True)
-        for name in ("min_sample_size", "min_feature_requests", "min_kano_respondents")
-    }
-    return PortfolioConfig(impact_lift_thresholds=thresholds, kano_impact=kano_impact, target_kano_mix=mix, **counts)
+# ------------------------------------------------------------------------------------------------------ loading
 
 
 def parse_config(raw: Any, path: Path) -> PipelineConfig:
-    r = _Reader(path)
-    raw = r.mapping(raw, "(top level)")
-    sections = {
-        "project", "analytics", "funnels", "retention", "jira", "initiatives", "outcomes", "feedback", "finance",
-        "portfolio",
-    }  # fmt: skip
-    r.unknown_keys(raw, sections, "")
+    """Validate the file's parsed YAML; every problem in one ConfigError, one line each."""
+    try:
+        config = PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{_format_location(loc)}: {message}" for loc, message in _collected(exc.errors())]
+        raise ConfigError(f"invalid configuration {path}:\n  " + "\n  ".join(lines)) from None
+    return config.model_copy(update={"path": path})
 
-    a = r.mapping(raw.get("analytics"), "analytics")
-    r.unknown_keys(
-        a,
-        {
-            "mixpanel_project_timezone",
-            "session_inactivity_minutes",
-            "split_sessions_on_vendor_session_change",
-            "known_events",
-        },
-        "analytics",
-    )
-    tz = _timezone(r, a.get("mixpanel_project_timezone", "UTC"), "analytics.mixpanel_project_timezone")
-    analytics = AnalyticsConfig(
-        mixpanel_project_timezone=str(tz),
-        session_inactivity_minutes=r.number(
-            a.get("session_inactivity_minutes", 30), "analytics.session_inactivity_minutes", minimum=1, integer=True
-        ),
-        split_sessions_on_vendor_session_change=bool(a.get("split_sessions_on_vendor_session_change", True)),
-        known_events=tuple(
-            r.name(e, f"analytics.known_events[{i}]")
-            for i, e in enumerate(r.sequence(a.get("known_events"), "analytics.known_events"))
-        ),
-    )
-    funnels = tuple(
-        _read_funnel(r, f, f"funnels[{i}]") for i, f in enumerate(r.sequence(raw.get("funnels"), "funnels"))
-    )
-    retention = tuple(
-        _read_retention(r, x, f"retention[{i}]") for i, x in enumerate(r.sequence(raw.get("retention"), "retention"))
-    )
-    jira = _read_jira(r, raw.get("jira"))
-    feedback = _read_feedback(r, raw.get("feedback"))
-    finance = _read_finance(r, raw.get("finance"))
-    portfolio = _read_portfolio(r, raw.get("portfolio"))
-    initiatives = tuple(
-        _read_initiative(r, x, f"initiatives[{i}]")
-        for i, x in enumerate(r.sequence(raw.get("initiatives"), "initiatives"))
-    )
-    outcomes = _read_outcomes(r, raw.get("outcomes"))
-    _check_target_metrics(r, initiatives, funnels, retention)
-    keys = [i.key for i in initiatives]
-    for dup in sorted({k for k in keys if k and keys.count(k) > 1}):
-        r.error("initiatives", f"key {dup!r} is listed more than once")
-    for kind, items in (("funnels", funnels), ("retention", retention)):
-        names = [x.name for x in items]
-        for dup in sorted({n for n in names if names.count(n) > 1}):
-            r.error(kind, f"name {dup!r} is used more than once")
-    if analytics.known_events:
-        known = set(analytics.known_events)
-        for i, f in enumerate(funnels):
-            for j, s in enumerate(f.steps):
-                if s.event and s.event not in known:
-                    r.error(f"funnels[{i}].steps[{j}].event", f"{s.event!r} is not in analytics.known_events")
-        for i, x in enumerate(retention):
-            for k in ("start_event", "return_event"):
-                if getattr(x, k) and getattr(x, k) not in known:
-                    r.error(f"retention[{i}].{k}", f"{getattr(x, k)!r} is not in analytics.known_events")
-        for i, ini in enumerate(initiatives):
-            for j, e in enumerate(ini.adoption_events):
-                if e and e not in known:
-                    r.error(f"initiatives[{i}].adoption_events[{j}]", f"{e!r} is not in analytics.known_events")
-    if r.errors:
-        raise ConfigError(f"invalid configuration {path}:\n  " + "\n  ".join(r.errors))
-    return PipelineConfig(
-        path=path,
-        analytics=analytics,
-        funnels=funnels,
-        retention=retention,
-        jira=jira,
-        initiatives=initiatives,
-        outcomes=outcomes,
-        feedback=feedback,
-        finance=finance,
-        portfolio=portfolio,
-        raw=raw,
-    )
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, except that a key written twice in one mapping is an error instead of the last one winning."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKey(f"duplicate key {key!r} at line {line} (first written at line {seen[key]})")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(yaml.YAMLError):
+    pass
 
 
 def load_config(config_path: str | Path | None = None) -> PipelineConfig:
-    path = get_config_path(config_path)
+    """Read and validate ``config_path`` (default: the repository's config/pmw.yml)."""
+    path = Path(config_path or DEFAULT_CONFIG_PATH).resolve()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"configuration file not found: {path}") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"configuration file {path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    if raw is None:
+        # An empty file would otherwise validate as "every default", silently: no funnels, no initiatives.
+        raise ConfigError(f"configuration file {path} is empty")
     return parse_config(raw, path)

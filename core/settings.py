@@ -1,14 +1,27 @@
-"""Where things live. Every path resolves from this file or from environment variables, never from the cwd."""
+"""Where things live and the settings of one run, built once and passed down.
+
+The environment is read in exactly one place, ``build_settings``, and only for what the caller did not give
+explicitly (CLI options, Dagster resource config). Nothing here writes the environment or works at import time.
+Every path resolves from this file, from configuration or from those settings, never from the cwd.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import DEFAULT_CONFIG_PATH, PipelineConfig, load_config
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "pmw.yml"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+# The environment variables build_settings falls back to (documented in the README).
+DATA_DIR_ENV = "PMW_DATA_DIR"
+CONFIG_ENV = "PMW_CONFIG"
+
+__all__ = ["DBT_PROJECT_DIR", "DEFAULT_CONFIG_PATH", "PROJECT_ROOT", "SOURCES", "Paths", "Settings", "build_settings"]
 
 SOURCES = ("analytics", "jira", "feedback", "billing", "marketing")
 
@@ -70,12 +83,35 @@ class Paths:
         return self
 
 
-def get_paths(data_dir: str | os.PathLike[str] | None = None) -> Paths:
-    """Paths for ``data_dir``, else ``$PMW_DATA_DIR``, else ``<project>/data``."""
-    chosen = data_dir or os.environ.get("PMW_DATA_DIR") or (PROJECT_ROOT / "data")
-    return Paths(Path(chosen).resolve())
+def get_paths(data_dir: str | os.PathLike[str]) -> Paths:
+    """Paths for an explicit data directory (callers that may fall back to the environment use build_settings)."""
+    return Paths(Path(data_dir).resolve())
 
 
-def get_config_path(config_path: str | os.PathLike[str] | None = None) -> Path:
-    chosen = config_path or os.environ.get("PMW_CONFIG") or DEFAULT_CONFIG_PATH
-    return Path(chosen).resolve()
+@dataclass(frozen=True)
+class Settings:
+    """What one run works on: its data directories and its configuration, parsed and validated once."""
+
+    paths: Paths
+    config: PipelineConfig
+
+    @property
+    def config_path(self) -> Path:
+        return self.config.path or DEFAULT_CONFIG_PATH
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None, environ: Mapping[str, str] = os.environ) -> Paths:
+    """Paths for ``data_dir``, else ``$PMW_DATA_DIR``, else ``<project>/data``; creates nothing."""
+    return get_paths(data_dir or environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def build_settings(
+    data_dir: str | os.PathLike[str] | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] = os.environ,
+) -> Settings:
+    """The run's settings: explicit values first, then ``$PMW_DATA_DIR`` / ``$PMW_CONFIG``, then the repository's
+    defaults. Reads and validates the configuration (ConfigError names the key); creates no directory."""
+    config = load_config(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    return Settings(paths=resolve_data_dir(data_dir, environ), config=config)

@@ -1,19 +1,49 @@
-"""How the pipeline calls dbt: one environment, one set of vars, a manifest kept in step with the project files."""
+"""How the pipeline calls dbt: one environment and one set of vars per run, passed to each dbt process as arguments.
+
+The manifest that ``@dbt_assets`` loads is prepared explicitly, before the definitions are loaded
+(``prepare_dbt_manifest``: `pmw run`, `pmw prepare-dbt` for `make dev`, the tests), never at import time. It is
+parsed with exactly the vars, profile, target and environment of the run's `dbt build`, so dbt's partial parsing
+(the ``partial_parse.msgpack`` dagster-dbt copies into each invocation's target directory) stays valid and a
+build skips the full parse.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext
+from dagster._utils import pushd
+from dagster_dbt import DbtCliInvocation, DbtCliResource
+from dagster_dbt.asset_utils import (
+    DBT_INDIRECT_SELECTION_ENV,
+    extract_runtime_selection_from_args,
+    get_updated_cli_invocation_params_for_context,
+)
 
 from core.config import PipelineConfig
-from core.settings import DBT_PROJECT_DIR, Paths
+from core.settings import DBT_PROJECT_DIR, Paths, Settings
 
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+TARGET_DIR = DBT_PROJECT_DIR / "target"
+MANIFEST_PATH = TARGET_DIR / "manifest.json"
+# What the manifest in TARGET_DIR was parsed with; a run with other vars or another environment parses again.
+PARSE_INPUTS_PATH = TARGET_DIR / "pmw_parse_inputs.json"
 # Files whose change makes the parsed manifest stale.
 _PROJECT_INPUT_GLOBS = ("dbt_project.yml", "profiles.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
+
+
+class DbtParseError(RuntimeError):
+    """`dbt parse` failed: the project or the configuration's vars do not compile."""
+
+
+class ManifestMissingError(RuntimeError):
+    """The definitions were loaded before the dbt manifest was prepared."""
 
 
 def dbt_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
@@ -31,9 +61,9 @@ def dbt_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
     return env
 
 
-def apply_dbt_env(paths: Paths) -> None:
-    """Export dbt_env into this process, so dbt subprocesses (dagster-dbt copies os.environ) inherit it."""
-    os.environ.update(dbt_env(paths))
+def dbt_process_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
+    """The whole environment of a dbt subprocess: this process's, plus dbt_env. This process's is not changed."""
+    return {**os.environ, **dbt_env(paths, threads)}
 
 
 def dbt_vars_json(config: PipelineConfig) -> str:
@@ -46,10 +76,7 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def manifest_is_stale(manifest_path: Path = MANIFEST_PATH) -> bool:
-    if not manifest_path.exists():
-        return True
-    built = manifest_path.stat().st_mtime
+def _project_changed_since(built: float) -> bool:
     return any(
         p.is_file() and p.stat().st_mtime > built
         for pattern in _PROJECT_INPUT_GLOBS
@@ -57,20 +84,64 @@ def manifest_is_stale(manifest_path: Path = MANIFEST_PATH) -> bool:
     )
 
 
-def ensure_manifest(paths: Paths, *, force: bool = False) -> Path:
-    """Parse the dbt project if the manifest is missing or older than any project file; return its path."""
-    if force or manifest_is_stale():
-        env = {**os.environ, **dbt_env(paths)}
-        proc = subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)],
-            env=env,
-            cwd=DBT_PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            check=False,
+def _parse_inputs(settings: Settings) -> dict[str, Any]:
+    vars_json = dbt_vars_json(settings.config)
+    return {
+        "vars_sha256": hashlib.sha256(vars_json.encode()).hexdigest(),
+        "env": dbt_env(settings.paths),
+        "dbt_executable": dbt_executable(),
+    }
+
+
+def manifest_is_current(settings: Settings) -> bool:
+    """The manifest exists, is newer than every project file and was parsed with this run's vars and environment."""
+    if not MANIFEST_PATH.exists() or not PARSE_INPUTS_PATH.exists():
+        return False
+    if _project_changed_since(MANIFEST_PATH.stat().st_mtime):
+        return False
+    return json.loads(PARSE_INPUTS_PATH.read_text(encoding="utf-8")) == _parse_inputs(settings)
+
+
+def prepare_dbt_manifest(settings: Settings, *, force: bool = False) -> Path:
+    """`dbt parse` the project as the run's build will see it, unless the manifest already is; return its path.
+
+    Same vars (``--vars`` from the configuration), profile and target (the project's defaults, as the build uses)
+    and environment (dbt_env of the run's data directory), so the partial-parse file it leaves in the target
+    directory is one the build can use.
+    """
+    if not force and manifest_is_current(settings):
+        return MANIFEST_PATH
+    proc = subprocess.run(
+        [
+            dbt_executable(),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--vars",
+            dbt_vars_json(settings.config),
+        ],
+        env={**dbt_process_env(settings.paths), "DBT_TARGET_PATH": str(TARGET_DIR)},
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0 or not MANIFEST_PATH.exists():
+        raise DbtParseError(f"dbt parse failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+    tmp = PARSE_INPUTS_PATH.with_suffix(".tmp")
+    tmp.write_text(json.dumps(_parse_inputs(settings), sort_keys=True), encoding="utf-8")
+    tmp.replace(PARSE_INPUTS_PATH)
+    return MANIFEST_PATH
+
+
+def prepared_manifest_path() -> Path:
+    """The manifest the definitions load; a named error (not dagster-dbt's) when nobody prepared it."""
+    if not MANIFEST_PATH.exists():
+        raise ManifestMissingError(
+            f"no dbt manifest at {MANIFEST_PATH}: prepare it before loading the Dagster definitions "
+            "(`pmw prepare-dbt`; `make dev` and `pmw run` do it)"
         )
-        if proc.returncode != 0 or not MANIFEST_PATH.exists():
-            raise RuntimeError(f"dbt parse failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return MANIFEST_PATH
 
 
@@ -82,3 +153,66 @@ def mart_models(manifest_path: Path = MANIFEST_PATH) -> list[str]:
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"].get("schema") == "marts"
     )
+
+
+class DbtCli(DbtCliResource):
+    """dagster-dbt's CLI resource, with the dbt process's environment given as an argument.
+
+    dagster-dbt 0.29 builds a dbt subprocess's environment from ``os.environ`` alone (maintainers suggest setting
+    it around the call); here the run's settings pass it explicitly. ``cli_with_env`` is ``DbtCliResource.cli``
+    for an ``@dbt_assets`` context with that one change, and without the in-process adapter dagster-dbt opens only
+    to fetch column metadata, which this project does not ask for (it would render the profile from os.environ).
+    """
+
+    def cli_with_env(
+        self, args: Sequence[str], *, env: Mapping[str, str], context: AssetExecutionContext
+    ) -> DbtCliInvocation:
+        cleaned_args, runtime_selects, runtime_excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context,
+            manifest={},
+            dagster_dbt_translator=None,
+            runtime_selects=runtime_selects,
+            runtime_excludes=runtime_excludes,
+        )
+        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
+        target_path = self._get_unique_target_path(context=context)
+        if not target_path.is_absolute():
+            target_path = project_dir / target_path
+        process_env = {
+            **env,
+            "DAGSTER_DBT_CLI": "true",
+            "PYTHONUNBUFFERED": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_LOG_FORMAT": "json",  # dagster-dbt reads dbt's structured log lines
+            "DBT_TARGET_PATH": os.fspath(target_path),
+            "DBT_LOG_PATH": os.fspath(target_path),
+            **({"DBT_PROFILES_DIR": self.profiles_dir} if self.profiles_dir else {}),
+            "DBT_PROJECT_DIR": str(project_dir),
+        }
+        if params.indirect_selection:
+            process_env[DBT_INDIRECT_SELECTION_ENV] = params.indirect_selection
+        profile_args = [
+            *(["--profile", self.profile] if self.profile else []),
+            *(["--target", self.target] if self.target else []),
+        ]
+        with pushd(str(project_dir)):
+            return DbtCliInvocation.run(
+                args=[
+                    self.dbt_executable,
+                    *self.global_config_flags,
+                    *cleaned_args,
+                    *profile_args,
+                    *params.selection_args,
+                ],
+                env=process_env,
+                manifest=params.manifest,
+                dagster_dbt_translator=params.dagster_dbt_translator,
+                project_dir=project_dir,
+                target_path=target_path,
+                raise_on_error=True,
+                context=context,
+                adapter=None,
+                cli_version=self._cli_version,
+                dbt_project=params.dbt_project,
+            )

@@ -4,10 +4,10 @@ import json
 
 import dagster as dg
 
-from core.settings import get_paths
 from orchestration.assets.ingest import RAW_ASSETS
 from orchestration.jobs import pmw_pipeline
 from orchestration.landing_watch import scan_new_files
+from orchestration.resources import PmwSettings
 from orchestration.run_records import record_run_failure
 
 # Which ingest asset takes a landed file of each source (later sources add theirs here).
@@ -21,8 +21,9 @@ INGEST_OP_BY_SOURCE = {source: asset.op.name for source, asset in RAW_ASSETS.ite
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts one pipeline run per new landed file; run key = the file's path and content hash.",
 )
-def landing_sensor(context: dg.SensorEvaluationContext):
-    paths = get_paths().ensure()
+def landing_sensor(context: dg.SensorEvaluationContext, pmw: PmwSettings):
+    # The same `pmw` resource as the runs it starts: it watches the data directory they will load into.
+    paths = pmw.paths
     cursor = json.loads(context.cursor) if context.cursor else {}
     new_files, new_cursor = scan_new_files(paths, cursor)
     for landed in new_files:
@@ -44,14 +45,14 @@ def landing_sensor(context: dg.SensorEvaluationContext):
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Records every failed pipeline run in data/runs/failures.jsonl and logs an error-level alert.",
 )
-def run_failure_alert(context: dg.RunFailureSensorContext):
+def run_failure_alert(context: dg.RunFailureSensorContext, pmw: PmwSettings):
     failure = {
         "run_id": context.dagster_run.run_id,
         "job": context.dagster_run.job_name,
         "message": context.failure_event.message,
         "failed_steps": [e.step_key for e in context.get_step_failure_events()],
     }
-    record_run_failure(get_paths(), failure)
+    record_run_failure(pmw.paths, failure)
     context.log.error(f"pipeline run failed: {json.dumps(failure)}")
 
 

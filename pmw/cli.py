@@ -1,4 +1,8 @@
-"""`pmw`: generate sample exports, run the pipeline once, summarise, and operator actions."""
+"""`pmw`: generate sample exports, run the pipeline once, summarise, and operator actions.
+
+The settings (data directory, configuration) are built once per command from --data-dir / --config, else
+$PMW_DATA_DIR / $PMW_CONFIG, and passed down; nothing below reads the environment for them again.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,23 @@ import json
 import sys
 import time
 
-from core.config import ConfigError, load_config
-from core.settings import get_paths
+from core.config import ConfigError
+from core.settings import Settings, build_settings, resolve_data_dir
 
 
-def _cmd_generate(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace) -> Settings:
+    return build_settings(args.data_dir, args.config)
+
+
+def _cmd_generate(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from sample_generator import generate_sample
 
-    paths = get_paths(args.data_dir).ensure()
+    settings = settings or _settings(args)
+    paths = settings.paths.ensure()
     started = time.monotonic()
     signup_days = args.signup_days if args.signup_days is not None else args.days - 9
     print(f"generating sample exports into {paths.landing} (seed {args.seed}, {args.users} users, {args.days} days)")
-    config = load_config(args.config)
+    config = settings.config
     all_truths = generate_sample(
         paths.landing,
         seed=args.seed,
@@ -43,7 +52,8 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     from pmw.docs import DocsError, generate_catalogue
 
     try:
-        out = generate_catalogue(get_paths(args.data_dir), load_config(args.config))
+        settings = _settings(args)
+        out = generate_catalogue(settings.paths, settings.config)
     except DocsError as exc:
         print(f"pmw: {exc}", file=sys.stderr)
         return 1
@@ -51,38 +61,55 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _cmd_run(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    from orchestration.dbt_cli import DbtParseError
     from pmw.pipeline import print_outcome, run_pipeline
     from pmw.summary import build_summary, format_summary
 
-    paths = get_paths(args.data_dir)
-    load_config(args.config)  # fail fast, with the key named, before anything runs
-    print(f"running the pipeline on {paths.data_dir}")
-    outcome = run_pipeline(paths, config_path=args.config, files=args.file or None)
+    settings = settings or _settings(args)  # a configuration error stops here, with the key named
+    print(f"running the pipeline on {settings.paths.data_dir}")
+    try:
+        outcome = run_pipeline(settings, files=args.file or None)
+    except DbtParseError as exc:  # the project does not compile with this configuration: nothing ran
+        print(f"pmw: {exc}", file=sys.stderr)
+        return 1
     print()
     print_outcome(outcome)
     print()
-    print(format_summary(build_summary(paths)))
+    print(format_summary(build_summary(settings.paths)))
     return 0 if outcome.ok else 1
+
+
+def _cmd_prepare_dbt(args: argparse.Namespace) -> int:
+    from orchestration.dbt_cli import DbtParseError, prepare_dbt_manifest
+
+    try:
+        manifest = prepare_dbt_manifest(_settings(args), force=args.force)
+    except DbtParseError as exc:
+        print(f"pmw: {exc}", file=sys.stderr)
+        return 1
+    print(f"dbt manifest: {manifest}")
+    return 0
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
     from pmw.summary import build_summary, format_summary
 
-    summary = build_summary(get_paths(args.data_dir))
+    summary = build_summary(resolve_data_dir(args.data_dir))
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    rc = _cmd_generate(args)
-    return rc or _cmd_run(args)
+    settings = _settings(args)
+    rc = _cmd_generate(args, settings)
+    return rc or _cmd_run(args, settings)
 
 
 def _cmd_discard(args: argparse.Namespace) -> int:
     from ingest.common.lake import discard_pending
 
-    moved = discard_pending(get_paths(args.data_dir), args.source, args.sha256, reason=args.reason)
+    moved = discard_pending(resolve_data_dir(args.data_dir), args.source, args.sha256, reason=args.reason)
     for dest in moved:
         print(f"discarded: {dest}")
     print("the gate no longer sees it, and the same bytes will not be loaded again (see `pmw summary`)")
@@ -130,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", help="the mart catalogue: dbt docs as one offline HTML file in data/docs/")
     docs.set_defaults(func=_cmd_docs)
+
+    prep = sub.add_parser(
+        "prepare-dbt",
+        help="parse the dbt project with this data directory's vars and env (before `dagster dev`; `make dev` runs it)",
+    )
+    prep.add_argument("--force", action="store_true", help="parse even if the manifest is current")
+    prep.set_defaults(func=_cmd_prepare_dbt)
 
     disc = sub.add_parser("discard", help="move a pending lake file that fails its gate out of the way")
     disc.add_argument("sha256")

@@ -8,7 +8,6 @@ catalogue is generated with DBT_SEND_ANONYMOUS_USAGE_STATS=false (orchestration.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from core.config import PipelineConfig
 from core.settings import DBT_PROJECT_DIR, Paths
-from orchestration.dbt_cli import dbt_env, dbt_executable, dbt_vars_json
+from orchestration.dbt_cli import dbt_executable, dbt_process_env, dbt_vars_json
 
 CATALOGUE_NAME = "mart_catalogue.html"
 _TRACKING_ON = re.compile(r'"send_anonymous_usage_stats":\s*true')
@@ -35,7 +34,7 @@ def generate_catalogue(paths: Paths, config: PipelineConfig) -> Path:
     if not paths.warehouse_path.exists():
         raise DocsError(f"no working warehouse at {paths.warehouse_path}: run the pipeline first (make demo)")
     target = paths.data_dir / "docs" / "dbt_target"
-    env = {**os.environ, **dbt_env(paths), "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target / "logs")}
+    env = {**dbt_process_env(paths), "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target / "logs")}
     proc = subprocess.run(
         [
             dbt_executable(),

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.settings import Paths
+from core.config import load_config
+from core.settings import Paths, Settings
+from orchestration.dbt_cli import prepare_dbt_manifest
 from orchestration.run_records import record_run
 
 
@@ -93,14 +95,16 @@ class _ProgressHandler(logging.Handler):
         print(f"  {time.strftime('%H:%M:%S')} {text}", flush=True)
 
 
-def run_pipeline(paths: Paths, *, config_path: str | None = None, files: list[str] | None = None) -> RunOutcome:
-    """Execute `pmw_pipeline` in-process on ``paths``; record and return what happened."""
-    os.environ["PMW_DATA_DIR"] = str(paths.data_dir)
-    if config_path:
-        os.environ["PMW_CONFIG"] = str(config_path)
-    paths.ensure()
+def run_pipeline(settings: Settings | Paths, *, files: list[str] | None = None) -> RunOutcome:
+    """Execute `pmw_pipeline` in-process with ``settings`` (a bare Paths: that data directory with the repository's
+    configuration); record and return what happened."""
+    if isinstance(settings, Paths):
+        settings = Settings(paths=settings, config=load_config())
+    paths = settings.paths.ensure()
+    # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
+    prepare_dbt_manifest(settings)
 
-    import dagster as dg  # imported late: the definitions read PMW_DATA_DIR at import
+    import dagster as dg  # imported late: loading the definitions needs the manifest prepared above
 
     from orchestration.definitions import defs
 
@@ -124,7 +128,9 @@ def run_pipeline(paths: Paths, *, config_path: str | None = None, files: list[st
     started = time.monotonic()
     try:
         with contextlib.redirect_stdout(_FilteredStdout(sys.stdout)):
-            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config, resources={"pmw": settings}
+            )
         outcome = _outcome(result, time.monotonic() - started)
         outcome.step_seconds = _step_seconds(instance, result.run_id)
     finally:

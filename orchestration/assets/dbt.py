@@ -4,9 +4,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from orchestration.dbt_cli import apply_dbt_env, dbt_vars_json
+from orchestration.dbt_cli import DbtCli, dbt_process_env, dbt_vars_json, prepare_dbt_manifest, prepared_manifest_path
 from orchestration.resources import DUCKDB_POOL, PmwSettings, dbt_project
 
 
@@ -26,18 +26,19 @@ class PmwDbtTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
+    manifest=prepared_manifest_path(),
     project=dbt_project,
     dagster_dbt_translator=PmwDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     pool=DUCKDB_POOL,
 )
-def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmw: PmwSettings):
-    paths = pmw.paths()
-    apply_dbt_env(paths)
+def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: PmwSettings):
+    # Normally a no-op (`pmw run` / `make dev` prepared it); re-parses only if this run's vars or data directory
+    # differ from the prepared manifest's, so that the build below can parse partially.
+    prepare_dbt_manifest(pmw)
     # Unit tests check SQL logic on fixed inputs: they run in CI (tests/unit/test_dbt_unit_tests.py), not on
     # production data, as dbt recommends; data tests run here and become asset checks.
-    args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config())]
-    yield from dbt.cli(args, context=context).stream()
+    args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config)]
+    yield from dbt.cli_with_env(args, env=dbt_process_env(pmw.paths), context=context).stream()
 
 
 defs = dg.Definitions(assets=[product_metrics_dbt])

@@ -101,9 +101,9 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         ),
     )
     def _raw(config: IngestConfig, pmw: PmwSettings):
-        paths = pmw.paths()
+        paths = pmw.paths
         files = [Path(f) for f in config.files] or None
-        report = spec.ingest(paths, pmw.config(), files=files, log=_log_file_result)
+        report = spec.ingest(paths, pmw.config, files=files, log=_log_file_result)
         totals = report.totals
         PROGRESS.info(
             f"{spec.source}: {totals.get('loaded', 0)} file(s) loaded, {totals.get('failed', 0)} failed, "
@@ -146,7 +146,7 @@ def _lake_assets(spec: SourceSpec) -> dg.AssetsDefinition:
         ],
     )
     def _lake(pmw: PmwSettings):
-        paths = pmw.paths()
+        paths = pmw.paths
         for entity in spec.entities:
             promoted = promote_pending(paths, spec.source, entity)
             if promoted:

@@ -41,8 +41,8 @@ INPUT_KEYS = [dg.AssetKey(["marts", mart]) for mart in INPUT_MARTS.values()] + [
     pool=DUCKDB_POOL,
 )
 def portfolio_scores(context: dg.AssetExecutionContext, pmw: PmwSettings):
-    config = pmw.config()
-    with duckdb.connect(str(pmw.paths().warehouse_path)) as con:
+    config = pmw.config
+    with duckdb.connect(str(pmw.paths.warehouse_path)) as con:
         inputs = read_inputs(con, config)
         result = score_portfolio(**inputs, config=config.portfolio)
         written = write_tables(con, result)

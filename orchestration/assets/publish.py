@@ -5,13 +5,13 @@ from datetime import timedelta
 import dagster as dg
 
 from orchestration.assets.portfolio import PORTFOLIO_KEYS
-from orchestration.dbt_cli import mart_models
-from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
+from orchestration.dbt_cli import mart_models, prepared_manifest_path
+from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from publish.release import publish
 
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 # The dbt marts and the marts the portfolio asset writes into the same schema (publish copies them all).
-MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(dbt_project.manifest_path)] + PORTFOLIO_KEYS
+MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(prepared_manifest_path())] + PORTFOLIO_KEYS
 
 
 @dg.asset(
@@ -31,7 +31,7 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(dbt_project.ma
     ),
 )
 def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
-    paths = pmw.paths()
+    paths = pmw.paths
     result = publish(paths, run_id=context.run_id, log=PROGRESS.info)
     return dg.MaterializeResult(
         metadata={

@@ -13,7 +13,7 @@ from orchestration.run_records import record_gate_result
 
 
 def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, gate_name: str, result: GateResult):
-    record_gate_result(pmw.paths(), gate_name, context.op_execution_context.run_id, result.to_dict())
+    record_gate_result(pmw.paths, gate_name, context.op_execution_context.run_id, result.to_dict())
     PROGRESS.info(f"gate: {result.summary()}")
     return dg.AssetCheckResult(
         passed=result.success,
@@ -47,7 +47,7 @@ def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinit
         description=f"GX suite expectations/{gate_name}.py on every pending (not yet promoted) {source}/{entity} file.",
     )
     def _gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
-        paths = pmw.paths()
+        paths = pmw.paths
         files = pending_files(paths, source, entity)
         run_id = context.op_execution_context.run_id
         if not files:
@@ -56,7 +56,7 @@ def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinit
                 paths, gate_name, run_id, {"success": True, "rows_validated": 0, "note": "no pending files"}
             )
             return dg.AssetCheckResult(passed=True, description=f"no pending {source}/{entity} files to validate")
-        result = validate_parquet_files(files, GATES[gate_name], config=pmw.config(), now=datetime.now(UTC))
+        result = validate_parquet_files(files, GATES[gate_name], config=pmw.config, now=datetime.now(UTC))
         return _check_result(context, pmw, gate_name, result)
 
     return _gate
@@ -76,10 +76,10 @@ def _mart_gate(table: str) -> dg.AssetChecksDefinition:
     )
     def _gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
         result = validate_warehouse_table(
-            pmw.paths().warehouse_path,
+            pmw.paths.warehouse_path,
             f"marts.{table}",
             GATES[table],
-            config=pmw.config(),
+            config=pmw.config,
             now=datetime.now(UTC),
         )
         return _check_result(context, pmw, table, result)

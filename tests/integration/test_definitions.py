@@ -1,8 +1,13 @@
-"""The Dagster code location: the whole graph loads with groups and descriptions; sensor, schedule and pools."""
+"""The Dagster code location: the whole graph loads with groups and descriptions; sensor, schedule and pools.
+
+The definitions need the dbt manifest prepared first (as `pmw run` and `make dev` do); loading them does no other
+work: no dbt parse, no directory, no configuration read, no environment write.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +16,18 @@ import dagster as dg
 import pytest
 
 from core.config import load_config
-from core.settings import PROJECT_ROOT, Paths
+from core.settings import PROJECT_ROOT, Paths, Settings, build_settings
 from ingest.analytics import ingest_analytics
 from ingest.common.landing import file_sha256
-from orchestration.assets.ingest import RAW_ASSETS
-from orchestration.definitions import defs
-from orchestration.resources import DUCKDB_POOL
-from orchestration.sensors import landing_sensor
+from orchestration.dbt_cli import prepare_dbt_manifest
+
+# The manifest @dbt_assets reads when the definitions module is imported (below, after this).
+prepare_dbt_manifest(build_settings())
+
+from orchestration.assets.ingest import RAW_ASSETS  # noqa: E402 - needs the manifest prepared above
+from orchestration.definitions import defs  # noqa: E402
+from orchestration.resources import DUCKDB_POOL  # noqa: E402
+from orchestration.sensors import landing_sensor  # noqa: E402
 
 
 def test_every_asset_has_a_group_and_a_description():
@@ -61,14 +71,14 @@ def test_nightly_schedule_and_sensors():
     assert defs.resolve_sensor_def("run_failure_alert") is not None
 
 
-def test_landing_sensor_requests_one_run_per_new_file_keyed_by_path_and_content(tmp_path, monkeypatch):
+def test_landing_sensor_requests_one_run_per_new_file_keyed_by_path_and_content(tmp_path):
     paths = Paths(tmp_path / "data").ensure()
-    monkeypatch.setenv("PMW_DATA_DIR", str(paths.data_dir))
+    resources = {"pmw": Settings(paths=paths, config=load_config())}
     landed = paths.landing / "analytics" / "tracks.csv"
     landed.write_text("id,event,user_id,timestamp\nm-1,signed_up,u-1,2024-01-10T10:00:00.000Z\n", encoding="utf-8")
     (paths.landing / "analytics" / ".partial-upload.csv").write_text("id,event\n", encoding="utf-8")  # ignored
 
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral())
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources)
     requests = list(landing_sensor(context))
     assert [r.run_key for r in requests] == [f"analytics/tracks.csv@{file_sha256(landed)}"]
     op = RAW_ASSETS["analytics"].op.name
@@ -77,7 +87,9 @@ def test_landing_sensor_requests_one_run_per_new_file_keyed_by_path_and_content(
     # Once loaded, the same bytes request nothing, whatever name they land under.
     ingest_analytics(paths, load_config())
     (paths.landing / "analytics" / "copy.csv").write_bytes(landed.read_bytes())
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=context.cursor)
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), cursor=context.cursor, resources=resources
+    )
     assert list(landing_sensor(context)) == []
 
 
@@ -97,8 +109,7 @@ def test_workspace_loads_with_the_dagster_cli(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_run_failure_sensor_records_the_failed_run(tmp_path, monkeypatch):
-    monkeypatch.setenv("PMW_DATA_DIR", str(tmp_path / "data"))
+def test_run_failure_sensor_records_the_failed_run(tmp_path):
     from orchestration.sensors import run_failure_alert
 
     @dg.op
@@ -118,8 +129,38 @@ def test_run_failure_sensor_records_the_failed_run(tmp_path, monkeypatch):
         dagster_event=failure,
         dagster_instance=instance,
         dagster_run=result.dagster_run,
+        resources={"pmw": Settings(paths=Paths(tmp_path / "data").ensure(), config=load_config())},
     ).for_run_failure()
     run_failure_alert(context)
     records = [json.loads(line) for line in (tmp_path / "data" / "runs" / "failures.jsonl").read_text().splitlines()]
     assert [r["run_id"] for r in records] == [result.run_id]
     assert records[0]["failed_steps"] == ["explode"]
+
+
+def test_the_pmw_resource_builds_the_settings_once_from_its_config(tmp_path):
+    config = tmp_path / "pmw.yml"
+    config.write_text((PROJECT_ROOT / "config" / "pmw.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    resource = defs.resources["pmw"]
+    with dg.build_resources(
+        {"pmw": resource},
+        resource_config={"pmw": {"config": {"data_dir": str(tmp_path / "d"), "config_path": str(config)}}},
+    ) as built:
+        settings = built.pmw
+    assert settings.paths.data_dir == (tmp_path / "d").resolve() and settings.paths.landing.is_dir()
+    assert settings.config.path == config.resolve()
+
+
+def test_loading_the_definitions_does_no_work(tmp_path):
+    """A fresh interpreter imports the code location: no directory appears, the environment is unchanged."""
+    data_dir = tmp_path / "never-created"
+    probe = (
+        "import os, json; before = dict(os.environ); import orchestration.definitions; "
+        "print(json.dumps(dict(os.environ) == before))"
+    )
+    env = {**os.environ, "PMW_DATA_DIR": str(data_dir), "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "true"
+    assert not data_dir.exists()

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from core.config import ConfigError, load_config, parse_config
-from core.settings import DEFAULT_CONFIG_PATH
+from core.settings import DBT_PROJECT_DIR, DEFAULT_CONFIG_PATH
 
 HERE = Path("test.yml")
 
@@ -189,3 +190,55 @@ def test_missing_and_invalid_files(tmp_path):
     good = tmp_path / "good.yml"
     good.write_text(yaml.safe_dump(_minimal()), encoding="utf-8")
     assert load_config(good).funnels[0].name == "f"
+
+
+def test_an_empty_file_is_an_error_naming_it(tmp_path):
+    for name, text in (("empty.yml", ""), ("comments.yml", "# funnels: to do\n")):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as exc:
+            load_config(path)
+        assert str(exc.value) == f"configuration file {path} is empty"
+
+
+def test_a_key_written_twice_is_an_error_naming_it_instead_of_the_last_one_winning(tmp_path):
+    path = tmp_path / "twice.yml"
+    path.write_text(
+        "analytics:\n  known_events: [a, b]\nfinance:\n  gross_margin: '0.80'\n  gross_margin: '0.60'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    message = str(exc.value)
+    assert message == f"configuration file {path}: duplicate key 'gross_margin' at line 5 (first written at line 4)"
+    assert "\n" not in message
+
+
+def test_every_default_comes_from_the_models_and_reaches_dbt_vars():
+    defaults = parse_config({}, HERE)
+    assert defaults.finance.gross_margin == "0.80"
+    assert defaults.jira.story_points_per_person_month == 10.0
+    dbt_vars = defaults.dbt_vars()
+    assert dbt_vars["gross_margin"] == "0.80" and dbt_vars["jira_story_points_per_person_month"] == 10.0
+    assert dbt_vars["outcome_min_sample_size"] == 30 and dbt_vars["session_inactivity_minutes"] == 30
+    # A funnel's omitted keys take the same defaults as the models declare.
+    funnel = parse_config(_minimal(), HERE).funnels[0]
+    assert (funnel.entry_mode, funnel.conversion_window_hours, funnel.period) == ("first_entry", 168.0, "month")
+
+
+def test_dbt_project_declares_no_default_for_a_var_the_configuration_provides():
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert set(project["vars"]) & set(parse_config({}, HERE).dbt_vars()) == set()
+
+
+def test_the_configuration_is_frozen():
+    cfg = parse_config(_minimal(), HERE)
+    with pytest.raises(ValidationError):
+        cfg.funnels[0].entry_mode = "any_entry"
+
+
+def test_a_non_mapping_section_and_a_mistyped_list_are_named():
+    with pytest.raises(ConfigError) as exc:
+        parse_config(_minimal(analytics="x", funnels={"name": "f"}), HERE)
+    assert "analytics: expected a mapping, got str" in str(exc.value)
+    assert "funnels: expected a list, got dict" in str(exc.value)
