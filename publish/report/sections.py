@@ -338,7 +338,7 @@ def section_retention(ctx: Context) -> str:
             y=alt.Y(
                 "cohort_label:O",
                 sort=alt.EncodingSortField("cohort"),
-                title=f"Cohort ({grain} of first {first['start_event']}, users)",
+                title="Cohort (n = users)",
             ),
             tooltip=tooltip,
         )
