@@ -4,7 +4,7 @@ Layout under the data directory::
 
     published.releases/<release_id>/marts.duckdb        read-only copy of every table in the `marts` schema
     published.releases/<release_id>/parquet/<mart>.parquet
-    published.releases/<release_id>/report.html         one self-contained offline page of charts (publish/report.py)
+    published.releases/<release_id>/report.html         one self-contained offline page of charts (publish/report/)
     published.releases/<release_id>/_publication.json   what is in it: tables, rows, fingerprints, report, run id
     published -> published.releases/<release_id>        the path BI tools use; a symlink
 

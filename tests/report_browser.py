@@ -31,9 +31,11 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @dataclass
 class ChartSeen:
     title: str
+    rendered: str  # "true" once vega-embed drew it, "failed" when it threw
     marks: int
     width: float
     height: float
+    tooltip: str  # text of Vega's tooltip element after hovering the chart's first mark with a tooltip
 
 
 @dataclass
@@ -76,6 +78,31 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+def _hover_tooltip(page, figure) -> str:
+    """Hover the chart's marks until Vega's tooltip element shows text; its text, or '' when none did."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    marks = figure.locator(".vega-target svg g.role-mark > path, .vega-target svg g.role-mark > text")
+    for i in range(min(marks.count(), 12)):
+        mark = marks.nth(i)
+        box = mark.bounding_box()
+        if not box or box["width"] < 1 or box["height"] < 1:
+            continue
+        mark.scroll_into_view_if_needed()
+        box = mark.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        tip = page.locator("#vg-tooltip-element.visible")
+        try:
+            tip.wait_for(state="visible", timeout=1_000)
+        except PlaywrightTimeout:  # this mark has no tooltip (or is covered): try the next one
+            continue
+        text = (tip.inner_text() or "").strip()
+        page.mouse.move(0, 0)
+        if text:
+            return text
+    return ""
+
+
 def visit_report(report: Path, work_dir: Path, screenshot: Path) -> BrowserVisit:
     """Load ``report`` from file:// in a new empty profile, read every chart, take a full-page screenshot."""
     sync_playwright = browser_or_skip()
@@ -111,17 +138,27 @@ def visit_report(report: Path, work_dir: Path, screenshot: Path) -> BrowserVisit
             response = page.goto(report.resolve().as_uri(), wait_until="load")
             assert response is None or response.ok
             page.wait_for_load_state("networkidle")
+            # Every chart has finished embedding (rendered or failed) before anything is read.
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('figure[data-chart]')]"
+                ".every(f => f.hasAttribute('data-rendered'))",
+                timeout=30_000,
+            )
             charts: dict[str, ChartSeen] = {}
-            svgs = page.locator("svg[data-chart]")
-            for i in range(svgs.count()):
-                chart = svgs.nth(i)
-                box = chart.bounding_box() or {"width": 0.0, "height": 0.0}
-                title = chart.locator(":scope > title")
-                charts[chart.get_attribute("data-chart") or ""] = ChartSeen(
-                    title=(title.text_content() or "").strip() if title.count() else "",
-                    marks=chart.locator("rect, circle, line, polyline, polygon").count(),
+            figures = page.locator("figure[data-chart]")
+            for i in range(figures.count()):
+                figure = figures.nth(i)
+                svg = figure.locator(".vega-target svg").first
+                box = (svg.bounding_box() if svg.count() else None) or {"width": 0.0, "height": 0.0}
+                name = figure.get_attribute("data-chart") or ""
+                charts[name] = ChartSeen(
+                    title=figure.get_attribute("data-title") or "",
+                    rendered=figure.get_attribute("data-rendered") or "",
+                    # Vega draws each mark item as a path/rect/text inside a g.role-mark group.
+                    marks=figure.locator(".vega-target svg g.role-mark > *").count(),
                     width=box["width"],
                     height=box["height"],
+                    tooltip=_hover_tooltip(page, figure),
                 )
             panels = page.locator("[data-no-data]")
             no_data = [panels.nth(i).get_attribute("data-no-data") or "" for i in range(panels.count())]

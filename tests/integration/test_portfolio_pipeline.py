@@ -132,7 +132,8 @@ def test_published_report_draws_outcomes_and_portfolio_offline_in_chromium(portf
     assert record["report"]["sha256"] == hashlib.sha256(report.read_bytes()).hexdigest()
     html = report.read_text(encoding="utf-8")
     assert record["release_id"] in html
-    assert "http://" not in html and "https://" not in html  # nothing that could be fetched
+    # Nothing may be fetched: the CSP forbids it (the inlined Vega library mentions URLs it never loads here).
+    assert "default-src 'none'" in html and "connect-src" not in html
 
     visit = visit_report(report, tmp_path, tmp_path / "published_report.png")
     assert_clean_offline_visit(visit)
@@ -145,7 +146,7 @@ def test_published_report_draws_outcomes_and_portfolio_offline_in_chromium(portf
     ):
         chart = visit.charts.get(name)
         assert chart is not None and chart.marks > 0, f"{name}: {chart}; drawn: {sorted(visit.charts)}"
-    assert any(name.startswith("funnel-latest-") for name in visit.charts)
+    assert any(name.startswith("funnel-") for name in visit.charts)
     assert any(name.startswith("retention-") for name in visit.charts)
     assert {"nps-trend", "clv-cac"} <= set(visit.charts)
     assert visit.no_data_panels == [], visit.no_data_panels

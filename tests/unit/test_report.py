@@ -1,15 +1,19 @@
-"""report.html without a browser: offline, escaped, every section drawn, and "no data" instead of a crash."""
+"""report.html without a browser: self-contained, a strict CSP, escaped, human labels, and "no data" not a crash."""
 
 from __future__ import annotations
 
-import itertools
+import base64
+import hashlib
+import html
+import json
 import re
 from datetime import UTC, datetime
 
 import duckdb
 import pytest
 
-from publish.report import ReportError, nice_ticks, render_from_connection, render_report
+from publish.report import ReportError, render_from_connection, render_report
+from publish.report.labels import LABELS, label, source_label
 from tests.unit.report_fixtures import EXPECTED_CHARTS, HOSTILE, create_report_marts, write_report_marts_db
 
 
@@ -20,44 +24,153 @@ def page(tmp_path_factory) -> str:
     return render_report(db, release_id="REL-1", run_id="run-9", generated_at=datetime(2024, 5, 16, 3, tzinfo=UTC))
 
 
-def test_every_chart_is_an_svg_with_a_title_first(page):
-    charts = re.findall(r'<svg data-chart="([^"]+)" role="img"[^>]*><title>([^<]+)</title>', page)
-    assert [name for name, _ in charts] == list(EXPECTED_CHARTS)
-    assert all(title.strip() for _, title in charts)
+def specs(page: str) -> dict[str, dict]:
+    blocks = re.findall(r'<script type="application/json" data-spec-for="([^"]+)">(.*?)</script>', page, re.S)
+    return {name: json.loads(text) for name, text in blocks}
+
+
+def spec_values(spec: dict) -> list[dict]:
+    """The inline rows of a (layered) Vega-Lite spec."""
+    return spec["data"]["values"]
+
+
+def visible_text(page: str) -> str:
+    """The page without its scripts and data blocks: what a reader sees outside the charts."""
+    return re.sub(r"<script.*?</script>", "", page, flags=re.S)
+
+
+def test_every_chart_has_a_figure_a_title_and_a_full_width_spec(page):
+    names = re.findall(r'<figure class="chart" data-chart="([^"]+)" data-title="[^"]+">', page)
+    assert names == list(EXPECTED_CHARTS)
+    assert list(specs(page)) == list(EXPECTED_CHARTS)
+    for name, spec in specs(page).items():
+        assert spec["width"] == "container", name
+        assert spec["config"]["autosize"]["type"] == "fit-x", name
     assert "data-no-data" not in page  # the fixture covers every section
 
 
-def test_nothing_is_fetched_and_nothing_runs(page):
-    lowered = page.lower()
-    for needle in ("http://", "https://", "//cdn", "<script", "src=", "url(", "@import", "<link", "<iframe"):
+def test_every_mark_has_a_tooltip(page):
+    for name, spec in specs(page).items():
+        for layer in spec.get("layer", [spec]):
+            mark = layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+            if mark == "rule" and "tooltip" not in layer.get("encoding", {}):
+                assert "datum" in json.dumps(layer["encoding"]), f"{name}: a rule without tooltip is not a reference"
+                continue
+            assert "tooltip" in layer["encoding"], f"{name}: {mark} layer has no tooltip"
+
+
+def test_csp_allows_only_the_two_inline_scripts_and_nothing_remote(page):
+    policy = html.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1))
+    assert "default-src 'none'" in policy
+    assert "connect-src" not in policy and "unsafe-eval" not in policy
+    script_src = re.search(r"script-src ([^;]+);", policy).group(1).split()
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert len(scripts) == 2  # the Vega bundle and the embedding script
+    expected = {"'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'" for s in scripts}
+    assert set(script_src) == expected
+    lowered = visible_text(page).lower()
+    for needle in ("<link", "<iframe", "<img", "@import", " src=", "http://", "https://"):
         assert needle not in lowered, needle
-    assert "default-src 'none'" in page
 
 
 def test_text_from_the_data_is_escaped(page):
     assert HOSTILE not in page
-    assert "<script>" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
-    assert "sharing &lt;b&gt;" in page  # a funnel name
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quotes&quot;" in page  # tables
+    delivery = spec_values(specs(page)["delivery-slip"])
+    assert any(HOSTILE in row["initiative"] for row in delivery)  # JSON carries it intact, as data
     assert "not ranked &lt;i&gt;" in page  # an unscored item's note
 
 
-def test_header_names_release_run_and_freshness(page):
+def test_header_names_release_run_and_the_data_through_date_of_every_source(page):
     assert "REL-1" in page and "run-9" in page and "2024-05-16 03:00 UTC" in page
-    assert "product events 2024-05-15" in page
+    through = re.search(r'<table class="through">.*?</table>', page).group(0)
+    assert "Product analytics</th><td>15 May 2024" in through
+    assert "Surveys (NPS)</th><td>May 2024" in through
+    assert "Billing</th><td>May 2024" in through
+    assert "Jira</th><td>latest ship 8 May 2024" in through
 
 
-def test_funnel_uses_the_latest_period_whose_window_has_elapsed(page):
-    # Data through 2024-05-15: May is still running, so April is the latest complete month.
-    assert "Latest complete month: 2024-04-01" in page
-    assert "All periods (3 months)" in page
+def test_no_raw_enum_values_and_no_months_printed_as_dates(page):
+    text = visible_text(page)
+    data = json.dumps([spec_values(s) for s in specs(page).values()])
+    for raw in (
+        "one_dimensional",
+        "in_delivery",
+        "measured_effect:not_significant",
+        "jpd_field",
+        "typed_in",
+        "first_entry",
+        "any_entry",
+        "not_shipped",
+        "two_proportion_z",
+        "indifferent_or_other",
+    ):
+        assert raw not in text, raw
+        assert raw not in data, raw
+    assert not re.search(r"\b2024-0\d-01\b", text)
+    assert "Mar 2024" in text  # a month reads as a month
 
 
-def test_retention_cells_not_yet_complete_are_blank(page):
-    svg = re.search(r'<svg data-chart="retention-0".*?</svg>', page).group(0)
-    # 10 cohorts x 10 periods; the cohort of day d has 15 - d complete periods by 2024-05-16.
-    assert svg.count('class="blank"') == sum(range(10))
-    assert svg.count('class="mark"') == 100 - sum(range(10))
+def test_every_value_the_contracts_accept_has_a_label():
+    accepted = {
+        "outcome_status": ["final", "provisional", "not_shipped", "insufficient_data"],
+        "test_method": ["two_proportion_z", "nps_difference_z", "welch_t"],
+        "item_status": ["shipped", "in_delivery", "discovery", "parked"],
+        "metric_type": ["funnel_step", "retention", "nps", "revenue"],
+        "status_category": ["new", "indeterminate", "done"],
+        "kano_mix": ["must_be", "one_dimensional", "attractive", "indifferent_or_other"],
+        "kano_category": list("AOMIRQ"),
+    }
+    for domain, values in accepted.items():
+        assert set(values) <= set(LABELS[domain]), domain
+    assert source_label("measured_effect:not_significant") == "measured effect, not significant"
+    assert source_label("kano:O") == "Kano survey: Performance"
+    assert label("item_status", "some_new_state") == "some new state"  # never the raw token
+
+
+def test_funnel_defaults_to_the_latest_complete_period_and_filters_by_segment(page):
+    spec = specs(page)["funnel-0"]  # activation, monthly, data through 2024-05-15: April is the latest complete
+    params = {p["name"]: p for p in spec["params"]}
+    period = next(p for n, p in params.items() if n.startswith("period_"))
+    assert period["value"] == "2024-04-01"
+    assert period["bind"]["labels"] == ["Mar 2024", "Apr 2024", "May 2024 (not complete)"]
+    segment = next(p for n, p in params.items() if n.startswith("segment_"))
+    assert segment["bind"]["input"] == "select" and segment["bind"]["options"] == ["(all)", "iOS"]
+    assert segment["bind"]["labels"] == ["All", "iOS"]
+
+
+def test_retention_draws_only_complete_cells(page):
+    rows = spec_values(specs(page)["retention-0"])
+    # 10 daily cohorts x 10 periods; the cohort of day d (0-9) has 10 - d complete periods by 2024-05-16.
+    assert len(rows) == sum(10 - d for d in range(10))
+    assert all(r["retention"] is not None for r in rows)
+
+
+def test_nps_offers_plan_and_platform_segments_and_zooms_to_the_data(page):
+    spec = specs(page)["nps-trend"]
+    seg = next(p for p in spec["params"] if p["name"] == "nps_segment")
+    assert seg["bind"]["labels"] == ["All respondents", "Plan: Pro"]
+    band = spec["layer"][0]
+    assert band["encoding"]["y"]["scale"] == {"nice": True, "zero": True}  # no fixed ±100 domain
+
+
+def test_unit_economics_never_marks_a_meaningless_value_good(page):
+    text = visible_text(page)
+    row = re.search(r"<tr><td>Organic</td>.*?</tr>", text).group(0)
+    assert "no spend" in row and row.count("not applicable") == 2 and "✓" not in row
+    # The chart has no CAC bar for it, only the "no spend" note; every axis names the currency.
+    cac = [r for r in spec_values(specs(page)["clv-cac"]) if r["channel"] == "Organic" and r["measure"] == "CAC"]
+    assert cac == [{**cac[0], "note": "no spend"}]
+    assert specs(page)["clv-cac"]["layer"][0]["encoding"]["x"]["title"] == "USD per new paying customer"
+    sales = re.search(r"<tr><td>Paid search</td>.*?</tr>", text).group(0)
+    assert sales.count('class="ok"') == 2  # LTV:CAC and payback each meet their target
+
+
+def test_kano_mix_says_what_it_leaves_out(page):
+    text = visible_text(page)
+    assert "Shipped items are left out (PROD-1" in text
+    assert "Items without an effort estimate are left out (IDEA-4)" in text
 
 
 def test_unscored_items_are_listed_with_their_note(page):
@@ -75,7 +188,7 @@ def test_absent_or_empty_tables_give_no_data_panels_not_a_crash():
     panels = dict(re.findall(r'data-no-data="([^"]+)"><strong>No data.</strong> ([^<]+)</div>', page))
     assert panels == {
         "portfolio": "table fct_portfolio_scores is not in this publication",
-        "nps": "table fct_nps has no rows matching segment_plan = &#x27;(all)&#x27; and segment_platform = "
+        "nps": "table fct_nps has no rows matching segment_plan = &#x27;(all)&#x27; or segment_platform = "
         "&#x27;(all)&#x27;",
         "initiative-outcomes": "table fct_initiative_outcomes lacks column(s) effect",
     }
@@ -84,7 +197,7 @@ def test_absent_or_empty_tables_give_no_data_panels_not_a_crash():
 
 def test_an_empty_publication_renders_only_no_data_panels():
     page = render_from_connection(duckdb.connect())
-    assert "data-chart=" not in page
+    assert '<figure class="chart"' not in page
     assert page.count("data-no-data=") == 9  # funnels, retention, nps, unit economics, 3 initiative, 2 portfolio
 
 
@@ -99,11 +212,3 @@ def test_an_unexpected_kano_mix_category_is_an_error_naming_it():
 def test_a_missing_file_is_an_error_naming_it(tmp_path):
     with pytest.raises(ReportError, match=r"no DuckDB file at .*nope\.duckdb"):
         render_report(tmp_path / "nope.duckdb")
-
-
-@pytest.mark.parametrize(("lo", "hi"), [(-7.5, 18.9), (0.0, 64.2), (0.0, 1.0), (-12.0, 0.0), (3.0, 3.0), (0.0, 0.013)])
-def test_axis_ticks_cover_the_data_so_no_mark_falls_outside_its_axis(lo, hi):
-    ticks = nice_ticks(lo, hi)
-    assert ticks[0] <= lo and ticks[-1] >= hi, ticks
-    steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
-    assert len(steps) == 1 and min(steps) > 0, ticks  # evenly spaced

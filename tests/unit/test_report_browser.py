@@ -1,8 +1,9 @@
 """report.html in a real browser: headless Debian Chromium, every network request blocked.
 
-It must load from file:// alone, draw every chart (non-empty SVG with a size on the page), log no console error
-and throw no page error, and a full-page screenshot must come out as a real PNG. The browser driver is shared with
-the end-to-end test on the published report (tests/report_browser.py).
+It must load from file:// alone, draw every chart (vega-embed finished, an SVG with marks and a size on the page),
+show a tooltip when a mark is hovered, log no console error (a CSP violation is one) and throw no page error, and
+a full-page screenshot must come out as a real PNG; its path is printed (and copied to $PMW_REPORT_SCREENSHOT).
+The browser driver is shared with the end-to-end test on the published report (tests/report_browser.py).
 """
 
 from __future__ import annotations
@@ -17,17 +18,24 @@ def test_report_renders_offline_in_headless_chromium(tmp_path):
     write_report_marts_db(db)
     report = tmp_path / "report.html"
     report.write_text(render_report(db, release_id="REL-BROWSER", run_id="run-b"), encoding="utf-8")
+    screenshot = tmp_path / "report.png"
 
-    visit = visit_report(report, tmp_path, tmp_path / "report.png")
+    visit = visit_report(report, tmp_path, screenshot)
+    print(f"report screenshot: {screenshot}")
 
     assert visit.page_title == "Product metrics report REL-BROWSER"
     assert "REL-BROWSER" in visit.header_text
+    assert sorted(visit.charts) == sorted(EXPECTED_CHARTS)
     for name in EXPECTED_CHARTS:
-        chart = visit.charts.get(name)
-        assert chart is not None, f"chart {name} missing; drawn: {sorted(visit.charts)}"
-        assert chart.title, f"chart {name} has no <title>"
+        chart = visit.charts[name]
+        assert chart.rendered == "true", f"chart {name}: vega-embed did not draw it ({chart.rendered})"
+        assert chart.title, f"chart {name} has no title"
         assert chart.marks > 0, f"chart {name} has no marks"
-        assert chart.width > 100 and chart.height > 20, f"chart {name}: {chart}"
+        assert chart.width > 1000 and chart.height > 60, f"chart {name} is not full width: {chart}"
+        assert chart.tooltip, f"chart {name}: hovering its marks showed no tooltip"
+    assert (
+        "Initiative" in visit.charts["delivery-slip"].tooltip and "days late" in visit.charts["delivery-slip"].tooltip
+    )
     assert visit.no_data_panels == []
     assert_clean_offline_visit(visit)
     width, height = visit.screenshot_size
