@@ -348,7 +348,8 @@ def segment_key(plan: str, platform: str) -> str:
 
 
 def _rng(seed: int, *purpose: object) -> random.Random:
-    return random.Random(":".join(["sample_generator.feedback", str(seed), *map(str, purpose)]))
+    # The stream namespace keeps the module's former name (pmw.sample.feedback), so a seed gives the same sample.
+    return random.Random(":".join(["pmw.sample.feedback", str(seed), *map(str, purpose)]))
 
 
 def _weighted(rng: random.Random, options: Sequence[tuple[Any, float]]) -> Any:
