@@ -1,6 +1,7 @@
 {#- Every currency that billing or ad spend is recorded in has a configured rate (finance.fx_rates), so no amount
     ever converts to NULL silently. A failure names the currency and where it occurs; add its rate to config. -#}
-{{ config(severity='error') }}
+{#- Several parents: dagster-dbt attaches the test as a blocking check to the rates table it checks against. -#}
+{{ config(severity='error', meta={'dagster': {'ref': {'name': 'int_fx_rates_configured'}}}) }}
 
 with money_currencies as (
 
@@ -26,6 +27,6 @@ select
     money_currencies.found_in,
     money_currencies.currency
 from money_currencies
-left join {{ ref('int_fx_rates') }} as fx_rates
+left join {{ ref('int_fx_rates_configured') }} as fx_rates
     on money_currencies.currency = fx_rates.currency
 where fx_rates.currency is null

@@ -1,9 +1,11 @@
 {#- Every month, new + expansion + contraction + churn + reactivation MRR equals the change in total MRR from the
     previous month (months without any MRR row count as 0). Returns the months where it does not. -#}
+{#- Several parents: dagster-dbt attaches the test as a blocking check to fct_mrr, the mart it guards. -#}
+{{ config(meta={'dagster': {'ref': {'name': 'fct_mrr'}}}) }}
 
 with months as (
 
-    select finance_months.month_start from {{ ref('int_finance_months') }} as finance_months
+    select finance_months.month_start from {{ ref('int_finance_months_spined') }} as finance_months
 
 ),
 

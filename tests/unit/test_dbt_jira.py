@@ -316,8 +316,8 @@ def test_source_columns_match_the_jira_contract():
         assert [(c["name"], c["data_type"].upper()) for c in tables[entity]["columns"]] == list(columns), entity
 
 
-def test_staging_keeps_the_newest_json_copy_and_resolves_categories(warehouse):
-    issues = by_key(as_dicts(warehouse, "select * from staging.stg_jira__issues"), "issue_key")
+def test_issues_keep_the_newest_json_copy_and_resolve_categories(warehouse):
+    issues = by_key(as_dicts(warehouse, "select * from intermediate.int_issues_categorised"), "issue_key")
 
     assert len(issues) == 15
     assert issues["PROD-11"]["source_format"] == "rest_v3"  # same minute as the later CSV copy: JSON wins
@@ -333,7 +333,7 @@ def test_staging_keeps_the_newest_json_copy_and_resolves_categories(warehouse):
 
 
 def test_hierarchy_levels_of_csv_only_issues(warehouse):
-    issues = by_key(as_dicts(warehouse, "select * from staging.stg_jira__issues"), "issue_key")
+    issues = by_key(as_dicts(warehouse, "select * from intermediate.int_issues_categorised"), "issue_key")
     levels = {key: (issues[key]["hierarchy_level"], issues[key]["hierarchy_level_source"]) for key in issues}
     assert levels["PROD-1"] == (2, "export")
     assert levels["PROD-40"] == (1, "export")  # ingest reads "Epic" as level 1

@@ -76,7 +76,8 @@ def test_idea_statuses_follow_the_discovery_workflow(built):
 def test_links_are_kept_once_though_json_and_csv_both_carry_them(built):
     warehouse, truths = built
     links = warehouse.rows(
-        "select issue_key, direction, link_type, linked_issue_key, source_format from staging.stg_jira__issue_links "
+        "select issue_key, direction, link_type, linked_issue_key, source_format "
+        "from intermediate.int_issue_links_matched_to_kept_exports "
         "order by issue_key"
     )
     implemented = {(i.key, i.implemented_by) for i in truths.ideas if i.implemented_by}

@@ -86,13 +86,31 @@ def test_a_consistent_mart_passes_every_rule(config):
     assert failed_rules(result) == set()
 
 
-def test_an_interval_that_misses_its_effect_fails(config):
+NO_ROWS = "expect_table_row_count_to_equal"
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "bad_value", "expected_check"),
+    [
+        pytest.param(0, "effect_ci_lower", 0.5, "interval_contains_the_effect", id="interval above its effect"),
+        pytest.param(0, "is_window_complete", False, "final_outcomes_have_complete_windows", id="final, unfinished"),
+        pytest.param(
+            1, "is_significant", True, "significance_needs_a_final_interval_excluding_zero", id="interval holds 0"
+        ),
+        pytest.param(2, "after_sample_size", 12, "unshipped_initiatives_have_no_metrics", id="unshipped, measured"),
+        pytest.param(
+            1, "adopting_accounts_after", 500, "adopting_accounts_within_adopting_users", id="accounts > users"
+        ),
+        pytest.param(1, "outcome_status", "not_shipped", "status_matches_shipping", id="shipped, not_shipped"),
+    ],
+)
+def test_a_bad_value_fails_exactly_its_rule(config, row, column, bad_value, expected_check):
     frame = good_outcomes()
-    frame.loc[0, "effect_ci_lower"] = frame.loc[0, "effect"] + 0.01
+    frame.loc[row, column] = bad_value
 
     result = validate(frame, config)
 
-    assert failed_rules(result) == {("interval_contains_the_effect", "expect_table_row_count_to_equal", ())}
+    assert failed_rules(result) == {(expected_check, NO_ROWS, ())}
 
 
 def test_more_successes_than_units_fail(config):
@@ -103,44 +121,3 @@ def test_more_successes_than_units_fail(config):
 
     assert ("successes_within_sample_size", "expect_table_row_count_to_equal", ()) in failed_rules(result)
     assert ("proportions_are_successes_over_sample_size", "expect_table_row_count_to_equal", ()) in failed_rules(result)
-
-
-def test_a_final_outcome_on_an_unfinished_window_fails(config):
-    frame = good_outcomes()
-    frame.loc[0, "is_window_complete"] = False
-
-    result = validate(frame, config)
-
-    assert failed_rules(result) == {("final_outcomes_have_complete_windows", "expect_table_row_count_to_equal", ())}
-
-
-def test_a_significance_flag_the_interval_does_not_support_fails(config):
-    frame = good_outcomes()
-    frame.loc[1, "is_significant"] = True  # its interval contains 0
-
-    result = validate(frame, config)
-
-    assert failed_rules(result) == {
-        ("significance_needs_a_final_interval_excluding_zero", "expect_table_row_count_to_equal", ())
-    }
-
-
-def test_metrics_on_an_unshipped_initiative_fail(config):
-    frame = good_outcomes()
-    frame.loc[2, "after_sample_size"] = 12
-
-    result = validate(frame, config)
-
-    assert failed_rules(result) == {("unshipped_initiatives_have_no_metrics", "expect_table_row_count_to_equal", ())}
-
-
-def test_a_negative_count_and_an_unknown_status_fail(config):
-    frame = good_outcomes()
-    frame.loc[0, "before_sample_size"] = -1
-    frame.loc[1, "outcome_status"] = "done"
-
-    result = validate(frame, config)
-
-    failed = {(check, columns) for check, _type, columns in failed_rules(result)}
-    assert ("row", ("before_sample_size",)) in failed
-    assert ("row", ("outcome_status",)) in failed

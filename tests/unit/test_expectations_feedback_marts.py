@@ -87,50 +87,31 @@ def test_a_consistent_nps_mart_passes_every_rule(config):
     assert failed_rules(result) == set()
 
 
-def test_nps_off_the_scale_fails(config):
+NO_ROWS = "expect_table_row_count_to_equal"
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "bad_value", "expected"),
+    [
+        pytest.param(1, "passives", 3, {("buckets_add_up_to_responses", NO_ROWS, ())}, id="6 + 3 + 1 of 9 responses"),
+        pytest.param(2, "nps", -50.0, {("nps_matches_its_buckets", NO_ROWS, ())}, id="-50 where 0 - 3 of 4 is -75"),
+        pytest.param(3, "nps_ci_low", 50.0, {("interval_contains_nps", NO_ROWS, ())}, id="interval above its NPS"),
+        pytest.param(
+            0,
+            "period_start",
+            dt.date(2024, 7, 1),
+            {("row", "expect_column_values_to_be_between", ("period_start",))},
+            id="a survey month after now",
+        ),
+    ],
+)
+def test_a_bad_nps_value_fails_exactly_its_rule(config, row, column, bad_value, expected):
     frame = good_nps()
-    frame.loc[4, ["nps", "nps_ci_low", "nps_ci_high"]] = [150.0, 150.0, 150.0]
-    frame.loc[4, "promoters"] = 1
+    frame.loc[row, column] = bad_value
 
     result = validate("fct_nps", frame, config)
 
-    assert ("row", "expect_column_values_to_be_between", ("nps",)) in failed_rules(result)
-
-
-def test_buckets_that_do_not_add_up_fail(config):
-    frame = good_nps()
-    frame.loc[1, "passives"] = 3  # 6 + 3 + 1 = 10, but 9 responses
-
-    result = validate("fct_nps", frame, config)
-
-    assert failed_rules(result) == {("buckets_add_up_to_responses", "expect_table_row_count_to_equal", ())}
-
-
-def test_nps_that_does_not_match_its_buckets_fails(config):
-    frame = good_nps()
-    frame.loc[2, ["nps", "nps_ci_low", "nps_ci_high"]] = [-50.0, -90.0, -10.0]  # is -75 (0 - 3 of 4)
-
-    result = validate("fct_nps", frame, config)
-
-    assert failed_rules(result) == {("nps_matches_its_buckets", "expect_table_row_count_to_equal", ())}
-
-
-def test_an_interval_that_misses_its_nps_fails(config):
-    frame = good_nps()
-    frame.loc[3, "nps_ci_low"] = frame.loc[3, "nps"] + 1
-
-    result = validate("fct_nps", frame, config)
-
-    assert failed_rules(result) == {("interval_contains_nps", "expect_table_row_count_to_equal", ())}
-
-
-def test_a_repeated_month_and_segment_fails(config):
-    frame = good_nps()
-    frame = pd.concat([frame, frame.iloc[[1]]], ignore_index=True)
-
-    result = validate("fct_nps", frame, config)
-
-    assert failed_rules(result) == {("key_unique", "expect_table_row_count_to_equal", ())}
+    assert failed_rules(result) == expected
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -171,54 +152,19 @@ def test_a_consistent_kano_mart_passes_every_rule(config):
     assert failed_rules(result) == set()
 
 
-def test_counts_that_do_not_add_up_fail(config):
+@pytest.mark.parametrize(
+    ("row", "column", "bad_value", "expected_check"),
+    [
+        pytest.param(0, "respondents", 6, "counts_add_up_to_respondents", id="6 respondents, 5 counted"),
+        pytest.param(1, "better", 0.9, "coefficients_match_counts", id="better 0.9 where (0 + 1) / 3"),
+        pytest.param(1, "worse", 0.5, "coefficients_match_counts", id="worse with its sign dropped"),
+        pytest.param(0, "dominant_category", "A", "dominant_category_is_most_frequent", id="1 A against 2 O"),
+    ],
+)
+def test_a_bad_kano_value_fails_exactly_its_rule(config, row, column, bad_value, expected_check):
     frame = good_kano()
-    frame.loc[0, "respondents"] = 6
+    frame.loc[row, column] = bad_value
 
     result = validate("fct_kano_features", frame, config)
 
-    assert failed_rules(result) == {("counts_add_up_to_respondents", "expect_table_row_count_to_equal", ())}
-
-
-def test_coefficients_off_their_ranges_fail(config):
-    frame = good_kano()
-    frame.loc[0, "better"] = 1.5
-    frame.loc[1, "worse"] = 0.5  # positive: the sign was dropped
-
-    result = validate("fct_kano_features", frame, config)
-
-    assert {
-        ("row", "expect_column_values_to_be_between", ("better",)),
-        ("row", "expect_column_values_to_be_between", ("worse",)),
-    } <= failed_rules(result)
-    assert failed_rules(result) - {
-        ("row", "expect_column_values_to_be_between", ("better",)),
-        ("row", "expect_column_values_to_be_between", ("worse",)),
-    } == {("coefficients_match_counts", "expect_table_row_count_to_equal", ())}
-
-
-def test_an_unknown_category_fails(config):
-    frame = good_kano()
-    frame.loc[0, "dominant_category"] = "X"
-
-    result = validate("fct_kano_features", frame, config)
-
-    assert ("row", "expect_column_values_to_be_in_set", ("dominant_category",)) in failed_rules(result)
-
-
-def test_a_category_that_is_not_the_most_frequent_fails(config):
-    frame = good_kano()
-    frame.loc[0, "dominant_category"] = "A"  # 1 A against 2 O
-
-    result = validate("fct_kano_features", frame, config)
-
-    assert failed_rules(result) == {("dominant_category_is_most_frequent", "expect_table_row_count_to_equal", ())}
-
-
-def test_coefficients_that_do_not_match_the_counts_fail(config):
-    frame = good_kano()
-    frame.loc[1, "better"] = 0.9  # in range, but (0 + 1) / 3
-
-    result = validate("fct_kano_features", frame, config)
-
-    assert failed_rules(result) == {("coefficients_match_counts", "expect_table_row_count_to_equal", ())}
+    assert failed_rules(result) == {(expected_check, "expect_table_row_count_to_equal", ())}

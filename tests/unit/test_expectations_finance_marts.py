@@ -80,22 +80,34 @@ def test_a_consistent_mrr_mart_passes(config):
     assert failed_rules(result) == set()
 
 
-def test_negative_mrr_fails(config):
+NO_ROWS = "expect_table_row_count_to_equal"
+BETWEEN = "expect_column_values_to_be_between"
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "bad_value", "expected"),
+    [
+        pytest.param(1, "expansion_mrr", 40, ("movements_add_up_to_the_change", NO_ROWS, ()), id="bridge off by 10"),
+        pytest.param(
+            2, "mrr_change", 0, ("movements_add_up_to_the_change", NO_ROWS, ()), id="change is not mrr - prev"
+        ),
+        pytest.param(
+            0,
+            "reporting_currency",
+            "EUR",
+            ("row", "expect_column_values_to_be_in_set", ("reporting_currency",)),
+            id="not the configured reporting currency",
+        ),
+        pytest.param(4, "month_start", dt.date(2024, 7, 1), ("row", BETWEEN, ("month_start",)), id="a month after now"),
+    ],
+)
+def test_a_bad_mrr_value_fails_exactly_its_rule(config, row, column, bad_value, expected):
     frame = good_mrr()
-    frame.loc[3, ["mrr", "mrr_change", "churned_mrr"]] = [-10, -130, -130]
+    frame.loc[row, column] = bad_value
 
     result = validate("fct_mrr", frame, config)
 
-    assert failed_rules(result) == {("row", "expect_column_values_to_be_between", ("mrr",))}
-
-
-def test_movements_that_do_not_add_up_fail(config):
-    frame = good_mrr()
-    frame.loc[1, "expansion_mrr"] = 40
-
-    result = validate("fct_mrr", frame, config)
-
-    assert failed_rules(result) == {("movements_add_up_to_the_change", "expect_table_row_count_to_equal", ())}
+    assert failed_rules(result) == {expected}
 
 
 def good_unit_economics() -> pd.DataFrame:
@@ -138,28 +150,17 @@ def test_a_consistent_unit_economics_mart_passes(config):
     assert failed_rules(result) == set()
 
 
-def test_churn_above_one_fails(config):
+@pytest.mark.parametrize(
+    ("row", "column", "bad_value", "expected_check"),
+    [
+        pytest.param(1, "cac", 0, "cac_only_with_new_customers", id="CAC where affiliate had no new customers"),
+        pytest.param(3, "churned_customers", 5, "churn_within_the_customers_at_start", id="5 churned of 4"),
+    ],
+)
+def test_a_bad_unit_economics_value_fails_exactly_its_rule(config, row, column, bad_value, expected_check):
     frame = good_unit_economics()
-    frame.loc[4, "monthly_churn"] = 1.5
+    frame.loc[row, column] = bad_value
 
     result = validate("fct_unit_economics", frame, config)
 
-    assert failed_rules(result) == {("row", "expect_column_values_to_be_between", ("monthly_churn",))}
-
-
-def test_cac_without_new_customers_fails(config):
-    frame = good_unit_economics()
-    frame.loc[1, "cac"] = 0  # affiliate, January: no new customers, so no CAC at all
-
-    result = validate("fct_unit_economics", frame, config)
-
-    assert failed_rules(result) == {("cac_only_with_new_customers", "expect_table_row_count_to_equal", ())}
-
-
-def test_a_negative_ltv_to_cac_fails(config):
-    frame = good_unit_economics()
-    frame.loc[3, "ltv_to_cac"] = -4.2
-
-    result = validate("fct_unit_economics", frame, config)
-
-    assert failed_rules(result) == {("row", "expect_column_values_to_be_between", ("ltv_to_cac",))}
+    assert failed_rules(result) == {(expected_check, NO_ROWS, ())}

@@ -5,7 +5,7 @@
     the model depends on the data only, never on when it runs.
 
     The initial status is the `from` of the first recorded status change, or the issue's current status when the
-    changelog records none. Categories come from stg_jira__status_categories (the exports' own categories, or the
+    changelog records none. Categories come from int_jira_statuses_categorised (the exports' own categories, or the
     configured overrides), never from status names here. A reopen is a move from a done category to any other.
     Changes at the same instant keep Jira's order: history id (numeric, compared by length then text), then item.
     changelog_complete is carried along: intervals of an issue whose inline changelog was cut short are partial.
@@ -18,7 +18,7 @@ with issues as (
         issues.status,
         issues.created_at,
         issues.changelog_complete
-    from {{ ref('stg_jira__issues') }} as issues
+    from {{ ref('int_issues_categorised') }} as issues
 
 ),
 
@@ -84,7 +84,7 @@ categorised as (
             partition by intervals.issue_key order by intervals.transition_number
         ) as previous_status_category
     from intervals
-    left join {{ ref('stg_jira__status_categories') }} as categories
+    left join {{ ref('int_jira_statuses_categorised') }} as categories
         on lower(intervals.status) = categories.status_key
 
 )

@@ -1,17 +1,9 @@
 {#-
-    One row per stretch of time an issue carried one story-point estimate: (issue_key, estimate_number), valid from
-    valid_from until valid_to (NULL for the current estimate). Lets sprint metrics take an issue's estimate as of
-    an instant (the sprint start, the moment it was added, the close), as Jira's sprint report does, rather than
-    its current one.
-
-    Rebuilt from the story-points changelog items, recognised by name (var('jira_story_points_field_names'): Story
-    Points, Story point estimate) or by the field catalog (a field of the jsw-story-points custom type, or one of
-    those names): each item sets the estimate to its `to` value (the text, else the id; empty is no estimate).
-    Before the first item the estimate is that item's `from` value, since creation; an issue without any such item
-    has had its current story_points since creation. Estimate 0 (valid_from = created_at) also stands for any
-    instant before the first change, so a lookup never misses an issue.
-    An instant T falls in the stretch with (estimate_number = 0 or valid_from <= T) and (valid_to is null or
-    valid_to > T): a change at T counts at T, as for sprint membership.
+    One row per stretch of time an issue carried one story-point estimate: (issue_key, estimate_number), valid
+    from valid_from until valid_to (NULL for the current estimate). Lets sprint metrics take an issue's estimate
+    as of an instant (the sprint start, the moment it was added, the close), as Jira's sprint report does,
+    rather than its current one.
+    The full reasoning is the docs block int_issue_story_point_estimates in delivery/_delivery__docs.md.
 -#}
 {%- set field_names = var('jira_story_points_field_names', ['Story Points', 'Story point estimate']) -%}
 {%- if field_names is string %}{% set field_names = fromjson(field_names) %}{% endif -%}
@@ -23,7 +15,7 @@ with issues as (
         issues.created_at,
         issues.story_points,
         issues.changelog_complete
-    from {{ ref('stg_jira__issues') }} as issues
+    from {{ ref('int_issues_categorised') }} as issues
 
 ),
 

@@ -30,7 +30,7 @@ with recursive issues as (
                 {%- endfor %}
             )
         {%- endif %} as is_initiative
-    from {{ ref('stg_jira__issues') }} as issues
+    from {{ ref('int_issues_categorised') }} as issues
 
 ),
 

@@ -79,7 +79,7 @@ initiative_summaries as (
     select
         {{ comparable_feature_name('issues.summary') }} as feature_name_key,
         min(issues.issue_key) as initiative_key
-    from {{ ref('stg_jira__issues') }} as issues
+    from {{ ref('int_issues_categorised') }} as issues
     inner join rollup
         on issues.issue_key = rollup.issue_key
     where rollup.is_initiative and issues.summary is not null

@@ -1,23 +1,8 @@
 {#-
-    MRR rate segments: one row per recurring invoice line, the time span it bills and its monthly recurring rate in
-    the reporting currency. fct_mrr reads each subscription's rate at every month end from the segment covering it.
-
-    Built from invoice lines (the billing history) of invoices that are paid or open (draft, void and
-    uncollectible invoices bill nothing), not from the subscription snapshot (its current state only). An invoice
-    exported without lines (Stripe dashboard CSV) counts as one full-period line of its subtotal over its period;
-    a plan-change (subscription_update) invoice without lines marks the change (its subtotal, net of the unused-time
-    credit, can be negative and says nothing of the new rate): it starts a segment like a positive proration line,
-    at the rate of the subscription's next renewal, whatever its plan.
-    - A full-period line (not a proration): rate = line amount less its share of the invoice discount (by its
-      share of the subtotal), quantity included (Stripe's line amount is unit price x quantity), spread evenly over
-      the months it covers (annual plans / 12; a sub-month interval scaled by 365 / 12 / days).
-    - A positive proration line (the charge for the new plan after a mid-period upgrade or downgrade) starts a
-      segment at the change; its rate is the plan's FULL monthly rate, not the prorated amount: the next
-      full-period line of the same subscription and plan (the first renewal at the new price), else the
-      subscription's current price when it is on that plan, else no segment (the old plan's rate stands until
-      the renewal shows the new one). Negative proration lines (credit for the unused old plan) start nothing.
-    - A segment ends at the line's period end, or earlier when the subscription ended (immediate cancellation).
-    Prorated amounts themselves are revenue (int_customer_revenue_monthly), not MRR.
+    MRR rate segments: one row per recurring invoice line, the time span it bills and its monthly recurring rate
+    in the reporting currency. fct_mrr reads each subscription's rate at every month end from the segment
+    covering it.
+    The full reasoning is the docs block int_subscription_mrr_segments in finance/_finance__docs.md.
 -#}
 
 with invoices as (

@@ -1,20 +1,8 @@
 {#-
     The target metric of every shipped initiative of var('initiatives'), measured per unit in the window before
-    ([shipped_at - W, shipped_at)) and after ([shipped_at, shipped_at + W)) its ship instant, then summarised per
-    (initiative, window side). Windows come from int_initiative_windows_defined. One outcome per unit:
-    - funnel_step k: unit = user (user_key). The user's FIRST step-1 event inside the window is the entry (the
-      funnel's entry mode is not used: one entry per user and window); success (1) = the ordered path from that
-      entry reaches step k, each step strictly later than the previous one and no later than entry + conversion
-      window, step filters applied (macros/funnels.sql, the path may run past the window's end), else 0.
-    - retention period N: unit = user whose FIRST-ever start event falls in the window; 1 when a return event
-      strictly after it lies in period N (calendar days, or Monday-based weeks, as fct_retention_cohorts), else 0.
-    - nps: unit = NPS response (score not null) responded in the window; +1 promoter (9-10), 0 passive,
-      -1 detractor (0-6). Its mean is p_promoters - p_detractors and its population variance the multinomial
-      p_pro + p_det - (p_pro - p_det)^2.
-    - revenue: unit = billing customer with a paid invoice in the window; net revenue in the reporting currency
-      (invoices paid in the window, total - tax, less effective refunds issued in the window).
-    A user may be a unit on both sides; the two samples are treated as independent.
-    Output: both sides for every shipped initiative with a target metric, sample_size 0 when nobody qualified.
+    ([shipped_at - W, shipped_at)) and after ([shipped_at, shipped_at + W)) its ship instant, then summarised
+    per (initiative, window side).
+    The full reasoning is the docs block int_initiative_outcome_windows_measured in portfolio/_portfolio__docs.md.
 -#}
 {%- set initiatives = var('initiatives') -%}
 {%- if initiatives is string %}{% set initiatives = fromjson(initiatives) %}{% endif -%}

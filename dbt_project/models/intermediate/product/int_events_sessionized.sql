@@ -1,28 +1,6 @@
 {#-
     Every identifiable event with its resolved user and its session.
-
-    User key: the event's user_id, else the user its anonymous id is stitched to, else 'anon:' || anonymous_id
-    (events with neither id cannot belong to a user or a session and are left out).
-
-    Sessions (DESIGN.md): ordered by (event_at, event_id) per user key, an event starts a new session when it is
-    the user's first, when more than `session_inactivity_minutes` passed since the previous event, or, with
-    `split_sessions_on_vendor_session_change`, when the vendor session key changes (both keys present and
-    different; a missing key does not split, since Amplitude's "no session" is not a session change).
-    Flag with lag(), number with a running sum; session_id hashes the user key and the session's start time.
-
-    Incremental formulation. Sessions are cut left to right, so a user's sessions before the earliest event that
-    changed for that user cannot change; only the session holding the last unchanged event can grow (a late event
-    may extend it or bridge it to the next one). So, per run:
-      1. changed events = staging rows loaded since the last run (by load, so late events count; a run that
-         loads nothing changes nothing),
-         plus older anonymous-only events whose owner moved because a new event stitched their anonymous id
-         (counted for both the new and the previous owner: one gains events, the other loses them);
-      2. per affected user key, recompute_from = start of the session that holds the user's last event before
-         the earliest change (or the earliest change itself when there is none) -- "a bit before the earliest new
-         event", but exactly as far back as a session can reach, however long it is;
-      3. re-sessionise that user's events from recompute_from on; delete+insert on event_id replaces their rows
-         (a re-keyed event is replaced under its new owner).
-    The look-back is therefore per user and exact, derived from the data rather than a fixed number of days.
+    The full reasoning is the docs block int_events_sessionized in product/_product__docs.md.
 -#}
 {{
     config(

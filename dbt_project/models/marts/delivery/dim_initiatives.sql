@@ -17,7 +17,7 @@
 
 with issues as (
 
-    select * from {{ ref('stg_jira__issues') }}
+    select * from {{ ref('int_issues_categorised') }}
 
 ),
 

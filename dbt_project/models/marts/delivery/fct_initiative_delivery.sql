@@ -33,7 +33,7 @@ family as (
         cycle_times.cycle_time_seconds,
         cycle_times.changelog_complete
     from {{ ref('int_issues_rolled_up_to_initiatives') }} as rollup
-    inner join {{ ref('stg_jira__issues') }} as issues
+    inner join {{ ref('int_issues_categorised') }} as issues
         on rollup.issue_key = issues.issue_key
     inner join {{ ref('fct_issue_cycle_times') }} as cycle_times
         on rollup.issue_key = cycle_times.issue_key

@@ -1,18 +1,6 @@
 {#-
     One row per sprint: what was committed, added, completed and carried over, in issues and story points.
-
-    From the Sprint field history (int_issue_sprint_memberships) and the status intervals:
-    - committed: in the sprint at its start;
-    - added: joined after the start and by the close (or at any time while active), not committed;
-    - completed: in the sprint at its close and in a done category at that instant;
-    - carried over: in the sprint at its close and not done then (Jira keeps the closed sprint on such issues and
-      moves them to a later sprint or the backlog). NULL while the sprint is active.
-    The close of a closed sprint is complete_at (else end_at). An active sprint is judged on the issues' current
-    membership and status (the data's latest state, not the clock), so re-running changes nothing.
-    Future sprints (not started) keep every metric NULL.
-    Points are point-in-time, as in Jira's sprint report (int_issue_story_point_estimates replays re-estimates):
-    committed at the sprint start, added as of the moment the issue entered (its first entry during the sprint),
-    completed and carried over as of the close (the current estimate while active). No estimate counts as 0.
+    The full reasoning is the docs block fct_sprint_metrics in delivery/_delivery__docs.md.
 -#}
 
 with sprints as (
@@ -38,7 +26,7 @@ judged_sprints as (
 
 memberships as (
 
-    select * from {{ ref('int_issue_sprint_memberships') }}
+    select * from {{ ref('int_issue_sprint_memberships_replayed') }}
 
 ),
 

@@ -1,19 +1,7 @@
 {#-
     Feature-request demand per initiative (int_feature_requests_linked_to_initiatives says how each request was
     linked), plus one row, initiative_key '(unlinked)', for the requests linked to no initiative.
-
-    revenue_weighted_demand: the sum, over the distinct billing customers among an initiative's requesters, of
-    each customer's net revenue (reporting currency, int_customer_revenue_monthly) over the last 12 months of
-    billing data (the latest revenue month and the 11 before it; all of it when the history is shorter). A
-    requester matches a customer by analytics user id, else (no customer with that user id) by email hash;
-    requesters matching no customer add 0. A customer counts once per initiative however many of its people ask.
-    NULL while there is no billing revenue at all: no revenue is invented from request counts.
-    latest_request_title is free text for BI, so its emails are redacted and it is made spreadsheet-safe.
-
-    requester_nps: the NPS (percentage points, as fct_nps) of the initiative's requesters, each counted once with
-    their latest NPS answer (any time, not only before the request: it is context for the portfolio, not a
-    before/after measure). A requester's answers are found by user id, and by email hash; requesters who never
-    answered an NPS survey are left out (requesters_with_nps says how many remain). NULL when none answered.
+    The full reasoning is the docs block fct_feature_requests in feedback/_feedback__docs.md.
 -#}
 
 with linked_requests as (

@@ -1,6 +1,6 @@
 {#-
     Cohort lifetime value: one row per acquisition cohort month, channel and month since acquisition (0 = the
-    cohort month), from month 0 to the as-of month (int_finance_months), so every cohort has an unbroken curve.
+    cohort month), from month 0 to the as-of month (int_finance_months_spined), so every cohort has an unbroken curve.
 
     customers: the cohort's size (fct_customer_acquisition), fixed over its curve. revenue, refunds and
     net_revenue: the cohort's customers' revenue in that calendar month (int_customer_revenue_monthly: paid
@@ -52,7 +52,7 @@ curve as (
         coalesce(cohort_revenue.refunds, 0) as refunds,
         coalesce(cohort_revenue.net_revenue, 0) as net_revenue
     from cohorts
-    inner join {{ ref('int_finance_months') }} as months
+    inner join {{ ref('int_finance_months_spined') }} as months
         on cohorts.cohort_month <= months.month_start
     left join cohort_revenue
         on

@@ -1,23 +1,11 @@
 {#-
     MRR per customer and month, with its movement, plus the month's revenue and refunds.
-
-    MRR is contractual recurring revenue: each subscription's monthly rate (int_subscription_mrr_segments: annual
-    plans / 12, discounts applied, quantity included, in the reporting currency) in force at the END of the month,
-    summed per customer. One-off charges, prorated amounts and refunds are not MRR; they are revenue, reported in
-    the separate revenue / refunds / net_revenue columns in the month they happened (int_customer_revenue_monthly).
-
-    movement, from previous_mrr (the customer's MRR at the end of the previous month, 0 if none) to mrr:
-    new (first MRR ever), reactivation (MRR again after a month at 0), expansion, contraction, churn (to 0),
-    unchanged. The movement amounts are signed (contraction and churn negative) and add up to mrr - previous_mrr
-    on every row, so they sum to the change in total MRR every month (test assert_mrr_movements_sum_to_mrr_change).
-
-    Rows: every month from the customer's first billing month to the as-of month (int_finance_months) in which
-    the customer has MRR now or had it the month before, or revenue or refunds.
+    The full reasoning is the docs block fct_mrr in finance/_finance__docs.md.
 -#}
 
 with months as (
 
-    select * from {{ ref('int_finance_months') }}
+    select * from {{ ref('int_finance_months_spined') }}
 
 ),
 

@@ -1,19 +1,6 @@
 {#-
     Unit economics per month and channel (the customer's acquisition channel), plus one 'blended' row per month.
-
-    - arpa: MRR at the month's end / customers with MRR then (fct_mrr; ARPA from contractual MRR, not cash).
-    - monthly_churn: customers whose MRR went to 0 in the month / customers with MRR at its start; NULL when no
-      customer had MRR at the start (nothing to churn from).
-    - predicted_ltv = arpa x gross_margin / max(monthly_churn, var('min_monthly_churn')): the floor only keeps the
-      prediction finite for a month without churn, monthly_churn itself is reported as measured. NULL while churn
-      cannot be measured.
-    - cac (with spend and new_paying_customers) from fct_cac: NULL where the month had no new customers.
-    - ltv_to_cac = predicted_ltv / cac; payback_months = cac / (arpa x gross_margin); NULL where a side is missing
-      or the divisor is 0.
-    - ltv_cac_ok: ltv_to_cac >= var('ltv_cac_target'); payback_ok: payback_months <= var('payback_months_target');
-      NULL where the ratio is NULL.
-    Rows: every month and channel with a customer at the start or the end of the month, or with spend or new
-    customers; blended rows for every such month.
+    The full reasoning is the docs block fct_unit_economics in finance/_finance__docs.md.
 -#}
 {%- set gross_margin = "cast(" ~ sql_string_literal(var('gross_margin')) ~ " as decimal(9, 4))" %}
 {%- set churn_floor = "cast(" ~ sql_string_literal(var('min_monthly_churn')) ~ " as decimal(18, 6))" %}

@@ -14,7 +14,7 @@
 
 with ideas as (
 
-    select * from {{ ref('stg_jira__issues') }}
+    select * from {{ ref('int_issues_categorised') }}
     where lower(trim(issue_type)) = 'idea'
 
 ),
@@ -24,7 +24,7 @@ delivery_links as (
     select
         links.issue_key as idea_key,
         links.linked_issue_key as work_item_key
-    from {{ ref('stg_jira__issue_links') }} as links
+    from {{ ref('int_issue_links_matched_to_kept_exports') }} as links
     where links.link_type = 'Polaris work item link' and links.direction = 'inward'
 
     union
@@ -32,7 +32,7 @@ delivery_links as (
     select
         links.linked_issue_key as idea_key,
         links.issue_key as work_item_key
-    from {{ ref('stg_jira__issue_links') }} as links
+    from {{ ref('int_issue_links_matched_to_kept_exports') }} as links
     where links.link_type = 'Polaris work item link' and links.direction = 'outward'
 
 ),

@@ -1,34 +1,7 @@
 {#-
-    One row per initiative of var('initiatives'): did its target metric move after it shipped, by more than noise?
-
-    Windows (int_initiative_windows_defined): before = [shipped_at - W, shipped_at), after = [shipped_at,
-    shipped_at + W), W = window_days. Units and outcomes per metric type (int_initiative_outcome_windows_measured):
-    - funnel_step k: users; the first step-1 event in the window is the entry, success = the ordered path from it
-      reaches step k within the funnel's conversion window (filters applied). value = successes / sample_size.
-      test_method 'two_proportion_z': 95 % CI = effect +- 1.96 * sqrt(p0 (1 - p0) / n0 + p1 (1 - p1) / n1)
-      (unpooled, the error of the difference), p-value from the pooled z = effect / sqrt(p (1 - p) (1/n0 + 1/n1)),
-      p = all successes / all units (the null hypothesis' common rate). They can disagree at the 5 % boundary; the
-      interval decides is_significant.
-    - retention period N: users whose first start event falls in the window; success = return in period N; the
-      same two-proportion test.
-    - nps: responses; value = NPS in points (100 (p_pro - p_det)); 'nps_difference_z': standard error
-      100 * sqrt(v0 / n0 + v1 / n1), v = p_pro + p_det - (p_pro - p_det)^2 (multinomial), normal CI and p-value.
-    - revenue: paying customers; value = mean net revenue per customer in the window (reporting currency);
-      'welch_t': standard error sqrt(s0^2 / n0 + s1^2 / n1), Welch-Satterthwaite degrees of freedom, CI with the
-      t quantile (macros/statistics.sql), p-value by Wallace's normal approximation.
-    effect = after_value - before_value. A statistic that needs a variance that is 0 on both sides gets a
-    zero-width interval and p-value 1 (no difference) or 0 (a difference with no noise).
-
-    is_window_complete: the after window plus the outcome's observation lag (conversion window, N + 1 retention
-    periods) has elapsed by the newest record of the metric's source. outcome_status: 'not_shipped' (all metrics
-    NULL), else 'provisional' while the window is incomplete, else 'insufficient_data' when a side has fewer than
-    var('outcome_min_sample_size') units (or no target metric), else 'final'. is_significant: final and the 95 %
-    interval excludes 0.
-
-    Adoption over the after window: adopting_users_after = users (user_key) with any of the initiative's adoption
-    events in it, adopting_accounts_after = distinct billing customers of those users (matched by user id),
-    active_users_after = users with any event in it (anonymous visitors included, as fct_active_users),
-    adoption_share_after = adopting / active.
+    One row per initiative of var('initiatives'): did its target metric move after it shipped, by more than
+    noise?
+    The full reasoning is the docs block fct_initiative_outcomes in portfolio/_portfolio__docs.md.
 -#}
 
 with windows as (

@@ -1,20 +1,6 @@
 {#-
     Funnel conversion for every entry of var('funnels'): one row per (funnel, period, breakdown value, step).
-
-    Semantics (DESIGN.md): steps in order, other events may come between them, each step strictly later than
-    the previous one and no later than the path's step-1 event + conversion window. Entry modes and the path
-    search are in macros/funnels.sql (funnel_paths). Per user and period exactly ONE path is reported: the
-    deepest, ties going to the earliest start; its step-1 event gives the period, the breakdown value and the
-    step times. So `users` at step k counts the users whose reported path reached step k, and step counts never
-    grow along the funnel.
-
-    Breakdown: '(all)' rows always; with a breakdown_property also one set of rows per value of the step-1
-    event's property ('(none)' when it has none). Step 1 converts from itself (1.0); a step whose previous step
-    has no users has a NULL conversion. Medians are over the reported paths reaching the step.
-
-    A full rebuild: the reported path of a user in a period depends on all that user's events of the period and
-    window, and a late event can change which path is deepest; funnels aggregate whole periods, and their input
-    is only the events that match a step.
+    The full reasoning is the docs block fct_funnel_conversion in product/_product__docs.md.
 -#}
 {%- set funnels = var('funnels') -%}
 {#- A JSON string is accepted too (sqlfluff's dbt templater can only pass string vars; see .sqlfluff). -#}

@@ -1,17 +1,6 @@
 {#-
     Retention cohorts for every entry of var('retention'), one row per (retention, cohort_start, period_number).
-
-    Cohort: a user's FIRST start_event (ever); cohort_start is its UTC day, or the Monday of its ISO week.
-    Period number of a return: calendar days (or calendar weeks, Monday-based) from the cohort event's day (week)
-    to the return event's, counting return events strictly after the cohort event (so when start and return
-    event are the same, the cohort event itself is no return).
-    users_on_period: cohort users returning in period N exactly; users_on_or_after_period: returning in period
-    N or any later one. A period is reported (is_complete) only once it has fully elapsed for the whole cohort as
-    of the newest event in the data: cohort_start + (N + 1) periods <= newest event time. Until then the counts
-    and rates are NULL, as DESIGN.md requires.
-
-    A full rebuild: each cohort depends on users' first-ever start events and on all their later returns, and
-    completeness moves with the newest event, so nearly every row can change when data arrives.
+    The full reasoning is the docs block fct_retention_cohorts in product/_product__docs.md.
 -#}
 {%- set retentions = var('retention') -%}
 {#- A JSON string is accepted too (sqlfluff's dbt templater can only pass string vars; see .sqlfluff). -#}

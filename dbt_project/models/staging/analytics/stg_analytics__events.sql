@@ -21,7 +21,7 @@
 
 with source_events as (
 
-    select * from {{ source('analytics', 'events') }}
+    select * from {{ lake_source('analytics', 'events') }}
     {% if is_incremental() %}
         where _ingested_at >= (
             select coalesce(max(loaded.ingested_at), cast('1900-01-01' as timestamp))

@@ -1,22 +1,8 @@
 {#-
-    Jira issues: one row per issue_key, the newest version across every export that landed.
-
-    Dedupe: the latest updated_at wins, then the latest ingested file. A CSV and a JSON export of the same issue
-    state both land; the JSON row is preferred because it carries the changelog-derived completeness flag (and
-    exact times). Jira's CSV writes minutes only, so updated_at is compared at the minute first: a JSON row and a
-    CSV row of the same minute are a tie, which the JSON row wins.
-
-    status_category (Jira's new | indeterminate | done): a configured override for the status name wins; else the
-    row's own category from the export; else the category exports give that status name on other rows
-    (stg_jira__status_categories). status_category_source says which.
-
-    hierarchy_level (2 initiative, 1 epic, 0 story/task/bug, -1 sub-task): the exported level; a CSV export has
-    none (ingest names only epics and sub-tasks by their type name), so a row without one takes the level exports
-    give the same issue type name on other rows, else 2 when an epic (level 1) names it as its parent (a level above
-    the epics, e.g. Initiative), else 0 (a standard issue type). hierarchy_level_source says which.
-
-    RICE fields are DOUBLE, as in the lake (dbt.type_float() is a 4-byte FLOAT on DuckDB: 0.8 would read back as
-    0.800000011920929).
+    Jira issues: one row per issue_key, the newest version across every export that landed, renamed and cast.
+    Why the tie-break below: Jira's CSV writes minutes only, so a JSON and a CSV row of the same minute tie, and
+    the JSON row wins (it carries the changelog completeness flag and exact times). Status categories and
+    hierarchy levels the export leaves out are resolved in int_issues_categorised.
 
     A view: issues are re-exported whole, so every run dedupes the full set of (small) issue snapshots.
 -#}
@@ -34,11 +20,10 @@ renamed as (
         cast(issue_id as {{ dbt.type_string() }}) as issue_id,
         cast(project_key as {{ dbt.type_string() }}) as project_key,
         cast(issue_type as {{ dbt.type_string() }}) as issue_type,
-        cast(hierarchy_level as {{ dbt.type_int() }}) as hierarchy_level,
+        cast(hierarchy_level as {{ dbt.type_int() }}) as exported_hierarchy_level,
         cast(summary as {{ dbt.type_string() }}) as summary,
         cast(description_text as {{ dbt.type_string() }}) as description_text,
         cast(trim(status) as {{ dbt.type_string() }}) as status,
-        lower(trim(status)) as status_key,
         cast(nullif(trim(status_category), '') as {{ dbt.type_string() }}) as exported_status_category,
         cast(priority as {{ dbt.type_string() }}) as priority,
         cast(resolution as {{ dbt.type_string() }}) as resolution,
@@ -58,6 +43,7 @@ renamed as (
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
         cast(resolved_at as {{ dbt.type_timestamp() }}) as resolved_at,
+        -- DOUBLE as in the lake: dbt.type_float() is a 4-byte FLOAT on DuckDB (0.8 reads back as 0.800000011920929).
         cast(reach as double) as reach,
         cast(impact as double) as impact,
         cast(confidence as double) as confidence,
@@ -93,74 +79,6 @@ ranked_versions as (
     from renamed
     where renamed.issue_key is not null
 
-),
-
-status_categories as (
-
-    select * from {{ ref('stg_jira__status_categories') }}
-
-),
-
-latest_versions as (
-
-    select * from ranked_versions
-    where ranked_versions.version_rank = 1
-
-),
-
-type_levels as (
-
-    -- The level exports give each issue type name (every JSON row carries one); the highest if they disagree.
-    select
-        lower(trim(renamed.issue_type)) as issue_type_key,
-        max(renamed.hierarchy_level) as exported_hierarchy_level
-    from renamed
-    where renamed.hierarchy_level is not null and renamed.issue_type is not null
-    group by lower(trim(renamed.issue_type))
-
-),
-
-typed_versions as (
-
-    select
-        latest_versions.issue_key,
-        latest_versions.parent_key,
-        coalesce(latest_versions.hierarchy_level, type_levels.exported_hierarchy_level) as typed_hierarchy_level
-    from latest_versions
-    left join type_levels
-        on lower(trim(latest_versions.issue_type)) = type_levels.issue_type_key
-
-),
-
-epic_parents as (
-
-    select distinct typed_versions.parent_key as issue_key
-    from typed_versions
-    where typed_versions.typed_hierarchy_level = 1 and typed_versions.parent_key is not null
-
-),
-
-hierarchy_levels as (
-
-    select
-        typed_versions.issue_key,
-        case
-            when typed_versions.typed_hierarchy_level is not null then typed_versions.typed_hierarchy_level
-            when epic_parents.issue_key is not null then 2
-            else 0
-        end as hierarchy_level,
-        case
-            when latest_versions.hierarchy_level is not null then 'export'
-            when typed_versions.typed_hierarchy_level is not null then 'issue_type'
-            when epic_parents.issue_key is not null then 'parent_of_epic'
-            else 'default'
-        end as hierarchy_level_source
-    from typed_versions
-    inner join latest_versions
-        on typed_versions.issue_key = latest_versions.issue_key
-    left join epic_parents
-        on typed_versions.issue_key = epic_parents.issue_key
-
 )
 
 select
@@ -168,21 +86,11 @@ select
     ranked_versions.issue_id,
     ranked_versions.project_key,
     ranked_versions.issue_type,
-    hierarchy_levels.hierarchy_level,
-    hierarchy_levels.hierarchy_level_source,
+    ranked_versions.exported_hierarchy_level,
     ranked_versions.summary,
     ranked_versions.description_text,
     ranked_versions.status,
-    coalesce(
-        status_categories.override_status_category,
-        ranked_versions.exported_status_category,
-        status_categories.exported_status_category
-    ) as status_category,
-    case
-        when status_categories.override_status_category is not null then 'override'
-        when ranked_versions.exported_status_category is not null then 'export'
-        when status_categories.exported_status_category is not null then 'status_name'
-    end as status_category_source,
+    ranked_versions.exported_status_category,
     ranked_versions.priority,
     ranked_versions.resolution,
     ranked_versions.assignee_account_id,
@@ -213,8 +121,4 @@ select
     ranked_versions.file_sha256,
     ranked_versions.ingested_at
 from ranked_versions
-inner join hierarchy_levels
-    on ranked_versions.issue_key = hierarchy_levels.issue_key
-left join status_categories
-    on ranked_versions.status_key = status_categories.status_key
 where ranked_versions.version_rank = 1

@@ -17,7 +17,7 @@ with issues as (
         issues.created_at,
         issues.sprint_ids,
         issues.changelog_complete
-    from {{ ref('stg_jira__issues') }} as issues
+    from {{ ref('int_issues_categorised') }} as issues
 
 ),
 

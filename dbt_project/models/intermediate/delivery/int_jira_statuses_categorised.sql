@@ -1,19 +1,15 @@
 {#-
-    One row per status name (case-insensitive): its status category key (new | indeterminate | done).
-
-    Categories come from the exports, never from hard-coded status names: each status takes the category of the
-    newest exported issue row in that status that carries one (CSV exports carry none, so a CSV row borrows the
-    category a JSON export gave the same status name). var('jira_status_category_overrides') wins where it names
-    a status, and is the only source for statuses no export categorised (e.g. ones only the changelog mentions).
-    Reads the issues source, not stg_jira__issues, because stg_jira__issues resolves its categories from here.
+    One row per status name (case-insensitive) with its status category key (new | indeterminate | done).
+    Categories come from the exports, never from hard-coded status names: see the docs block
+    int_jira_statuses_categorised.
 -#}
 {%- set overrides = var('jira_status_category_overrides') -%}
 {#- A JSON string is accepted too (sqlfluff's dbt templater can only pass string vars). -#}
 {%- if overrides is string %}{% set overrides = fromjson(overrides) %}{% endif -%}
 
-with exported_issues as (
+with issue_versions as (
 
-    select * from {{ lake_source('jira', 'issues') }}
+    select * from {{ ref('stg_jira__issue_versions') }}
 
 ),
 
@@ -32,11 +28,11 @@ status_changes as (
 seen_statuses as (
 
     select
-        exported_issues.status as status_name,
-        nullif(trim(exported_issues.status_category), '') as exported_status_category,
-        exported_issues.updated_at as seen_at,
-        exported_issues._ingested_at as ingested_at
-    from exported_issues
+        issue_versions.status as status_name,
+        issue_versions.exported_status_category,
+        issue_versions.updated_at as seen_at,
+        issue_versions.ingested_at
+    from issue_versions
 
     union all
 
