@@ -13,6 +13,11 @@ import pytest
 
 from core.config import PipelineConfig, parse_config
 from expectations import GATES, DerivedCheck, Gate, rule_meta, validate_relation, validate_warehouse_table
+from ingest.analytics import contract as analytics_contract
+from ingest.billing import contract as billing_contract
+from ingest.feedback import contract as feedback_contract
+from ingest.jira import contract as jira_contract
+from ingest.marketing import contract as marketing_contract
 
 NOW = dt.datetime(2024, 6, 1)
 E = gx.expectations
@@ -160,19 +165,28 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
         },
         Path("test-pmw.yml"),
     )
-    assert set(GATES) == {
-        "raw_analytics_events",
+    lake_entities = {
+        "analytics": {analytics_contract.ENTITY: analytics_contract.EVENT_COLUMNS},
+        "jira": jira_contract.ENTITIES,
+        "feedback": feedback_contract.ENTITIES,
+        "billing": billing_contract.ENTITIES,
+        "marketing": marketing_contract.ENTITIES,
+    }
+    raw_gates = {
+        f"raw_{source}_{entity}": columns for source, es in lake_entities.items() for entity, columns in es.items()
+    }
+    # Every lake entity is gated before promotion, against its own contract.
+    assert {name for name in GATES if name.startswith("raw_")} == set(raw_gates)
+    for name, columns in raw_gates.items():
+        assert GATES[name].contract == columns, name
+    assert {name for name in GATES if not name.startswith("raw_")} == {
         "fct_funnel_conversion",
         "fct_retention_cohorts",
-        "raw_jira_issues",
         "fct_issue_cycle_times",
         "fct_initiative_delivery",
         "fct_initiative_outcomes",
-        "raw_feedback_survey_responses",
         "fct_nps",
         "fct_kano_features",
-        "raw_billing_invoices",
-        "raw_marketing_spend",
         "fct_mrr",
         "fct_unit_economics",
         "fct_portfolio_scores",
