@@ -319,6 +319,7 @@ class _FileSchema:
 
     file_sha256: str | None
     source_file: str | None
+    path: Path | None  # None: the relation as a whole
     columns: list[tuple[str, str]]
 
 
@@ -348,13 +349,18 @@ def _validate(
     rule_acc = [_Accumulator("row", e) for e in rules]
     schema_index = [i for i, e in enumerate(rules) if e.expectation_type in _SCHEMA_EXPECTATIONS]
     row_index = [i for i in range(len(rules)) if i not in schema_index]
+    if files is None:
+        schemas = [_FileSchema(None, None, None, _describe(con, relation_sql))]
+    else:
+        schemas = _file_schemas(con, files)
     if schema_index:
-        validator.run(
+        _judge_schemas(
             con,
-            f"select * from {relation_sql} limit 0",
+            validator,
             [rules[i] for i in schema_index],
             [rule_acc[i] for i in schema_index],
-            slice_rows,
+            schemas,
+            relation_sql,
         )
     projection = _projection([rules[i] for i in row_index], [name for name, _ in _describe(con, relation_sql)])
     rows, slices = validator.run(
@@ -364,15 +370,9 @@ def _validate(
         [rule_acc[i] for i in row_index],
         slice_rows,
     )
-
-    schemas = (
-        _file_schemas(con, files) if files is not None else [_FileSchema(None, None, _describe(con, relation_sql))]
-    )
     for i in schema_index:
-        # Judged on an empty frame; report the rows the relation holds, like every other rule.
+        # Judged on empty frames; report the rows the relation holds, like every other rule.
         rule_acc[i].element_count = rows
-        if not rule_acc[i].success:
-            rule_acc[i].attribute_schema(schemas)
 
     contract_acc = []
     if gate.contract:
@@ -408,6 +408,31 @@ def _validate(
     )
 
 
+def _judge_schemas(
+    con: duckdb.DuckDBPyConnection,
+    validator: _SliceValidator,
+    rules: list[Expectation],
+    accumulators: list[_Accumulator],
+    schemas: list[_FileSchema],
+    relation_sql: str,
+) -> None:
+    """Schema rules judged on empty, typed frames: of the relation as a whole, or of each distinct file schema.
+
+    Per file because the union of Parquet files reads a column one file lacks as NULL, which would hide that
+    file from a column-set rule; per distinct schema because the files of one export share theirs (one GX run).
+    """
+    groups: dict[tuple[tuple[str, str], ...], list[_FileSchema]] = {}
+    for schema in schemas:
+        groups.setdefault(tuple(schema.columns), []).append(schema)
+    for members in groups.values():
+        path = members[0].path
+        relation = relation_sql if path is None else f"read_parquet({sql_string(str(path))})"
+        group_acc = [_Accumulator(acc.check, acc.expectation) for acc in accumulators]
+        validator.run(con, f"select * from {relation} limit 0", rules, group_acc, 1)
+        for acc, judged in zip(accumulators, group_acc, strict=True):
+            acc.merge_schema_verdict(judged, members)
+
+
 def _describe(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[str, str]]:
     cursor = con.cursor()
     try:
@@ -429,7 +454,7 @@ def _file_schemas(con: duckdb.DuckDBPyConnection, files: list[Path]) -> list[_Fi
             first = con.execute(f"select _file_sha256, _source_file from {relation} limit 1").fetchone()
             if first is not None:
                 sha, source_file = first[0] or sha, first[1]
-        schemas.append(_FileSchema(sha, source_file, columns))
+        schemas.append(_FileSchema(sha, source_file, path, columns))
     return schemas
 
 
@@ -665,6 +690,15 @@ class _Accumulator:
             entry[1] += 1
             if len(entry[2]) < EXAMPLES_PER_FILE:
                 entry[2].append({k: v for k, v in row.items() if k not in FILE_COLUMNS})
+
+    def merge_schema_verdict(self, judged: _Accumulator, schemas: list[_FileSchema]) -> None:
+        """Fold one file schema's verdict in; a failure is attributed to each file with that schema."""
+        self.success = self.success and judged.success
+        self.exception = self.exception or judged.exception
+        if self.observed_value is None or not judged.success:
+            self.observed_value = judged.observed_value
+        if not judged.success:
+            self.attribute_schema([s for s in schemas if s.path is not None])
 
     def attribute_schema(self, schemas: list[_FileSchema]) -> None:
         """A failed column-set rule, file by file: the columns each file lacks or has beyond the rule's set."""
