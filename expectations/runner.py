@@ -8,6 +8,10 @@ Why this shape (see PERFORMANCE-NOTES.md, GX section):
 - Rules over the whole relation (a key's uniqueness, a value against the previous row, "not empty") are
   `DerivedCheck`s: DuckDB computes a small frame (the violations, or one aggregate row) and a GX expectation
   judges that frame, so every rule still ends up as a GX expectation with a result.
+- Row rules read only their own columns (and their row conditions') plus the lake's lineage columns. When a rule
+  fails on a slice, only the failed rules are judged again on that slice with GX's unexpected-row index, so each
+  failure is attributed to the landed files (``_file_sha256``, ``_source_file``) its rows came from; good data
+  pays nothing for it. Schema rules and the contract's types are judged per file (per distinct file schema).
 
 GX runs in an ephemeral, in-memory context with analytics off: it writes no project directory and makes no
 network call (tests/unit/test_expectations_runner.py guards both).
