@@ -102,9 +102,18 @@ def published(tmp_path_factory) -> Paths:
     generate_sample(paths.landing, **SAMPLE, jira_csv_timezone=load_config().jira.csv_timezone, plant_outcomes=True)
     for plant in (_plant_jira, _plant_billing, _plant_marketing, _plant_analytics):
         plant(paths.landing)
-    outcome = run_pipeline(paths)
-    assert outcome.ok, outcome.to_dict()
+    _assert_published_with_only_the_platform_warning(run_pipeline(paths))
     return paths
+
+
+# The planted device types are not iOS, Android or Web: dbt's warn-level accepted-values test on the platform flags
+# them (and they are published, defused). Nothing else may fail.
+PLATFORM_WARNING = "accepted_values_stg_analytics__events_platform"
+
+
+def _assert_published_with_only_the_platform_warning(outcome) -> None:
+    assert outcome.success and not outcome.steps_failed and not outcome.steps_skipped, outcome.to_dict()
+    assert [c["check"] for c in outcome.checks_failed if not c["check"].startswith(PLATFORM_WARNING)] == []
 
 
 def _text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -138,9 +147,9 @@ def test_no_published_parquet_text_can_start_a_formula(published):
     offending = {}
     for table, column in columns:
         parquet = published.published / "parquet" / f"{table}.parquet"
-        values = duckdb.sql(
+        ((values,),) = duckdb.sql(
             f"select list(\"{column}\")[1:3] from '{parquet}' where {_starts_a_formula(column)}"
-        ).fetchone()[0]
+        ).fetchall()
         if values:
             offending[(table, column)] = values
     assert offending == {}
@@ -154,9 +163,10 @@ def test_no_published_parquet_text_can_start_a_formula(published):
         ("fct_initiative_delivery", "summary"),
         ("fct_initiative_outcomes", "summary"),
         ("fct_portfolio_scores", "title"),
+        ("fct_sessions", "platform"),
     ],
 )
-def test_the_planted_jira_text_reaches_the_marts_defused(published, table, column):
+def test_the_planted_text_reaches_the_marts_defused(published, table, column):
     """Not vacuous: the planted formulas are in the published marts, each behind a leading single quote."""
     with duckdb.connect(str(published.published / "marts.duckdb"), read_only=True) as con:
         defused = con.execute(
@@ -203,14 +213,14 @@ def test_a_failing_raw_gate_names_the_file_and_its_discard_command_moves_on(copi
     blocked = run_pipeline(copied)
 
     assert not blocked.ok
-    assert {c["check"] for c in blocked.checks_failed} == {"raw_billing_customers_gate"}
+    assert {c["check"] for c in blocked.checks_failed if c["check"].endswith("_gate")} == {"raw_billing_customers_gate"}
     assert current_publication(copied) == publication  # the last good publication stays served
     gate = json.loads((copied.runs_dir / "gates" / "raw_billing_customers.json").read_text(encoding="utf-8"))
     (failing,) = gate["failing_files"]
     assert (failing["file_sha256"], failing["source_file"]) == (bad_sha, "billing/late/customers_year_9999.csv")
     assert failing["rules"] == [{"rule": "expect_column_values_to_be_between(created_at)", "unexpected_count": 2}]
     assert [e["row"]["created_at"] for e in failing["examples"]] == ["9999-01-01T00:00:00"] * 2
-    (check,) = blocked.checks_failed
+    (check,) = [c for c in blocked.checks_failed if c["check"] == "raw_billing_customers_gate"]
     assert bad_sha in check["description"] and failing["discard_command"] in check["description"]
     summary = format_summary(build_summary(copied))
     assert f"failing file {bad_sha} (billing/late/customers_year_9999.csv)" in summary
@@ -221,7 +231,7 @@ def test_a_failing_raw_gate_names_the_file_and_its_discard_command_moves_on(copi
     capsys.readouterr()
 
     recovered = run_pipeline(copied)
-    assert recovered.ok, recovered.to_dict()
+    _assert_published_with_only_the_platform_warning(recovered)
     # The good file went on into the lake dbt reads; the bad one stays out of it, kept for audit.
     assert lake_file(copied, "billing", "customers", fine_sha).exists()
     assert not lake_file(copied, "billing", "customers", bad_sha).exists()
