@@ -141,4 +141,5 @@ GATE = Gate(
     target="lake Parquet analytics/events of the newly ingested files (ingest/analytics/contract.py)",
     build_suite=build_suite,
     derived_checks=derived_checks,
+    contract=EVENT_COLUMNS,
 )

@@ -146,4 +146,5 @@ GATE = Gate(
     target="lake Parquet billing/invoices of the newly ingested files (ingest/billing/contract.py)",
     build_suite=build_suite,
     derived_checks=derived_checks,
+    contract=INVOICE_COLUMNS,
 )

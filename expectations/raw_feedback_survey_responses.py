@@ -118,4 +118,5 @@ GATE = Gate(
     target="lake Parquet feedback/survey_responses of the newly ingested files (ingest/feedback/contract.py)",
     build_suite=build_suite,
     derived_checks=derived_checks,
+    contract=SURVEY_RESPONSE_COLUMNS,
 )

@@ -128,4 +128,5 @@ GATE = Gate(
     target="lake Parquet jira/issues of the newly ingested files (ingest/jira/contract.py)",
     build_suite=build_suite,
     derived_checks=derived_checks,
+    contract=ISSUE_COLUMNS,
 )

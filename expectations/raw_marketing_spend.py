@@ -83,4 +83,5 @@ GATE = Gate(
     target="lake Parquet marketing/spend of the newly ingested files (ingest/marketing/contract.py)",
     build_suite=build_suite,
     derived_checks=derived_checks,
+    contract=SPEND_COLUMNS,
 )

@@ -8,6 +8,10 @@ Why this shape (see PERFORMANCE-NOTES.md, GX section):
 - Rules over the whole relation (a key's uniqueness, a value against the previous row, "not empty") are
   `DerivedCheck`s: DuckDB computes a small frame (the violations, or one aggregate row) and a GX expectation
   judges that frame, so every rule still ends up as a GX expectation with a result.
+- Row rules read only their own columns (and their row conditions') plus the lake's lineage columns. When a rule
+  fails on a slice, only the failed rules are judged again on that slice with GX's unexpected-row index, so each
+  failure is attributed to the landed files (``_file_sha256``, ``_source_file``) its rows came from; good data
+  pays nothing for it. Schema rules and the contract's types are judged per file (per distinct file schema).
 
 GX runs in an ephemeral, in-memory context with analytics off: it writes no project directory and makes no
 network call (tests/unit/test_expectations_runner.py guards both).
@@ -19,7 +23,7 @@ import datetime as dt
 import math
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +45,7 @@ from great_expectations.expectations.expectation import (
     Expectation,
     MulticolumnMapExpectation,
 )
+from great_expectations.expectations.row_conditions import Column, Condition, PassThroughCondition
 
 from core.config import PipelineConfig, load_config
 
@@ -48,6 +53,12 @@ Severity = Literal["error", "warn"]
 SEVERITIES: tuple[str, ...] = ("error", "warn")
 
 EXAMPLES_PER_RULE = 5
+# Lineage columns every lake row carries (DESIGN.md): a failing row is attributed to the landed file it came from, so
+# the operator knows which sha256 to `pmw discard`.
+FILE_COLUMNS = ("_file_sha256", "_source_file")
+# Where in its file a failing row sits, kept with the file's example rows when the relation has them.
+ROW_LOCATION_COLUMNS = ("_source_member", "_record_number", "_line_number")
+EXAMPLES_PER_FILE = 3
 # Map expectations whose verdict depends on other rows: per-slice verdicts would miss cross-slice violations.
 _NOT_SLICE_SAFE = frozenset(
     {
@@ -67,6 +78,8 @@ _SCHEMA_EXPECTATIONS = frozenset(
 )
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 _RULE_INDEX_KEY = "pmw_rule_index"
+# How a frame of violating rows is judged (see DerivedCheck).
+E_ROW_COUNT_ZERO = gx.expectations.ExpectTableRowCountToEqual(value=0)
 
 
 def rule_meta(severity: Severity, why: str) -> dict[str, str]:
@@ -109,6 +122,31 @@ class Gate:
     # normalises it); row-level rules only, each with meta=rule_meta(...).
     build_suite: Callable[..., gx.ExpectationSuite]
     derived_checks: Callable[[PipelineConfig], list[DerivedCheck]]
+    # The (column, DuckDB type) contract of a lake entity. When given, the runner adds the rule
+    # CONTRACT_TYPES_CHECK: every contract column a file carries has the contract's type (per file for Parquet).
+    # Which columns exist is the suite's own ExpectTableColumnsToMatchSet rule.
+    contract: tuple[tuple[str, str], ...] = ()
+
+
+CONTRACT_TYPES_CHECK = "column_types_match_contract"
+
+
+@dataclass(frozen=True)
+class FileFailures:
+    """One landed file's share of a failed rule: how many of its rows broke it, and a few of them."""
+
+    file_sha256: str | None
+    source_file: str | None
+    unexpected_count: int
+    examples: list[Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file_sha256": self.file_sha256,
+            "source_file": self.source_file,
+            "unexpected_count": self.unexpected_count,
+            "examples": _json_safe(self.examples),
+        }
 
 
 @dataclass(frozen=True)
@@ -127,6 +165,13 @@ class ExpectationOutcome:
     why: str
     observed_value: Any = None
     exception: str | None = None
+    # Filled when the relation carries the lake's lineage columns: which landed files the failing rows came from.
+    failing_files: list[FileFailures] = field(default_factory=list)
+
+    @property
+    def rule(self) -> str:
+        subject = f"{self.expectation_type}({', '.join(self.columns)})"
+        return subject if self.check == "row" else f"{self.check}: {subject}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +187,7 @@ class ExpectationOutcome:
             "why": self.why,
             "observed_value": _json_safe(self.observed_value),
             "exception": self.exception,
+            "failing_files": [f.to_dict() for f in self.failing_files],
         }
 
 
@@ -163,6 +209,22 @@ class GateResult:
     def warnings(self) -> list[ExpectationOutcome]:
         return [r for r in self.results if not r.success and r.severity == "warn"]
 
+    def failing_files(self) -> list[dict[str, Any]]:
+        """Each landed file with rows that break an error-level rule: its sha256, landing path, the rules it
+        breaks with their counts, and a few example rows; ordered by sha256."""
+        files: dict[str | None, dict[str, Any]] = {}
+        for outcome in self.failed_errors:
+            for part in outcome.failing_files:
+                entry = files.setdefault(
+                    part.file_sha256,
+                    {"file_sha256": part.file_sha256, "source_file": part.source_file, "rules": [], "examples": []},
+                )
+                entry["source_file"] = entry["source_file"] or part.source_file
+                entry["rules"].append({"rule": outcome.rule, "unexpected_count": part.unexpected_count})
+                room = EXAMPLES_PER_FILE - len(entry["examples"])
+                entry["examples"] += [{"rule": outcome.rule, "row": row} for row in part.examples[: max(room, 0)]]
+        return [_json_safe(files[key]) for key in sorted(files, key=lambda k: (k is None, k or ""))]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "suite_name": self.suite_name,
@@ -173,6 +235,7 @@ class GateResult:
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "failed_errors": len(self.failed_errors),
             "warnings": len(self.warnings),
+            "failing_files": self.failing_files(),
             "expectations": [r.to_dict() for r in self.results],
         }
 
@@ -182,6 +245,9 @@ class GateResult:
         detail = "; ".join(f"[{r.severity}] {r.message}" for r in failed[:3])
         if len(failed) > 3:
             detail += f"; and {len(failed) - 3} more"
+        named = [f for f in self.failing_files() if f["file_sha256"]]
+        if named:
+            detail += "; failing file(s): " + ", ".join(f"{f['file_sha256']} ({f['source_file']})" for f in named)
         return (
             f"{self.suite_name} {verdict}: {len(self.results)} rules, {len(self.failed_errors)} error(s), "
             f"{len(self.warnings)} warning(s) over {self.rows_validated:,} rows in {self.slices} slice(s), "
@@ -202,41 +268,10 @@ def validate_relation(
 
     Rows stream from one query in slices of at most ``slice_rows`` rows (DuckDB may cut a slice shorter at the
     edge of its internal chunks). Unexpected counts are summed over slices; a rule passes when it passes on every
-    slice.
+    slice. Only the columns the row rules read (plus the lineage columns that name a failing row's file) are
+    read; schema rules are judged on the relation's empty, typed frame.
     """
-    started = time.perf_counter()
-    config = config if config is not None else load_config()
-    now = _utc_naive(now if now is not None else dt.datetime.now(dt.UTC))
-    suite = gate.build_suite(config, now=now)
-    row_rules = list(suite.expectations)
-    for expectation in row_rules:
-        _check_meta(expectation, gate.name)
-        _check_slice_safe(expectation, gate.name)
-    checks = gate.derived_checks(config)
-    for check in checks:
-        _check_slice_safe(check.expectation, f"{gate.name}.{check.name}", derived=True)
-
-    validator = _SliceValidator(gate.name)
-    row_acc = [_Accumulator("row", e) for e in row_rules]
-    rows, slices = validator.run(con, f"select * from {relation_sql}", row_rules, row_acc, slice_rows)
-
-    derived_acc = []
-    for check in checks:
-        expectation = check.expectation.copy(update={"meta": rule_meta(check.severity, check.why)})
-        acc = _Accumulator(check.name, expectation)
-        validator.run(con, check.sql.format(relation=relation_sql), [expectation], [acc], slice_rows)
-        derived_acc.append(acc)
-
-    outcomes = [a.outcome() for a in row_acc + derived_acc]
-    return GateResult(
-        suite_name=suite.name,
-        relation=relation_sql,
-        success=not any(not o.success and o.severity == "error" for o in outcomes),
-        rows_validated=rows,
-        slices=slices,
-        results=outcomes,
-        elapsed_seconds=time.perf_counter() - started,
-    )
+    return _validate(con, relation_sql, gate, files=None, slice_rows=slice_rows, config=config, now=now)
 
 
 def validate_parquet_files(
@@ -247,7 +282,9 @@ def validate_parquet_files(
     config: PipelineConfig | None = None,
     now: dt.datetime | None = None,
 ) -> GateResult:
-    """Validate a set of Parquet files (e.g. the lake files one ingest run wrote) as one relation."""
+    """Validate a set of Parquet files (e.g. the lake files one ingest run wrote) as one relation.
+
+    Schema and type rules are also judged file by file, so a failure names the file that breaks them."""
     if not files:
         raise ValueError(f"{gate.name}: no Parquet files to validate")
     literals = ", ".join(sql_string(str(Path(f))) for f in files)
@@ -255,7 +292,9 @@ def validate_parquet_files(
     # instead of DuckDB refusing the whole batch with a schema error that names no rule.
     relation_sql = f"read_parquet([{literals}], union_by_name = true)"
     with duckdb.connect() as con:
-        return validate_relation(con, relation_sql, gate, slice_rows=slice_rows, config=config, now=now)
+        return _validate(
+            con, relation_sql, gate, files=[Path(f) for f in files], slice_rows=slice_rows, config=config, now=now
+        )
 
 
 def validate_warehouse_table(
@@ -276,6 +315,216 @@ def validate_warehouse_table(
 
 
 # --- internals ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FileSchema:
+    """One Parquet file's columns and the landed file it was written from."""
+
+    file_sha256: str | None
+    source_file: str | None
+    path: Path | None  # None: the relation as a whole
+    columns: list[tuple[str, str]]
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection,
+    relation_sql: str,
+    gate: Gate,
+    *,
+    files: list[Path] | None,
+    slice_rows: int,
+    config: PipelineConfig | None,
+    now: dt.datetime | None,
+) -> GateResult:
+    started = time.perf_counter()
+    config = config if config is not None else load_config()
+    now = _utc_naive(now if now is not None else dt.datetime.now(dt.UTC))
+    suite = gate.build_suite(config, now=now)
+    rules = list(suite.expectations)
+    for expectation in rules:
+        _check_meta(expectation, gate.name)
+        _check_slice_safe(expectation, gate.name)
+    checks = gate.derived_checks(config)
+    for check in checks:
+        _check_slice_safe(check.expectation, f"{gate.name}.{check.name}", derived=True)
+
+    validator = _SliceValidator(gate.name)
+    rule_acc = [_Accumulator("row", e) for e in rules]
+    schema_index = [i for i, e in enumerate(rules) if e.expectation_type in _SCHEMA_EXPECTATIONS]
+    row_index = [i for i in range(len(rules)) if i not in schema_index]
+    if files is None:
+        schemas = [_FileSchema(None, None, None, _describe(con, relation_sql))]
+    else:
+        schemas = _file_schemas(con, files)
+    if schema_index:
+        _judge_schemas(
+            con,
+            validator,
+            [rules[i] for i in schema_index],
+            [rule_acc[i] for i in schema_index],
+            schemas,
+            relation_sql,
+        )
+    projection = _projection([rules[i] for i in row_index], [name for name, _ in _describe(con, relation_sql)])
+    rows, slices = validator.run(
+        con,
+        f"select {projection} from {relation_sql}",
+        [rules[i] for i in row_index],
+        [rule_acc[i] for i in row_index],
+        slice_rows,
+    )
+    for i in schema_index:
+        # Judged on empty frames; report the rows the relation holds, like every other rule.
+        rule_acc[i].element_count = rows
+
+    contract_acc = []
+    if gate.contract:
+        expectation = E_ROW_COUNT_ZERO.copy(
+            update={
+                "meta": rule_meta(
+                    "error",
+                    "dbt's sources declare the contract's types; a file whose column has another type was written "
+                    "by another parser version, and reading it with the others would widen or break the column",
+                )
+            }
+        )
+        acc = _Accumulator(CONTRACT_TYPES_CHECK, expectation)
+        validator.run_frames([_type_violations(schemas, gate.contract)], [expectation], [acc])
+        contract_acc.append(acc)
+
+    derived_acc = []
+    for check in checks:
+        expectation = check.expectation.copy(update={"meta": rule_meta(check.severity, check.why)})
+        acc = _Accumulator(check.name, expectation)
+        validator.run(con, check.sql.format(relation=relation_sql), [expectation], [acc], slice_rows)
+        derived_acc.append(acc)
+
+    outcomes = [a.outcome() for a in rule_acc + contract_acc + derived_acc]
+    return GateResult(
+        suite_name=suite.name,
+        relation=relation_sql,
+        success=not any(not o.success and o.severity == "error" for o in outcomes),
+        rows_validated=rows,
+        slices=slices,
+        results=outcomes,
+        elapsed_seconds=time.perf_counter() - started,
+    )
+
+
+def _judge_schemas(
+    con: duckdb.DuckDBPyConnection,
+    validator: _SliceValidator,
+    rules: list[Expectation],
+    accumulators: list[_Accumulator],
+    schemas: list[_FileSchema],
+    relation_sql: str,
+) -> None:
+    """Schema rules judged on empty, typed frames: of the relation as a whole, or of each distinct file schema.
+
+    Per file because the union of Parquet files reads a column one file lacks as NULL, which would hide that
+    file from a column-set rule; per distinct schema because the files of one export share theirs (one GX run).
+    """
+    groups: dict[tuple[tuple[str, str], ...], list[_FileSchema]] = {}
+    for schema in schemas:
+        groups.setdefault(tuple(schema.columns), []).append(schema)
+    for members in groups.values():
+        path = members[0].path
+        relation = relation_sql if path is None else f"read_parquet({sql_string(str(path))})"
+        group_acc = [_Accumulator(acc.check, acc.expectation) for acc in accumulators]
+        validator.run(con, f"select * from {relation} limit 0", rules, group_acc, 1)
+        for acc, judged in zip(accumulators, group_acc, strict=True):
+            acc.merge_schema_verdict(judged, members)
+
+
+def _describe(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[str, str]]:
+    cursor = con.cursor()
+    try:
+        return [(row[0], row[1]) for row in cursor.execute(f"describe select * from {relation_sql}").fetchall()]
+    finally:
+        cursor.close()
+
+
+def _file_schemas(con: duckdb.DuckDBPyConnection, files: list[Path]) -> list[_FileSchema]:
+    """Each file's columns (Parquet metadata only) and, from its first row, the landed file it came from."""
+    schemas = []
+    for path in files:
+        relation = f"read_parquet({sql_string(str(path))})"
+        columns = _describe(con, relation)
+        names = {name for name, _ in columns}
+        # The lake names a pending file after its landed file's sha256; the lineage columns say it when present.
+        sha, source_file = path.stem, None
+        if set(FILE_COLUMNS) <= names:
+            first = con.execute(f"select _file_sha256, _source_file from {relation} limit 1").fetchone()
+            if first is not None:
+                sha, source_file = first[0] or sha, first[1]
+        schemas.append(_FileSchema(sha, source_file, path, columns))
+    return schemas
+
+
+def _type_violations(schemas: list[_FileSchema], contract: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    expected = {name: sql_type.upper() for name, sql_type in contract}
+    rows = [
+        {
+            "column": name,
+            "expected_type": expected[name],
+            "actual_type": actual,
+            "_file_sha256": schema.file_sha256,
+            "_source_file": schema.source_file,
+        }
+        for schema in schemas
+        for name, actual in schema.columns
+        if name in expected and actual.upper() != expected[name]
+    ]
+    return pd.DataFrame(rows, columns=["column", "expected_type", "actual_type", *FILE_COLUMNS]).astype(object)
+
+
+def _projection(rules: list[Expectation], existing: list[str]) -> str:
+    """The select list for the row rules: their columns (row conditions included) and the lineage columns that
+    attribute a failing row, in the relation's order. A rule on a column the relation lacks is left to GX, which
+    reports it as failed; a rule whose columns cannot be read from its configuration gets every column."""
+    needed: set[str] = set(FILE_COLUMNS) | set(ROW_LOCATION_COLUMNS)
+    for expectation in rules:
+        columns = _rule_columns(expectation)
+        if columns is None:
+            return "*"
+        needed |= columns
+    keep = [name for name in existing if name in needed]
+    return ", ".join(_quote(name) for name in keep) if keep else "*"
+
+
+def _rule_columns(expectation: Expectation) -> set[str] | None:
+    condition_columns = _condition_columns(getattr(expectation, "row_condition", None))
+    if condition_columns is None:
+        return None
+    return set(_columns_of(expectation)) | condition_columns
+
+
+def _condition_columns(condition: Any) -> set[str] | None:
+    """Columns a GX 1.x row condition reads (None for a condition given as a string, which is not parsed here)."""
+    if condition is None:
+        return set()
+    if isinstance(condition, (str, PassThroughCondition)):
+        return None
+    if isinstance(condition, Column):
+        return {condition.name}
+    if isinstance(condition, (list, tuple)):
+        parts = [_condition_columns(c) for c in condition]
+        return None if any(p is None for p in parts) else set().union(*parts)
+    if isinstance(condition, Condition):
+        found: set[str] = set()
+        for value in vars(condition).values():
+            if isinstance(value, (Column, Condition, list, tuple)):
+                part = _condition_columns(value)
+                if part is None:
+                    return None
+                found |= part
+        return found
+    return None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _ephemeral_context() -> Any:
@@ -305,25 +554,59 @@ class _SliceValidator:
         accumulators: list[_Accumulator],
         slice_rows: int,
     ) -> tuple[int, int]:
+        return self.run_frames(_stream_frames(con, sql, slice_rows), expectations, accumulators)
+
+    def run_frames(
+        self, frames: Iterable[pd.DataFrame], expectations: list[Expectation], accumulators: list[_Accumulator]
+    ) -> tuple[int, int]:
         suite = self._indexed_suite(expectations)
         rows = slices = 0
-        for frame in _stream_frames(con, sql, slice_rows):
+        for frame in frames:
             batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
             validation = batch.validate(
                 suite, result_format={"result_format": "BASIC", "partial_unexpected_count": EXAMPLES_PER_RULE}
             )
             judged = set()
+            to_attribute = []
             for result in validation.results:
                 index = result.expectation_config.meta[_RULE_INDEX_KEY]
                 accumulators[index].add(result, frame)
                 judged.add(index)
+                if not result.success and (result.result or {}).get("unexpected_count"):
+                    to_attribute.append(index)
             if len(judged) != len(expectations):
                 # A rule without a verdict must not read as passed.
                 missing = [expectations[i].expectation_type for i in range(len(expectations)) if i not in judged]
                 raise RuntimeError(f"{self._gate_name}: GX returned no result for {missing}")
+            if to_attribute and FILE_COLUMNS[0] in frame.columns:
+                self._attribute(frame, suite, to_attribute, accumulators)
             rows += len(frame)
             slices += 1
         return rows, slices
+
+    def _attribute(
+        self, frame: pd.DataFrame, suite: gx.ExpectationSuite, indexes: list[int], accumulators: list[_Accumulator]
+    ) -> None:
+        """Re-judge only the rules that failed on this slice, asking GX for each unexpected row's lineage columns,
+        so the failure names its files. Costs nothing while the data is good."""
+        index_columns = [c for c in (*FILE_COLUMNS, *ROW_LOCATION_COLUMNS) if c in frame.columns]
+        failed = gx.ExpectationSuite(
+            name=f"{suite.name}_attribution",
+            expectations=[e.copy(update={"id": None}, deep=True) for e in suite.expectations if _index(e) in indexes],
+        )
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        validation = batch.validate(
+            failed,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": index_columns,
+                "return_unexpected_index_query": False,
+            },
+        )
+        for result in validation.results:
+            accumulators[_index(result.expectation_config)].attribute_rows(
+                (result.result or {}).get("unexpected_index_list") or []
+            )
 
     def _indexed_suite(self, expectations: list[Expectation]) -> gx.ExpectationSuite:
         # GX returns results in its own order and only suites saved to a store get expectation ids,
@@ -334,6 +617,10 @@ class _SliceValidator:
             for i, e in enumerate(expectations)
         ]
         return gx.ExpectationSuite(name=f"{self._gate_name}_{self._suites}", expectations=copies)
+
+
+def _index(expectation: Any) -> int:
+    return expectation.meta[_RULE_INDEX_KEY]
 
 
 def _stream_frames(con: duckdb.DuckDBPyConnection, sql: str, slice_rows: int) -> Iterator[pd.DataFrame]:
@@ -394,6 +681,44 @@ class _Accumulator:
         self.examples: list[Any] = []
         self.observed_value: Any = None
         self.exception: str | None = None
+        # file sha256 -> [landing path, unexpected rows, examples]
+        self.files: dict[str | None, list[Any]] = {}
+
+    def attribute_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Count unexpected rows per landed file; each row is a dict carrying the lineage columns."""
+        for row in rows:
+            sha = row.get(FILE_COLUMNS[0])
+            sha = None if sha is None or (isinstance(sha, float) and math.isnan(sha)) else str(sha)
+            entry = self.files.setdefault(sha, [None, 0, []])
+            entry[0] = entry[0] or row.get(FILE_COLUMNS[1])
+            entry[1] += 1
+            if len(entry[2]) < EXAMPLES_PER_FILE:
+                entry[2].append({k: v for k, v in row.items() if k not in FILE_COLUMNS})
+
+    def merge_schema_verdict(self, judged: _Accumulator, schemas: list[_FileSchema]) -> None:
+        """Fold one file schema's verdict in; a failure is attributed to each file with that schema."""
+        self.success = self.success and judged.success
+        self.exception = self.exception or judged.exception
+        if self.observed_value is None or not judged.success:
+            self.observed_value = judged.observed_value
+        if not judged.success:
+            self.attribute_schema([s for s in schemas if s.path is not None])
+
+    def attribute_schema(self, schemas: list[_FileSchema]) -> None:
+        """A failed column-set rule, file by file: the columns each file lacks or has beyond the rule's set."""
+        kwargs = self.expectation.configuration.kwargs
+        wanted = set(kwargs.get("column_set") or kwargs.get("column_list") or [])
+        column = kwargs.get("column")
+        for schema in schemas:
+            names = {name for name, _ in schema.columns}
+            missing = sorted(wanted - names) if wanted else ([column] if column and column not in names else [])
+            extra = sorted(names - wanted) if wanted and kwargs.get("exact_match", True) else []
+            if missing or extra:
+                self.files[schema.file_sha256] = [
+                    schema.source_file,
+                    len(missing) + len(extra),
+                    [{"missing_columns": missing, "unexpected_columns": extra}],
+                ]
 
     @property
     def _counts_violation_rows(self) -> bool:
@@ -414,6 +739,8 @@ class _Accumulator:
             room = EXAMPLES_PER_RULE - len(self.examples)
             if room > 0 and len(frame):
                 self.examples.extend(frame.head(room).to_dict(orient="records"))
+            if len(frame) and FILE_COLUMNS[0] in frame.columns:
+                self.attribute_rows(frame.to_dict(orient="records"))
             return
         if "unexpected_count" in details:
             self.unexpected_count = (self.unexpected_count or 0) + int(details["unexpected_count"])
@@ -439,6 +766,12 @@ class _Accumulator:
             why=meta["why"],
             observed_value=_json_safe(self.observed_value),
             exception=self.exception,
+            failing_files=[
+                FileFailures(file_sha256=sha, source_file=source_file, unexpected_count=count, examples=examples)
+                for sha, (source_file, count, examples) in sorted(
+                    self.files.items(), key=lambda item: (item[0] is None, item[0] or "")
+                )
+            ],
         )
 
     def _message(self, columns: tuple[str, ...]) -> str:

@@ -33,6 +33,8 @@ def build_summary(paths: Paths) -> dict[str, Any]:
         "failed_files": failures,
         "gates": [
             {k: g.get(k) for k in ("gate", "success", "rows_validated", "run_id", "recorded_at")}
+            # A failed raw gate names its files (sha256, landing path, rules, examples, the discard command).
+            | {"failing_files": g.get("failing_files") or []}
             for g in read_gate_results(paths)
         ],
         "last_run": read_last_run(paths),
@@ -69,9 +71,16 @@ def format_summary(s: dict[str, Any]) -> str:
     else:
         lines.append("  no run recorded")
     lines += ["", "gates (latest result of each):"]
-    lines += [
-        f"  {g['gate']:<28} {'passed' if g['success'] else 'FAILED'} ({g['rows_validated']} rows)" for g in s["gates"]
-    ] or ["  none run yet"]
+    if not s["gates"]:
+        lines.append("  none run yet")
+    for g in s["gates"]:
+        lines.append(f"  {g['gate']:<28} {'passed' if g['success'] else 'FAILED'} ({g['rows_validated']} rows)")
+        for failing in g["failing_files"]:
+            rules = ", ".join(f"{r['rule']} x{r['unexpected_count']}" for r in failing.get("rules", []))
+            lines.append(f"    failing file {failing['file_sha256']} ({failing['source_file']}): {rules}")
+            lines += [f"      e.g. {example['row']}" for example in failing.get("examples", [])]
+            if failing.get("discard_command"):
+                lines.append(f"      to move on: {failing['discard_command']}")
     pub = s["publication"]
     lines += ["", "published for BI:"]
     if pub:

@@ -15,6 +15,9 @@ A reader resolves `published/...` either to the whole old release or to the whol
 while (``keep_releases``), so a BI connection still open on an old file keeps reading it and never blocks a run:
 nothing is ever written in place.
 
+Every text (VARCHAR) column is made spreadsheet-safe on the way out (``spreadsheet_safe``), in marts.duckdb and
+Parquet alike: the one place that rule lives, so it covers every mart whatever source its text came from.
+
 If the marts' content is identical to the current release (same per-table fingerprints), nothing is published:
 running the pipeline twice changes nothing the second time.
 """
@@ -45,6 +48,9 @@ REPORT_NAME = "report.html"
 FAILURE_POINTS = ("build", "render", "before_swap")
 # Table names come from the warehouse's catalog, but they are interpolated into SQL and file names: whitelist.
 SAFE_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# A text cell starting with one of these is read as a formula by Excel, Sheets or LibreOffice (OWASP "CSV
+# injection"); DESIGN.md invariant 7: no published text can become one, whatever source it came from.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class PublishError(RuntimeError):
@@ -102,6 +108,27 @@ def _fingerprints(con: duckdb.DuckDBPyConnection, tables: list[str]) -> list[Pub
         ).fetchone()
         out.append(PublishedTable(name=name, rows=int(rows), fingerprint=str(fingerprint)))
     return out
+
+
+def spreadsheet_safe(column_sql: str) -> str:
+    """SQL for a text value that cannot start a spreadsheet formula: a leading single quote when it starts with one
+    of FORMULA_PREFIXES (spreadsheets then show the text, not a formula); other values and NULL unchanged."""
+    prefixes = ", ".join(f"chr({ord(p)})" for p in FORMULA_PREFIXES)
+    return f"case when substring({column_sql}, 1, 1) in ({prefixes}) then chr(39) || {column_sql} else {column_sql} end"
+
+
+def _published_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The SELECT that copies one mart for BI: every column as is, text columns made spreadsheet-safe."""
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = 'wh' and table_schema = ? and table_name = ? order by ordinal_position",
+        [MARTS_SCHEMA, table],
+    ).fetchall()
+    select = []
+    for name, data_type in columns:
+        quoted = '"' + name.replace('"', '""') + '"'
+        select.append(f"{spreadsheet_safe(quoted)} as {quoted}" if data_type == "VARCHAR" else quoted)
+    return f'select {", ".join(select)} from wh."{MARTS_SCHEMA}"."{table}"'
 
 
 def current_publication(paths: Paths) -> dict | None:
@@ -221,9 +248,10 @@ def publish(
         db_path = tmp_dir / PUBLISHED_DB_NAME
         con.execute(f"attach '{db_path}' as pub")
         for t in published_tables:
-            con.execute(f'create table pub.main."{t.name}" as select * from wh."{MARTS_SCHEMA}"."{t.name}"')
+            con.execute(f'create table pub.main."{t.name}" as {_published_select(con, t.name)}')
+            # The Parquet copy reads the release's own table: the same values, made safe once.
             con.execute(
-                f'copy (select * from wh."{MARTS_SCHEMA}"."{t.name}") to \'{tmp_dir / "parquet" / t.name}.parquet\' '
+                f"copy (select * from pub.main.\"{t.name}\") to '{tmp_dir / 'parquet' / t.name}.parquet' "
                 "(format parquet, compression zstd)"
             )
             log(f"publish: {t.name}: {t.rows} rows")

@@ -1,4 +1,4 @@
-{#- Feedback helpers: respondent identity and free text that is safe to hand to BI exports. -#}
+{#- Feedback helpers: respondent identity and free text without raw emails. -#}
 
 {#- The respondent a feedback row belongs to (DESIGN.md, identity): the product user id when the export carries one,
     else the normalised email hash ingest computed, else the row's own id, so an anonymous row is its own
@@ -10,18 +10,6 @@
         when nullif(trim({{ email_hash }}), '') is not null
             then {{ dbt.concat(["'email:'", "trim(" ~ email_hash ~ ")"]) }}
         else {{ dbt.concat(["'anon:'", fallback_id]) }}
-    end
-{%- endmacro %}
-
-
-{#- Free text that reaches a mart, made safe for a CSV or spreadsheet export (DESIGN.md invariant 7): a value
-    starting with = + - @ tab or carriage return would be read as a formula by Excel, Sheets or LibreOffice, so it
-    gets a leading single quote (OWASP "CSV injection"). Other values pass unchanged; NULL stays NULL. -#}
-{% macro spreadsheet_safe(column) -%}
-    case
-        when substring({{ column }}, 1, 1) in ('=', '+', '-', '@', chr(9), chr(13))
-            then {{ dbt.concat(["''''", column]) }}
-        else {{ column }}
     end
 {%- endmacro %}
 
@@ -42,10 +30,10 @@
 {%- endmacro %}
 
 
-{#- Free text for a mart: emails redacted first, then made spreadsheet-safe (redaction can change the first
-    character, so the order matters). -#}
+{#- Free text for a mart: emails redacted. Text that could start a spreadsheet formula is made safe once, for every
+    published column whatever its source, when the release is written (publish/release.py, spreadsheet_safe). -#}
 {% macro mart_free_text(column) -%}
-    {{ spreadsheet_safe(redact_emails(column)) }}
+    {{ redact_emails(column) }}
 {%- endmacro %}
 
 

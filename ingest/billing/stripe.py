@@ -16,6 +16,7 @@ from typing import Any
 
 from ingest.billing import contract
 from ingest.billing.values import (
+    INTEGER_BITS,
     RowError,
     api_integer,
     billing_currency,
@@ -155,7 +156,7 @@ def _csv_subscription(row: CsvRecord, context: BillingContext) -> dict[str, Any]
         "plan_interval_count": interval_count,
         "unit_amount_minor": row.minor("amount", currency),
         "currency": currency,
-        "quantity": csv_integer(row.get("quantity"), "Quantity"),
+        "quantity": csv_integer(row.get("quantity"), "Quantity", INTEGER_BITS),
         "discount_percent_off": percent_off(row.get("percent off"), "Percent Off"),
         "discount_amount_off_minor": row.minor("amount off", currency),
         "trial_start": row.time("trial start (utc)"),
@@ -324,11 +325,11 @@ def _api_subscription(obj: dict[str, Any], context: BillingContext, notes: list[
         "plan_nickname": text(price.get("nickname")),
         "plan_interval": plan_interval,
         "plan_interval_count": api_integer(
-            recurring.get("interval_count") or price.get("interval_count"), "interval_count"
+            recurring.get("interval_count") or price.get("interval_count"), "interval_count", INTEGER_BITS
         ),
         "unit_amount_minor": api_integer(unit_amount, "unit_amount"),
         "currency": currency,
-        "quantity": api_integer(quantity, "quantity"),
+        "quantity": api_integer(quantity, "quantity", INTEGER_BITS),
         "discount_percent_off": percent_off(coupon.get("percent_off"), "coupon.percent_off"),
         "discount_amount_off_minor": api_integer(coupon.get("amount_off"), "coupon.amount_off"),
         "trial_start": epoch_time(obj.get("trial_start"), "trial_start"),
@@ -383,7 +384,7 @@ def _invoice_lines(obj: dict[str, Any], invoice: dict[str, Any], context: Billin
                     "description": text(line.get("description")),
                     "amount_minor": amount,
                     "currency": currency,
-                    "quantity": api_integer(line.get("quantity"), "quantity"),
+                    "quantity": api_integer(line.get("quantity"), "quantity", INTEGER_BITS),
                     "proration": _api_bool(line.get("proration")),
                     "period_start": epoch_time(period.get("start"), "period.start"),
                     "period_end": epoch_time(period.get("end"), "period.end"),

@@ -24,6 +24,9 @@ _CSV_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%m/%d/%Y %H:%M:%S",
 _INTEGER = re.compile(r"^-?\d+$")
 _INTERVAL = re.compile(r"^(?:(?:every\s+)?(\d+)\s+)?(day|week|month|year)s?$", re.IGNORECASE)
 INTERVALS = ("day", "week", "month", "year")
+# The contract's integer columns: amounts BIGINT (64-bit), quantities and interval counts INTEGER (32-bit). A value
+# outside its column's range cannot be written; it is that row's quarantine reason, not the whole file's failure.
+BIGINT_BITS, INTEGER_BITS = 64, 32
 
 # Metadata keys with a column of their own in billing/customers (first one found wins); the rest stay in metadata.
 USER_ID_KEYS = ("product_user_id", "user_id")
@@ -97,26 +100,34 @@ def csv_bool(value: str | None, column: str) -> bool | None:
     raise RowError(f"{column} {value!r} is not a boolean")
 
 
-def csv_integer(value: str | None, column: str) -> int | None:
+def in_column_range(number: int, field: str, bits: int = BIGINT_BITS) -> int:
+    """``number`` if a signed ``bits``-bit column holds it, else the row's RowError."""
+    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        limit = 2 ** (bits - 1) - 1
+        raise RowError(f"{field} {number} is out of range (a {bits}-bit integer column holds up to {limit})")
+    return number
+
+
+def csv_integer(value: str | None, column: str, bits: int = BIGINT_BITS) -> int | None:
     if blank(value):
         return None
     assert value is not None
     cleaned = value.strip().replace(",", "")
     if not _INTEGER.match(cleaned):
         raise RowError(f"{column} {value!r} is not a whole number")
-    return int(cleaned)
+    return in_column_range(int(cleaned), column, bits)
 
 
-def api_integer(value: Any, field: str) -> int | None:
+def api_integer(value: Any, field: str, bits: int = BIGINT_BITS) -> int | None:
     """An integer field of the API (amounts in minor units, quantities): int, or a string of digits."""
     if value is None:
         return None
     if isinstance(value, bool):
         raise RowError(f"{field} {value!r} is not an integer")
     if isinstance(value, int):
-        return value
+        return in_column_range(value, field, bits)
     if isinstance(value, str) and _INTEGER.match(value.strip()):
-        return int(value)
+        return in_column_range(int(value), field, bits)
     raise RowError(f"{field} {value!r} is not an integer (the API gives amounts in minor units)")
 
 
@@ -147,9 +158,10 @@ def csv_minor(value: str | None, currency: str, column: str) -> int | None:
         return None
     assert value is not None
     try:
-        return to_minor_units(parse_amount(value), currency)
+        minor = to_minor_units(parse_amount(value), currency)
     except AmountError as exc:
         raise RowError(f"{column}: {exc}") from None
+    return in_column_range(minor, column)
 
 
 def percent_off(value: Any, field: str) -> Decimal | None:
@@ -173,7 +185,7 @@ def interval(value: Any, field: str) -> tuple[str | None, int | None]:
     match = _INTERVAL.match(str(value).strip())
     if not match:
         raise RowError(f"{field} {value!r} is not one of {', '.join(INTERVALS)}")
-    return match.group(2).lower(), int(match.group(1) or 1)
+    return match.group(2).lower(), in_column_range(int(match.group(1) or 1), field, INTEGER_BITS)
 
 
 def split_metadata(metadata: dict[str, Any]) -> dict[str, str | None]:

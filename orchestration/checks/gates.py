@@ -1,9 +1,12 @@
 """Great Expectations gates as blocking asset checks: an error-level failure stops everything downstream."""
 
+import shlex
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
+from core.settings import Paths
 from expectations import GATES
 from expectations.runner import GateResult, validate_parquet_files, validate_warehouse_table
 from ingest.common.lake import pending_files
@@ -12,31 +15,62 @@ from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from orchestration.run_records import record_gate_result
 
 
-def _check_result(context: dg.AssetCheckExecutionContext, pmw: PmwSettings, gate_name: str, result: GateResult):
-    record_gate_result(pmw.paths, gate_name, context.op_execution_context.run_id, result.to_dict())
-    PROGRESS.info(f"gate: {result.summary()}")
+def _check_result(
+    context: dg.AssetCheckExecutionContext,
+    pmw: PmwSettings,
+    gate_name: str,
+    result: GateResult,
+    *,
+    record: dict[str, Any] | None = None,
+    description: str | None = None,
+):
+    record = record if record is not None else result.to_dict()
+    description = description if description is not None else result.summary()
+    record_gate_result(pmw.paths, gate_name, context.op_execution_context.run_id, record)
+    PROGRESS.info(f"gate: {description}")
     return dg.AssetCheckResult(
         passed=result.success,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=result.summary(),
+        description=description,
         metadata={
             "rows_validated": result.rows_validated,
-            "failed_expectations": dg.MetadataValue.json(
-                [e for e in result.to_dict()["expectations"] if not e["success"]]
-            ),
+            "failed_expectations": dg.MetadataValue.json([e for e in record["expectations"] if not e["success"]]),
+            "failing_files": dg.MetadataValue.json(record["failing_files"]),
             "seconds": round(result.elapsed_seconds, 3),
         },
     )
 
 
-# Raw gates: (source, entity whose pending files are validated, gate module name in expectations.GATES).
-RAW_GATES = (
-    ("analytics", "events", "raw_analytics_events"),
-    ("jira", "issues", "raw_jira_issues"),
-    ("feedback", "survey_responses", "raw_feedback_survey_responses"),
-    ("billing", "invoices", "raw_billing_invoices"),
-    ("marketing", "spend", "raw_marketing_spend"),
+# Raw gates: one per lake entity of each source, named raw_<source>_<entity> in expectations.GATES. They are all
+# blocking checks on raw/<source>, and the source's lake assets depend on it: a source's pending files are promoted
+# only when every one of its entity gates passed.
+RAW_GATES = tuple(
+    (source, entity, f"raw_{source}_{entity}") for source, spec in SOURCE_SPECS.items() for entity in spec.entities
 )
+
+
+def discard_command(paths: Paths, source: str, file_sha256: str) -> str:
+    """The exact command that takes a failing pending file out of the gate's way (pmw/cli.py, `discard`)."""
+    return (
+        f"pmw --data-dir {shlex.quote(str(paths.data_dir))} discard {file_sha256} --source {source} "
+        '--reason "<why this file is discarded>"'
+    )
+
+
+def _raw_failure_report(paths: Paths, source: str, result: GateResult) -> tuple[dict[str, Any], str]:
+    """The gate record with each failing file's discard command, and a description naming the files."""
+    record = result.to_dict()
+    for failing in record["failing_files"]:
+        if failing["file_sha256"]:
+            failing["discard_command"] = discard_command(paths, source, failing["file_sha256"])
+    lines = [result.summary()]
+    for failing in record["failing_files"]:
+        rules = ", ".join(f"{r['rule']} x{r['unexpected_count']}" for r in failing["rules"])
+        lines.append(f"failing file {failing['file_sha256']} ({failing['source_file']}): {rules}")
+        lines += [f"  e.g. {example['row']}" for example in failing["examples"]]
+        if failing.get("discard_command"):
+            lines.append(f"  to move on once understood: {failing['discard_command']}")
+    return record, "\n".join(lines)
 
 
 def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinition:
@@ -57,13 +91,19 @@ def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinit
             )
             return dg.AssetCheckResult(passed=True, description=f"no pending {source}/{entity} files to validate")
         result = validate_parquet_files(files, GATES[gate_name], config=pmw.config, now=datetime.now(UTC))
-        return _check_result(context, pmw, gate_name, result)
+        if result.success:
+            return _check_result(context, pmw, gate_name, result)
+        record, description = _raw_failure_report(paths, source, result)
+        return _check_result(context, pmw, gate_name, result, record=record, description=description)
 
     return _gate
 
 
-# A source gets its gate once its ingest assets exist (SOURCE_SPECS), so a gate can land before its ingest.
-RAW_GATE_CHECKS = [_raw_gate(*g) for g in RAW_GATES if g[2] in GATES and g[0] in SOURCE_SPECS]
+_UNGATED = [name for _source, _entity, name in RAW_GATES if name not in GATES]
+if _UNGATED:
+    # An ungated entity would be promoted into the lake unchecked: refuse to build the definitions instead.
+    raise RuntimeError(f"lake entities without a raw gate module in expectations/: {', '.join(_UNGATED)}")
+RAW_GATE_CHECKS = [_raw_gate(*g) for g in RAW_GATES]
 
 
 def _mart_gate(table: str) -> dg.AssetChecksDefinition:

@@ -406,13 +406,13 @@ def test_feature_request_demand_and_safe_titles(warehouse):
 
     onboarding = demand["PROD-2"]
     assert (onboarding["requests"], onboarding["requests_linked_by_feature_name"]) == (1, 1)
-    assert onboarding["latest_request_title"] == "'\rnew onboarding"  # a leading CR cannot start a formula
+    assert onboarding["latest_request_title"] == "\rnew onboarding"  # made spreadsheet-safe at publish
     assert demand["(unlinked)"]["requests"] == 1 and demand["(unlinked)"]["unique_accounts"] == 0
 
     linked = by_key(
         as_dicts(warehouse, "select * from intermediate.int_feature_requests_linked_to_initiatives"), "request_id"
     )
-    assert linked["fr1"]["title"].startswith("=")  # only the mart's copy is made safe, and it is the only export
+    assert linked["fr1"]["title"].startswith("=")  # text is made spreadsheet-safe once, at publish
 
 
 def test_no_mart_carries_an_email(warehouse):

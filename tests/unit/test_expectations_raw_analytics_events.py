@@ -88,7 +88,9 @@ def test_good_events_pass_every_rule(config):
     assert result.rows_validated == 50
     assert result.slices == 1
     # every rule of the suite and every derived check reports a verdict
-    assert len(result.results) == len(GATE.build_suite(config, now=NOW).expectations) + len(GATE.derived_checks(config))
+    suite_rules = len(GATE.build_suite(config, now=NOW).expectations)
+    # + 1: the runner's per-file contract types rule (Gate.contract)
+    assert len(result.results) == suite_rules + len(GATE.derived_checks(config)) + 1
 
 
 def test_unknown_event_name_fails_only_the_known_events_rule(config):

@@ -80,7 +80,9 @@ def test_a_good_export_passes_every_rule(config):
     assert result.success, result.summary()
     assert failed_rules(result) == set()
     assert result.rows_validated == 30
-    assert len(result.results) == len(GATE.build_suite(config, now=NOW).expectations) + len(GATE.derived_checks(config))
+    suite_rules = len(GATE.build_suite(config, now=NOW).expectations)
+    # + 1: the runner's per-file contract types rule (Gate.contract)
+    assert len(result.results) == suite_rules + len(GATE.derived_checks(config)) + 1
 
 
 def test_scores_outside_their_scale_fail(config):

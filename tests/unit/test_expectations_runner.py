@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import shlex
 import socket
 from pathlib import Path
 
 import duckdb
 import great_expectations as gx
 import pytest
+from great_expectations.expectations.row_conditions import Column
 
 from core.config import PipelineConfig, parse_config
-from expectations import GATES, DerivedCheck, Gate, rule_meta, validate_relation, validate_warehouse_table
+from core.settings import Paths
+from expectations import (
+    GATES,
+    DerivedCheck,
+    Gate,
+    rule_meta,
+    validate_parquet_files,
+    validate_relation,
+    validate_warehouse_table,
+)
+from expectations.runner import _projection
+from ingest.analytics import contract as analytics_contract
+from ingest.billing import contract as billing_contract
+from ingest.feedback import contract as feedback_contract
+from ingest.jira import contract as jira_contract
+from ingest.marketing import contract as marketing_contract
 
 NOW = dt.datetime(2024, 6, 1)
 E = gx.expectations
@@ -160,19 +178,28 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
         },
         Path("test-pmw.yml"),
     )
-    assert set(GATES) == {
-        "raw_analytics_events",
+    lake_entities = {
+        "analytics": {analytics_contract.ENTITY: analytics_contract.EVENT_COLUMNS},
+        "jira": jira_contract.ENTITIES,
+        "feedback": feedback_contract.ENTITIES,
+        "billing": billing_contract.ENTITIES,
+        "marketing": marketing_contract.ENTITIES,
+    }
+    raw_gates = {
+        f"raw_{source}_{entity}": columns for source, es in lake_entities.items() for entity, columns in es.items()
+    }
+    # Every lake entity is gated before promotion, against its own contract.
+    assert {name for name in GATES if name.startswith("raw_")} == set(raw_gates)
+    for name, columns in raw_gates.items():
+        assert GATES[name].contract == columns, name
+    assert {name for name in GATES if not name.startswith("raw_")} == {
         "fct_funnel_conversion",
         "fct_retention_cohorts",
-        "raw_jira_issues",
         "fct_issue_cycle_times",
         "fct_initiative_delivery",
         "fct_initiative_outcomes",
-        "raw_feedback_survey_responses",
         "fct_nps",
         "fct_kano_features",
-        "raw_billing_invoices",
-        "raw_marketing_spend",
         "fct_mrr",
         "fct_unit_economics",
         "fct_portfolio_scores",
@@ -185,3 +212,116 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
             assert expectation.meta["severity"] in ("error", "warn")
             assert expectation.meta["why"]
         assert gate.derived_checks(full), name
+
+
+def _lake_file(con: duckdb.DuckDBPyConnection, directory: Path, sha: str, rows: int, *, bad_rows: int = 0) -> Path:
+    """A lake-style Parquet file (named after its landed file's sha256, lineage columns inside)."""
+    path = directory / f"{sha}.parquet"
+    con.execute(
+        f"""copy (
+                select range as order_id,
+                       cast(case when range < {bad_rows} then -1.0 else 1.5 end as double) as amount,
+                       '{sha}' as _file_sha256, 'orders/{sha[:6]}.csv' as _source_file, range + 1 as _record_number
+                from range({rows})
+            ) to '{path}' (format parquet)"""
+    )
+    return path
+
+
+def test_a_failure_names_exactly_the_file_it_came_from(config, tmp_path):
+    with duckdb.connect() as con:
+        good = [_lake_file(con, tmp_path, sha * 64, 50) for sha in "abc"]
+        bad = _lake_file(con, tmp_path, "d" * 64, 50, bad_rows=4)
+    gate = small_gate(amount_rule())
+
+    result = validate_parquet_files([*good, bad], gate, config=config, now=NOW)
+
+    assert not result.success
+    (failing,) = result.failing_files()
+    assert failing["file_sha256"] == "d" * 64
+    assert failing["source_file"] == "orders/dddddd.csv"
+    assert failing["rules"] == [{"rule": "expect_column_values_to_be_between(amount)", "unexpected_count": 4}]
+    assert [e["row"] for e in failing["examples"]] == [{"amount": -1.0, "_record_number": n} for n in (1, 2, 3)]
+    assert result.to_dict()["failing_files"] == [failing]
+    assert "d" * 64 in result.summary() and "a" * 64 not in result.summary()
+
+
+def test_attribution_adds_up_across_slices_and_costs_nothing_when_data_is_good(config, tmp_path):
+    with duckdb.connect() as con:
+        files = [_lake_file(con, tmp_path, sha * 64, 3_000, bad_rows=bad) for sha, bad in (("a", 0), ("b", 2_500))]
+    gate = small_gate(amount_rule())
+
+    sliced = validate_parquet_files(files, gate, config=config, now=NOW, slice_rows=1_024)
+    clean = validate_parquet_files(files[:1], gate, config=config, now=NOW)
+
+    assert sliced.slices >= 5
+    assert [(f["file_sha256"], f["rules"][0]["unexpected_count"]) for f in sliced.failing_files()] == [
+        ("b" * 64, 2_500)
+    ]
+    assert clean.success and clean.failing_files() == []
+
+
+def test_a_file_of_the_wrong_type_is_named_by_the_contract_rule(config, tmp_path):
+    contract = (("order_id", "BIGINT"), ("amount", "DOUBLE"), ("_file_sha256", "VARCHAR"), ("_source_file", "VARCHAR"))
+    with duckdb.connect() as con:
+        good = _lake_file(con, tmp_path, "a" * 64, 5)
+        mistyped = tmp_path / f"{'e' * 64}.parquet"
+        con.execute(
+            f"""copy (select range as order_id, cast(range as varchar) as amount, '{"e" * 64}' as _file_sha256,
+                             'orders/e.csv' as _source_file from range(5)) to '{mistyped}' (format parquet)"""
+        )
+    gate = dataclasses.replace(small_gate(), contract=contract)
+
+    result = validate_parquet_files([good, mistyped], gate, config=config, now=NOW)
+
+    (rule,) = result.failed_errors
+    assert rule.check == "column_types_match_contract"
+    assert [(f.file_sha256, f.source_file) for f in rule.failing_files] == [("e" * 64, "orders/e.csv")]
+    assert rule.failing_files[0].examples == [{"column": "amount", "expected_type": "DOUBLE", "actual_type": "VARCHAR"}]
+
+
+def test_a_missing_column_is_named_per_file_by_the_schema_rule(config, tmp_path):
+    columns = ["order_id", "amount", "_file_sha256", "_source_file", "_record_number"]
+    schema_rule = E.ExpectTableColumnsToMatchSet(
+        column_set=columns, exact_match=True, meta=rule_meta("error", "the contract")
+    )
+    with duckdb.connect() as con:
+        good = _lake_file(con, tmp_path, "a" * 64, 5)
+        short = tmp_path / f"{'f' * 64}.parquet"
+        con.execute(
+            f"""copy (select range as order_id, '{"f" * 64}' as _file_sha256, 'orders/f.csv' as _source_file,
+                             range + 1 as _record_number from range(5)) to '{short}' (format parquet)"""
+        )
+
+    result = validate_parquet_files([good, short], small_gate(schema_rule), config=config, now=NOW)
+
+    (failing,) = result.failing_files()
+    assert (failing["file_sha256"], failing["source_file"]) == ("f" * 64, "orders/f.csv")
+    assert failing["examples"][0]["row"] == {"missing_columns": ["amount"], "unexpected_columns": []}
+
+
+def test_row_rules_read_only_the_columns_they_need(config):
+    wide = E.ExpectColumnValuesToNotBeNull(
+        column="ordered_at", row_condition=Column("amount") > 0, meta=rule_meta("error", "a time")
+    )
+    assert _projection([amount_rule(), wide], ["order_id", "amount", "ordered_at", "note", "_file_sha256"]) == (
+        '"amount", "ordered_at", "_file_sha256"'
+    )
+
+
+def test_the_discard_command_in_a_gate_failure_is_the_real_cli_syntax(tmp_path):
+    from orchestration.checks.gates import discard_command
+    from pmw.cli import build_parser
+
+    command = discard_command(Paths(tmp_path / "my data"), "billing", "d" * 64)
+
+    words = shlex.split(command)
+    assert words[0] == "pmw"
+    args = build_parser().parse_args(words[1:])
+    assert (args.command, args.sha256, args.source, args.data_dir) == (
+        "discard",
+        "d" * 64,
+        "billing",
+        str(tmp_path / "my data"),
+    )
+    assert args.reason

@@ -197,3 +197,39 @@ def test_a_real_directory_in_place_of_the_symlink_is_refused(paths):
     paths.published.mkdir()
     with pytest.raises(PublishError, match="is not a symlink"):
         publish(paths, run_id="run-1")
+
+
+FORMULA_TEXTS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tlead tab", "\rlead cr"]
+SAFE_TEXTS = ["Share reports", "'=already quoted", "", None, "a=b", "100%"]
+
+
+def test_every_published_text_column_is_spreadsheet_safe_in_duckdb_and_parquet(paths):
+    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    texts = FORMULA_TEXTS + SAFE_TEXTS
+    with duckdb.connect(str(paths.warehouse_path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.dim_ideas (id integer, title varchar, note varchar, score double, tags varchar[])"
+        )
+        for number, text in enumerate(texts):
+            con.execute("insert into marts.dim_ideas values (?, ?, ?, ?, ?)", [number, text, text, -1.5, ["=x"]])
+        con.execute("create table marts.fct_other as select -3 as delta, '-3' as delta_text")
+
+    publish(paths, run_id="run-1")
+
+    expected = [("'" + t if t and t[0] in "=+-@\t\r" else t) for t in texts]
+    db = paths.published / "marts.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("select title, note, score, tags from dim_ideas order by id").fetchall()
+        types = dict(con.execute("select column_name, data_type from information_schema.columns").fetchall())
+        other = con.execute("select delta, delta_text from fct_other").fetchall()
+    assert [r[0] for r in rows] == [r[1] for r in rows] == expected
+    assert {r[2] for r in rows} == {-1.5}  # numbers are not text: a negative stays a number
+    assert {tuple(r[3]) for r in rows} == {("=x",)}  # only VARCHAR columns are cells of text
+    assert types["title"] == "VARCHAR" and types["score"] == "DOUBLE" and types["id"] == "INTEGER"
+    assert other == [(-3, "'-3")]
+    parquet = paths.published / "parquet" / "dim_ideas.parquet"
+    assert [r[0] for r in duckdb.sql(f"select title from '{parquet}' order by id").fetchall()] == expected
+    # The working warehouse keeps the values as built; only what BI reads is made safe.
+    with duckdb.connect(str(paths.warehouse_path), read_only=True) as con:
+        assert con.execute("select title from marts.dim_ideas where id = 0").fetchone()[0] == texts[0]
