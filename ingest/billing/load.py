@@ -49,7 +49,7 @@ def ingest_billing(
             context.known_customers.update(row["customer_id"] for row in parsed.entities["customers"])
 
         return RowSource(
-            parse=lambda path, label: parse_stripe_file(path, label, context),
+            parse=lambda path, label, _stage: parse_stripe_file(path, label, context),
             rules=RowRules(scrub_raw_record=scrub_emails),
             order=lambda path: 0 if is_customer_file(sniff_text(paths, SOURCE, path)) else 1,
             learn=learn,

@@ -1,15 +1,15 @@
 """Row sources on the shared loop: a parser turns one landed file into rows per entity and quarantine rows; this
 module writes them to the pending Parquet of ingest/common/loop.py, in bounded batches.
 
-Rows go to a private DuckDB in batches of ``BATCH_ROWS`` (one Arrow batch at a time, cast to the contract there,
-so an overflow or a bad decimal fails loudly), then each entity is copied once, in file order, to its pending
-Parquet. DuckDB holds the staged rows under a memory limit and spills to the file's work folder beyond it, so the
-writer's memory does not grow with the file.
+A parser hands rows to a ``RowStage`` as it reads them (or returns them in lists, for documents parsed whole).
+The stage casts each batch of ``BATCH_ROWS`` rows to the contract in a private DuckDB (so an overflow or a bad
+decimal fails loudly) and appends it to a table there; DuckDB keeps the staged rows under a memory limit and
+spills to the run's work folder beyond it. Each entity is then copied once, in file order, to its pending Parquet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,12 +19,12 @@ import duckdb
 import pyarrow as pa
 
 from ingest.common.errors import IngestFileError
-from ingest.common.loop import Columns, FileOutputs, LandedFile, SourceSpec, work_root
+from ingest.common.loop import Columns, FileOutputs, LandedFile, work_root
 from ingest.common.parquet import copy_query_to_parquet, sql_string
 from ingest.common.quarantine import write_quarantine
 
 BATCH_ROWS = 10_000
-# DuckDB's share while staging one file; beyond it, staged rows spill to the file's work folder.
+# DuckDB's share while staging a run's files; beyond it, staged rows spill to the run's work folder.
 STAGE_MEMORY_LIMIT = "256MB"
 # Columns the loop fills itself; a parser never sets them (_record_number is the parser's).
 LINEAGE = ("_source_file", "_source_format", "_file_sha256", "_ingested_at")
@@ -89,20 +89,18 @@ def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
 
 
 class _StagedTable:
-    """One output table of one file, staged in DuckDB batch by batch."""
+    """One output table of one file, staged in DuckDB batch by batch (lineage is added when it is copied out)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, columns: Columns, lineage: dict[str, str]):
+    def __init__(self, con: duckdb.DuckDBPyConnection, name: str, columns: Columns):
         self.con = con
         self.name = name
         self.columns = columns
-        self.lineage = lineage
-        self.schema = pa.schema(
-            [(n, _arrow_type(t)) for n, t in columns if n not in lineage] + [(_ROW_ORDER, pa.int64())]
-        )
-        self.casts = ", ".join(f"CAST({lineage.get(n, n)} AS {t}) AS {n}" for n, t in columns)
+        staged = [(n, t) for n, t in columns if n not in LINEAGE]
+        self.schema = pa.schema([(n, _arrow_type(t)) for n, t in staged] + [(_ROW_ORDER, pa.int64())])
+        self.casts = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in staged)
         self.rows = 0
         con.execute(f"DROP TABLE IF EXISTS {name}")
-        definition = ", ".join(f"{n} {t}" for n, t in columns)
+        definition = ", ".join(f"{n} {t}" for n, t in staged)
         con.execute(f"CREATE TABLE {name} ({definition}, {_ROW_ORDER} BIGINT)")
 
     def append(self, batch: list[dict[str, Any]], transform: Callable[[str, Any], Any]) -> None:
@@ -118,23 +116,12 @@ class _StagedTable:
             self.con.unregister("batch_")
         self.rows += len(batch)
 
-    def select(self, order: str) -> str:
-        names = ", ".join(name for name, _ in self.columns)
+    def select(self, lineage: dict[str, str], order: str) -> str:
+        names = ", ".join(f"CAST({lineage[n]} AS {t}) AS {n}" if n in LINEAGE else n for n, t in self.columns)
         return f"SELECT {names} FROM {self.name} ORDER BY {order}, {_ROW_ORDER}"
 
     def drop(self) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {self.name}")
-
-
-def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH_ROWS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def open_stage(spill: Path) -> duckdb.DuckDBPyConnection:
@@ -147,92 +134,136 @@ def open_stage(spill: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def write_rows(con: duckdb.DuckDBPyConnection, landed: LandedFile, parsed: ParsedRows, rules: RowRules) -> FileOutputs:
-    """Pending Parquet per entity with rows (the main entity always, so the manifest's lake_file exists), and the
-    quarantine file when rows were rejected; returns what was written."""
-    spec = landed.spec
-    label = landed.relative_path
-    lineage = landed.lineage_sql(parsed.format)
-    scrub, keep = rules.scrub_value, rules.keep_unscrubbed
+_QUARANTINE = "_quarantine"  # the stage's name for quarantine rows (no entity starts with an underscore)
 
-    def stored(name: str, value: Any) -> Any:
-        value = _exact(value)
-        return value if scrub is None or name in keep else _scrubbed(value, scrub)
 
-    entity_rows: dict[str, int] = {}
-    for entity, columns in spec.entities.items():
-        rows = parsed.entities.get(entity, [])
-        if not rows and entity != parsed.main_entity:  # an earlier attempt may have left one behind
-            landed.pending_file(entity).unlink(missing_ok=True)
-            continue
-        target = landed.pending_file(entity)
-        table = _StagedTable(con, f"stage_{entity}", columns, lineage)
+class RowStage:
+    """One landed file's rows on their way to Parquet.
+
+    A parser hands rows over as it goes (``add``, ``reject``); every ``BATCH_ROWS`` rows of an entity are cast to
+    the contract and appended to a DuckDB table, so Python holds at most one batch per entity whatever the file's
+    size. ``write`` copies each entity once, in file order, to its pending Parquet, and the rejected rows to the
+    quarantine file. What a parser returns in whole lists (JSON documents, which are parsed whole anyway) goes
+    through the same stage in ``write``.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, landed: LandedFile, rules: RowRules):
+        self.con = con
+        self.landed = landed
+        self.rules = rules
+        self.tables: dict[str, _StagedTable] = {}
+        self.buffers: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, entity: str, rows: Iterable[dict[str, Any]]) -> None:
+        buffer = self.buffers.setdefault(entity, [])
+        for row in rows:
+            buffer.append(row)
+            if len(buffer) >= BATCH_ROWS:
+                self._flush(entity)
+
+    def reject(self, row: dict[str, Any]) -> None:
+        """A quarantine row: _record_number, entity, record_key, raw_record (the original record), reason."""
+        self.add(_QUARANTINE, (row,))
+
+    def count(self, entity: str) -> int:
+        staged = self.tables[entity].rows if entity in self.tables else 0
+        return staged + len(self.buffers.get(entity, ()))
+
+    def _flush(self, entity: str) -> None:
+        batch = self.buffers.get(entity)
+        if not batch:
+            return
+        spec = self.landed.spec
+        quarantine = entity == _QUARANTINE
+        if entity not in self.tables:
+            columns = spec.quarantine_columns if quarantine else spec.entities[entity]
+            self.tables[entity] = _StagedTable(self.con, f"stage{entity}" if quarantine else f"stage_{entity}", columns)
+        what = "quarantine" if quarantine else entity
         try:
-            for batch in _batches(rows):
-                table.append(batch, stored)
-            order = rules.entity_order.get(entity, "_record_number")
-            written = copy_query_to_parquet(con, table.select(order), target)
+            self.tables[entity].append(batch, self._quarantine_value if quarantine else self._entity_value)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-            raise IngestFileError(f"{label}: cannot store {entity} rows: {exc}") from exc
+            raise IngestFileError(f"{self.landed.relative_path}: cannot store {what} rows: {exc}") from exc
         except duckdb.Error as exc:
-            raise IngestFileError(f"{label}: cannot store {entity} rows: {str(exc).splitlines()[0]}") from exc
-        finally:
-            table.drop()
-        if written != len(rows):
-            raise IngestFileError(f"{label}: wrote {written} {entity} rows to {target}, expected {len(rows)}")
-        entity_rows[entity] = written
-    quarantined = _write_quarantine(con, landed, spec, parsed.quarantine, rules, lineage)
-    return FileOutputs(
-        format=parsed.format,
-        main_entity=parsed.main_entity,
-        rows_in=parsed.rows_in,
-        rows_loaded=parsed.rows_loaded,
-        rows_rejected=parsed.rows_rejected,
-        rows_skipped=getattr(parsed, "rows_skipped", 0),
-        entity_rows=entity_rows,
-        quarantine_rows=quarantined,
-        incomplete=getattr(parsed, "incomplete", False),
-        notes=parsed.notes,
-        details=parsed.details,
-    )
+            first = str(exc).splitlines()[0]
+            raise IngestFileError(f"{self.landed.relative_path}: cannot store {what} rows: {first}") from exc
+        self.buffers[entity] = []
 
+    def _entity_value(self, name: str, value: Any) -> Any:
+        value = _exact(value)
+        scrub = self.rules.scrub_value
+        return value if scrub is None or name in self.rules.keep_unscrubbed else _scrubbed(value, scrub)
 
-def _write_quarantine(
-    con: duckdb.DuckDBPyConnection,
-    landed: LandedFile,
-    spec: SourceSpec,
-    rows: list[dict[str, Any]],
-    rules: RowRules,
-    lineage: dict[str, str],
-) -> int:
-    if not rows:  # a clean reload must not leave an older run's quarantine behind
-        landed.quarantine_file.unlink(missing_ok=True)
-        return 0
-    whole, raw_only = rules.scrub_quarantine, rules.scrub_raw_record
-
-    def stored(name: str, value: Any) -> Any:
+    def _quarantine_value(self, name: str, value: Any) -> Any:
         if value is None:
             return None
-        if whole is not None and name in ("record_key", "raw_record", "reason"):
-            value = whole(value)
-        if raw_only is not None and name == "raw_record":
-            value = raw_only(value)
+        if self.rules.scrub_quarantine is not None and name in ("record_key", "raw_record", "reason"):
+            value = self.rules.scrub_quarantine(value)
+        if self.rules.scrub_raw_record is not None and name == "raw_record":
+            value = self.rules.scrub_raw_record(value)
         return value
 
-    table = _StagedTable(con, "stage_quarantine", spec.quarantine_columns, lineage)
-    try:
-        for batch in _batches(rows):
-            table.append(batch, stored)
-        write_quarantine(
-            con, table.select("_record_number"), spec.quarantine_columns, landed.paths, spec.source, landed.sha256
+    def write(self, parsed: ParsedRows) -> FileOutputs:
+        """Pending Parquet per entity with rows (the main entity always, so the manifest's lake_file exists), and
+        the quarantine file when rows were rejected; returns what was written."""
+        landed, label = self.landed, self.landed.relative_path
+        for entity, rows in parsed.entities.items():  # what a whole-list parser built
+            self.add(entity, rows)
+        for row in parsed.quarantine:
+            self.reject(row)
+        lineage = landed.lineage_sql(parsed.format)
+        entity_rows: dict[str, int] = {}
+        for entity in landed.spec.entities:
+            self._flush(entity)
+            expected = self.count(entity)
+            target = landed.pending_file(entity)
+            if not expected and entity != parsed.main_entity:  # an earlier attempt may have left one behind
+                target.unlink(missing_ok=True)
+                continue
+            if entity not in self.tables:  # the main entity with no rows: an empty file with the contract's schema
+                self.tables[entity] = _StagedTable(self.con, f"stage_{entity}", landed.spec.entities[entity])
+            order = self.rules.entity_order.get(entity, "_record_number")
+            try:
+                written = copy_query_to_parquet(self.con, self.tables[entity].select(lineage, order), target)
+            except duckdb.Error as exc:
+                raise IngestFileError(f"{label}: cannot store {entity} rows: {str(exc).splitlines()[0]}") from exc
+            if written != expected:
+                raise IngestFileError(f"{label}: wrote {written} {entity} rows to {target}, expected {expected}")
+            entity_rows[entity] = written
+        return FileOutputs(
+            format=parsed.format,
+            main_entity=parsed.main_entity,
+            rows_in=parsed.rows_in,
+            rows_loaded=parsed.rows_loaded,
+            rows_rejected=parsed.rows_rejected,
+            rows_skipped=getattr(parsed, "rows_skipped", 0),
+            entity_rows=entity_rows,
+            quarantine_rows=self._write_quarantine(lineage),
+            incomplete=getattr(parsed, "incomplete", False),
+            notes=parsed.notes,
+            details=parsed.details,
         )
-    except duckdb.Error as exc:
-        raise IngestFileError(
-            f"{landed.relative_path}: cannot store quarantine rows: {str(exc).splitlines()[0]}"
-        ) from exc
-    finally:
-        table.drop()
-    return len(rows)
+
+    def _write_quarantine(self, lineage: dict[str, str]) -> int:
+        landed = self.landed
+        self._flush(_QUARANTINE)
+        rows = self.count(_QUARANTINE)
+        if not rows:  # a clean reload must not leave an older run's quarantine behind
+            landed.quarantine_file.unlink(missing_ok=True)
+            return 0
+        spec = landed.spec
+        select = self.tables[_QUARANTINE].select(lineage, "_record_number")
+        try:
+            write_quarantine(self.con, select, spec.quarantine_columns, landed.paths, spec.source, landed.sha256)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise IngestFileError(f"{landed.relative_path}: cannot store quarantine rows: {first}") from exc
+        return rows
+
+    def close(self) -> None:
+        for table in self.tables.values():
+            table.drop()
+        self.tables.clear()
+        self.buffers.clear()
 
 
 @dataclass
@@ -240,7 +271,7 @@ class RowSource:
     """The ``SourceRun`` of a row source: ``parse`` one file into rows, write them, then ``learn`` from them what
     later files of the run need (customers that invoices refer to, a Jira field catalog)."""
 
-    parse: Callable[[Path, str], ParsedRows]
+    parse: Callable[[Path, str, RowStage], ParsedRows]
     rules: RowRules = field(default_factory=RowRules)
     order: Callable[[Path], int] = lambda _path: 0
     learn: Callable[[ParsedRows, str], None] = lambda _parsed, _label: None
@@ -252,14 +283,18 @@ class RowSource:
     def load(self, landed: LandedFile) -> FileOutputs:
         if self._con is None:  # one connection for the run's files: opening one costs ~35 ms, a 50-issue page ~100
             self._con = open_stage(work_root(landed.paths, landed.spec.source) / "spill")
-        parsed = self.parse(landed.path, landed.relative_path)
-        counted = parsed.rows_loaded + parsed.rows_rejected + getattr(parsed, "rows_skipped", 0)
-        if parsed.rows_in != counted:  # checked before anything is written (the loop checks the outputs again)
-            raise IngestFileError(
-                f"{landed.relative_path}: rows_in {parsed.rows_in} != loaded {parsed.rows_loaded} + rejected "
-                f"{parsed.rows_rejected} + skipped {getattr(parsed, 'rows_skipped', 0)}"
-            )
-        outputs = write_rows(self._con, landed, parsed, self.rules)
+        stage = RowStage(self._con, landed, self.rules)
+        try:
+            parsed = self.parse(landed.path, landed.relative_path, stage)
+            counted = parsed.rows_loaded + parsed.rows_rejected + getattr(parsed, "rows_skipped", 0)
+            if parsed.rows_in != counted:  # a parser bug, never hidden: nothing of this file is written
+                raise IngestFileError(
+                    f"{landed.relative_path}: rows_in {parsed.rows_in} != loaded {parsed.rows_loaded} + rejected "
+                    f"{parsed.rows_rejected} + skipped {getattr(parsed, 'rows_skipped', 0)}"
+                )
+            outputs = stage.write(parsed)
+        finally:
+            stage.close()
         self.learn(parsed, landed.relative_path)
         return outputs
 

@@ -82,7 +82,7 @@ def ingest_feedback(
                 known["ticket_fields"] = merged
 
         return RowSource(
-            parse=lambda path, label: parse_feedback_file(path, label, config, known["ticket_fields"]),
+            parse=lambda path, label, stage: parse_feedback_file(path, label, config, known["ticket_fields"], stage),
             rules=ROW_RULES,
             order=lambda path: _load_order(paths, path),
             learn=learn,

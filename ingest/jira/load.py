@@ -142,7 +142,7 @@ def ingest_jira(
     def start() -> RowSource:
         known = KnownJira.from_lake(paths)  # read under the lock, after a killed run's leftovers are gone
         return RowSource(
-            parse=lambda path, label: parse_jira_file(path, label, config, known),
+            parse=lambda path, label, _stage: parse_jira_file(path, label, config, known),
             rules=RowRules(entity_order=ENTITY_ORDER),
             order=lambda path: _load_order(paths, path),
             learn=known.learn,

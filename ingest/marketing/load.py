@@ -34,7 +34,7 @@ def ingest_marketing(
     """
     context = SpendContext.from_finance(config.finance)
     source = RowSource(
-        parse=lambda path, label: parse_spend_file(path, label, context),
+        parse=lambda path, label, _stage: parse_spend_file(path, label, context),
         rules=RowRules(scrub_raw_record=scrub_emails),
     )
     return ingest_files(MARKETING, paths, lambda: source, files=files, log=log)
