@@ -134,10 +134,10 @@ class CsvRecords:
         self.key_index = header.index(key_column) if key_column in header else None
 
     def __iter__(self) -> Iterator[Record]:
-        key_index = self.key_index
+        key_index, header = self.key_index, self.header
         for n, cells in enumerate(self.data, 1):
             key = clean(cells[key_index]) if key_index is not None and key_index < len(cells) else None
-            yield Record(n, key, raw_json(raw_row(self.header, cells)), cells)
+            yield Record(n, key, lambda cells=cells: raw_json(raw_row(header, cells)), cells)
 
 
 def load_csv_records(

@@ -23,15 +23,25 @@ from ingest.feedback.errors import RecordError
 EntityRows = dict[str, list[dict[str, Any]]]
 
 
-@dataclass
 class Record:
     """One input record: its 1-based number in the file, its key (None when it has none), its raw text for the
-    quarantine (already email-free) and whatever the parser needs."""
+    quarantine (already email-free) and whatever the parser needs. ``raw`` may be given as a function: a record
+    read from a file is made twice (``load_records``) and its raw text is needed once to find duplicates, then
+    only if the record is rejected."""
 
-    number: int
-    key: str | None
-    raw: str
-    payload: Any
+    __slots__ = ("_raw", "key", "number", "payload")
+
+    def __init__(self, number: int, key: str | None, raw: str | Callable[[], str], payload: Any):
+        self.number = number
+        self.key = key
+        self._raw = raw
+        self.payload = payload
+
+    @property
+    def raw(self) -> str:
+        if not isinstance(self._raw, str):
+            self._raw = self._raw()
+        return self._raw
 
 
 @dataclass
@@ -82,7 +92,7 @@ def load_records(out: FileRows, records: Iterable[Record], parse: Callable[[Reco
     twice (a list, or a re-readable view of the file)."""
     con = out.stage.con if out.stage is not None else duckdb.connect()
     try:
-        groups = find_duplicates(con, ((i, r.number, r.key, r.raw) for i, r in enumerate(records)))
+        groups = find_duplicates(con, ((i, r.number, r.key, r.raw) for i, r in enumerate(records) if r.key is not None))
     finally:
         if out.stage is None:
             con.close()

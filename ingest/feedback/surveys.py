@@ -448,7 +448,7 @@ def parse_surveymonkey_csv(rows: CsvRows, label: str, survey_name: str, stage: R
     def records() -> Iterator[Record]:
         for n, cells in enumerate(rows[2:], 1):
             key = clean(cells[id_column]) if id_column < len(cells) else None
-            yield Record(n, key, raw_json(raw_row(raw_header, cells)), cells)
+            yield Record(n, key, lambda cells=cells: raw_json(raw_row(raw_header, cells)), cells)
 
     load_records(out, Reread(records), parse, "response")
     return out
