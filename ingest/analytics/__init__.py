@@ -1,5 +1,5 @@
 """Analytics exports (Amplitude ZIP/gzip, Mixpanel JSONL, Segment-style CSV/Parquet) -> analytics/events."""
 
-from ingest.analytics.load import FileResult, IngestReport, ingest_analytics
+from ingest.analytics.load import ingest_analytics
 
-__all__ = ["FileResult", "IngestReport", "ingest_analytics"]
+__all__ = ["ingest_analytics"]

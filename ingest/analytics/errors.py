@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ingest.common.errors import IngestFileError
 
-class AnalyticsFileError(ValueError):
+
+class AnalyticsFileError(IngestFileError):
     """The whole file is stopped (other files go on); recorded as status ``failed`` in the manifest."""
 
 

@@ -1,19 +1,19 @@
-"""Ingest analytics exports: landing/analytics/** -> lake/analytics/events/<sha256>.parquet (+ quarantine,
-manifest). Pure Python + DuckDB; the Dagster asset and sensor call ``ingest_analytics`` / the common helpers.
+"""Ingest analytics exports: landing/analytics/** -> lake/_pending/analytics/events/<sha256>.parquet (+ quarantine,
+manifest), on the shared loop of ingest/common/loop.py. Pure Python + DuckDB; the Dagster asset and sensor call
+``ingest_analytics``.
+
+Analytics is the bulk source: DuckDB reads each export (read_json / read_csv) straight into Parquet parts and
+counts and writes the outputs in SQL, never through Python row dicts. The loop keeps the manifest, idempotency,
+locking and failure handling; this module only loads one file.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -40,119 +40,21 @@ from ingest.analytics.sql import (
     sidecar_rejects_insert_sql,
     unit_rows_sql,
 )
-from ingest.common.archive import ArchiveError, ArchiveLimits, iter_extracted_members
-from ingest.common.atomic import remove_stale_temp_files
-from ingest.common.hashing import file_sha256
-from ingest.common.lake import DISCARDED, lake_dir, lake_file, pending_dir, pending_file
-from ingest.common.landing import LandingPathError, check_landed_file, list_landed_files, relative_to_landing
-from ingest.common.locking import ingest_lock
-from ingest.common.manifest import manifest_source_dir, read_manifest_record, write_manifest_record
-from ingest.common.parquet import copy_query_to_parquet, ensure_schema_file, sql_string
-from ingest.common.quarantine import quarantine_path, write_quarantine
+from ingest.common.archive import ArchiveLimits, iter_extracted_members
+from ingest.common.loop import FileOutputs, LandedFile, SourceSpec, ingest_files
+from ingest.common.parquet import copy_query_to_parquet, sql_string
+from ingest.common.quarantine import write_quarantine
+from ingest.common.report import IngestReport
 
 PARSER_VERSION = "analytics-1"
 SOURCE = contract.SOURCE
-
-LOADED = "loaded"
-SKIPPED_DUPLICATE = "skipped_duplicate"
-ALREADY_LOADED = "already_loaded"
-FAILED = "failed"
-
-
-@dataclass
-class FileResult:
-    """The outcome for one landed file. Row counts are this run's (0 when nothing was parsed)."""
-
-    path: Path
-    sha256: str | None
-    status: str  # loaded | skipped_duplicate | already_loaded | failed
-    relative_path: str | None = None
-    format: str | None = None
-    rows_in: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    rows_skipped: int = 0  # always 0 here: every analytics row is loaded or rejected
-    error: str | None = None
-    lake_file: Path | None = None
-    quarantine_file: Path | None = None
-    incomplete: bool = False
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        line = f"analytics: {self.status} {self.relative_path or self.path}"
-        if self.format:
-            line += f" [{self.format}]"
-        if self.status == LOADED:
-            line += f" rows_in={self.rows_in} loaded={self.rows_loaded} rejected={self.rows_rejected}"
-        if self.incomplete:
-            line += " (vendor marked the export incomplete)"
-        if self.error:
-            line += f": {self.error}"
-        return line + f" ({self.seconds:.2f}s)"
-
-
-@dataclass
-class IngestReport:
-    source: str
-    results: list[FileResult] = field(default_factory=list)
-
-    @property
-    def new_lake_files(self) -> list[Path]:
-        """Lake Parquet files written by this run (one per newly loaded file)."""
-        return [r.lake_file for r in self.results if r.status == LOADED and r.lake_file is not None]
-
-    @property
-    def failed(self) -> list[FileResult]:
-        return [r for r in self.results if r.status == FAILED]
-
-    @property
-    def totals(self) -> dict[str, int]:
-        """File counts per status, and row counts over the files loaded by this run."""
-        loaded = [r for r in self.results if r.status == LOADED]
-        totals = {"files": len(self.results)}
-        for status in (LOADED, SKIPPED_DUPLICATE, ALREADY_LOADED, FAILED):
-            totals[status] = sum(1 for r in self.results if r.status == status)
-        for name in ("rows_in", "rows_loaded", "rows_rejected", "rows_skipped"):
-            totals[name] = sum(getattr(r, name) for r in loaded)
-        return totals
-
-
-@dataclass
-class _Parsed:
-    format: str
-    rows_in: int
-    rows_loaded: int
-    rows_rejected: int
-    lake_file: Path
-    quarantine_file: Path | None
-    incomplete: bool
-    notes: list[str]
-
-
-def lake_events_dir(paths: Paths) -> Path:
-    return lake_dir(paths, contract.SOURCE, contract.ENTITY)
-
-
-def lake_file_path(paths: Paths, sha256: str) -> Path:
-    """Where the file's Parquet lives once its raw gate passed (recorded in the manifest)."""
-    return lake_file(paths, contract.SOURCE, contract.ENTITY, sha256)
-
-
-def pending_file_path(paths: Paths, sha256: str) -> Path:
-    """Where ingest writes it: dbt does not read here; the raw gate validates it, then it is promoted."""
-    return pending_file(paths, contract.SOURCE, contract.ENTITY, sha256)
-
-
-def _work_root(paths: Paths) -> Path:
-    return paths.lake / "_tmp" / SOURCE
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds") + "Z"
+ANALYTICS = SourceSpec(
+    SOURCE,
+    PARSER_VERSION,
+    {contract.ENTITY: contract.EVENT_COLUMNS},
+    contract.QUARANTINE_COLUMNS,
+    lists_entity_files=False,
+)
 
 
 def _duckdb_message(exc: BaseException, temp_path: Path, label: str) -> str:
@@ -171,29 +73,17 @@ class _FileLoader:
     CSV/Parquet files and lines set aside by the Python sanitiser go to the ``rows_`` table of a private
     in-memory DuckDB. The lake file is the loadable rows of the parts in unit order (or of ``rows_``)."""
 
-    def __init__(
-        self,
-        paths: Paths,
-        config: PipelineConfig,
-        limits: ArchiveLimits,
-        source_path: Path,
-        relative_path: str,
-        sha256: str,
-        ingested_at: datetime,
-    ):
-        self.paths = paths
+    def __init__(self, config: PipelineConfig, limits: ArchiveLimits, landed: LandedFile):
         self.config = config
         self.limits = limits
-        self.source_path = source_path
-        self.relative_path = relative_path
-        self.sha256 = sha256
-        self.ingested_at = ingested_at
-        self.work_dir = _work_root(paths) / sha256
+        self.landed = landed
+        self.source_path = landed.path
+        self.relative_path = landed.relative_path
+        self.work_dir = landed.work_dir  # removed by the loop once the file is done
         self.workers = max(1, min(2, os.cpu_count() or 1))
         self.parts: dict[int, Path] = {}  # unit_index -> its Parquet part (written by the worker threads)
 
-    def run(self) -> _Parsed:
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+    def run(self) -> FileOutputs:
         (self.work_dir / "spill").mkdir(parents=True)
         con = duckdb.connect()
         try:
@@ -212,7 +102,6 @@ class _FileLoader:
             return self._write_outputs(con, detected)
         finally:
             con.close()
-            shutil.rmtree(self.work_dir, ignore_errors=True)
 
     # -- JSON lines (Amplitude, Mixpanel) -------------------------------------------------------------------
 
@@ -334,7 +223,7 @@ class _FileLoader:
 
     # -- outputs -----------------------------------------------------------------------------------------------
 
-    def _write_outputs(self, con: duckdb.DuckDBPyConnection, detected: Detected) -> _Parsed:
+    def _write_outputs(self, con: duckdb.DuckDBPyConnection, detected: Detected) -> FileOutputs:
         parts = [self.parts[index] for index in sorted(self.parts)]
         if parts:
             # read_parquet keeps the list order and each part's row order (insertion order is preserved), so the
@@ -350,15 +239,11 @@ class _FileLoader:
             "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL), "
             f"count(*) FILTER (WHERE reason = {sql_string(TRAILER_REASON)}) FROM (SELECT reason FROM {all_rows})"
         ).fetchone()
-        lineage = {
-            "_source_file": sql_string(self.relative_path),
-            "_file_sha256": sql_string(self.sha256),
-            "_ingested_at": f"TIMESTAMP {sql_string(self.ingested_at.isoformat(sep=' '))}",
-        }
+        lineage = self.landed.lineage_sql(None)  # analytics rows carry no _source_format
         events_cols = ", ".join(
             f"CAST({lineage.get(name, name)} AS {sql_type}) AS {name}" for name, sql_type in contract.EVENT_COLUMNS
         )
-        lake_file = pending_file_path(self.paths, self.sha256)
+        lake_file = self.landed.pending_file(contract.ENTITY)
         written = copy_query_to_parquet(
             con,
             f"SELECT {events_cols} FROM ({loadable})",
@@ -368,166 +253,49 @@ class _FileLoader:
             raise AnalyticsFileError(
                 f"{self.relative_path}: wrote {written} rows to {lake_file}, expected {rows_loaded}"
             )
-        quarantine_file = None
         if rows_rejected:
             rejected_cols = ", ".join(f"{lineage.get(name, name)} AS {name}" for name, _ in contract.QUARANTINE_COLUMNS)
-            quarantine_file = write_quarantine(
+            write_quarantine(
                 con,
                 f"SELECT {rejected_cols} FROM {all_rows} WHERE reason IS NOT NULL ORDER BY unit_index, _line_number",
                 contract.QUARANTINE_COLUMNS,
-                self.paths,
+                self.landed.paths,
                 SOURCE,
-                self.sha256,
+                self.landed.sha256,
             )
         else:  # a clean reload must not leave an older run's quarantine behind
-            quarantine_path(self.paths, SOURCE, self.sha256).unlink(missing_ok=True)
+            self.landed.quarantine_file.unlink(missing_ok=True)
         notes = []
         if trailers:
             notes.append(f"{TRAILER_REASON}: the vendor cut this export short; {trailers} trailer line(s) not loaded")
-        return _Parsed(
-            detected.label, rows_in, rows_loaded, rows_rejected, lake_file, quarantine_file, bool(trailers), notes
+        return FileOutputs(
+            format=detected.label,
+            main_entity=contract.ENTITY,
+            rows_in=rows_in,
+            rows_loaded=rows_loaded,
+            rows_rejected=rows_rejected,
+            entity_rows={contract.ENTITY: written},
+            quarantine_rows=rows_rejected,
+            incomplete=bool(trailers),
+            notes=notes,
         )
 
 
-def _lake_relative(paths: Paths, path: Path | None) -> str | None:
-    return path.relative_to(paths.lake).as_posix() if path is not None else None
+class AnalyticsRun:
+    """The ``SourceRun`` of analytics: every file is independent, loaded in listing order."""
 
+    def __init__(self, config: PipelineConfig, limits: ArchiveLimits):
+        self.config = config
+        self.limits = limits
 
-def _is_loaded(paths: Paths, record: dict[str, Any] | None) -> bool:
-    if not record or record.get("status") != LOADED or not record.get("lake_file"):
-        return False
-    sha256 = record["sha256"]
-    if not (lake_file_path(paths, sha256).exists() or pending_file_path(paths, sha256).exists()):
-        return False
-    return not record.get("quarantine_file") or (paths.lake / record["quarantine_file"]).exists()
+    def load_order(self, path: Path) -> int:
+        return 0
 
+    def load(self, landed: LandedFile) -> FileOutputs:
+        return _FileLoader(self.config, self.limits, landed).run()
 
-def _ingest_one(paths: Paths, config: PipelineConfig, limits: ArchiveLimits, path: Path) -> FileResult:
-    clock = time.perf_counter()
-    started = _utc_now()
-    try:
-        absolute = check_landed_file(paths, SOURCE, path)
-    except LandingPathError as exc:
-        return FileResult(path=Path(path), sha256=None, status=FAILED, error=str(exc))
-    relative = relative_to_landing(paths, absolute)
-    sha256 = file_sha256(absolute)
-    size = absolute.stat().st_size
-    previous = read_manifest_record(paths, SOURCE, sha256)
-
-    if previous is not None and previous.get("status") == DISCARDED:
-        return FileResult(
-            path=absolute,
-            sha256=sha256,
-            status=DISCARDED,
-            relative_path=relative,
-            format=previous.get("format"),
-            error=previous.get("error"),
-            seconds=time.perf_counter() - clock,
-        )
-    if _is_loaded(paths, previous):
-        assert previous is not None
-        known_paths = {previous["path"], *(previous.get("aliases") or [])}
-        if relative not in known_paths:
-            write_manifest_record(paths, previous | {"aliases": [*(previous.get("aliases") or []), relative]})
-        status = ALREADY_LOADED if relative == previous["path"] else SKIPPED_DUPLICATE
-        return FileResult(
-            path=absolute,
-            sha256=sha256,
-            status=status,
-            relative_path=relative,
-            format=previous.get("format"),
-            lake_file=paths.lake / previous["lake_file"],
-            error=None if status == ALREADY_LOADED else f"same bytes as {previous['path']} (loaded once)",
-            seconds=time.perf_counter() - clock,
-        )
-
-    record: dict[str, Any] = {
-        "source": SOURCE,
-        "path": relative,
-        "aliases": [],
-        "sha256": sha256,
-        "bytes": size,
-        "started_at": _iso(started),
-        "parser_version": PARSER_VERSION,
-    }
-    if previous:  # an earlier failure (or a load whose files went missing): keep where the bytes were seen
-        record["path"] = previous["path"]
-        record["aliases"] = [*(previous.get("aliases") or []), *([relative] if relative != previous["path"] else [])]
-    try:
-        parsed = _FileLoader(paths, config, limits, absolute, relative, sha256, started).run()
-    except (AnalyticsFileError, ArchiveError) as exc:
-        error = str(exc)
-        failed_format = getattr(exc, "format", None)
-        record |= {
-            "status": FAILED,
-            "error": error,
-            "format": failed_format,
-            "rows_in": None,
-            "rows_loaded": None,
-            "rows_rejected": None,
-            "incomplete": None,
-            "notes": [],
-            "lake_file": None,
-            "quarantine_file": None,
-            "finished_at": _iso(_utc_now()),
-        }
-        unchanged = previous is not None and all(
-            previous.get(key) == record.get(key) for key in ("status", "error", "parser_version", "path", "aliases")
-        )
-        if not unchanged:  # the same failure again rewrites nothing
-            write_manifest_record(paths, record)
-        return FileResult(
-            path=absolute,
-            sha256=sha256,
-            status=FAILED,
-            relative_path=relative,
-            error=error,
-            seconds=time.perf_counter() - clock,
-        )
-    record |= {
-        "status": LOADED,
-        "error": None,
-        "format": parsed.format,
-        "rows_in": parsed.rows_in,
-        "rows_loaded": parsed.rows_loaded,
-        "rows_rejected": parsed.rows_rejected,
-        "incomplete": parsed.incomplete,
-        "notes": parsed.notes,
-        # The lake path it is promoted to once its raw gate passes (it is written to the pending area first).
-        "lake_file": _lake_relative(paths, lake_file_path(paths, sha256)),
-        "quarantine_file": _lake_relative(paths, parsed.quarantine_file),
-        "finished_at": _iso(_utc_now()),
-    }
-    write_manifest_record(paths, record)
-    return FileResult(
-        path=absolute,
-        sha256=sha256,
-        status=LOADED,
-        relative_path=relative,
-        format=parsed.format,
-        rows_in=parsed.rows_in,
-        rows_loaded=parsed.rows_loaded,
-        rows_rejected=parsed.rows_rejected,
-        lake_file=parsed.lake_file,
-        quarantine_file=parsed.quarantine_file,
-        incomplete=parsed.incomplete,
-        seconds=time.perf_counter() - clock,
-    )
-
-
-def _prepare_lake(paths: Paths) -> None:
-    """Under the lock: remove what a killed run left behind and make sure the dbt source glob matches."""
-    events_dir = lake_events_dir(paths)
-    pending = pending_dir(paths, contract.SOURCE, contract.ENTITY)
-    for directory in (events_dir, pending, paths.quarantine_dir / SOURCE, manifest_source_dir(paths, SOURCE)):
-        directory.mkdir(parents=True, exist_ok=True)
-        remove_stale_temp_files(directory)
-    shutil.rmtree(_work_root(paths), ignore_errors=True)
-    con = duckdb.connect()
-    try:
-        ensure_schema_file(con, contract.EVENT_COLUMNS, events_dir / "_schema.parquet")
-    finally:
-        con.close()
+    def close(self) -> None:
+        return None
 
 
 def ingest_analytics(
@@ -544,13 +312,7 @@ def ingest_analytics(
     line per file. Same bytes load once (other paths are recorded as aliases); nothing new means nothing written.
     """
     limits = archive_limits or ArchiveLimits()
-    report = IngestReport(source=SOURCE)
-    with ingest_lock(paths, SOURCE):
-        _prepare_lake(paths)
-        candidates = list_landed_files(paths, SOURCE) if files is None else [Path(f) for f in files]
-        for path in candidates:
-            result = _ingest_one(paths, config, limits, path)
-            report.results.append(result)
-            if log is not None:
-                log(result.describe())
-    return report
+    return ingest_files(ANALYTICS, paths, lambda: AnalyticsRun(config, limits), files=files, log=log)
+
+
+__all__ = ["ingest_analytics"]

@@ -32,16 +32,10 @@ from ingest.billing.values import (
     split_metadata,
     text,
 )
-from ingest.common.entity_ingest import (
-    MalformedFileError,
-    ParsedFile,
-    UnknownLayoutError,
-    csv_rows,
-    decode_text,
-    load_json,
-    raw_json,
-)
+from ingest.common.errors import MalformedFileError, UnknownLayoutError
 from ingest.common.identity import email_hash
+from ingest.common.parsed import ParsedFile
+from ingest.common.text import csv_rows, decode_text, load_json, raw_json
 
 CSV_FORMAT = "stripe_csv"
 API_FORMAT = "stripe_api"

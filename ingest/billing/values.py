@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ingest.common.entity_ingest import scrub_emails
 from ingest.common.money import AmountError, check_currency, parse_amount, to_minor_units
+from ingest.common.text import scrub_emails
 
 
 class RowError(ValueError):

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ingest.common.errors import IngestFileError
+
 _COPY_CHUNK_BYTES = 1 << 20
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-class ArchiveError(ValueError):
+class ArchiveError(IngestFileError):
     """An archive that must not be extracted; the message names the archive and the member."""
 
 

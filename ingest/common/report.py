@@ -1,7 +1,6 @@
-"""What an ingest run reports: one FileResult per landed file, gathered in an IngestReport.
-
-The same shape as ``ingest.analytics.load`` (results, failed, totals, new_lake_files), generalised for sources that
-write several lake entities per landed file (``lake_files``) and name their source in each log line.
+"""What an ingest run reports: one FileResult per landed file, gathered in an IngestReport (every source's loop
+run, ingest/common/loop.py, returns one). Sources may write several lake entities per landed file (``lake_files``);
+each log line names its source.
 """
 
 from __future__ import annotations

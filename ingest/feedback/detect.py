@@ -8,7 +8,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.config import PipelineConfig
-from ingest.feedback.csv_rows import read_csv
+from ingest.common.row_writer import RowStage
+from ingest.feedback.csv_rows import CsvFile, check_utf8
 from ingest.feedback.errors import MalformedFileError, UnknownLayoutError
 from ingest.feedback.kano import LONG_COLUMNS, LONG_REQUIRED, parse_kano_long, parse_kano_wide
 from ingest.feedback.requests import (
@@ -29,13 +30,6 @@ from ingest.feedback.surveys import (
 )
 
 TicketFields = dict[str, list[int]]
-
-
-def _decode(data: bytes, label: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MalformedFileError(f"{label} is not UTF-8 text: byte {exc.start} ({data[exc.start]:#04x})") from None
 
 
 def _shown(names: list[str], limit: int = 8) -> str:
@@ -80,21 +74,21 @@ def _json_layout(document: Any, label: str, ticket_fields: TicketFields | None) 
     )
 
 
-def _csv_layout(rows: list[list[str]], label: str, config: PipelineConfig) -> FileRows:
+def _csv_layout(rows: CsvFile, label: str, config: PipelineConfig, stage: RowStage | None) -> FileRows:
     header = [c.strip() for c in rows[0]]
     names = set(header)
     survey_name = PurePosixPath(label).stem
     features = config.feedback.kano_features
     if {"Respondent ID", "Collector ID"} <= names:
-        return parse_surveymonkey_csv(rows, label, survey_name)
+        return parse_surveymonkey_csv(rows, label, survey_name, stage=stage)
     if {"Response ID", "Score"} <= names:
-        return parse_delighted_csv(rows, label)
+        return parse_delighted_csv(rows, label, stage=stage)
     if header[0] == "#" and ({"Submit Date (UTC)", "Network ID"} & names):
-        return parse_typeform_csv(rows, label, survey_name)
+        return parse_typeform_csv(rows, label, survey_name, stage=stage)
     if set(CSAT_REQUIRED) <= names:
-        return parse_csat_csv(rows, label, survey_name)
+        return parse_csat_csv(rows, label, survey_name, stage=stage)
     if productboard_id_column(header) and {"Title", "Content"} <= names:
-        return parse_productboard_csv(rows, label)
+        return parse_productboard_csv(rows, label, stage=stage)
     if {"respondent_id", "question", "answer"} <= names:
         missing = [c for c in LONG_REQUIRED if c not in names]
         unexpected = [c for c in header if c not in LONG_COLUMNS]
@@ -118,18 +112,35 @@ def _csv_layout(rows: list[list[str]], label: str, config: PipelineConfig) -> Fi
     )
 
 
+def _first_character(path: Path) -> str:
+    """The first non-whitespace character of the file ('' when there is none), read in bounded chunks."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        while chunk := handle.read(1 << 16):
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[0]
+    return ""
+
+
 def parse_feedback_file(
-    path: Path, label: str, config: PipelineConfig, ticket_fields: TicketFields | None = None
+    path: Path,
+    label: str,
+    config: PipelineConfig,
+    ticket_fields: TicketFields | None = None,
+    stage: RowStage | None = None,
 ) -> FileRows:
     """Detect the layout of one landed file from its content and parse it (no lake writes).
 
     ``ticket_fields``: the Zendesk custom field ids known so far (None when no catalog was ever landed).
-    Raises FeedbackFileError (UnknownLayoutError, MalformedFileError) for a file that cannot be loaded at all."""
-    text = _decode(path.read_bytes(), label)
-    stripped = text.lstrip()
-    if not stripped:
+    ``stage``: where CSV layouts put their rows as they read them (the file is then never held whole; JSON
+    documents are parsed whole). Raises FeedbackFileError (UnknownLayoutError, MalformedFileError) for a file that
+    cannot be loaded at all."""
+    check_utf8(path, label)
+    first = _first_character(path)
+    if not first:
         raise UnknownLayoutError(f"unknown layout: {label}: the file is empty")
-    if stripped[0] in "{[":
+    if first in "{[":
+        text = path.read_text(encoding="utf-8-sig")
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -137,4 +148,4 @@ def parse_feedback_file(
                 f"malformed JSON in {label}: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
             ) from None
         return _json_layout(document, label, ticket_fields)
-    return _csv_layout(read_csv(text, label), label, config)
+    return _csv_layout(CsvFile(path, label), label, config, stage)

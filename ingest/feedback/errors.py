@@ -6,8 +6,10 @@ quarantines one record; its message is the quarantine reason.
 
 from __future__ import annotations
 
+from ingest.common.errors import IngestFileError
 
-class FeedbackFileError(ValueError):
+
+class FeedbackFileError(IngestFileError):
     """A landed feedback file that cannot be loaded at all."""
 
 

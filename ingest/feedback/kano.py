@@ -18,7 +18,7 @@ from typing import Any
 
 from core.config import KanoFeature
 from ingest.common.identity import email_hash
-from ingest.feedback.csv_rows import fit_width, raw_row
+from ingest.feedback.csv_rows import CsvRows, fit_width, raw_row
 from ingest.feedback.errors import MalformedFileError, RecordError
 from ingest.feedback.rows import EntityRows, FileRows, Record, load_records
 from ingest.feedback.values import clean, id_text, optional_id, raw_json, timestamp
@@ -125,7 +125,7 @@ def _answer_row(
     }
 
 
-def parse_kano_wide(rows: list[list[str]], label: str, features: tuple[KanoFeature, ...]) -> FileRows:
+def parse_kano_wide(rows: CsvRows, label: str, features: tuple[KanoFeature, ...]) -> FileRows:
     out = FileRows("kano_wide_csv", ENTITY)
     header = [c.strip() for c in rows[0]]
     roles = question_roles(features)
@@ -181,7 +181,7 @@ def parse_kano_wide(rows: list[list[str]], label: str, features: tuple[KanoFeatu
     return out
 
 
-def parse_kano_long(rows: list[list[str]], label: str, features: tuple[KanoFeature, ...]) -> FileRows:
+def parse_kano_long(rows: CsvRows, label: str, features: tuple[KanoFeature, ...]) -> FileRows:
     out = FileRows("kano_long_csv", ENTITY)
     header = [c.strip() for c in rows[0]]
     roles = question_roles(features)

@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from ingest.common.identity import email_hash
-from ingest.feedback.csv_rows import fit_width, load_csv_records
+from ingest.common.row_writer import RowStage
+from ingest.feedback.csv_rows import CsvRows, fit_width, load_csv_records
 from ingest.feedback.errors import RecordError
 from ingest.feedback.rows import EntityRows, FileRows, Record, load_records
 from ingest.feedback.values import (
@@ -73,9 +74,9 @@ def productboard_id_column(header: list[str]) -> str | None:
     return next((name for name in ("Note ID", "id", "ID") if name in header), None)
 
 
-def parse_productboard_csv(rows: list[list[str]], label: str) -> FileRows:
+def parse_productboard_csv(rows: CsvRows, label: str, stage: RowStage | None = None) -> FileRows:
     """One row per (note, linked feature); a note linked to no feature gives one row with feature_name NULL."""
-    out = FileRows("productboard_csv", ENTITY)
+    out = FileRows("productboard_csv", ENTITY, stage=stage)
     header = [c.strip() for c in rows[0]]
     id_column = productboard_id_column(header)
     assert id_column is not None  # detection requires it

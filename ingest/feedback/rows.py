@@ -2,36 +2,54 @@
 
 Records that share a key within one file: identical copies are parsed once and every copy counts as loaded (the
 manifest notes the fold); copies that differ are all quarantined, naming the key and the records.
+
+With a ``RowStage`` (the ingest loop passes one), rows and quarantine rows go to it as they are made, and records
+are read twice (once to find duplicate keys, once to parse), so a file is never held whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
+from ingest.common.duplicates import find_duplicates
+from ingest.common.row_writer import RowStage
 from ingest.feedback.contract import ENTITIES
 from ingest.feedback.errors import RecordError
 
 EntityRows = dict[str, list[dict[str, Any]]]
 
 
-@dataclass
 class Record:
     """One input record: its 1-based number in the file, its key (None when it has none), its raw text for the
-    quarantine (already email-free) and whatever the parser needs."""
+    quarantine (already email-free) and whatever the parser needs. ``raw`` may be given as a function: a record
+    read from a file is made twice (``load_records``) and its raw text is needed once to find duplicates, then
+    only if the record is rejected."""
 
-    number: int
-    key: str | None
-    raw: str
-    payload: Any
+    __slots__ = ("_raw", "key", "number", "payload")
+
+    def __init__(self, number: int, key: str | None, raw: str | Callable[[], str], payload: Any):
+        self.number = number
+        self.key = key
+        self._raw = raw
+        self.payload = payload
+
+    @property
+    def raw(self) -> str:
+        if not isinstance(self._raw, str):
+            self._raw = self._raw()
+        return self._raw
 
 
 @dataclass
 class FileRows:
     """Rows of one landed file before lineage is added. ``rows_*`` count input records (CSV data rows, JSON
     objects) considered for ``main_entity``; records a layout deliberately leaves out (Zendesk tickets that are not
-    feature requests, satisfaction offers without an answer) are counted in ``details['records_skipped']``."""
+    feature requests, satisfaction offers without an answer) are counted in ``details['records_skipped']``.
+    With a ``stage``, rows go there instead of ``entities`` / ``quarantine``."""
 
     format: str
     main_entity: str | None
@@ -42,17 +60,26 @@ class FileRows:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    stage: RowStage | None = field(default=None, repr=False)
+
+    def add_rows(self, entity: str, rows: list[dict[str, Any]]) -> None:
+        if self.stage is not None:
+            self.stage.add(entity, rows)
+        else:
+            self.entities[entity].extend(rows)
 
     def reject(self, record: Record, reason: str, entity: str | None = None) -> None:
-        self.quarantine.append(
-            {
-                "_record_number": record.number,
-                "entity": entity or self.main_entity,
-                "record_key": record.key,
-                "raw_record": record.raw,
-                "reason": reason,
-            }
-        )
+        row = {
+            "_record_number": record.number,
+            "entity": entity or self.main_entity,
+            "record_key": record.key,
+            "raw_record": record.raw,
+            "reason": reason,
+        }
+        if self.stage is not None:
+            self.stage.reject(row)
+        else:
+            self.quarantine.append(row)
 
     def skip(self, count: int, why: str) -> None:
         if count:
@@ -60,40 +87,40 @@ class FileRows:
             self.notes.append(f"{count} record(s) skipped, not rejected: {why}")
 
 
-def load_records(out: FileRows, records: list[Record], parse: Callable[[Record], EntityRows], noun: str) -> None:
-    """Parse every record into ``out``; a RecordError quarantines the record with its message."""
-    groups: dict[str, list[Record]] = {}
-    for record in records:
-        if record.key is not None:
-            groups.setdefault(record.key, []).append(record)
+def load_records(out: FileRows, records: Iterable[Record], parse: Callable[[Record], EntityRows], noun: str) -> None:
+    """Parse every record into ``out``; a RecordError quarantines the record with its message. ``records`` is read
+    twice (a list, or a re-readable view of the file)."""
+    con = out.stage.con if out.stage is not None else duckdb.connect()
+    try:
+        groups = find_duplicates(con, ((i, r.number, r.key, r.raw) for i, r in enumerate(records) if r.key is not None))
+    finally:
+        if out.stage is None:
+            con.close()
     folded: list[str] = []
-    # By identity, not record number: one wide Kano row yields a record per feature, all with the row's number.
-    done: set[int] = set()
-    for record in records:
+    for ordinal, record in enumerate(records):
         out.rows_in += 1
-        if id(record) in done:
+        group = groups.get(record.key) if record.key is not None else None
+        listed = ", ".join(str(n) for n in group.numbers) if group else str(record.number)
+        if group is not None and group.conflicting:
+            out.reject(record, f"duplicate {noun} {record.key} with conflicting content (records {listed})")
+            out.rows_rejected += 1
             continue
-        copies = groups.get(record.key, [record]) if record.key is not None else [record]
-        done.update(id(c) for c in copies)
-        listed = ", ".join(str(c.number) for c in copies)
-        if len({c.raw for c in copies}) > 1:
-            for copy in copies:
-                out.reject(copy, f"duplicate {noun} {record.key} with conflicting content (records {listed})")
-                out.rows_rejected += 1
-            continue
+        if group is not None and ordinal != group.ordinals[0]:
+            continue  # an identical copy of a record already parsed: counted with it
+        numbers = group.numbers if group else (record.number,)
         try:
             parsed = parse(record)
         except RecordError as exc:
-            for copy in copies:
-                out.reject(copy, str(exc))
+            for number in numbers:  # identical copies: the same raw text under each copy's number
+                out.reject(Record(number, record.key, record.raw, None), str(exc))
                 out.rows_rejected += 1
             continue
         for entity, rows in parsed.items():
             for row in rows:
                 row.setdefault("_record_number", record.number)
-            out.entities[entity].extend(rows)
-        out.rows_loaded += len(copies)
-        if len(copies) > 1:
+            out.add_rows(entity, rows)
+        out.rows_loaded += len(numbers)
+        if group is not None:
             folded.append(f"{record.key} (records {listed})")
     if folded:
         out.notes.append(f"identical duplicate {noun}s loaded once: {'; '.join(folded)}")

@@ -14,11 +14,13 @@ emails become ``respondent_email_hash``; segment fields go to ``properties`` (JS
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ingest.common.identity import email_hash
-from ingest.feedback.csv_rows import fit_width, load_csv_records, raw_row
+from ingest.common.row_writer import RowStage
+from ingest.feedback.csv_rows import CsvRows, Reread, fit_width, load_csv_records, raw_row
 from ingest.feedback.errors import MalformedFileError, RecordError
 from ingest.feedback.rows import EntityRows, FileRows, Record, load_records
 from ingest.feedback.values import (
@@ -160,8 +162,8 @@ def parse_delighted_json(items: list[Any], label: str) -> FileRows:
 DELIGHTED_FIXED = ("Response ID", "Score", "Comment", "Email", "Name", "Created At", "Updated At", "Tags", "Notes")
 
 
-def parse_delighted_csv(rows: list[list[str]], label: str) -> FileRows:
-    out = FileRows("delighted_csv", ENTITY)
+def parse_delighted_csv(rows: CsvRows, label: str, stage: RowStage | None = None) -> FileRows:
+    out = FileRows("delighted_csv", ENTITY, stage=stage)
     header = [c.strip() for c in rows[0]]
     property_columns = [h for h in header if h not in DELIGHTED_FIXED]
 
@@ -274,8 +276,8 @@ def _typeform_questions(header: list[str], data: list[list[str]], label: str) ->
     return questions, rating[0][0]
 
 
-def parse_typeform_csv(rows: list[list[str]], label: str, survey_name: str) -> FileRows:
-    out = FileRows("typeform_csv", ENTITY)
+def parse_typeform_csv(rows: CsvRows, label: str, survey_name: str, stage: RowStage | None = None) -> FileRows:
+    out = FileRows("typeform_csv", ENTITY, stage=stage)
     header = [c.strip() for c in rows[0]]
     data = rows[1:]
     questions, survey_type = _typeform_questions(header, data, label)
@@ -361,12 +363,14 @@ def _surveymonkey_score(text: str, field: str, low: int, high: int) -> int:
     return score(text, field, low, high)
 
 
-def parse_surveymonkey_csv(rows: list[list[str]], label: str, survey_name: str) -> FileRows:
-    out = FileRows("surveymonkey_csv", ENTITY)
-    if len(rows) < 2:
-        raise MalformedFileError(f"SurveyMonkey export {label} lacks its second header row")
+def parse_surveymonkey_csv(rows: CsvRows, label: str, survey_name: str, stage: RowStage | None = None) -> FileRows:
+    out = FileRows("surveymonkey_csv", ENTITY, stage=stage)
+    try:
+        second = rows[1]
+    except IndexError:
+        raise MalformedFileError(f"SurveyMonkey export {label} lacks its second header row") from None
     top = [c.strip() for c in rows[0]]
-    sub = [c.strip() for c in rows[1]] + [""] * max(0, len(top) - len(rows[1]))
+    sub = [c.strip() for c in second] + [""] * max(0, len(top) - len(second))
     # Each column -> (question text, option label); a blank top cell continues the span on its left.
     spans: dict[str, list[int]] = {}
     owners: list[str] = []
@@ -439,12 +443,14 @@ def parse_surveymonkey_csv(rows: list[list[str]], label: str, survey_name: str) 
         }
 
     out.details["timezone"] = "SurveyMonkey dates carry no zone; read as UTC"
-    records = []
     id_column = spans["Respondent ID"][0]
-    for n, cells in enumerate(rows[2:], 1):
-        key = clean(cells[id_column]) if id_column < len(cells) else None
-        records.append(Record(n, key, raw_json(raw_row(raw_header, cells)), cells))
-    load_records(out, records, parse, "response")
+
+    def records() -> Iterator[Record]:
+        for n, cells in enumerate(rows[2:], 1):
+            key = clean(cells[id_column]) if id_column < len(cells) else None
+            yield Record(n, key, lambda cells=cells: raw_json(raw_row(raw_header, cells)), cells)
+
+    load_records(out, Reread(records), parse, "response")
     return out
 
 
@@ -454,8 +460,8 @@ CSAT_COLUMNS = ("response_id", "user_id", "email", "score", "comment", "responde
 CSAT_REQUIRED = ("response_id", "score", "responded_at")
 
 
-def parse_csat_csv(rows: list[list[str]], label: str, survey_name: str) -> FileRows:
-    out = FileRows("csat_csv", ENTITY)
+def parse_csat_csv(rows: CsvRows, label: str, survey_name: str, stage: RowStage | None = None) -> FileRows:
+    out = FileRows("csat_csv", ENTITY, stage=stage)
     header = [c.strip() for c in rows[0]]
 
     def parse(record: Record) -> EntityRows:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ingest.common.errors import IngestFileError
 
-class JiraFileError(ValueError):
+
+class JiraFileError(IngestFileError):
     """A landed Jira file that cannot be loaded at all."""
 
 

@@ -1,6 +1,5 @@
 """Ingest ad spend exports: landing/marketing/** -> lake/_pending/marketing/spend/<sha256>.parquet (+ quarantine,
-manifest), through the shared loop of ingest/common/entity_ingest.py (the Jira ingest's manifest, pending writes,
-schema anchors and idempotency)."""
+manifest), on the shared loop of ingest/common/loop.py."""
 
 from __future__ import annotations
 
@@ -9,14 +8,16 @@ from pathlib import Path
 
 from core.config import PipelineConfig
 from core.settings import Paths
-from ingest.common.entity_ingest import EntitySource, ingest_entity_files
+from ingest.common.loop import SourceSpec, ingest_files
 from ingest.common.report import IngestReport
+from ingest.common.row_writer import RowRules, RowSource
+from ingest.common.text import scrub_emails
 from ingest.marketing import contract
 from ingest.marketing.spend import SpendContext, parse_spend_file
 
 PARSER_VERSION = "marketing-1"
 SOURCE = contract.SOURCE
-MARKETING = EntitySource(SOURCE, PARSER_VERSION, contract.ENTITIES, contract.QUARANTINE_COLUMNS)
+MARKETING = SourceSpec(SOURCE, PARSER_VERSION, contract.ENTITIES, contract.QUARANTINE_COLUMNS)
 
 
 def ingest_marketing(
@@ -32,13 +33,11 @@ def ingest_marketing(
     per file. Same bytes load once (other paths are recorded as aliases); nothing new means nothing written.
     """
     context = SpendContext.from_finance(config.finance)
-    return ingest_entity_files(
-        MARKETING,
-        paths,
-        parse=lambda path, label: parse_spend_file(path, label, context),
-        files=files,
-        log=log,
+    source = RowSource(
+        parse=lambda path, label, _stage: parse_spend_file(path, label, context),
+        rules=RowRules(scrub_raw_record=scrub_emails),
     )
+    return ingest_files(MARKETING, paths, lambda: source, files=files, log=log)
 
 
 __all__ = ["ingest_marketing"]

@@ -22,15 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from core.config import FinanceConfig
-from ingest.common.entity_ingest import (
-    ParsedFile,
-    UnknownLayoutError,
-    csv_rows,
-    decode_text,
-    load_json,
-    raw_json,
-)
+from ingest.common.errors import UnknownLayoutError
 from ingest.common.money import AmountError, check_currency, parse_amount
+from ingest.common.parsed import ParsedFile
+from ingest.common.text import csv_rows, decode_text, load_json, raw_json
 
 ENTITY = "spend"
 GOOGLE_UI = "google_ads_ui_csv"

@@ -19,10 +19,10 @@ import pytest
 from core.config import PipelineConfig, parse_config
 from core.settings import Paths, get_paths
 from ingest.analytics import contract, ingest_analytics
-from ingest.analytics.load import IngestReport
 from ingest.common import atomic
 from ingest.common.archive import ArchiveLimits
 from ingest.common.manifest import read_manifest, read_manifest_record
+from ingest.common.report import IngestReport
 
 LA = "America/Los_Angeles"
 

@@ -1,4 +1,4 @@
-"""ingest/common: hashing, landing listing, atomic writes, manifest, archive safety."""
+"""ingest/common: hashing, landing listing, atomic writes, manifest, archive safety, the shared loop and writer."""
 
 from __future__ import annotations
 
@@ -7,17 +7,24 @@ import io
 import json
 import os
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from core.settings import Paths, get_paths
-from ingest.common import atomic
+from ingest.common import atomic, row_writer
 from ingest.common.archive import ArchiveError, ArchiveLimits, check_member_name, iter_extracted_members
 from ingest.common.atomic import atomic_output, atomic_write_text, remove_stale_temp_files
+from ingest.common.duplicates import DuplicateGroup, find_duplicates
 from ingest.common.hashing import file_sha256
 from ingest.common.landing import LandingPathError, check_landed_file, list_landed_files
+from ingest.common.loop import SourceSpec, ingest_files
 from ingest.common.manifest import ManifestError, read_manifest, read_manifest_record, write_manifest_record
+from ingest.common.parsed import ParsedFile
+from ingest.common.report import IngestReport
+from ingest.common.row_writer import RowSource, RowStage
 
 
 @pytest.fixture
@@ -189,3 +196,115 @@ def test_zip_members_are_extracted_one_at_a_time_under_our_own_names(tmp_path: P
 def test_manifest_records_are_plain_json(paths: Paths) -> None:
     target = write_manifest_record(paths, _record("f" * 64, "analytics/f.jsonl", "t"))
     assert json.loads(target.read_text())["sha256"] == "f" * 64
+
+
+# -- the shared loop and its batched row writer ------------------------------------------------------------------
+
+# A made-up contract under a known source name (the landing area accepts only the five sources).
+_TOY = SourceSpec(
+    "marketing",
+    "toy-1",
+    {
+        "items": (("item_id", "VARCHAR"), ("amount", "DECIMAL(18,2)"), ("_record_number", "BIGINT"))
+        + (("_source_file", "VARCHAR"), ("_source_format", "VARCHAR"))
+        + (("_file_sha256", "VARCHAR"), ("_ingested_at", "TIMESTAMP")),
+    },
+    (
+        ("_source_file", "VARCHAR"),
+        ("_file_sha256", "VARCHAR"),
+        ("_record_number", "BIGINT"),
+        ("entity", "VARCHAR"),
+        ("record_key", "VARCHAR"),
+        ("raw_record", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("_ingested_at", "TIMESTAMP"),
+    ),
+)
+
+
+def _toy_parse(path: Path, label: str, stage: RowStage) -> ParsedFile:
+    """One record per line 'id,amount'; an amount that is not a number is rejected. Streams rows to the stage."""
+    parsed = ParsedFile("toy_csv", "items", {"items": []})
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        parsed.rows_in += 1
+        item_id, amount = line.split(",")
+        if not amount.replace(".", "").isdigit():
+            stage.reject({"_record_number": number, "entity": "items", "record_key": item_id, "raw_record": line,
+                          "reason": f"amount {amount!r} is not a number"})  # fmt: skip
+            parsed.rows_rejected += 1
+            continue
+        stage.add("items", [{"item_id": item_id, "amount": Decimal(amount), "_record_number": number}])
+        parsed.rows_loaded += 1
+    return parsed
+
+
+def _toy_ingest(paths: Paths, parse=_toy_parse) -> IngestReport:
+    return ingest_files(_TOY, paths, lambda: RowSource(parse=parse), files=None, log=None)
+
+
+def test_rows_stream_in_batches_and_come_out_in_file_order(paths: Paths, monkeypatch) -> None:
+    monkeypatch.setattr(row_writer, "BATCH_ROWS", 7)  # many batches, and a last partial one
+    lines = [f"i{n},{n}.25" if n % 10 else f"i{n},x{n}" for n in range(1, 101)]
+    landed = paths.landing / "marketing" / "items.csv"
+    landed.parent.mkdir(parents=True, exist_ok=True)
+    landed.write_text("\n".join(lines) + "\n")
+
+    report = _toy_ingest(paths)
+
+    [result] = report.results
+    assert (result.status, result.rows_in, result.rows_loaded, result.rows_rejected) == ("loaded", 100, 90, 10)
+    items = duckdb.sql(f"SELECT item_id, amount, _record_number, _source_format FROM '{result.lake_file}'").fetchall()
+    assert [row[2] for row in items] == [n for n in range(1, 101) if n % 10]
+    assert items[0] == ("i1", Decimal("1.25"), 1, "toy_csv")
+    rejected = duckdb.sql(f"SELECT _record_number, reason FROM '{result.quarantine_file}'").fetchall()
+    assert rejected == [(n, f"amount 'x{n}' is not a number") for n in range(10, 101, 10)]
+    record = read_manifest_record(paths, "marketing", result.sha256)
+    assert record is not None and record["entity_rows"] == {"items": 90} and record["quarantine_file"]
+
+
+def test_a_parser_whose_counts_do_not_add_up_fails_its_file_and_writes_nothing(paths: Paths) -> None:
+    landed = paths.landing / "marketing" / "items.csv"
+    landed.parent.mkdir(parents=True, exist_ok=True)
+    landed.write_text("a,1\nb,2\n")
+
+    def miscounting(path: Path, label: str, stage: RowStage) -> ParsedFile:
+        parsed = _toy_parse(path, label, stage)
+        parsed.rows_in += 1
+        return parsed
+
+    [result] = _toy_ingest(paths, miscounting).results
+
+    assert result.status == "failed"
+    assert result.error == "marketing/items.csv: rows_in 3 != loaded 2 + rejected 0 + skipped 0"
+    assert list((paths.lake / "_pending" / "marketing" / "items").glob("*.parquet")) == []
+    assert read_manifest_record(paths, "marketing", result.sha256)["status"] == "failed"  # type: ignore[index]
+
+
+def test_a_value_the_contract_cannot_hold_fails_the_file_naming_it(paths: Paths) -> None:
+    landed = paths.landing / "marketing" / "items.csv"
+    landed.parent.mkdir(parents=True, exist_ok=True)
+    landed.write_text("a,1\nb,12345678901234567890.5\n")  # beyond DECIMAL(18,2)
+
+    [result] = _toy_ingest(paths).results
+
+    assert result.status == "failed" and result.error is not None
+    assert result.error.startswith("marketing/items.csv: cannot store items rows: Conversion Error")
+
+
+def test_duplicate_keys_are_found_with_their_copies_in_file_order() -> None:
+    con = duckdb.connect()
+    records = [
+        (0, 1, "a", "x"),
+        (1, 2, "b", "y"),
+        (2, 3, "a", "x"),
+        (3, 4, None, "z"),
+        (4, 5, "b", "y2"),
+        (5, 6, "c", ""),
+    ]
+
+    found = find_duplicates(con, records)
+
+    assert found == {
+        "a": DuplicateGroup(ordinals=(0, 2), numbers=(1, 3), conflicting=False),
+        "b": DuplicateGroup(ordinals=(1, 4), numbers=(2, 5), conflicting=True),
+    }
