@@ -5,12 +5,6 @@ The orchestration builds one blocking asset check per entry of ``GATES``, keyed 
 
 from __future__ import annotations
 
-import os
-
-# Read by GX when a context's analytics_enabled is None. Set before any submodule imports GX; the runner's
-# ephemeral context also turns analytics off explicitly.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-
 from expectations import (
     fct_funnel_conversion,
     fct_initiative_delivery,

@@ -528,6 +528,7 @@ def _quote(name: str) -> str:
 
 
 def _ephemeral_context() -> Any:
+    # The only GX context the project creates: analytics off here, so no environment variable is needed.
     config = DataContextConfig(
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
