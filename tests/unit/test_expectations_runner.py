@@ -207,7 +207,8 @@ def test_every_registered_gate_builds_slice_safe_rules_with_reasons(config):
     for name, gate in GATES.items():
         assert gate.name == name
         suite = gate.build_suite(full, now=NOW)
-        assert suite.expectations, name
+        # A mart gate may keep only rules across rows/columns (derived checks) once dbt owns its column rules.
+        assert suite.expectations or gate.name.startswith("fct_"), name
         for expectation in suite.expectations:
             assert expectation.meta["severity"] in ("error", "warn")
             assert expectation.meta["why"]
