@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from publish.report import ReportError, nice_ticks, render_from_connection, render_report
-from tests.unit.report_fixtures import EXPECTED_CHARTS, HOSTILE, create_report_marts, write_report_marts_db
+from tests.support.report_marts import EXPECTED_CHARTS, HOSTILE, create_report_marts, write_report_marts_db
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,14 @@
 
 It must load from file:// alone, draw every chart (non-empty SVG with a size on the page), log no console error
 and throw no page error, and a full-page screenshot must come out as a real PNG. The browser driver is shared with
-the end-to-end test on the published report (tests/report_browser.py).
+the end-to-end test on the published report (tests/support/browser.py).
 """
 
 from __future__ import annotations
 
 from publish.report import render_report
-from tests.report_browser import assert_clean_offline_visit, visit_report
-from tests.unit.report_fixtures import EXPECTED_CHARTS, write_report_marts_db
+from tests.support.browser import assert_clean_offline_visit, visit_report
+from tests.support.report_marts import EXPECTED_CHARTS, write_report_marts_db
 
 
 def test_report_renders_offline_in_headless_chromium(tmp_path):
