@@ -211,3 +211,11 @@ def as_dicts(warehouse: Warehouse, sql: str) -> list[dict[str, Any]]:
 
 def by_key(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
     return {row[key]: row for row in rows}
+
+
+def build_selecting(*relations: str) -> tuple[str, ...]:
+    """`dbt build` arguments for only what the given relations need: each with its ancestors, and only the data
+    tests whose parents are all built (`cautious`: a test reaching into an unbuilt model fails on a missing table).
+    The rest of the project is built, on every source's data at once, by tests/dbt/test_dbt_project.py's full build
+    and by every pipeline run of tests/integration/."""
+    return ("build", "--select", *(f"+{relation}" for relation in relations), "--indirect-selection", "cautious")
