@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test lint dev bench clean browser docs
+.PHONY: demo run test test-fast lint dev bench clean browser docs
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, got {sys.version}"'
@@ -25,6 +25,12 @@ run: $(STAMP)
 ## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium)
 test: $(STAMP) lint browser
 	$(BIN)/pytest
+
+## test-fast: ruff and the unit tests only (no subprocess, no dbt, no pipeline run); the loop while editing
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q tests/unit
 
 ## browser: Debian's chromium for the headless test of report.html (apt-get; sudo when not root)
 CHROMIUM := /usr/bin/chromium

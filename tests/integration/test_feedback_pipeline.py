@@ -1,5 +1,6 @@
 """Feedback end to end: generated analytics, feedback and billing exports through the whole job, checked in the
-PUBLISHED marts against what the generators planted. One pipeline run per module."""
+PUBLISHED marts against what the generators planted. Reads the session's shared run (tests/integration/conftest.py),
+whose survey respondents and requesters are its analytics sample's users."""
 
 from __future__ import annotations
 
@@ -9,30 +10,17 @@ from datetime import date
 import duckdb
 import pytest
 
-from core.settings import Paths
-from pmw.pipeline import run_pipeline
-from sample_generator.analytics import generate_analytics
-from sample_generator.billing import generate_billing
-from sample_generator.feedback import generate_feedback
-
 pytestmark = pytest.mark.slow
 
-SEED, USERS, DAYS = 13, 200, 40
 FEEDBACK_MARTS = ("fct_nps", "fct_csat", "fct_feature_requests", "fct_kano_features")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    paths = Paths(tmp_path_factory.mktemp("feedback_pipeline") / "data").ensure()
-    generate_analytics(paths.landing, seed=SEED, users=USERS, days=DAYS, events_per_user=5)
-    truths = generate_feedback(paths.landing, seed=SEED, users=USERS, days=DAYS)
-    generate_billing(paths.landing, seed=SEED, users=USERS)  # users >= 200 is billing's minimum
-    outcome = run_pipeline(paths)
-    assert outcome.ok, outcome.to_dict()
-    con = duckdb.connect(str(paths.published / "marts.duckdb"), read_only=True)
-    yield paths, truths, con
+def published(shared_run):
+    con = duckdb.connect(str(shared_run.paths.published / "marts.duckdb"), read_only=True)
+    yield shared_run.paths, shared_run.truths["feedback"], con
     con.close()
 
 

@@ -1,7 +1,8 @@
 """The whole graph, materialised in a temporary data directory through the same job the schedule runs.
 
-One small generated sample is ingested and published once per module; each scenario then works on its own copy
-of that data directory, so scenarios stay independent and the suite stays within minutes.
+The session's shared run (tests/integration/conftest.py: every source, the analytics sample among them) is the
+first run; each scenario then works on its own copy of that data directory, so scenarios stay independent and the
+shared run stays untouched.
 """
 
 from __future__ import annotations
@@ -49,11 +50,8 @@ def _run(paths: Paths) -> RunOutcome:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory) -> tuple[Paths, RunOutcome, dict]:
-    paths = Paths(tmp_path_factory.mktemp("pipeline") / "data").ensure()
-    truths = generate_analytics(paths.landing, seed=11, users=150, days=35, events_per_user=6)
-    outcome = _run(paths)
-    return paths, outcome, truths.to_dict()
+def first_run(shared_run) -> tuple[Paths, RunOutcome, dict]:
+    return shared_run.paths, shared_run.outcome, shared_run.truths["analytics"].to_dict()
 
 
 @pytest.fixture

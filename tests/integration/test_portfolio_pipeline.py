@@ -20,7 +20,7 @@ import pytest
 from core.config import load_config
 from portfolio.scoring import DAYS_PER_QUARTER, score_portfolio
 from portfolio.warehouse import read_inputs
-from tests.report_browser import assert_clean_offline_visit, visit_report
+from tests.support.browser import assert_clean_offline_visit, visit_report
 
 pytestmark = pytest.mark.slow
 

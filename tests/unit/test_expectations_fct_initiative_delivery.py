@@ -11,7 +11,7 @@ import pytest
 
 from core.config import PipelineConfig, parse_config
 from expectations import GATES, GateResult, validate_relation
-from tests.unit.test_expectations_fct_issue_cycle_times import contract_ddl
+from tests.support.delivery_contracts import contract_ddl
 
 GATE = GATES["fct_initiative_delivery"]
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)

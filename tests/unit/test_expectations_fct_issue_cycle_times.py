@@ -8,23 +8,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-import yaml
 
 from core.config import PipelineConfig, parse_config
-from core.settings import DBT_PROJECT_DIR
 from expectations import GATES, GateResult, validate_relation
+from tests.support.delivery_contracts import contract_ddl
 
 GATE = GATES["fct_issue_cycle_times"]
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)
 DAY = 86_400
-
-
-def contract_ddl(mart: str) -> str:
-    """The table as the mart's enforced dbt contract declares it, so these tests follow the real column types."""
-    declared = yaml.safe_load((DBT_PROJECT_DIR / "models" / "marts" / "delivery" / "_delivery__models.yml").read_text())
-    (model,) = [m for m in declared["models"] if m["name"] == mart]
-    columns = ", ".join(f"{column['name']} {column['data_type']}" for column in model["columns"])
-    return f"create or replace table {mart} ({columns})"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import yaml
 from core.config import PipelineConfig, parse_config
 from core.settings import DBT_PROJECT_DIR
 from expectations import GATES, GateResult, validate_relation
-from tests.unit.test_dbt_feedback import nps_interval
+from tests.support.intervals import nps_interval
 
 NOW = dt.datetime(2024, 6, 1, 12, 0, 0)
 

@@ -11,7 +11,7 @@ import pytest
 
 from core.config import PipelineConfig, parse_config
 from expectations import GATES
-from tests.unit.lake_gate_support import NOW, failed_rules, lineage, validate_rows
+from tests.support.lake_gates import NOW, failed_rules, lineage, validate_rows
 
 BETWEEN = "expect_column_values_to_be_between"
 IN_SET = "expect_column_values_to_be_in_set"

@@ -12,7 +12,7 @@ import pytest
 import publish.release as publish_module
 from core.settings import Paths
 from publish.release import FAILURE_POINTS, PublishError, current_publication, publish
-from tests.unit.report_fixtures import EXPECTED_CHARTS, create_report_marts
+from tests.support.report_marts import EXPECTED_CHARTS, create_report_marts
 
 
 def _warehouse(paths: Paths, rows: int) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from publish.report import ReportError, render_from_connection, render_report
 from publish.report.labels import LABELS, label, source_label
-from tests.unit.report_fixtures import EXPECTED_CHARTS, HOSTILE, create_report_marts, write_report_marts_db
+from tests.support.report_marts import EXPECTED_CHARTS, HOSTILE, create_report_marts, write_report_marts_db
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from sample_generator import AnalyticsTruths, generate_analytics
 from sample_generator.analytics import OUTCOME_WINDOW_DAYS, PLANTED_OUTCOMES
 from sample_generator.billing import analytics_plan_upgrades
 from sample_generator.people import sample_users
-from tests.unit.test_sample_analytics import ReadBack
+from tests.support.analytics_readback import ReadBack
 
 SAMPLE = {"seed": 5, "users": 300, "days": 60, "events_per_user": 0, "signup_days": 51, "start": date(2024, 1, 1)}
 LAUNCHES = {

@@ -1,178 +1,43 @@
 """The dbt project end to end on a tiny lake: build, idempotence, incremental late data, funnels by brute force.
 
 Each test builds its own warehouse from Parquet written with exactly the ingest contract's columns, runs the
-real `dbt build` (models, data tests and unit tests) in a separate process (PERFORMANCE-NOTES: a DuckDB file
-re-opened in-process hit lock errors) and reads the result with DuckDB.
+real `dbt build` (models, data tests and unit tests) in a separate process (tests/support/warehouse.py) and reads
+the result with DuckDB.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-import decimal
-import hashlib
-import json
-import os
 import random
 import statistics
-import subprocess
-import sys
-import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pytest
 import yaml
 
 from core.config import load_config
-from core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from core.settings import DBT_PROJECT_DIR
 from ingest.analytics.contract import EVENT_COLUMNS
+from tests.support.warehouse import (
+    ANALYTICS_MARTS,
+    Event,
+    Warehouse,
+    build_selecting,
+    write_lake_file,
+    write_schema_file,
+)
 
-DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
-MARTS = ("fct_sessions", "fct_active_users", "fct_funnel_conversion", "fct_retention_cohorts")
 BASE_TIME = dt.datetime(2024, 1, 1)
-
-ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "TIMESTAMP": pa.timestamp("us"),
-    "BIGINT": pa.int64(),
-    "DECIMAL(18,6)": pa.decimal128(18, 6),
-}
+# The analytics marts and their ancestors: what every build after the first whole-project build compares.
+ANALYTICS_BUILD = build_selecting(*ANALYTICS_MARTS)
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Lake and dbt helpers
-# --------------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Event:
-    event_key: str
-    event_name: str
-    event_time: dt.datetime
-    user_id: str | None = None
-    anonymous_id: str | None = None
-    session_key: str | None = None
-    platform: str | None = "web"
-    country: str | None = "DE"
-    revenue: str | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
-    source: str = "amplitude"
-
-    @property
-    def event_id(self) -> str:
-        """The staging primary key, computed independently: md5 of 'source|event_key'."""
-        return hashlib.md5(f"{self.source}|{self.event_key}".encode()).hexdigest()
-
-
-def write_lake_file(lake_dir: Path, name: str, events: list[Event], ingested_at: dt.datetime) -> Path:
-    """One lake Parquet file with exactly the contract's columns and DuckDB types, as ingest writes it."""
-    target_dir = lake_dir / "analytics" / "events"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, list[Any]] = {name_: [] for name_, _ in EVENT_COLUMNS}
-    for line_number, event in enumerate(events, start=1):
-        values = {
-            "event_key": event.event_key,
-            "source": event.source,
-            "event_name": event.event_name,
-            "user_id": event.user_id,
-            "anonymous_id": event.anonymous_id,
-            "session_key": event.session_key,
-            "event_time": event.event_time,
-            "received_at": event.event_time + dt.timedelta(seconds=5),
-            "platform": event.platform,
-            "country": event.country,
-            "revenue": None if event.revenue is None else decimal.Decimal(event.revenue),
-            "properties": json.dumps(event.properties),
-            "user_properties": "{}",
-            "_source_file": f"analytics/{name}.jsonl",
-            "_source_member": None,
-            "_line_number": line_number,
-            "_file_sha256": hashlib.sha256(name.encode()).hexdigest(),
-            "_ingested_at": ingested_at,
-        }
-        for column, value in values.items():
-            rows[column].append(value)
-    arrow_events = pa.table({c: pa.array(rows[c], type=ARROW_TYPES[t]) for c, t in EVENT_COLUMNS})
-    casts = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in EVENT_COLUMNS)
-    path = target_dir / f"{name}.parquet"
-    with duckdb.connect() as con:
-        con.register("arrow_events", arrow_events)
-        con.execute(f"copy (select {casts} from arrow_events) to '{path}' (format parquet)")
-    return path
-
-
-def write_schema_file(lake_dir: Path) -> None:
-    """The zero-row `_schema.parquet` ingest keeps so the source glob always matches."""
-    target_dir = lake_dir / "analytics" / "events"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    columns = ", ".join(f'cast(null as {t}) as "{c}"' for c, t in EVENT_COLUMNS)
-    with duckdb.connect() as con:
-        con.execute(f"copy (select {columns} where false) to '{target_dir / '_schema.parquet'}' (format parquet)")
-
-
-@dataclass
-class Warehouse:
-    root: Path
-    dbt_vars: dict[str, Any]
-
-    @property
-    def lake_dir(self) -> Path:
-        return self.root / "lake"
-
-    @property
-    def path(self) -> Path:
-        return self.root / "warehouse.duckdb"
-
-    def dbt(self, *args: str) -> float:
-        """Run dbt in its own process; returns wall seconds. Fails the test with dbt's output on error."""
-        env = os.environ | {
-            "PMW_LAKE_DIR": str(self.lake_dir),
-            "PMW_WAREHOUSE_PATH": str(self.path),
-            "DBT_TARGET_PATH": str(self.root / "dbt_target"),
-            "DBT_LOG_PATH": str(self.root / "dbt_logs"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
-        if args and args[0] == "build":
-            # dbt unit tests need their model's inputs to exist and dbt does not order them after those inputs,
-            # so a fresh build can race; they run once, after the models, in test_dbt_unit_tests.py.
-            args = (*args, "--exclude", "resource_type:unit_test")
-        command = [
-            str(DBT_EXECUTABLE),
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--vars",
-            json.dumps(self.dbt_vars),
-        ]
-        started = time.perf_counter()
-        result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
-        elapsed = time.perf_counter() - started
-        assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-        return elapsed
-
-    def rows(self, sql: str) -> list[tuple]:
-        with duckdb.connect(str(self.path), read_only=True) as con:
-            return con.execute(sql).fetchall()
-
-    def mart_contents(self, exclude_lineage: bool = False) -> dict[str, list[tuple]]:
-        """Every mart row, sorted. `exclude_lineage` drops fct_sessions.sessionized_through, the batch stamp
-        that tells an incremental run which sessions it rewrote (a rebuild stamps every row with the newest)."""
-        columns = "* exclude (sessionized_through)" if exclude_lineage else "*"
-        return {
-            mart: sorted(self.rows(f"select {columns if mart == 'fct_sessions' else '*'} from marts.{mart}"), key=repr)
-            for mart in MARTS
-        }
-
-
-def new_warehouse(tmp_path: Path, dbt_vars: dict[str, Any] | None = None) -> Warehouse:
-    warehouse = Warehouse(tmp_path, dbt_vars if dbt_vars is not None else load_config().dbt_vars())
+def new_warehouse(tmp_path: Path, parse_cache: Path, dbt_vars: dict[str, Any] | None = None) -> Warehouse:
+    warehouse = Warehouse(tmp_path, dbt_vars if dbt_vars is not None else load_config().dbt_vars(), parse_cache)
     write_schema_file(warehouse.lake_dir)
     return warehouse
 
@@ -335,8 +200,8 @@ def random_events(seed: int, users: int = 300, power_users: int = 5) -> list[Eve
     return events
 
 
-def test_full_build_and_funnels_match_brute_force(tmp_path):
-    warehouse = new_warehouse(tmp_path)
+def test_full_build_and_funnels_match_brute_force(tmp_path, dbt_parse_cache):
+    warehouse = new_warehouse(tmp_path, dbt_parse_cache)
     events = random_events(seed=7)
     write_lake_file(warehouse.lake_dir, "export_1", events, ingested_at=dt.datetime(2024, 3, 20, 8))
 
@@ -379,7 +244,7 @@ def test_full_build_and_funnels_match_brute_force(tmp_path):
 
     # Re-running with no new data changes no mart row.
     before = warehouse.mart_contents()
-    warehouse.dbt("build")
+    warehouse.dbt(*ANALYTICS_BUILD)
     assert warehouse.mart_contents() == before
 
 
@@ -392,8 +257,8 @@ def at(hours: float, day: int = 1) -> dt.datetime:
     return dt.datetime(2024, 2, day) + dt.timedelta(hours=hours)
 
 
-def test_incremental_run_with_duplicates_late_events_and_stitching(tmp_path):
-    warehouse = new_warehouse(tmp_path)
+def test_incremental_run_with_duplicates_late_events_and_stitching(tmp_path, dbt_parse_cache):
+    warehouse = new_warehouse(tmp_path, dbt_parse_cache)
     first_file = [
         # u1: 10:00 and 11:00 are separate sessions (60 minutes apart)
         Event("e1", "page_viewed", at(10), user_id="u1", anonymous_id="d1"),
@@ -405,7 +270,7 @@ def test_incremental_run_with_duplicates_late_events_and_stitching(tmp_path):
         Event("e5", "page_viewed", at(9, day=3), user_id="u2", anonymous_id="d2"),
     ]
     write_lake_file(warehouse.lake_dir, "export_1", first_file, ingested_at=dt.datetime(2024, 2, 5))
-    warehouse.dbt("build")
+    warehouse.dbt(*ANALYTICS_BUILD)
 
     def sessions() -> list[tuple]:
         return warehouse.rows(
@@ -432,7 +297,7 @@ def test_incremental_run_with_duplicates_late_events_and_stitching(tmp_path):
         Event("e8", "page_viewed", at(10.25, day=4), user_id="u3", anonymous_id="d9"),
     ]
     write_lake_file(warehouse.lake_dir, "export_2", second_file, ingested_at=dt.datetime(2024, 2, 6))
-    warehouse.dbt("build")
+    warehouse.dbt(*ANALYTICS_BUILD)
 
     assert warehouse.rows("select count(*), count(distinct event_id) from staging.stg_analytics__events") == [(8, 8)]
     # the earliest ingested copy is the one kept
@@ -465,5 +330,5 @@ def test_incremental_run_with_duplicates_late_events_and_stitching(tmp_path):
     assert warehouse.rows("select count(*) from marts.fct_sessions where last_event_name <> 'untouched'") == [(0,)]
 
     # The incremental result equals a rebuild from scratch of the same lake (which also drops the marks).
-    warehouse.dbt("build", "--full-refresh")
+    warehouse.dbt(*ANALYTICS_BUILD, "--full-refresh")
     assert warehouse.mart_contents(exclude_lineage=True) == incremental

@@ -3,14 +3,14 @@
 It must load from file:// alone, draw every chart (vega-embed finished, an SVG with marks and a size on the page),
 show a tooltip when a mark is hovered, log no console error (a CSP violation is one) and throw no page error, and
 a full-page screenshot must come out as a real PNG; its path is printed (and copied to $PMW_REPORT_SCREENSHOT).
-The browser driver is shared with the end-to-end test on the published report (tests/report_browser.py).
+The browser driver is shared with the end-to-end test on the published report (tests/support/browser.py).
 """
 
 from __future__ import annotations
 
 from publish.report import render_report
-from tests.report_browser import assert_clean_offline_visit, visit_report
-from tests.unit.report_fixtures import EXPECTED_CHARTS, write_report_marts_db
+from tests.support.browser import assert_clean_offline_visit, visit_report
+from tests.support.report_marts import EXPECTED_CHARTS, write_report_marts_db
 
 
 def test_report_renders_offline_in_headless_chromium(tmp_path):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,20 @@ from core.settings import DBT_PROJECT_DIR
 from expectations import GATES, validate_parquet_files, validate_warehouse_table
 from ingest.common.identity import email_hash
 from ingest.feedback.contract import ENTITIES
-from tests.unit.test_dbt_jira import as_dicts, by_key, issue, write_jira_file, write_jira_schema_files
-from tests.unit.test_dbt_project import Warehouse, write_schema_file
+from tests.support.intervals import nps_interval, wilson_interval
+from tests.support.jira_lake import issue, write_jira_file, write_jira_schema_files
+from tests.support.warehouse import Warehouse, as_dicts, build_selecting, by_key, write_schema_file
 
 FEEDBACK_MARTS = ("fct_nps", "fct_csat", "fct_feature_requests", "fct_kano_features")
+# Only the models these tests read and their ancestors (tests/support/warehouse.build_selecting).
+BUILD = build_selecting(
+    *FEEDBACK_MARTS,
+    "int_feature_requests_linked_to_initiatives",
+    "stg_feedback__feature_requests",
+    "stg_feedback__survey_responses",
+)
 DESIGN_MD = Path("/work/shared/DESIGN.md")
 EMAIL_LOOKING = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-Z_95 = 1.96
 
 
 def at(month: int, day: int, hour: float = 9) -> dt.datetime:
@@ -216,28 +222,13 @@ def build_lake(lake_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Warehouse:
+def warehouse(tmp_path_factory, dbt_parse_cache) -> Warehouse:
     root = tmp_path_factory.mktemp("feedback_warehouse")
-    built = Warehouse(root, load_config().dbt_vars())
+    built = Warehouse(root, load_config().dbt_vars(), dbt_parse_cache)
     build_lake(built.lake_dir)
-    elapsed = built.dbt("build")
+    elapsed = built.dbt(*BUILD)
     print(f"\ndbt build with the feedback lake: {elapsed:.1f} s wall")
     return built
-
-
-def nps_interval(promoters: int, detractors: int, responses: int) -> tuple[float, float, float]:
-    """NPS and its clamped 95 % interval, straight from the multinomial formula."""
-    p_pro, p_det = promoters / responses, detractors / responses
-    nps = 100 * (p_pro - p_det)
-    margin = Z_95 * 100 * math.sqrt((p_pro + p_det - (p_pro - p_det) ** 2) / responses)
-    return nps, max(-100.0, nps - margin), min(100.0, nps + margin)
-
-
-def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
-    p, z2 = successes / trials, Z_95**2
-    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
-    half = Z_95 * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials**2)) / (1 + z2 / trials)
-    return centre - half, centre + half
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -430,7 +421,7 @@ def test_rerunning_changes_nothing(warehouse):
 
     before = contents()
     assert all(before.values())
-    warehouse.dbt("build")
+    warehouse.dbt(*BUILD)
     assert contents() == before
 
 

@@ -22,9 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +30,15 @@ import pytest
 import yaml
 
 from core.config import load_config
-from core.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from core.settings import DBT_PROJECT_DIR
 from ingest.billing import contract as billing_contract
 from ingest.marketing import contract as marketing_contract
-from tests.unit.test_dbt_project import DBT_EXECUTABLE, Event, Warehouse, write_lake_file, write_schema_file
+from tests.support.warehouse import Event, Warehouse, as_dicts, build_selecting, write_lake_file, write_schema_file
 
 D = decimal.Decimal
 FINANCE_MARTS = ("fct_mrr", "fct_customer_acquisition", "fct_cac", "fct_cohort_ltv", "fct_unit_economics")
+# Only the models these tests read and their ancestors (tests/support/warehouse.build_selecting).
+BUILD = build_selecting(*FINANCE_MARTS, "stg_billing__invoices", "stg_marketing__spend")
 CONTRACTS = {"billing": billing_contract.ENTITIES, "marketing": marketing_contract.ENTITIES}
 
 
@@ -305,20 +304,13 @@ def build_lake(lake_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Warehouse:
+def warehouse(tmp_path_factory, dbt_parse_cache) -> Warehouse:
     root = tmp_path_factory.mktemp("finance_warehouse")
-    built = Warehouse(root, load_config().dbt_vars())
+    built = Warehouse(root, load_config().dbt_vars(), dbt_parse_cache)
     build_lake(built.lake_dir)
-    elapsed = built.dbt("build")
+    elapsed = built.dbt(*BUILD)
     print(f"\ndbt build with the billing and marketing lake: {elapsed:.1f} s wall")
     return built
-
-
-def as_dicts(warehouse: Warehouse, sql: str) -> list[dict[str, Any]]:
-    with duckdb.connect(str(warehouse.path), read_only=True) as con:
-        cursor = con.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 @pytest.mark.parametrize(("source", "folder"), [("billing", "billing"), ("marketing", "marketing")])
@@ -472,42 +464,16 @@ def test_rerunning_changes_nothing(warehouse):
 
     before = contents()
     assert all(before.values())
-    warehouse.dbt("build")
+    warehouse.dbt(*BUILD)
     assert contents() == before
 
 
-def test_a_currency_without_a_rate_fails_the_build_by_name(tmp_path):
+def test_a_currency_without_a_rate_fails_the_build_by_name(tmp_path, dbt_parse_cache):
     dbt_vars = load_config().dbt_vars()
     dbt_vars["fx_rates"] = {k: v for k, v in dbt_vars["fx_rates"].items() if k != "GBP"}
-    warehouse = Warehouse(tmp_path, dbt_vars)
+    warehouse = Warehouse(tmp_path, dbt_vars, dbt_parse_cache)
     build_lake(warehouse.lake_dir)
-    env = os.environ | {
-        "PMW_LAKE_DIR": str(warehouse.lake_dir),
-        "PMW_WAREHOUSE_PATH": str(warehouse.path),
-        "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
-        "DBT_LOG_PATH": str(tmp_path / "dbt_logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    result = subprocess.run(
-        [
-            str(DBT_EXECUTABLE),
-            "build",
-            "--select",
-            "+assert_every_money_currency_has_an_fx_rate",
-            "+fct_mrr",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--vars",
-            json.dumps(dbt_vars),
-        ],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = warehouse.dbt_process("build", "--select", "+assert_every_money_currency_has_an_fx_rate", "+fct_mrr")
     assert result.returncode != 0
     assert "FAIL" in result.stdout and "assert_every_money_currency_has_an_fx_rate" in result.stdout
     assert "no fx rate configured for currency GBP" in result.stdout  # the converting model refuses too

@@ -12,11 +12,11 @@ from ingest.common.lake import promote_pending
 from ingest.jira import contract
 from ingest.jira.load import ingest_jira
 from sample_generator.jira import generate_jira
-from tests.unit.test_dbt_project import Warehouse, write_schema_file
+from tests.support.warehouse import Warehouse, write_schema_file
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, dbt_parse_cache):
     root = tmp_path_factory.mktemp("dim_ideas")
     paths = Paths(root / "data").ensure()
     config = load_config()
@@ -25,7 +25,7 @@ def built(tmp_path_factory):
     assert all(r.status == "loaded" for r in report.results), [r.describe() for r in report.results]
     for entity in contract.ENTITIES:
         promote_pending(paths, "jira", entity)
-    warehouse = Warehouse(root, config.dbt_vars())
+    warehouse = Warehouse(root, config.dbt_vars(), dbt_parse_cache)
     warehouse.root = root
     # The Warehouse helper reads the lake from root/lake; point it at the ingested one.
     (root / "lake").symlink_to(paths.lake, target_is_directory=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 
 from core.config import load_config
-from tests.unit.test_dbt_project import Warehouse, write_schema_file
+from tests.support.warehouse import Warehouse, write_schema_file
 
 
-def test_every_dbt_unit_test_passes(tmp_path):
-    warehouse = Warehouse(tmp_path, load_config().dbt_vars())
+def test_every_dbt_unit_test_passes(tmp_path, dbt_parse_cache):
+    warehouse = Warehouse(tmp_path, load_config().dbt_vars(), dbt_parse_cache)
     write_schema_file(warehouse.lake_dir)  # the other sources' empty lakes are handled by lake_source()
     warehouse.dbt("build", "--exclude", "resource_type:test")
     warehouse.dbt("test", "--select", "resource_type:unit_test")

@@ -1,83 +1,36 @@
 """The Jira part of the dbt project end to end on a tiny lake: staging dedupe, status history, delivery marts.
 
 The lake files carry exactly the columns and types of ingest/jira/contract.py (plus a zero-row analytics file,
-since the whole project builds). dbt runs in its own process with the shipped configuration's vars, as the
-pipeline calls it. Every expected figure below is worked out by hand from the rows written here.
+for the models that read events). dbt builds the delivery marts and their ancestors (BUILD) in its own process
+with the shipped configuration's vars, as the pipeline calls it. Every expected figure below is worked out by
+hand from the rows written here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 import yaml
 
 from core.config import load_config
 from core.settings import DBT_PROJECT_DIR
 from ingest.jira.contract import ENTITIES
-from tests.unit.test_dbt_project import Warehouse, write_schema_file
+from tests.support.jira_lake import at, issue, write_jira_file, write_jira_schema_files
+from tests.support.warehouse import Warehouse, as_dicts, build_selecting, by_key, write_schema_file
 
 DELIVERY_MARTS = ("fct_issue_cycle_times", "fct_sprint_metrics", "dim_initiatives", "fct_initiative_delivery")
+# Only the models these tests read and their ancestors (tests/support/warehouse.build_selecting).
+BUILD = build_selecting(
+    *DELIVERY_MARTS,
+    "int_issue_status_transitions",
+    "int_issues_rolled_up_to_initiatives",
+    "stg_jira__changelog",
+    "stg_jira__issues",
+)
 DAY = 86_400
-
-
-def at(month: int, day: int, hour: float = 9) -> dt.datetime:
-    return dt.datetime(2024, month, day) + dt.timedelta(hours=hour)
-
-
-def write_jira_file(lake_dir: Path, entity: str, name: str, rows: list[dict[str, Any]], ingested_at: dt.datetime):
-    """One lake Parquet file of an entity with exactly the contract's columns and types, as ingest writes it.
-    Columns a row does not name are NULL; lineage columns are filled in."""
-    columns = ENTITIES[entity]
-    target_dir = lake_dir / "jira" / entity
-    target_dir.mkdir(parents=True, exist_ok=True)
-    lineage = {
-        "_source_file": f"jira/{name}",
-        "_source_format": "csv" if name.endswith(".csv") else "rest_v3",
-        "_file_sha256": hashlib.sha256(name.encode()).hexdigest(),
-        "_ingested_at": ingested_at,
-    }
-    unknown = {key for row in rows for key in row} - {c for c, _ in columns}
-    assert not unknown, f"not in the {entity} contract: {unknown}"
-    with duckdb.connect() as con:
-        con.execute(f"create table rows_ ({', '.join(f'{c} {t}' for c, t in columns)})")
-        for number, row in enumerate(rows, start=1):
-            values = lineage | {"_record_number": number} | row
-            con.execute(
-                f"insert into rows_ values ({', '.join('?' for _ in columns)})",
-                [values.get(c) for c, _ in columns],
-            )
-        path = target_dir / f"{hashlib.sha256(name.encode()).hexdigest()}.parquet"
-        con.execute(f"copy rows_ to '{path}' (format parquet)")
-    return path
-
-
-def write_jira_schema_files(lake_dir: Path) -> None:
-    for entity in ENTITIES:
-        write_jira_file(lake_dir, entity, f"_schema_{entity}", [], dt.datetime(2024, 1, 1))
-
-
-def issue(key: str, issue_type: str, level: int, status: str, category: str | None, **fields: Any) -> dict[str, Any]:
-    return {
-        "issue_id": key.split("-")[1],
-        "issue_key": key,
-        "project_key": "PROD",
-        "issue_type": issue_type,
-        "hierarchy_level": level,
-        "summary": f"{issue_type} {key}",
-        "status": status,
-        "status_category": category,
-        "created_at": at(1, 25),
-        "updated_at": at(3, 20),
-        "changelog_complete": True,
-        "changelog_total": 1,
-        "changelog_loaded": 1,
-        **fields,
-    }
 
 
 def status_history(key: str, *moves: tuple[dt.datetime, str, str]) -> list[dict[str, Any]]:
@@ -287,24 +240,13 @@ def build_lake(lake_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Warehouse:
+def warehouse(tmp_path_factory, dbt_parse_cache) -> Warehouse:
     root = tmp_path_factory.mktemp("jira_warehouse")
-    built = Warehouse(root, load_config().dbt_vars())
+    built = Warehouse(root, load_config().dbt_vars(), dbt_parse_cache)
     build_lake(built.lake_dir)
-    elapsed = built.dbt("build")
+    elapsed = built.dbt(*BUILD)
     print(f"\ndbt build with the Jira lake: {elapsed:.1f} s wall")
     return built
-
-
-def as_dicts(warehouse: Warehouse, sql: str) -> list[dict[str, Any]]:
-    with duckdb.connect(str(warehouse.path), read_only=True) as con:
-        cursor = con.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def by_key(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
-    return {row[key]: row for row in rows}
 
 
 def test_source_columns_match_the_jira_contract():
@@ -448,5 +390,5 @@ def test_rerunning_changes_nothing(warehouse):
 
     before = contents()
     assert all(before.values())
-    warehouse.dbt("build")
+    warehouse.dbt(*BUILD)
     assert contents() == before

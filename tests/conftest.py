@@ -1,0 +1,24 @@
+"""Suite-wide settings: every test carries the marker of its folder, so `-m` selects by kind.
+
+- unit: no subprocess, no dbt, no pipeline run (`make test-fast`)
+- dbt: real dbt processes on tiny lakes, sharing dbt's parsed project (tests/dbt/conftest.py)
+- integration: the whole graph in-process; modules read one shared pipeline run (tests/integration/conftest.py)
+- e2e: a real browser
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+KINDS = ("unit", "dbt", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kind = item.path.resolve().relative_to(TESTS_DIR).parts[0]
+        if kind not in KINDS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of tests/{{{','.join(KINDS)}}}/")
+        item.add_marker(getattr(pytest.mark, kind))
