@@ -35,6 +35,7 @@ from ingest.billing.values import (
 from ingest.common.errors import MalformedFileError, UnknownLayoutError
 from ingest.common.identity import email_hash
 from ingest.common.parsed import ParsedFile
+from ingest.common.ranges import rows_problem
 from ingest.common.text import csv_rows, decode_text, load_json, raw_json
 
 CSV_FORMAT = "stripe_csv"
@@ -231,6 +232,13 @@ _ID_COLUMNS = {
 }
 
 
+def _check_ranges(rows: dict[str, list[dict[str, Any]]]) -> None:
+    """A time outside 1900..2100 or a number its column cannot hold is the record's reason (ingest/common/ranges.py)."""
+    problem = rows_problem(contract.ENTITIES, rows)
+    if problem is not None:
+        raise RowError(problem)
+
+
 def _check_invoice_customer(row: dict[str, Any], known: set[str]) -> None:
     customer = row.get("customer_id")
     if customer is None:
@@ -264,6 +272,7 @@ def parse_stripe_csv(text_: str, label: str, context: BillingContext) -> ParsedF
                 raise RowError("record without an id")
             if layout.entity == "invoices":
                 _check_invoice_customer(row, context.known_customers)
+            _check_ranges({layout.entity: [row]})
         except RowError as exc:
             out.reject(number, layout.entity, key, raw, str(exc))
             continue
@@ -498,6 +507,7 @@ def parse_stripe_api(document: Any, label: str, context: BillingContext) -> Pars
                 row = _api_refund(obj, context)
             if not row[_ID_COLUMNS[entity]]:
                 raise RowError("record without an id")
+            _check_ranges({entity: [row], "invoice_lines": lines})
         except RowError as exc:
             out.reject(number, entity, key, raw, str(exc))
             continue

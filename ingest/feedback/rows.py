@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from ingest.common.duplicates import find_duplicates
+from ingest.common.ranges import rows_problem
 from ingest.common.row_writer import RowStage
 from ingest.feedback.contract import ENTITIES
 from ingest.feedback.errors import RecordError
@@ -110,6 +111,9 @@ def load_records(out: FileRows, records: Iterable[Record], parse: Callable[[Reco
         numbers = group.numbers if group else (record.number,)
         try:
             parsed = parse(record)
+            problem = rows_problem(ENTITIES, parsed)  # a time outside 1900..2100, a number beyond its column
+            if problem is not None:
+                raise RecordError(problem)
         except RecordError as exc:
             for number in numbers:  # identical copies: the same raw text under each copy's number
                 out.reject(Record(number, record.key, record.raw, None), str(exc))

@@ -25,7 +25,9 @@ from core.config import FinanceConfig
 from ingest.common.errors import UnknownLayoutError
 from ingest.common.money import AmountError, check_currency, parse_amount
 from ingest.common.parsed import ParsedFile
+from ingest.common.ranges import row_problem, time_problem
 from ingest.common.text import csv_rows, decode_text, load_json, raw_json
+from ingest.marketing.contract import SPEND_COLUMNS
 
 ENTITY = "spend"
 GOOGLE_UI = "google_ads_ui_csv"
@@ -78,9 +80,13 @@ def spend_date(value: str | None, column: str) -> date:
     stripped = value.strip()
     for pattern in _DATE_FORMATS:
         try:
-            return datetime.strptime(stripped, pattern).date()
+            day = datetime.strptime(stripped, pattern).date()
         except ValueError:
             continue
+        problem = time_problem(day)
+        if problem is not None:
+            raise RowError(f"{column} {value!r} {problem}")
+        return day
     raise RowError(f"unparseable {column} {value!r}")
 
 
@@ -322,6 +328,9 @@ def _find_header(rows: list[list[str]], label: str) -> tuple[int, Header, CsvLay
 def _load_row(out: ParsedFile, number: int, raw: str, build: Callable[[], dict[str, Any]]) -> None:
     try:
         row = build()
+        problem = row_problem(SPEND_COLUMNS, row)  # a date outside 1900..2100, counts beyond BIGINT
+        if problem is not None:
+            raise RowError(problem)
     except RowError as exc:
         out.reject(number, ENTITY, None, raw, str(exc))
         return
