@@ -30,7 +30,7 @@ from ingest.analytics.csv_format import (
 )
 from ingest.analytics.detect import AMPLITUDE, CSV, EMPTY, MIXPANEL, Detected, detect_format, detect_member
 from ingest.analytics.errors import AnalyticsFileError, CorruptFileError, UnknownFormatError
-from ingest.analytics.sanitise import sanitise_lines
+from ingest.analytics.sanitise import count_lines, sanitise_lines
 from ingest.analytics.sql import (
     TRAILER_REASON,
     WORK_TABLE_DDL,
@@ -82,6 +82,8 @@ class _FileLoader:
         self.work_dir = landed.work_dir  # removed by the loop once the file is done
         self.workers = max(1, min(2, os.cpu_count() or 1))
         self.parts: dict[int, Path] = {}  # unit_index -> its Parquet part (written by the worker threads)
+        self.lines: dict[int, int] = {}  # unit_index -> physical lines of a JSON-lines unit (each a part row)
+        self.set_aside: dict[int, int] = {}  # unit_index -> lines the Python reader set aside (blank in the part)
 
     def run(self) -> FileOutputs:
         (self.work_dir / "spill").mkdir(parents=True)
@@ -118,6 +120,12 @@ class _FileLoader:
         con.execute(f"COPY ({rows_sql}) TO {sql_string(str(part))} (FORMAT parquet, COMPRESSION {_PART_COMPRESSION})")
         self.parts[unit_index] = part
 
+    def _part_rows(self, con: duckdb.DuckDBPyConnection, unit_index: int) -> int:
+        (rows,) = con.execute(
+            f"SELECT count(*) FROM read_parquet({sql_string(str(self.parts[unit_index]))})"
+        ).fetchone()
+        return rows
+
     def _load_json_unit(
         self,
         con: duckdb.DuckDBPyConnection,
@@ -127,13 +135,20 @@ class _FileLoader:
         member: str | None,
         label: str,
     ) -> None:
+        """One part row per physical line, checked: DuckDB reads the unit; if it refuses the read (one bad or
+        over-long line stops it) or reads fewer lines than the unit has (it drops a last line longer than its read
+        buffer without an error), the Python reader sets the bad lines aside and DuckDB reads the rest."""
+        gzipped = detected.container == "gzip"
+        physical = count_lines(path, gzipped, label)
         try:
             self._copy_unit(
                 con,
                 self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression), unit_index, member),
                 unit_index,
             )
-            return
+            if self._part_rows(con, unit_index) == physical:
+                self.lines[unit_index] = physical
+                return
         except duckdb.IOException as exc:  # a damaged gzip stream
             raise CorruptFileError(
                 f"corrupt {detected.container} data in {label}: {_duckdb_message(exc, path, label)}"
@@ -143,11 +158,18 @@ class _FileLoader:
         clean = self.work_dir / f"clean-{unit_index}.jsonl"
         sidecar = self.work_dir / f"rejects-{unit_index}.jsonl"
         try:
-            sanitise_lines(path, detected.container == "gzip", clean, sidecar, label)
+            unit = sanitise_lines(path, gzipped, clean, sidecar, label)
             self._copy_unit(
                 con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none"), unit_index, member), unit_index
             )
-            con.execute(sidecar_rejects_insert_sql(str(sidecar), unit_index, member, detected.vendor))
+            read = self._part_rows(con, unit_index)
+            if read != unit.lines:  # never a silently dropped line
+                raise AnalyticsFileError(f"cannot read {label}: {read} of its {unit.lines} lines were read")
+            con.execute(
+                sidecar_rejects_insert_sql(str(sidecar), unit_index, member, detected.vendor, sidecar.stat().st_size)
+            )
+            self.lines[unit_index] = unit.lines
+            self.set_aside[unit_index] = unit.set_aside
         except duckdb.Error as exc:
             raise AnalyticsFileError(f"cannot read {label}: {_duckdb_message(exc, clean, label)}") from exc
         finally:
@@ -231,13 +253,16 @@ class _FileLoader:
             # (parts, plus sidecar rejects in rows_) or CSV/Parquet (rows_ only).
             parts_sql = "read_parquet([" + ", ".join(sql_string(str(part)) for part in parts) + "])"
             all_rows = f"(SELECT * FROM {parts_sql} UNION ALL BY NAME SELECT * FROM rows_)"
-            loadable = f"SELECT * FROM {parts_sql} WHERE reason IS NULL"
+            loadable = f"SELECT * FROM {parts_sql} WHERE reason IS NULL AND _blank IS NOT TRUE"
         else:
             all_rows = "rows_"
             loadable = "SELECT * FROM rows_ WHERE reason IS NULL ORDER BY unit_index, _line_number"
-        rows_in, rows_loaded, rows_rejected, trailers = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL), "
-            f"count(*) FILTER (WHERE reason = {sql_string(TRAILER_REASON)}) FROM (SELECT reason FROM {all_rows})"
+        # Blank lines (and the lines set aside, blank in the clean copy) are part rows but not input rows.
+        rows_in, rows_loaded, rows_rejected, trailers, blank_rows = con.execute(
+            "SELECT count(*) FILTER (WHERE NOT blank), count(*) FILTER (WHERE reason IS NULL AND NOT blank), "
+            "count(*) FILTER (WHERE reason IS NOT NULL), "
+            f"count(*) FILTER (WHERE reason = {sql_string(TRAILER_REASON)}), count(*) FILTER (WHERE blank) "
+            f"FROM (SELECT reason, coalesce(_blank, false) AS blank FROM {all_rows})"
         ).fetchone()
         lineage = self.landed.lineage_sql(None)  # analytics rows carry no _source_format
         events_cols = ", ".join(
@@ -278,6 +303,8 @@ class _FileLoader:
             quarantine_rows=rows_rejected,
             incomplete=bool(trailers),
             notes=notes,
+            lines_in=sum(self.lines.values()) if self.lines else None,
+            blank_lines=blank_rows - sum(self.set_aside.values()),
         )
 
 

@@ -109,6 +109,10 @@ class FileOutputs:
     incomplete: bool = False
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    # Physical lines of a line-based file, counted apart from its parser (None where records are not lines), and
+    # those of them that are blank: every line is an input row or blank, never dropped unseen.
+    lines_in: int | None = None
+    blank_lines: int = 0
     unknown_columns: list[str] = field(default_factory=list)  # in the file, not read (see ingest/common/columns.py)
     missing_columns: list[str] = field(default_factory=list)  # read when present, absent from the file
 
@@ -118,6 +122,11 @@ class FileOutputs:
             raise IngestFileError(
                 f"{label}: rows_in {self.rows_in} != loaded {self.rows_loaded} + rejected {self.rows_rejected} "
                 f"+ skipped {self.rows_skipped}"
+            )
+        if self.lines_in is not None and self.rows_in + self.blank_lines != self.lines_in:
+            raise IngestFileError(
+                f"{label}: {self.lines_in} lines, but rows_in {self.rows_in} + blank lines {self.blank_lines} "
+                f"= {self.rows_in + self.blank_lines}: a line was not read"
             )
         if self.main_entity is not None and self.main_entity not in self.entity_rows:
             raise IngestFileError(f"{label}: no {self.main_entity} file was written")
