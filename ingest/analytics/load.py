@@ -23,6 +23,7 @@ from ingest.analytics import contract
 from ingest.analytics.csv_format import (
     CSV_NUMBER_SQL,
     CSV_REJECTS_INSERT_SQL,
+    CsvColumns,
     check_header,
     csv_insert_sql,
     csv_load_raw_sql,
@@ -84,6 +85,7 @@ class _FileLoader:
         self.parts: dict[int, Path] = {}  # unit_index -> its Parquet part (written by the worker threads)
         self.lines: dict[int, int] = {}  # unit_index -> physical lines of a JSON-lines unit (each a part row)
         self.set_aside: dict[int, int] = {}  # unit_index -> lines the Python reader set aside (blank in the part)
+        self.columns: CsvColumns | None = None  # a CSV/Parquet file's header, mapped
 
     def run(self) -> FileOutputs:
         (self.work_dir / "spill").mkdir(parents=True)
@@ -236,6 +238,7 @@ class _FileLoader:
                 con.execute(CSV_NUMBER_SQL)
                 con.execute(CSV_REJECTS_INSERT_SQL)
             con.execute(csv_insert_sql(columns))
+            self.columns = columns
         except duckdb.IOException as exc:
             raise CorruptFileError(
                 f"corrupt {detected.container} data in {label}: {_duckdb_message(exc, self.source_path, label)}"
@@ -305,6 +308,8 @@ class _FileLoader:
             notes=notes,
             lines_in=sum(self.lines.values()) if self.lines else None,
             blank_lines=blank_rows - sum(self.set_aside.values()),
+            unknown_columns=list(self.columns.unknown) if self.columns else [],
+            missing_columns=list(self.columns.missing) if self.columns else [],
         )
 
 
