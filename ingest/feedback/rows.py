@@ -61,6 +61,8 @@ class FileRows:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    unknown_columns: list[str] = field(default_factory=list)  # CSV header columns not read (ingest/common/columns.py)
+    missing_columns: list[str] = field(default_factory=list)  # CSV columns read when present, absent
     stage: RowStage | None = field(default=None, repr=False)
 
     def add_rows(self, entity: str, rows: list[dict[str, Any]]) -> None:
