@@ -116,17 +116,15 @@ class _FileLoader:
             select = mixpanel_rows_sql(lines_sql, unit_index, member, self.config.analytics.mixpanel_project_timezone)
         return unit_rows_sql(select)
 
-    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> None:
+    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> int:
+        """Stream one unit's rows into its part; returns the rows written (COPY counts them)."""
         part = self.work_dir / f"part-{unit_index}.parquet"
         part.unlink(missing_ok=True)
-        con.execute(f"COPY ({rows_sql}) TO {sql_string(str(part))} (FORMAT parquet, COMPRESSION {_PART_COMPRESSION})")
-        self.parts[unit_index] = part
-
-    def _part_rows(self, con: duckdb.DuckDBPyConnection, unit_index: int) -> int:
-        (rows,) = con.execute(
-            f"SELECT count(*) FROM read_parquet({sql_string(str(self.parts[unit_index]))})"
+        (written,) = con.execute(
+            f"COPY ({rows_sql}) TO {sql_string(str(part))} (FORMAT parquet, COMPRESSION {_PART_COMPRESSION})"
         ).fetchone()
-        return rows
+        self.parts[unit_index] = part
+        return written
 
     def _load_json_unit(
         self,
@@ -143,12 +141,12 @@ class _FileLoader:
         gzipped = detected.container == "gzip"
         physical = count_lines(path, gzipped, label)
         try:
-            self._copy_unit(
+            read = self._copy_unit(
                 con,
                 self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression), unit_index, member),
                 unit_index,
             )
-            if self._part_rows(con, unit_index) == physical:
+            if read == physical:
                 self.lines[unit_index] = physical
                 return
         except duckdb.IOException as exc:  # a damaged gzip stream
@@ -161,10 +159,9 @@ class _FileLoader:
         sidecar = self.work_dir / f"rejects-{unit_index}.jsonl"
         try:
             unit = sanitise_lines(path, gzipped, clean, sidecar, label)
-            self._copy_unit(
+            read = self._copy_unit(
                 con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none"), unit_index, member), unit_index
             )
-            read = self._part_rows(con, unit_index)
             if read != unit.lines:  # never a silently dropped line
                 raise AnalyticsFileError(f"cannot read {label}: {read} of its {unit.lines} lines were read")
             con.execute(
