@@ -14,6 +14,7 @@ from publish.release import current_publication
 def build_summary(paths: Paths) -> dict[str, Any]:
     per_source: dict[str, dict[str, int]] = {}
     failures: list[dict[str, Any]] = []
+    drift: list[dict[str, Any]] = []  # files whose header has columns not read, or lacks optional ones
     for source in SOURCES:
         records = read_manifest(paths, source)
         if not records:
@@ -26,11 +27,17 @@ def build_summary(paths: Paths) -> dict[str, Any]:
                 totals[k] += int(r.get(k) or 0)
             if r.get("status") == "failed":
                 failures.append({"source": source, "path": r.get("path"), "error": r.get("error")})
+            if r.get("unknown_columns") or r.get("missing_columns"):
+                drift.append(
+                    {"source": source, "path": r.get("path")}
+                    | {k: r.get(k) or [] for k in ("unknown_columns", "missing_columns")}
+                )
         per_source[source] = dict(totals)
     return {
         "data_dir": str(paths.data_dir),
         "sources": per_source,
         "failed_files": failures,
+        "column_drift": drift,
         "gates": [
             {k: g.get(k) for k in ("gate", "success", "rows_validated", "run_id", "recorded_at")}
             # A failed raw gate names its files (sha256, landing path, rules, examples, the discard command).
@@ -55,6 +62,11 @@ def format_summary(s: dict[str, Any]) -> str:
         )
     for f in s["failed_files"]:
         lines.append(f"  FAILED {f['source']}/{f['path']}: {f['error']}")
+    for d in s.get("column_drift", []):
+        if d["unknown_columns"]:
+            lines.append(f"  columns not read (not loaded) in {d['path']}: {', '.join(d['unknown_columns'])}")
+        if d["missing_columns"]:
+            lines.append(f"  optional columns missing (NULL) in {d['path']}: {', '.join(d['missing_columns'])}")
     run = s["last_run"]
     lines += ["", "last run:"]
     if run:

@@ -1,7 +1,10 @@
 """Segment warehouse "tracks"-style CSV (or the same columns as Parquet): header checks and SQL.
 
-Header names reach SQL as identifiers, so they are whitelisted here first: the known columns (and their
-camelCase aliases) plus ``properties_<key>`` / ``context_<key>`` with a plain key. Anything else stops the file.
+Header names never reach SQL as identifiers: columns are renamed by position (``c1`` .. ``cN``) as they are read, and
+names appear only as string literals. The known columns (and their camelCase aliases) plus ``properties_<key>`` /
+``context_<key>`` with a plain key are mapped to the contract. Any other column is not read: the
+file loads and the column is listed in its manifest record (``unknown_columns``), as are the optional columns the
+header lacks (``missing_columns``). A missing required column or a duplicated one stops the file.
 """
 
 from __future__ import annotations
@@ -10,7 +13,15 @@ import re
 from dataclasses import dataclass
 
 from ingest.analytics.errors import UnexpectedColumnsError
-from ingest.analytics.sql import MAX_LINE_BYTES, quoted_value, utc_timestamp
+from ingest.analytics.sql import (
+    MAX_LINE_BYTES,
+    REVENUE_TYPE,
+    out_of_bounds_reason,
+    out_of_range_reason,
+    quoted_value,
+    time_in_bounds,
+    utc_timestamp,
+)
 from ingest.common.parquet import sql_string
 
 REQUIRED_COLUMNS = ("id", "event", "timestamp")
@@ -28,10 +39,27 @@ class CsvColumns:
     canonical: dict[str, str]  # canonical known name -> header name
     properties: dict[str, str]  # property key -> header name
     context: dict[str, str]  # context key (not mapped to a contract column) -> header name
+    unknown: tuple[str, ...] = ()  # header names not read
+    missing: tuple[str, ...] = ()  # optional known columns the header lacks (their values load as NULL)
+
+    @property
+    def idents(self) -> tuple[str, ...]:
+        """The SQL name of each header column, by position: generated, never taken from the file."""
+        return tuple(f"c{position}" for position in range(1, len(self.header) + 1))
+
+    def ident(self, header_name: str) -> str:
+        """The SQL name of a mapped (known, hence unique) header column."""
+        return self.idents[self.header.index(header_name)]
+
+
+def _looked_for(name: str) -> str:
+    aliases = [alias for alias, target in ALIASES.items() if target == name]
+    return name + (f" (or {', '.join(aliases)})" if aliases else "")
 
 
 def check_header(header: tuple[str, ...], label: str) -> CsvColumns:
-    """Map a header to the contract, or raise UnexpectedColumnsError naming the file and the columns."""
+    """Map a header to the contract, or raise UnexpectedColumnsError naming the file, the missing columns and the
+    names looked for, or the duplicated columns."""
     canonical: dict[str, str] = {}
     properties: dict[str, str] = {}
     context: dict[str, str] = {}
@@ -53,29 +81,33 @@ def check_header(header: tuple[str, ...], label: str) -> CsvColumns:
             context[match.group(1)] = name
         else:
             unknown.append(name)
-    missing = [name for name in REQUIRED_COLUMNS if name not in canonical]
+    missing = [_looked_for(name) for name in REQUIRED_COLUMNS if name not in canonical]
     if not any(name in canonical for name in IDENTITY_COLUMNS):
-        missing.append("user_id or anonymous_id")
+        missing.append(" or ".join(_looked_for(name) for name in IDENTITY_COLUMNS))
     problems = []
     if missing:
         problems.append("missing required column(s) " + ", ".join(missing))
-    if unknown:
-        problems.append("unknown column(s) " + ", ".join(repr(name) for name in unknown))
     if duplicated:
         problems.append("duplicated column(s) " + ", ".join(repr(name) for name in duplicated))
     if problems:
+        if unknown:  # what the header has instead may say why
+            problems.append("columns not read " + ", ".join(repr(name) for name in unknown))
         raise UnexpectedColumnsError(f"unexpected column set in {label}: " + "; ".join(problems))
-    return CsvColumns(header=header, canonical=canonical, properties=properties, context=context)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    absent = [name for name in IDENTITY_COLUMNS + OPTIONAL_COLUMNS if name not in canonical]
+    return CsvColumns(
+        header=header,
+        canonical=canonical,
+        properties=properties,
+        context=context,
+        unknown=tuple(unknown),
+        missing=tuple(absent),
+    )
 
 
 def csv_load_raw_sql(path: str, columns: CsvColumns, compression: str) -> str:
     """CSV records into ``csv_raw`` (k = 1-based data record among the good ones); bad records go to
     the ``csv_rejects`` table that DuckDB's store_rejects fills."""
-    column_types = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in columns.header)
+    column_types = ", ".join(f"{sql_string(ident)}: 'VARCHAR'" for ident in columns.idents)
     return f"""
     CREATE TABLE csv_raw AS
     SELECT row_number() OVER () AS k, *
@@ -113,26 +145,26 @@ CSV_REJECTS_INSERT_SQL = """
 
 
 def parquet_load_raw_sql(path: str, columns: CsvColumns) -> str:
-    """The same columns from a Parquet file, as text, numbered by 1-based row."""
-    cast = ", ".join(f"CAST({_ident(name)} AS VARCHAR) AS {_ident(name)}" for name in columns.header)
+    """The same columns from a Parquet file, as text (renamed by position), numbered by 1-based row."""
+    cast = ", ".join(f"CAST({ident} AS VARCHAR) AS {ident}" for ident in columns.idents)
     return f"""
     CREATE TABLE csv_lines AS
     SELECT file_row_number + 1 AS line_number, {cast}
-    FROM read_parquet({sql_string(path)}, file_row_number=true)"""
+    FROM read_parquet({sql_string(path)}, file_row_number=true) AS parquet_file({", ".join(columns.idents)})"""
 
 
 def csv_insert_sql(columns: CsvColumns, source_table: str = "csv_lines") -> str:
-    """Classify and map the rows of ``source_table`` (text columns named as in the header) into rows_."""
+    """Classify and map the rows of ``source_table`` (text columns c1..cN, by header position) into rows_."""
 
     def value(name: str, *, trimmed: bool = True) -> str:
         header_name = columns.canonical.get(name)
         if header_name is None:
             return "NULL"
-        inner = f"trim({_ident(header_name)})" if trimmed else _ident(header_name)
+        inner = f"trim({columns.ident(header_name)})" if trimmed else columns.ident(header_name)
         return f"nullif({inner}, '')"
 
     def json_object(mapping: dict[str, str]) -> str:
-        args = ", ".join(f"{sql_string(key)}, nullif({_ident(col)}, '')" for key, col in mapping.items())
+        args = ", ".join(f"{sql_string(key)}, nullif({columns.ident(col)}, '')" for key, col in mapping.items())
         return f"json_object({args})"
 
     properties = "'{}'"
@@ -140,16 +172,16 @@ def csv_insert_sql(columns: CsvColumns, source_table: str = "csv_lines") -> str:
         # Merge-patching {} with the object drops its null members: empty cells leave no key.
         properties = f"json_merge_patch('{{}}', {json_object(columns.properties)})"
     if columns.context:
-        any_context = " OR ".join(f"nullif({_ident(col)}, '') IS NOT NULL" for col in columns.context.values())
+        any_context = " OR ".join(f"nullif({columns.ident(col)}, '') IS NOT NULL" for col in columns.context.values())
         context = f"json_object('context', json_merge_patch('{{}}', {json_object(columns.context)}))"
         properties = f"CASE WHEN {any_context} THEN json_merge_patch({properties}, {context}) ELSE {properties} END"
-    record = "struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns.header) + ")"
-    # The innermost SELECT names every column it passes on: header names (e.g. "revenue") must not clash
-    # with the mapped columns computed from them.
+    # The original record for the quarantine: every column (read or not) under its header name.
+    pairs = zip(columns.header, columns.idents, strict=True)
+    record = "json_object(" + ", ".join(f"{sql_string(name)}, {ident}" for name, ident in pairs) + ")"
     return f"""
     INSERT INTO rows_ BY NAME
     SELECT 0 AS unit_index, NULL AS _source_member, line_number AS _line_number, reason,
-           CASE WHEN reason IS NOT NULL THEN CAST(to_json(record) AS VARCHAR) END AS raw_line,
+           CASE WHEN reason IS NOT NULL THEN CAST(record AS VARCHAR) END AS raw_line,
            event_key, 'csv' AS source, event_name, user_id, anonymous_id, NULL AS session_key,
            event_time, received_at, platform, country, revenue,
            CASE WHEN reason IS NULL THEN properties END AS properties, NULL AS user_properties
@@ -161,8 +193,12 @@ def csv_insert_sql(columns: CsvColumns, source_table: str = "csv_lines") -> str:
                 WHEN timestamp_raw IS NULL THEN 'missing required field timestamp'
                 WHEN user_id IS NULL AND anonymous_id IS NULL THEN 'missing both user_id and anonymous_id'
                 WHEN event_time IS NULL THEN 'unparseable timestamp: ' || {quoted_value("timestamp_raw")}
+                WHEN NOT {time_in_bounds("event_time")} THEN {out_of_bounds_reason("timestamp", "timestamp_raw")}
                 WHEN received_raw IS NOT NULL AND received_at IS NULL
                     THEN 'unparseable received_at: ' || {quoted_value("received_raw")}
+                WHEN NOT {time_in_bounds("received_at")} THEN {out_of_bounds_reason("received_at", "received_raw")}
+                WHEN revenue_raw IS NOT NULL AND revenue IS NULL AND TRY_CAST(revenue_raw AS DOUBLE) IS NOT NULL
+                    THEN {out_of_range_reason("revenue", "revenue_raw", REVENUE_TYPE)}
                 WHEN revenue_raw IS NOT NULL AND revenue IS NULL
                     THEN 'unparseable revenue: ' || {quoted_value("revenue_raw")}
             END AS reason

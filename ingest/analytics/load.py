@@ -23,6 +23,7 @@ from ingest.analytics import contract
 from ingest.analytics.csv_format import (
     CSV_NUMBER_SQL,
     CSV_REJECTS_INSERT_SQL,
+    CsvColumns,
     check_header,
     csv_insert_sql,
     csv_load_raw_sql,
@@ -30,7 +31,7 @@ from ingest.analytics.csv_format import (
 )
 from ingest.analytics.detect import AMPLITUDE, CSV, EMPTY, MIXPANEL, Detected, detect_format, detect_member
 from ingest.analytics.errors import AnalyticsFileError, CorruptFileError, UnknownFormatError
-from ingest.analytics.sanitise import sanitise_lines
+from ingest.analytics.sanitise import count_lines, sanitise_lines
 from ingest.analytics.sql import (
     TRAILER_REASON,
     WORK_TABLE_DDL,
@@ -82,6 +83,9 @@ class _FileLoader:
         self.work_dir = landed.work_dir  # removed by the loop once the file is done
         self.workers = max(1, min(2, os.cpu_count() or 1))
         self.parts: dict[int, Path] = {}  # unit_index -> its Parquet part (written by the worker threads)
+        self.lines: dict[int, int] = {}  # unit_index -> physical lines of a JSON-lines unit (each a part row)
+        self.set_aside: dict[int, int] = {}  # unit_index -> lines the Python reader set aside (blank in the part)
+        self.columns: CsvColumns | None = None  # a CSV/Parquet file's header, mapped
 
     def run(self) -> FileOutputs:
         (self.work_dir / "spill").mkdir(parents=True)
@@ -112,11 +116,15 @@ class _FileLoader:
             select = mixpanel_rows_sql(lines_sql, unit_index, member, self.config.analytics.mixpanel_project_timezone)
         return unit_rows_sql(select)
 
-    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> None:
+    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> int:
+        """Stream one unit's rows into its part; returns the rows written (COPY counts them)."""
         part = self.work_dir / f"part-{unit_index}.parquet"
         part.unlink(missing_ok=True)
-        con.execute(f"COPY ({rows_sql}) TO {sql_string(str(part))} (FORMAT parquet, COMPRESSION {_PART_COMPRESSION})")
+        (written,) = con.execute(
+            f"COPY ({rows_sql}) TO {sql_string(str(part))} (FORMAT parquet, COMPRESSION {_PART_COMPRESSION})"
+        ).fetchone()
         self.parts[unit_index] = part
+        return written
 
     def _load_json_unit(
         self,
@@ -127,13 +135,20 @@ class _FileLoader:
         member: str | None,
         label: str,
     ) -> None:
+        """One part row per physical line, checked: DuckDB reads the unit; if it refuses the read (one bad or
+        over-long line stops it) or reads fewer lines than the unit has (it drops a last line longer than its read
+        buffer without an error), the Python reader sets the bad lines aside and DuckDB reads the rest."""
+        gzipped = detected.container == "gzip"
+        physical = count_lines(path, gzipped, label)
         try:
-            self._copy_unit(
+            read = self._copy_unit(
                 con,
                 self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression), unit_index, member),
                 unit_index,
             )
-            return
+            if read == physical:
+                self.lines[unit_index] = physical
+                return
         except duckdb.IOException as exc:  # a damaged gzip stream
             raise CorruptFileError(
                 f"corrupt {detected.container} data in {label}: {_duckdb_message(exc, path, label)}"
@@ -143,11 +158,17 @@ class _FileLoader:
         clean = self.work_dir / f"clean-{unit_index}.jsonl"
         sidecar = self.work_dir / f"rejects-{unit_index}.jsonl"
         try:
-            sanitise_lines(path, detected.container == "gzip", clean, sidecar, label)
-            self._copy_unit(
+            unit = sanitise_lines(path, gzipped, clean, sidecar, label)
+            read = self._copy_unit(
                 con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none"), unit_index, member), unit_index
             )
-            con.execute(sidecar_rejects_insert_sql(str(sidecar), unit_index, member, detected.vendor))
+            if read != unit.lines:  # never a silently dropped line
+                raise AnalyticsFileError(f"cannot read {label}: {read} of its {unit.lines} lines were read")
+            con.execute(
+                sidecar_rejects_insert_sql(str(sidecar), unit_index, member, detected.vendor, sidecar.stat().st_size)
+            )
+            self.lines[unit_index] = unit.lines
+            self.set_aside[unit_index] = unit.set_aside
         except duckdb.Error as exc:
             raise AnalyticsFileError(f"cannot read {label}: {_duckdb_message(exc, clean, label)}") from exc
         finally:
@@ -214,6 +235,7 @@ class _FileLoader:
                 con.execute(CSV_NUMBER_SQL)
                 con.execute(CSV_REJECTS_INSERT_SQL)
             con.execute(csv_insert_sql(columns))
+            self.columns = columns
         except duckdb.IOException as exc:
             raise CorruptFileError(
                 f"corrupt {detected.container} data in {label}: {_duckdb_message(exc, self.source_path, label)}"
@@ -231,13 +253,16 @@ class _FileLoader:
             # (parts, plus sidecar rejects in rows_) or CSV/Parquet (rows_ only).
             parts_sql = "read_parquet([" + ", ".join(sql_string(str(part)) for part in parts) + "])"
             all_rows = f"(SELECT * FROM {parts_sql} UNION ALL BY NAME SELECT * FROM rows_)"
-            loadable = f"SELECT * FROM {parts_sql} WHERE reason IS NULL"
+            loadable = f"SELECT * FROM {parts_sql} WHERE reason IS NULL AND _blank IS NOT TRUE"
         else:
             all_rows = "rows_"
             loadable = "SELECT * FROM rows_ WHERE reason IS NULL ORDER BY unit_index, _line_number"
-        rows_in, rows_loaded, rows_rejected, trailers = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE reason IS NULL), count(*) FILTER (WHERE reason IS NOT NULL), "
-            f"count(*) FILTER (WHERE reason = {sql_string(TRAILER_REASON)}) FROM (SELECT reason FROM {all_rows})"
+        # Blank lines (and the lines set aside, blank in the clean copy) are part rows but not input rows.
+        rows_in, rows_loaded, rows_rejected, trailers, blank_rows = con.execute(
+            "SELECT count(*) FILTER (WHERE NOT blank), count(*) FILTER (WHERE reason IS NULL AND NOT blank), "
+            "count(*) FILTER (WHERE reason IS NOT NULL), "
+            f"count(*) FILTER (WHERE reason = {sql_string(TRAILER_REASON)}), count(*) FILTER (WHERE blank) "
+            f"FROM (SELECT reason, coalesce(_blank, false) AS blank FROM {all_rows})"
         ).fetchone()
         lineage = self.landed.lineage_sql(None)  # analytics rows carry no _source_format
         events_cols = ", ".join(
@@ -278,6 +303,10 @@ class _FileLoader:
             quarantine_rows=rows_rejected,
             incomplete=bool(trailers),
             notes=notes,
+            lines_in=sum(self.lines.values()) if self.lines else None,
+            blank_lines=blank_rows - sum(self.set_aside.values()),
+            unknown_columns=list(self.columns.unknown) if self.columns else [],
+            missing_columns=list(self.columns.missing) if self.columns else [],
         )
 
 

@@ -8,9 +8,11 @@ whitelisting (CSV headers, see csv_columns.py).
 
 from __future__ import annotations
 
+import calendar
 import json
 
 from ingest.common.parquet import sql_string
+from ingest.common.ranges import EARLIEST_TIME, LATEST_TIME
 
 # One line per row: a delimiter that never occurs in valid JSON (raw control characters must be escaped there).
 LINE_DELIMITER = "\x01"
@@ -21,14 +23,16 @@ READ_BUFFER_BYTES = 4 * MAX_LINE_BYTES
 TRAILER_LINE = "terminated early"
 TRAILER_REASON = "vendor trailer: export terminated early"
 
-# One row per non-blank input line / CSV record; reason IS NULL means loadable. JSON-lines units stream these
-# rows into one Parquet part per unit (see unit_rows_sql); CSV/Parquet files and the few lines the Python
-# sanitiser sets aside go to the in-memory work table ``rows_`` with the same columns.
+REVENUE_TYPE = "DECIMAL(18,6)"  # the contract's revenue column
+# One row per input line (blank ones flagged _blank) / CSV record; reason IS NULL on a non-blank row means
+# loadable. JSON-lines units stream these rows into one Parquet part per unit (see unit_rows_sql); CSV/Parquet files
+# and the few lines the Python sanitiser sets aside go to the in-memory work table ``rows_`` with the same columns.
 ROWS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("unit_index", "INTEGER"),
     ("_source_member", "VARCHAR"),
     ("_line_number", "BIGINT"),
     ("reason", "VARCHAR"),
+    ("_blank", "BOOLEAN"),  # a blank line: no row, but counted, so every physical line of a unit is accounted for
     ("raw_line", "VARCHAR"),
     ("event_key", "VARCHAR"),
     ("source", "VARCHAR"),
@@ -40,7 +44,7 @@ ROWS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("received_at", "TIMESTAMP"),
     ("platform", "VARCHAR"),
     ("country", "VARCHAR"),
-    ("revenue", "DECIMAL(18,6)"),
+    ("revenue", REVENUE_TYPE),
     ("properties", "VARCHAR"),
     ("user_properties", "VARCHAR"),
 )
@@ -53,8 +57,26 @@ def unit_rows_sql(select_sql: str) -> str:
     return f"SELECT {cols} FROM ({select_sql})"
 
 
-# Epoch seconds accepted as a time: 1970 .. 9999-12-31 (beyond that make_timestamp would overflow).
-_MAX_EPOCH_SECONDS = 253402300799
+# Times a row may carry (ingest/common/ranges.py): outside them a time is the line's quarantine reason.
+_EARLIEST_EPOCH_SECONDS = calendar.timegm(EARLIEST_TIME.timetuple())
+_LATEST_EPOCH_SECONDS = calendar.timegm(LATEST_TIME.timetuple())
+TIME_BOUNDS = f"{EARLIEST_TIME.year}..{LATEST_TIME.year}"
+
+
+def time_in_bounds(expr: str) -> str:
+    """SQL: the TIMESTAMP ``expr`` lies within the bounds every source keeps (NULL stays NULL)."""
+    return (
+        f"({expr} BETWEEN TIMESTAMP {sql_string(EARLIEST_TIME.isoformat(sep=' '))} "
+        f"AND TIMESTAMP {sql_string(LATEST_TIME.isoformat(sep=' '))})"
+    )
+
+
+def out_of_bounds_reason(field: str, raw_expr: str) -> str:
+    return f"{sql_string(field + ' ')} || {quoted_value(raw_expr)} || {sql_string(' is outside ' + TIME_BOUNDS)}"
+
+
+def out_of_range_reason(field: str, raw_expr: str, sql_type: str) -> str:
+    return f"{sql_string(field + ' ')} || {quoted_value(raw_expr)} || {sql_string(' is out of range for ' + sql_type)}"
 
 
 def utc_timestamp(expr: str) -> str:
@@ -69,14 +91,15 @@ def quoted_value(expr: str) -> str:
 
 
 def read_lines_sql(path: str, compression: str) -> str:
-    """Numbered raw lines of a JSON-lines file (plain or gzip), blank lines dropped after numbering."""
+    """Numbered raw lines of a JSON-lines file (plain or gzip), blank ones flagged ``is_blank`` (every line is kept,
+    so the rows of a unit can be checked against its physical line count)."""
     reader = (
         f"read_csv({sql_string(path)}, columns={{'line': 'VARCHAR'}}, delim={sql_string(LINE_DELIMITER)}, "
         f"quote='', escape='', header=false, auto_detect=false, compression={sql_string(compression)}, "
         f"max_line_size={MAX_LINE_BYTES}, buffer_size={READ_BUFFER_BYTES})"
     )
     # row_number() OVER () is a streaming window: it numbers rows in scan order (insertion order is preserved).
-    return f"SELECT * FROM (SELECT row_number() OVER () AS line_number, line FROM {reader}) WHERE {NOT_BLANK_SQL}"
+    return f"SELECT row_number() OVER () AS line_number, line, NOT ({NOT_BLANK_SQL}) AS is_blank FROM {reader}"
 
 
 # A line is blank if it holds only spaces, tabs and carriage returns. trim() with a character list walks the
@@ -97,16 +120,17 @@ def _validated_lines(lines_sql: str, line_struct: dict[str, str]) -> str:
     array or scalar parses to a struct of NULLs, so ``is_object`` also looks at the first character. A JSON
     object that from_json still refuses stops the read (as before the single parse), never a silent reject."""
     return f"""
-        SELECT line_number, line, is_json, is_object,
+        SELECT line_number, line, is_blank, is_json, is_object,
                CASE WHEN is_object AND j IS NULL
                     THEN error('cannot parse the JSON object on line ' || line_number)
                     WHEN is_object THEN j END AS j
         FROM (
-            SELECT line_number, line, j, is_json,
+            SELECT line_number, line, is_blank, j, is_json,
                    is_json AND (starts_with(line, '{{') OR starts_with(ltrim(line), '{{')) AS is_object
             FROM (
-                SELECT line_number, line, j, CASE WHEN j IS NOT NULL THEN true ELSE json_valid(line) END AS is_json
-                FROM (SELECT line_number, line, try(from_json(line, {_json_struct(line_struct)})) AS j
+                SELECT line_number, line, is_blank, j,
+                       CASE WHEN j IS NOT NULL THEN true ELSE json_valid(line) END AS is_json
+                FROM (SELECT line_number, line, is_blank, try(from_json(line, {_json_struct(line_struct)})) AS j
                       FROM ({lines_sql}))
             )
         )"""
@@ -133,7 +157,7 @@ def amplitude_rows_sql(lines_sql: str, unit_index: int, member: str | None) -> s
     member_sql = sql_string(member) if member is not None else "NULL"
     return f"""
     SELECT {unit_index} AS unit_index, {member_sql} AS _source_member, line_number AS _line_number, reason,
-           CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
+           is_blank AS _blank, CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
            j.uuid AS event_key, 'amplitude' AS source, j.event_type AS event_name, j.user_id AS user_id,
            j.device_id AS anonymous_id,
            CASE WHEN j.session_id IN ('-1', '') THEN NULL ELSE j.session_id END AS session_key,
@@ -143,16 +167,29 @@ def amplitude_rows_sql(lines_sql: str, unit_index: int, member: str | None) -> s
     FROM (
         SELECT *,
             CASE
+                WHEN is_blank THEN NULL
                 WHEN NOT is_json THEN 'invalid JSON'
                 WHEN NOT is_object THEN 'not a JSON object'
                 WHEN coalesce(j.uuid, '') = '' THEN 'missing required field uuid'
                 WHEN coalesce(j.event_type, '') = '' THEN 'missing required field event_type'
                 WHEN coalesce(j.event_time, '') = '' THEN 'missing required field event_time'
                 WHEN event_time IS NULL THEN 'unparseable event_time: ' || {quoted_value("j.event_time")}
+                WHEN NOT {time_in_bounds("event_time")} THEN {out_of_bounds_reason("event_time", "j.event_time")}
                 WHEN received_raw IS NOT NULL AND received_at IS NULL
                     THEN 'unparseable server_received_time/server_upload_time: ' || {quoted_value("received_raw")}
+                WHEN NOT {time_in_bounds("received_at")}
+                    THEN {out_of_bounds_reason("server_received_time/server_upload_time", "received_raw")}
+                WHEN revenue_raw IS NOT NULL AND revenue IS NULL AND TRY_CAST(revenue_raw AS DOUBLE) IS NOT NULL
+                    THEN {out_of_range_reason("event_properties.$revenue", "revenue_raw", REVENUE_TYPE)}
                 WHEN revenue_raw IS NOT NULL AND revenue IS NULL
                     THEN 'unparseable event_properties.$revenue: ' || {quoted_value("revenue_raw")}
+                WHEN price_raw IS NOT NULL AND revenue IS NULL AND TRY_CAST(price_raw AS DOUBLE) IS NOT NULL
+                     AND (quantity_raw IS NULL OR TRY_CAST(quantity_raw AS DOUBLE) IS NOT NULL)
+                    THEN {
+        out_of_range_reason(
+            "event_properties.$price x $quantity", "price_raw || ' x ' || coalesce(quantity_raw, '1')", REVENUE_TYPE
+        )
+    }
                 WHEN price_raw IS NOT NULL AND revenue IS NULL
                     THEN 'unparseable event_properties.$price/$quantity: '
                          || {quoted_value("price_raw || ' x ' || coalesce(quantity_raw, '1')")}
@@ -206,8 +243,8 @@ def mixpanel_rows_sql(lines_sql: str, unit_index: int, member: str | None, proje
     tz = sql_string(project_timezone)
     return f"""
     SELECT {unit_index} AS unit_index, {member_sql} AS _source_member, line_number AS _line_number, reason,
-           CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
-           CASE WHEN reason IS NULL THEN sha256(
+           is_blank AS _blank, CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
+           CASE WHEN reason IS NULL AND NOT is_blank THEN sha256(
                j.event || chr(31) || distinct_id || chr(31) || CAST(time_ms AS VARCHAR) || chr(31)
                || coalesce(p."$insert_id", '')) END AS event_key,
            'mixpanel' AS source, j.event AS event_name,
@@ -224,6 +261,7 @@ def mixpanel_rows_sql(lines_sql: str, unit_index: int, member: str | None, proje
     FROM (
         SELECT *,
             CASE
+                WHEN is_blank THEN NULL
                 -- (trim with a character list walks the whole line: a JSON object line cannot be the trailer)
                 WHEN NOT starts_with(line, '{{') AND trim(line, ' \t\r') = {sql_string(TRAILER_LINE)}
                     THEN {sql_string(TRAILER_REASON)}
@@ -233,8 +271,14 @@ def mixpanel_rows_sql(lines_sql: str, unit_index: int, member: str | None, proje
                 WHEN j.properties IS NULL THEN 'missing required field properties'
                 WHEN NOT properties_is_object THEN 'properties is not a JSON object'
                 WHEN coalesce(p.time, '') = '' THEN 'missing required field properties.time'
+                WHEN event_time IS NULL AND TRY_CAST(p.time AS DOUBLE) IS NOT NULL
+                    THEN 'properties.time ' || {quoted_value("p.time")} || {sql_string(" is outside " + TIME_BOUNDS)}
                 WHEN event_time IS NULL THEN 'unparseable properties.time: ' || {quoted_value("p.time")}
                 WHEN coalesce(distinct_id, '') = '' THEN 'missing required field properties.distinct_id'
+                WHEN p.mp_processing_time_ms IS NOT NULL AND received_at IS NULL
+                     AND TRY_CAST(p.mp_processing_time_ms AS DOUBLE) IS NOT NULL
+                    THEN 'properties.mp_processing_time_ms ' || {quoted_value("p.mp_processing_time_ms")}
+                         || {sql_string(" is outside " + TIME_BOUNDS)}
                 WHEN p.mp_processing_time_ms IS NOT NULL AND received_at IS NULL
                     THEN 'unparseable properties.mp_processing_time_ms: ' || {quoted_value("p.mp_processing_time_ms")}
             END AS reason
@@ -248,9 +292,10 @@ def mixpanel_rows_sql(lines_sql: str, unit_index: int, member: str | None, proje
                 make_timestamp(CAST(round(processing_ms * 1000) AS BIGINT)) AS received_at
             FROM (
                 SELECT *, p.distinct_id AS distinct_id,
-                    CASE WHEN TRY_CAST(p.time AS DOUBLE) BETWEEN 0 AND {_MAX_EPOCH_SECONDS}
+                    CASE WHEN TRY_CAST(p.time AS DOUBLE) BETWEEN {_EARLIEST_EPOCH_SECONDS} AND {_LATEST_EPOCH_SECONDS}
                          THEN TRY_CAST(p.time AS DOUBLE) END AS time_seconds,
-                    CASE WHEN TRY_CAST(p.mp_processing_time_ms AS DOUBLE) BETWEEN 0 AND {_MAX_EPOCH_SECONDS * 1000}
+                    CASE WHEN TRY_CAST(p.mp_processing_time_ms AS DOUBLE)
+                              BETWEEN {_EARLIEST_EPOCH_SECONDS * 1000} AND {_LATEST_EPOCH_SECONDS * 1000}
                          THEN TRY_CAST(p.mp_processing_time_ms AS DOUBLE) END AS processing_ms
                 FROM (
                     SELECT *, starts_with(CAST(j.properties AS VARCHAR), '{{') AS properties_is_object,
@@ -263,12 +308,17 @@ def mixpanel_rows_sql(lines_sql: str, unit_index: int, member: str | None, proje
     )"""
 
 
-def sidecar_rejects_insert_sql(sidecar_path: str, unit_index: int, member: str | None, vendor: str) -> str:
-    """Rows the Python line sanitiser rejected (invalid UTF-8, control characters, over-long lines)."""
+def sidecar_rejects_insert_sql(
+    sidecar_path: str, unit_index: int, member: str | None, vendor: str, max_record_bytes: int
+) -> str:
+    """Rows the Python line sanitiser rejected (invalid UTF-8, control characters, over-long lines). A record holds
+    its line (up to MAX_LINE_BYTES, escaped): ``max_record_bytes`` (the sidecar's size will do) lifts DuckDB's
+    16 MiB default object limit, which a long bad line would exceed."""
     member_sql = sql_string(member) if member is not None else "NULL"
     return f"""
     INSERT INTO rows_ BY NAME
     SELECT {unit_index} AS unit_index, {member_sql} AS _source_member, line_number AS _line_number, reason,
            raw_line, {sql_string(vendor)} AS source
     FROM read_json({sql_string(sidecar_path)}, format='newline_delimited',
-                   columns={{'line_number': 'BIGINT', 'raw_line': 'VARCHAR', 'reason': 'VARCHAR'}})"""
+                   columns={{'line_number': 'BIGINT', 'raw_line': 'VARCHAR', 'reason': 'VARCHAR'}},
+                   maximum_object_size={max(max_record_bytes, 16 * 1024 * 1024)})"""

@@ -32,9 +32,11 @@ from ingest.billing.values import (
     split_metadata,
     text,
 )
+from ingest.common.columns import ColumnDrift
 from ingest.common.errors import MalformedFileError, UnknownLayoutError
 from ingest.common.identity import email_hash
 from ingest.common.parsed import ParsedFile
+from ingest.common.ranges import rows_problem
 from ingest.common.text import csv_rows, decode_text, load_json, raw_json
 
 CSV_FORMAT = "stripe_csv"
@@ -63,20 +65,67 @@ class CsvLayout:
     entity: str
     signature: frozenset[str]  # lower-cased headers that identify the export
     required: frozenset[str]  # headers it cannot be loaded without (beyond the signature)
+    optional: frozenset[str]  # headers read when present (their absence is listed as missing_columns)
+    # Columns known to the layout but never reported: alternative names read when the usual one is empty, and
+    # dashboard columns that carry nothing the lake keeps (names and e-mails beside an id, display numbers, derived
+    # totals). Any other column is listed in unknown_columns.
+    unreported: frozenset[str] = frozenset()
+
+    def drift(self, headers: list[str]) -> ColumnDrift:
+        read = self.signature | self.required | self.optional | self.unreported
+        return ColumnDrift.of(
+            headers, known=lambda name: name.lower() in read or name.lower().endswith(METADATA_SUFFIX),
+            optional=sorted(self.optional), fold=str.lower,
+        )  # fmt: skip
 
 
+_TIMES = ("trial start (utc)", "trial end (utc)", "start (utc)", "current period start (utc)")
 CSV_LAYOUTS = (
-    CsvLayout("customers", "customers", frozenset({"id", "email", "created (utc)"}), frozenset()),
     CsvLayout(
-        "subscriptions", "subscriptions", frozenset({"id", "customer id", "plan", "status"}), frozenset({"currency"})
+        "customers",
+        "customers",
+        frozenset({"id", "email", "created (utc)"}),
+        frozenset(),
+        frozenset({"card country", "currency", "deleted"}),
+        frozenset({"description", "name", "delinquent", "balance", "plan", "status", "cancel at period end"}),
     ),
-    CsvLayout("invoices", "invoices", frozenset({"id", "customer", "total", "amount paid"}), frozenset({"currency"})),
-    CsvLayout("refunds", "refunds", frozenset({"id", "charge id", "amount", "created (utc)"}), frozenset({"currency"})),
+    CsvLayout(
+        "subscriptions",
+        "subscriptions",
+        frozenset({"id", "customer id", "plan", "status"}),
+        frozenset({"currency"}),
+        frozenset(
+            {"product", "quantity", "interval", "amount", "percent off", "amount off", "created (utc)", *_TIMES}
+            | {"current period end (utc)", "cancel at period end", "canceled at (utc)", "ended at (utc)"}
+        ),
+        frozenset({"customer name", "customer email", "customer description", "coupon"}),
+    ),
+    CsvLayout(
+        "invoices",
+        "invoices",
+        frozenset({"id", "customer", "total", "amount paid"}),
+        frozenset({"currency"}),
+        frozenset(
+            {"subscription", "status", "billing reason", "subtotal", "discount", "tax", "starting balance"}
+            | {"period start (utc)", "period end (utc)", "date (utc)", "paid at (utc)"}
+        ),
+        frozenset({"number", "customer email", "customer name", "amount due", "amount remaining"}),
+    ),
+    CsvLayout(
+        "refunds",
+        "refunds",
+        frozenset({"id", "charge id", "amount", "created (utc)"}),
+        frozenset({"currency"}),
+        frozenset({"invoice id", "customer id", "reason", "status"}),
+        frozenset({"invoice", "customer"}),
+    ),
     CsvLayout(
         "credit_notes",
         "refunds",
         frozenset({"id", "invoice", "customer", "amount", "created (utc)"}),
         frozenset({"currency"}),
+        frozenset({"reason", "status"}),
+        frozenset({"invoice id", "customer id", "charge id", "number", "customer email", "customer name"}),
     ),
 )
 
@@ -116,7 +165,8 @@ def detect_csv_layout(headers: list[str], label: str) -> CsvLayout:
             missing = sorted(layout.required - folded)
             if missing:
                 raise MalformedFileError(
-                    f"{label}: Stripe {layout.name} export without the column(s) {', '.join(missing)}"
+                    f"{label}: Stripe {layout.name} export without the column(s) {', '.join(missing)} "
+                    "(header names compared case-insensitively)"
                 )
             return layout
     shown = ", ".join(repr(h) for h in headers[:10]) + (", ..." if len(headers) > 10 else "")
@@ -231,6 +281,13 @@ _ID_COLUMNS = {
 }
 
 
+def _check_ranges(rows: dict[str, list[dict[str, Any]]]) -> None:
+    """A time outside 1900..2100 or a number its column cannot hold is the record's reason (ingest/common/ranges.py)."""
+    problem = rows_problem(contract.ENTITIES, rows)
+    if problem is not None:
+        raise RowError(problem)
+
+
 def _check_invoice_customer(row: dict[str, Any], known: set[str]) -> None:
     customer = row.get("customer_id")
     if customer is None:
@@ -248,6 +305,8 @@ def parse_stripe_csv(text_: str, label: str, context: BillingContext) -> ParsedF
     headers, data = rows[0], rows[1:]
     layout = detect_csv_layout(headers, label)
     out = ParsedFile(CSV_FORMAT, layout.entity, _empty_entities(), details={"layout": layout.name})
+    drift = layout.drift(headers)
+    out.unknown_columns, out.missing_columns = list(drift.unknown), list(drift.missing)
     build = _CSV_BUILDERS[layout.name]
     id_column = _ID_COLUMNS[layout.entity]
     id_position = [h.strip().lower() for h in headers].index("id")
@@ -264,6 +323,7 @@ def parse_stripe_csv(text_: str, label: str, context: BillingContext) -> ParsedF
                 raise RowError("record without an id")
             if layout.entity == "invoices":
                 _check_invoice_customer(row, context.known_customers)
+            _check_ranges({layout.entity: [row]})
         except RowError as exc:
             out.reject(number, layout.entity, key, raw, str(exc))
             continue
@@ -498,6 +558,7 @@ def parse_stripe_api(document: Any, label: str, context: BillingContext) -> Pars
                 row = _api_refund(obj, context)
             if not row[_ID_COLUMNS[entity]]:
                 raise RowError("record without an id")
+            _check_ranges({entity: [row], "invoice_lines": lines})
         except RowError as exc:
             out.reject(number, entity, key, raw, str(exc))
             continue

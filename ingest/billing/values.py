@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ingest.common.money import AmountError, check_currency, parse_amount, to_minor_units
+from ingest.common.ranges import time_problem
 from ingest.common.text import scrub_emails
 
 
@@ -70,6 +71,14 @@ def csv_time(value: str | None, column: str) -> datetime | None:
             raise RowError(f"unparseable {column} {value!r}") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return _in_bounds(moment, column, value)
+
+
+def _in_bounds(moment: datetime, field: str, value: Any) -> datetime:
+    """A time outside 1900..2100 is a broken clock or a unit mix-up: the record's reason, naming field and value."""
+    problem = time_problem(moment)
+    if problem is not None:
+        raise RowError(f"{field} {value!r} {problem}")
     return moment
 
 
@@ -83,9 +92,10 @@ def epoch_time(value: Any, field: str) -> datetime | None:
         else:
             raise RowError(f"{field} {value!r} is not an epoch-seconds timestamp")
     try:
-        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+        moment = datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
     except (OverflowError, OSError, ValueError):
         raise RowError(f"{field} {value!r} is out of range for a timestamp") from None
+    return _in_bounds(moment, field, value)
 
 
 def csv_bool(value: str | None, column: str) -> bool | None:

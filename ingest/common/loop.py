@@ -10,11 +10,15 @@ analytics through its own DuckDB SQL). The loop keeps the invariants, in this on
 - fail closed: a file that cannot be loaded (``IngestFileError``) gets a FAILED result and manifest record naming
   the file and the problem, and the next file is still loaded;
 - rows_in = rows_loaded + rows_rejected + rows_skipped, checked before the manifest says ``loaded``;
+- schema drift reported alike: a file's ``unknown_columns`` / ``missing_columns`` (ingest/common/columns.py) go to its
+  manifest record and result;
+- no message names the run's scratch space (lake/_tmp/...): it names the landed file instead;
 - one manifest record per content, written last (outputs are written atomically to lake/_pending first).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -105,6 +109,12 @@ class FileOutputs:
     incomplete: bool = False
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    # Physical lines of a line-based file, counted apart from its parser (None where records are not lines), and
+    # those of them that are blank: every line is an input row or blank, never dropped unseen.
+    lines_in: int | None = None
+    blank_lines: int = 0
+    unknown_columns: list[str] = field(default_factory=list)  # in the file, not read (see ingest/common/columns.py)
+    missing_columns: list[str] = field(default_factory=list)  # read when present, absent from the file
 
     def check_counts(self, label: str) -> None:
         counted = self.rows_loaded + self.rows_rejected + self.rows_skipped
@@ -112,6 +122,11 @@ class FileOutputs:
             raise IngestFileError(
                 f"{label}: rows_in {self.rows_in} != loaded {self.rows_loaded} + rejected {self.rows_rejected} "
                 f"+ skipped {self.rows_skipped}"
+            )
+        if self.lines_in is not None and self.rows_in + self.blank_lines != self.lines_in:
+            raise IngestFileError(
+                f"{label}: {self.lines_in} lines, but rows_in {self.rows_in} + blank lines {self.blank_lines} "
+                f"= {self.rows_in + self.blank_lines}: a line was not read"
             )
         if self.main_entity is not None and self.main_entity not in self.entity_rows:
             raise IngestFileError(f"{label}: no {self.main_entity} file was written")
@@ -135,6 +150,13 @@ class SourceRun(Protocol):
 
 def work_root(paths: Paths, source: str) -> Path:
     return paths.lake / "_tmp" / source
+
+
+def public_message(message: str, landed: LandedFile) -> str:
+    """``message`` with every path inside the run's scratch space (lake/_tmp/<source>/..., where members are
+    extracted and lines set aside) replaced by the landed file's name: a reader knows the file, not our temp files."""
+    scratch = re.escape(str(work_root(landed.paths, landed.spec.source)))
+    return re.sub(scratch + r"[^\s'\"]*", landed.relative_path, message)
 
 
 def _utc_now() -> datetime:
@@ -203,6 +225,8 @@ def _failed_record(spec: SourceSpec, record: dict[str, Any], error: str) -> dict
         "rows_skipped": None,
         "incomplete": None,
         "notes": [],
+        "unknown_columns": None,
+        "missing_columns": None,
         "lake_file": None,
         "quarantine_file": None,
         "finished_at": _iso(_utc_now()),
@@ -226,6 +250,8 @@ def _loaded_record(spec: SourceSpec, paths: Paths, record: dict[str, Any], lande
         "rows_skipped": out.rows_skipped,
         "incomplete": out.incomplete,
         "notes": out.notes,
+        "unknown_columns": list(out.unknown_columns),
+        "missing_columns": list(out.missing_columns),
         "lake_file": _lake_relative(paths, main) if main else None,
         "quarantine_file": _lake_relative(paths, landed.quarantine_file) if out.quarantine_rows else None,
         "finished_at": _iso(_utc_now()),
@@ -293,11 +319,12 @@ def _ingest_one(spec: SourceSpec, paths: Paths, run: SourceRun, path: Path) -> F
         out = run.load(landed)
         out.check_counts(relative)
     except IngestFileError as exc:
-        failed = _failed_record(spec, record, str(exc))
+        message = public_message(str(exc), landed)
+        failed = _failed_record(spec, record, message)
         unchanged = previous is not None and all(previous.get(key) == failed.get(key) for key in _FAILURE_IDENTITY)
         if not unchanged:  # the same failure again rewrites nothing
             write_manifest_record(paths, failed)
-        return result(FAILED, error=str(exc))
+        return result(FAILED, error=message)
     finally:
         shutil.rmtree(landed.work_dir, ignore_errors=True)
     write_manifest_record(paths, _loaded_record(spec, paths, record, landed, out))
@@ -315,6 +342,8 @@ def _ingest_one(spec: SourceSpec, paths: Paths, run: SourceRun, path: Path) -> F
         quarantine_file=landed.quarantine_file if out.quarantine_rows else None,
         incomplete=out.incomplete,
         notes=list(out.notes),
+        unknown_columns=list(out.unknown_columns),
+        missing_columns=list(out.missing_columns),
     )
 
 

@@ -27,6 +27,8 @@ MANIFEST_FIELDS = (
     "rows_skipped",  # rows recognised as not data (e.g. ad platforms' "Total:" rows): counted, never loaded
     "incomplete",  # the vendor marked the export as cut short (e.g. Mixpanel "terminated early")
     "notes",
+    "unknown_columns",  # columns of the file the pipeline does not read (not loaded); see ingest/common/columns.py
+    "missing_columns",  # optional columns the pipeline reads that the file lacks (loaded as NULL)
     "error",
     "lake_file",  # relative to lake/
     "quarantine_file",  # relative to lake/, only when rows were rejected

@@ -23,6 +23,8 @@ class ParsedFile:
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     incomplete: bool = False
+    unknown_columns: list[str] = field(default_factory=list)  # header columns not read (ingest/common/columns.py)
+    missing_columns: list[str] = field(default_factory=list)  # optional columns read when present, absent
 
     def reject(self, record_number: int, entity: str, key: str | None, raw: str, reason: str) -> None:
         self.quarantine.append(

@@ -36,6 +36,8 @@ class FileResult:
     quarantine_file: Path | None = None
     incomplete: bool = False
     notes: list[str] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)  # in the file, not read: not loaded
+    missing_columns: list[str] = field(default_factory=list)  # optional columns read when present, absent
     seconds: float = 0.0
 
     def describe(self) -> str:
@@ -48,6 +50,10 @@ class FileResult:
                 line += f" skipped={self.rows_skipped}"
             if self.entity_rows:
                 line += " (" + ", ".join(f"{name}={count}" for name, count in self.entity_rows.items()) + ")"
+        if self.unknown_columns:
+            line += " [columns not read: " + ", ".join(self.unknown_columns) + "]"
+        if self.missing_columns:
+            line += " [optional columns missing: " + ", ".join(self.missing_columns) + "]"
         if self.incomplete:
             line += " (export incomplete, see the manifest notes)"
         if self.error:

@@ -9,6 +9,7 @@ spills to the run's work folder beyond it. Each entity is then copied once, in f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ from ingest.common.errors import IngestFileError
 from ingest.common.loop import Columns, FileOutputs, LandedFile, work_root
 from ingest.common.parquet import copy_query_to_parquet, sql_string
 from ingest.common.quarantine import write_quarantine
+from ingest.common.ranges import row_problem
 
 BATCH_ROWS = 10_000
 # DuckDB's share while staging a run's files; beyond it, staged rows spill to the run's work folder.
@@ -241,6 +243,8 @@ class RowStage:
             incomplete=getattr(parsed, "incomplete", False),
             notes=parsed.notes,
             details=parsed.details,
+            unknown_columns=list(getattr(parsed, "unknown_columns", ())),
+            missing_columns=list(getattr(parsed, "missing_columns", ())),
         )
 
     def _write_quarantine(self, lineage: dict[str, str]) -> int:
@@ -266,6 +270,50 @@ class RowStage:
         self.buffers.clear()
 
 
+def _raw_rows(rows: dict[str, list[dict[str, Any]]]) -> str:
+    return json.dumps(rows, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def quarantine_out_of_range(parsed: ParsedRows, entities: dict[str, Columns]) -> None:
+    """The shared loop's guard for rows a parser returned in whole lists: a record with a value its contract column
+    cannot hold (ingest/common/ranges.py) is moved, with every row it produced, to the quarantine with the reason,
+    instead of failing the whole file at the cast. Parsers check their records as they build them (with the original
+    record as raw_record); this catches what a parser does not check, with the record's parsed rows as raw_record.
+    A record is the rows sharing a ``_record_number``."""
+    problems: dict[int, str] = {}
+    for entity, rows in parsed.entities.items():
+        for row in rows:
+            number = row.get("_record_number")
+            if number is not None and number not in problems:
+                problem = row_problem(entities[entity], row)
+                if problem is not None:
+                    problems[number] = f"{entity}: {problem}" if entity != parsed.main_entity else problem
+    if not problems:
+        return
+    removed: dict[int, dict[str, list[dict[str, Any]]]] = {number: {} for number in problems}
+    for entity, rows in parsed.entities.items():
+        kept = []
+        for row in rows:
+            number = row.get("_record_number")
+            if number in removed:
+                removed[number].setdefault(entity, []).append({k: v for k, v in row.items() if k != "_record_number"})
+            else:
+                kept.append(row)
+        parsed.entities[entity] = kept
+    for number in sorted(problems):
+        parsed.quarantine.append(
+            {
+                "_record_number": number,
+                "entity": parsed.main_entity,
+                "record_key": None,
+                "raw_record": _raw_rows(removed[number]),
+                "reason": problems[number],
+            }
+        )
+    parsed.rows_loaded -= len(problems)
+    parsed.rows_rejected += len(problems)
+
+
 @dataclass
 class RowSource:
     """The ``SourceRun`` of a row source: ``parse`` one file into rows, write them, then ``learn`` from them what
@@ -286,6 +334,7 @@ class RowSource:
         stage = RowStage(self._con, landed, self.rules)
         try:
             parsed = self.parse(landed.path, landed.relative_path, stage)
+            quarantine_out_of_range(parsed, landed.spec.entities)
             counted = parsed.rows_loaded + parsed.rows_rejected + getattr(parsed, "rows_skipped", 0)
             if parsed.rows_in != counted:  # a parser bug, never hidden: nothing of this file is written
                 raise IngestFileError(

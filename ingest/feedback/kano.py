@@ -18,6 +18,8 @@ from typing import Any
 
 from core.config import KanoFeature
 from ingest.common.identity import email_hash
+from ingest.common.ranges import row_problem
+from ingest.feedback.contract import KANO_ANSWER_COLUMNS
 from ingest.feedback.csv_rows import CsvRows, fit_width, raw_row
 from ingest.feedback.errors import MalformedFileError, RecordError
 from ingest.feedback.rows import EntityRows, FileRows, Record, load_records
@@ -236,6 +238,9 @@ def parse_kano_long(rows: CsvRows, label: str, features: tuple[KanoFeature, ...]
                 feature,
                 answers,
             )
+            problem = row_problem(KANO_ANSWER_COLUMNS, row)  # an answer time outside 1900..2100
+            if problem is not None:
+                raise RecordError(problem)
         except RecordError as exc:
             for r in group_records:
                 out.reject(r, reasons.get(r.number) or _pair_reason(str(exc), r, by_role))

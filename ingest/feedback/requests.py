@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ingest.common.columns import ColumnDrift
 from ingest.common.identity import email_hash
 from ingest.common.row_writer import RowStage
 from ingest.feedback.csv_rows import CsvRows, fit_width, load_csv_records
@@ -70,6 +71,13 @@ def request_row(**values: Any) -> dict[str, Any]:
 # -- Productboard -------------------------------------------------------------------------------------------------
 
 
+PRODUCTBOARD_OPTIONAL = (
+    "Customer email", "Company domain", "Company name", "Tags", "Features", "Jira key", "Source", "Created at",
+)  # fmt: skip
+# Known Productboard columns that carry nothing kept (a person's name beside the hashed e-mail, the note's owner).
+PRODUCTBOARD_UNREPORTED = ("Customer name", "Owner")
+
+
 def productboard_id_column(header: list[str]) -> str | None:
     return next((name for name in ("Note ID", "id", "ID") if name in header), None)
 
@@ -80,6 +88,13 @@ def parse_productboard_csv(rows: CsvRows, label: str, stage: RowStage | None = N
     header = [c.strip() for c in rows[0]]
     id_column = productboard_id_column(header)
     assert id_column is not None  # detection requires it
+    drift = ColumnDrift.of(
+        header,
+        known=(id_column, "Title", "Content", *PRODUCTBOARD_OPTIONAL, *PRODUCTBOARD_UNREPORTED),
+        optional=PRODUCTBOARD_OPTIONAL,
+        fold=str.strip,
+    )
+    out.unknown_columns, out.missing_columns = list(drift.unknown), list(drift.missing)
 
     def parse(record: Record) -> EntityRows:
         cells = dict(zip(header, fit_width(record.payload, len(header)), strict=True))

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from ingest.common.duplicates import find_duplicates
+from ingest.common.ranges import rows_problem
 from ingest.common.row_writer import RowStage
 from ingest.feedback.contract import ENTITIES
 from ingest.feedback.errors import RecordError
@@ -60,6 +61,8 @@ class FileRows:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    unknown_columns: list[str] = field(default_factory=list)  # CSV header columns not read (ingest/common/columns.py)
+    missing_columns: list[str] = field(default_factory=list)  # CSV columns read when present, absent
     stage: RowStage | None = field(default=None, repr=False)
 
     def add_rows(self, entity: str, rows: list[dict[str, Any]]) -> None:
@@ -110,6 +113,9 @@ def load_records(out: FileRows, records: Iterable[Record], parse: Callable[[Reco
         numbers = group.numbers if group else (record.number,)
         try:
             parsed = parse(record)
+            problem = rows_problem(ENTITIES, parsed)  # a time outside 1900..2100, a number beyond its column
+            if problem is not None:
+                raise RecordError(problem)
         except RecordError as exc:
             for number in numbers:  # identical copies: the same raw text under each copy's number
                 out.reject(Record(number, record.key, record.raw, None), str(exc))

@@ -463,6 +463,8 @@ CSAT_REQUIRED = ("response_id", "score", "responded_at")
 def parse_csat_csv(rows: CsvRows, label: str, survey_name: str, stage: RowStage | None = None) -> FileRows:
     out = FileRows("csat_csv", ENTITY, stage=stage)
     header = [c.strip() for c in rows[0]]
+    # Other columns are segment fields, kept in properties: read, so never unknown.
+    out.missing_columns = [name for name in CSAT_COLUMNS if name not in CSAT_REQUIRED and name not in header]
 
     def parse(record: Record) -> EntityRows:
         cells = dict(zip(header, fit_width(record.payload, len(header)), strict=True))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.common.identity import email_hash
+from ingest.common.ranges import time_problem
 from ingest.feedback.errors import RecordError
 
 # Deliberately broad: a false positive only hashes some text, a false negative would leak an address.
@@ -79,14 +80,22 @@ def timestamp(value: Any, field: str, *, required: bool = True) -> datetime | No
         raise RecordError(f"unparseable {field} {value!r}")
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return _in_bounds(moment, field, value)
+
+
+def _in_bounds(moment: datetime, field: str, value: Any) -> datetime:
+    problem = time_problem(moment)
+    if problem is not None:
+        raise RecordError(f"{field} {value!r} {problem}")
     return moment
 
 
 def _from_epoch(value: float, field: str) -> datetime:
     try:
-        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+        moment = datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
     except (OverflowError, OSError, ValueError):
         raise RecordError(f"unparseable {field} {value!r} (epoch seconds out of range)") from None
+    return _in_bounds(moment, field, value)
 
 
 _LEADING_INTEGER = re.compile(r"^\s*(-?\d+)(?:\s*(?:-|–|:|\.|\))\s*\D.*)?\s*$", re.DOTALL)

@@ -344,4 +344,24 @@ def parse_csv_export(text: str, label: str, config: JiraConfig, sprint_ids_by_na
     }
     out.details["custom_fields"] = {logical: parser.served.get(logical, {}) for logical in CUSTOM_LOGICAL_FIELDS}
     out.details["issue_link_columns"] = [columns.header[position] for position, _, _ in columns.links]
+    out.unknown_columns, out.missing_columns = _column_drift(columns, config)
     return out
+
+
+def _column_drift(columns: _Columns, config: JiraConfig) -> tuple[list[str], list[str]]:
+    """Columns not read (mapped to no field, not an issue link), and the fields read when present that the header
+    lacks, each under its first configured-language header name (ingest/common/columns.py)."""
+    mapped = {i for positions in columns.positions.values() for i in positions} | {p for p, _, _ in columns.links}
+    unknown = list(dict.fromkeys(name for i, name in enumerate(columns.header) if i not in mapped and name))
+    readable = dict.fromkeys(header_lookup(config.csv_locales).values())
+    optional = {logical: header_names(logical, config.csv_locales) for logical in readable}
+    for logical in CUSTOM_LOGICAL_FIELDS:  # configured by name: "Custom field (<name>)" in the header
+        names = [name for name in config.custom_fields.get(logical, ()) if not CUSTOM_FIELD_ID.match(name)]
+        if names and logical not in optional:
+            optional[logical] = [f"Custom field ({name})" for name in names]
+    missing = [
+        (names or [logical])[0]
+        for logical, names in optional.items()
+        if logical not in REQUIRED_COLUMNS and not columns.has(logical)
+    ]
+    return unknown, missing

@@ -29,6 +29,8 @@ class FileRows:
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     incomplete: bool = False
+    unknown_columns: list[str] = field(default_factory=list)  # CSV header columns not read (ingest/common/columns.py)
+    missing_columns: list[str] = field(default_factory=list)  # CSV columns read when present, absent
 
     def reject(self, record_number: int, key: str | None, raw: str, reason: str) -> None:
         self.quarantine.append(

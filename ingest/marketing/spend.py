@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from core.config import FinanceConfig
+from ingest.common.columns import ColumnDrift
 from ingest.common.errors import UnknownLayoutError
 from ingest.common.money import AmountError, check_currency, parse_amount
 from ingest.common.parsed import ParsedFile
+from ingest.common.ranges import row_problem, time_problem
 from ingest.common.text import csv_rows, decode_text, load_json, raw_json
+from ingest.marketing.contract import SPEND_COLUMNS
 
 ENTITY = "spend"
 GOOGLE_UI = "google_ads_ui_csv"
@@ -78,9 +81,13 @@ def spend_date(value: str | None, column: str) -> date:
     stripped = value.strip()
     for pattern in _DATE_FORMATS:
         try:
-            return datetime.strptime(stripped, pattern).date()
+            day = datetime.strptime(stripped, pattern).date()
         except ValueError:
             continue
+        problem = time_problem(day)
+        if problem is not None:
+            raise RowError(f"{column} {value!r} {problem}")
+        return day
     raise RowError(f"unparseable {column} {value!r}")
 
 
@@ -185,6 +192,20 @@ class CsvLayout:
     matches: Callable[[Header], bool]
     is_totals: Callable[[Header, list[str]], bool]
     cells: Callable[[Header, list[str], SpendContext], SpendCells]
+    # Lower-cased headers the layout reads (alternative names included) or knows to carry nothing kept; any other
+    # column is listed in unknown_columns. ``optional``: read when present, listed in missing_columns when absent.
+    known: frozenset[str] = frozenset()
+    optional: tuple[str, ...] = ()
+
+    def drift(self, header: Header) -> ColumnDrift:
+        def is_known(name: str) -> bool:
+            return name.lower() in self.known or (self.format == META and _META_SPEND.match(name) is not None)
+
+        present = set(header.positions)
+        # An optional column counts as present under any of its alternative names ("impr." / "impressions").
+        missing = [name for name in self.optional if not present & set(name.split("|"))]
+        drift = ColumnDrift.of(header.cells, known=is_known)
+        return ColumnDrift(drift.unknown, tuple(name.split("|")[0] for name in missing))
 
 
 _TOTAL = re.compile(r"^total(?:\s*:.*)?$", re.IGNORECASE)  # "Total", "Total: Account"; not a campaign "Totally"
@@ -270,6 +291,7 @@ def _generic_cells(header: Header, row: list[str], context: SpendContext) -> Spe
     )
 
 
+_GOOGLE_API_OPTIONAL = ("campaign.id", "campaign.name", "metrics.impressions", "metrics.clicks")
 CSV_LAYOUTS = (
     CsvLayout(
         GOOGLE_API,
@@ -277,6 +299,8 @@ CSV_LAYOUTS = (
         lambda h: h.has("segments.date", "metrics.cost_micros", "customer.currency_code"),
         lambda h, row: False,
         _google_api_cells,
+        frozenset({"segments.date", "metrics.cost_micros", "customer.currency_code", *_GOOGLE_API_OPTIONAL}),
+        _GOOGLE_API_OPTIONAL,
     ),
     CsvLayout(
         GOOGLE_UI,
@@ -284,6 +308,9 @@ CSV_LAYOUTS = (
         lambda h: h.has("day", "campaign", "cost") and (h.has("currency code") or h.has("currency")),
         lambda h, row: any(_starts_with_total(cell) for cell in row[:3]),
         _google_ui_cells,
+        frozenset({"day", "campaign", "campaign id", "currency code", "currency", "cost", "impr.", "impressions"})
+        | {"clicks"},
+        ("campaign id", "impr.|impressions", "clicks"),
     ),
     CsvLayout(
         META,
@@ -292,6 +319,9 @@ CSV_LAYOUTS = (
         # The summary row Ads Manager adds has no Day (its reporting range covers the whole export).
         lambda h, row: not (h.value(row, "day") or "").strip(),
         _meta_cells,
+        frozenset({"campaign name", "campaign id", "day", "amount spent", "currency", "impressions", "link clicks"})
+        | {"clicks (all)", "reporting starts", "reporting ends"},
+        ("campaign id", "impressions", "link clicks|clicks (all)"),
     ),
     CsvLayout(
         GENERIC,
@@ -299,6 +329,8 @@ CSV_LAYOUTS = (
         lambda h: h.has("date", "channel", "campaign", "spend", "currency"),
         lambda h, row: _starts_with_total(h.value(row, "date")) or _starts_with_total(h.value(row, "channel")),
         _generic_cells,
+        frozenset({"date", "channel", "campaign", "spend", "currency", "campaign_id", "impressions", "clicks"}),
+        ("campaign_id", "impressions", "clicks"),
     ),
 )
 
@@ -322,6 +354,9 @@ def _find_header(rows: list[list[str]], label: str) -> tuple[int, Header, CsvLay
 def _load_row(out: ParsedFile, number: int, raw: str, build: Callable[[], dict[str, Any]]) -> None:
     try:
         row = build()
+        problem = row_problem(SPEND_COLUMNS, row)  # a date outside 1900..2100, counts beyond BIGINT
+        if problem is not None:
+            raise RowError(problem)
     except RowError as exc:
         out.reject(number, ENTITY, None, raw, str(exc))
         return
@@ -335,6 +370,8 @@ def parse_spend_csv(text: str, label: str, context: SpendContext) -> ParsedFile:
         raise UnknownLayoutError(f"unknown layout: {label}: the file is empty")
     position, header, layout = _find_header(rows, label)
     out = ParsedFile(layout.format, ENTITY, {ENTITY: []}, details={"preamble_rows": position})
+    drift = layout.drift(header)
+    out.unknown_columns, out.missing_columns = list(drift.unknown), list(drift.missing)
     zero_cost = 0
     cells_of, vendor = layout.cells, layout.vendor
     for number, cells in enumerate(rows[position + 1 :], 1):

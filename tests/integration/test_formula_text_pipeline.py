@@ -207,7 +207,7 @@ def _land_customers(paths: Paths, name: str, *, created: str | None) -> str:
 
 def test_a_failing_raw_gate_names_the_file_and_its_discard_command_moves_on(copied, capsys):
     publication = current_publication(copied)
-    bad_sha = _land_customers(copied, "customers_year_9999", created="9999-01-01 00:00:00")
+    bad_sha = _land_customers(copied, "customers_year_2090", created="2090-01-01 00:00:00")
     fine_sha = _land_customers(copied, "customers_fine", created=None)
 
     blocked = run_pipeline(copied)
@@ -217,16 +217,16 @@ def test_a_failing_raw_gate_names_the_file_and_its_discard_command_moves_on(copi
     assert current_publication(copied) == publication  # the last good publication stays served
     gate = json.loads((copied.runs_dir / "gates" / "raw_billing_customers.json").read_text(encoding="utf-8"))
     (failing,) = gate["failing_files"]
-    assert (failing["file_sha256"], failing["source_file"]) == (bad_sha, "billing/late/customers_year_9999.csv")
+    assert (failing["file_sha256"], failing["source_file"]) == (bad_sha, "billing/late/customers_year_2090.csv")
     assert failing["rules"] == [{"rule": "expect_column_values_to_be_between(created_at)", "unexpected_count": 2}]
-    assert [e["row"]["created_at"] for e in failing["examples"]] == ["9999-01-01T00:00:00"] * 2
+    assert [e["row"]["created_at"] for e in failing["examples"]] == ["2090-01-01T00:00:00"] * 2
     (check,) = [c for c in blocked.checks_failed if c["check"] == "raw_billing_customers_gate"]
     assert bad_sha in check["description"] and failing["discard_command"] in check["description"]
     summary = format_summary(build_summary(copied))
-    assert f"failing file {bad_sha} (billing/late/customers_year_9999.csv)" in summary
+    assert f"failing file {bad_sha} (billing/late/customers_year_2090.csv)" in summary
     assert failing["discard_command"] in summary
 
-    words = shlex.split(failing["discard_command"].replace("<why this file is discarded>", "created in year 9999"))
+    words = shlex.split(failing["discard_command"].replace("<why this file is discarded>", "created in year 2090"))
     assert words[0] == "pmw" and cli_main(words[1:]) == 0
     capsys.readouterr()
 

@@ -476,13 +476,13 @@ def test_segment_columns_as_parquet(paths: Paths, config: PipelineConfig, tmp_pa
     ]
 
 
-def test_csv_with_an_unexpected_column_set_stops_the_file(paths: Paths, config: PipelineConfig) -> None:
-    landed(paths, "weird.csv", "id,event,when,user_id,colour,properties_ok\n1,a,b,c,d,e\n")
+def test_csv_without_a_required_column_stops_the_file_naming_what_it_looked_for(paths: Paths, config: PipelineConfig):
+    landed(paths, "weird.csv", "messageId,event,when,colour,properties_ok\n1,a,b,c,d\n")
     result = only(run(paths, config))
     assert result.status == "failed"
     assert result.error == (
-        "unexpected column set in analytics/weird.csv: missing required column(s) timestamp; "
-        "unknown column(s) 'when', 'colour'"
+        "unexpected column set in analytics/weird.csv: missing required column(s) timestamp, "
+        "user_id (or userId) or anonymous_id (or anonymousId); columns not read 'when', 'colour'"
     )
     assert not (paths.lake / "_pending" / "analytics" / "events" / f"{result.sha256}.parquet").exists()
     assert not (paths.lake / "analytics" / "events" / f"{result.sha256}.parquet").exists()
