@@ -255,7 +255,9 @@ class CsatTruth:
 class InitiativeRequests:
     requests: int
     unique_users: int
-    unique_accounts: int  # sample_generator.people account ids, across vendors
+    # sample_generator.people account ids, across vendors, of the requests whose record names the company (a
+    # Productboard note with a blank Company names none: no pipeline can count its account)
+    unique_accounts: int
     by_vendor: dict[str, int]
     unique_accounts_by_vendor: dict[str, int]
     by_link: dict[str, int]  # jira_key (the record names the Jira key) | feature_name (only the feature's name)
@@ -669,6 +671,8 @@ class _Request:
     jira_key_written: bool
     title: str
     rng: random.Random
+    # False once the export has left the requester's company out (a Productboard note with a blank Company)
+    account_written: bool = True
 
 
 REQUEST_TITLES = {
@@ -731,6 +735,7 @@ def _write_productboard(out: _Output, notes: list[_Request]) -> None:
         source = _weighted(rng, [("Intercom", 0.4), ("Email", 0.3), ("Slack", 0.2), ("Chrome extension", 0.1)])
         content = f"{r.title}\n\n{u.name} ({u.account_name}) asked for this on {source}.\nQuote: « we need it weekly »"
         has_company = rng.random() > 0.05
+        r.account_written = has_company
         tags = ["feature request"] + (["enterprise"] if u.plan == "team" else []) + (["urgent"] * (rng.random() < 0.1))
         rows.append([
             note_id, r.title, content, _messy_email(rng, u.email) if rng.random() < 0.2 else u.email, u.name,
@@ -1137,9 +1142,11 @@ def _request_truth(
         by_initiative[key] = InitiativeRequests(
             requests=len(mine),
             unique_users=len({r.user.user_id for r in mine}),
-            unique_accounts=len({r.user.account_id for r in mine}),
+            unique_accounts=len({r.user.account_id for r in mine if r.account_written}),
             by_vendor={v: sum(r.vendor == v for r in mine) for v in vendors},
-            unique_accounts_by_vendor={v: len({r.user.account_id for r in mine if r.vendor == v}) for v in vendors},
+            unique_accounts_by_vendor={
+                v: len({r.user.account_id for r in mine if r.vendor == v and r.account_written}) for v in vendors
+            },
             by_link={
                 "jira_key": sum(r.jira_key_written for r in mine),
                 "feature_name": sum(not r.jira_key_written for r in mine),

@@ -39,7 +39,10 @@ def _shown(names: list[str], limit: int = 8) -> str:
 def _json_layout(document: Any, label: str, ticket_fields: TicketFields | None) -> FileRows:
     if isinstance(document, dict):
         for key, parse in (
-            ("tickets", lambda items: parse_zendesk_tickets(items, label, ticket_fields)),
+            (
+                "tickets",
+                lambda items: parse_zendesk_tickets(items, label, ticket_fields, document.get("organizations")),
+            ),
             ("satisfaction_ratings", lambda items: parse_zendesk_satisfaction(items, label)),
             ("ticket_fields", lambda items: parse_ticket_fields(items, label)),
         ):

@@ -3,6 +3,9 @@
 Zendesk: a ticket is a feature request when it is tagged ``feature_request`` (or ``feature-request``), when one of
 its custom fields holds that value (a "tagger" drop-down sets both), or when its "Feature" custom field is filled.
 Other tickets are support work: they are skipped, not rejected (counted in the manifest's details and notes).
+The ticket's account is its organization's primary domain, read from the organizations sideloaded in the same
+page (``?include=organizations``), as Productboard's "Company domain" is: one company is one account across both
+vendors. An organization the page does not sideload (or one without a domain) keeps its Zendesk id.
 Custom fields are named through the ticket field catalog (``/api/v2/ticket_fields.json``), landed in the same run or
 earlier: fields titled like "Jira key" / "Jira issue" give ``jira_key``, fields titled "Feature" give
 ``feature_name``. Satisfaction ratings (``/api/v2/satisfaction_ratings.json``) are CSAT answers: ``good`` = 1 and
@@ -16,7 +19,7 @@ import re
 from typing import Any
 
 from ingest.common.columns import ColumnDrift
-from ingest.common.identity import email_hash
+from ingest.common.identity import account_domain, email_hash
 from ingest.common.row_writer import RowStage
 from ingest.feedback.csv_rows import CsvRows, fit_width, load_csv_records
 from ingest.feedback.errors import RecordError
@@ -105,7 +108,7 @@ def parse_productboard_csv(rows: CsvRows, label: str, stage: RowStage | None = N
             "title": cells.get("Title"),
             "content": cells.get("Content"),
             "respondent_email_hash": email_hash(cells.get("Customer email")),
-            "account_id": clean(cells.get("Company domain")),
+            "account_id": account_domain(clean(cells.get("Company domain"))),
             "account_name": clean(cells.get("Company name")),
             "tags": split_list(cells.get("Tags"), ","),
             "jira_key": jira_key(cells.get("Jira key"), "Jira key"),
@@ -166,8 +169,30 @@ def _is_feature_request(ticket: dict[str, Any], feature_field_ids: set[int]) -> 
     return False
 
 
-def parse_zendesk_tickets(tickets: list[Any], label: str, ticket_fields: dict[str, list[int]] | None) -> FileRows:
+def organization_accounts(organizations: Any) -> dict[str, tuple[str, str | None]]:
+    """Sideloaded organizations by id -> (account key = the first of their domain_names, organization name)."""
+    accounts: dict[str, tuple[str, str | None]] = {}
+    for organization in organizations if isinstance(organizations, list) else []:
+        # an organization with no usable id or domain resolves no ticket: its tickets keep their organization_id
+        if not isinstance(organization, dict) or not isinstance(organization.get("id"), int | str):
+            continue
+        organization_id = clean(organization["id"])
+        domain_names = organization.get("domain_names")
+        domains = [account_domain(str(d)) for d in domain_names] if isinstance(domain_names, list) else []
+        domain = next((d for d in domains if d is not None), None)
+        if organization_id is not None and domain is not None:
+            accounts[organization_id] = (domain, clean(organization.get("name")))
+    return accounts
+
+
+def parse_zendesk_tickets(
+    tickets: list[Any],
+    label: str,
+    ticket_fields: dict[str, list[int]] | None,
+    organizations: Any = None,
+) -> FileRows:
     out = FileRows("zendesk_tickets", ENTITY)
+    accounts = organization_accounts(organizations)
     jira_ids = set((ticket_fields or {}).get("jira_key", []))
     feature_ids = set((ticket_fields or {}).get("feature", []))
     if ticket_fields is None:
@@ -191,6 +216,8 @@ def parse_zendesk_tickets(tickets: list[Any], label: str, ticket_fields: dict[st
         if not isinstance(tags, list):
             raise RecordError(f"tags is a JSON {type(tags).__name__}, not a list")
         via = ticket.get("via") if isinstance(ticket.get("via"), dict) else {}
+        organization_id = optional_id(ticket.get("organization_id"), "organization_id")
+        account_id, account_name = accounts.get(organization_id or "", (organization_id, None))
         return {
             ENTITY: [
                 request_row(
@@ -199,7 +226,8 @@ def parse_zendesk_tickets(tickets: list[Any], label: str, ticket_fields: dict[st
                     title=ticket.get("subject") or ticket.get("raw_subject"),
                     content=ticket.get("description"),
                     respondent_id=optional_id(ticket.get("requester_id"), "requester_id"),
-                    account_id=optional_id(ticket.get("organization_id"), "organization_id"),
+                    account_id=account_id,
+                    account_name=account_name,
                     tags=[str(t) for t in tags],
                     jira_key=jira_key(jira_values[0], "Jira key custom field") if jira_values else None,
                     feature_name=feature_values[0] if feature_values else None,

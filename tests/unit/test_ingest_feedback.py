@@ -319,6 +319,39 @@ def test_zendesk_feature_request_fields_from_the_real_catalog(paths, config):
     assert rows(paths, "feature_requests", f"_file_sha256 = '{later.sha256}'")[0]["jira_key"] == "PROD-2"
 
 
+def test_one_company_is_one_account_across_productboard_and_zendesk(paths, config):
+    # Productboard names the company by its domain, a Zendesk ticket by its organization id; the page's sideloaded
+    # organizations give that id's domain, so a company requesting through both vendors is one account.
+    land(
+        paths,
+        "productboard/notes.csv",
+        "Note ID,Title,Content,Customer email,Company name,Company domain,Features,Created at\n"
+        "n-1,Export,CSV please,kim@acme.com,Acme,Acme.COM ,Data export,2024-03-01T09:00:00Z\n",
+    )
+    ticket = {"subject": "Export", "tags": ["feature_request"], "created_at": "2024-03-02T09:00:00Z"}
+    land(
+        paths,
+        "zendesk/tickets_page_1.json",
+        {
+            "tickets": [
+                ticket | {"id": 1, "requester_id": 11, "organization_id": 501},
+                ticket | {"id": 2, "requester_id": 12, "organization_id": 502},  # its organization is not sideloaded
+                ticket | {"id": 3, "requester_id": 13, "organization_id": None},
+            ],
+            "organizations": [{"id": 501, "name": "Acme Inc", "domain_names": ["acme.com", "acme.io"]}],
+        },
+    )
+    run(paths, config)
+    assert {
+        (r["vendor"], r["request_id"], r["account_id"], r["account_name"]) for r in rows(paths, "feature_requests")
+    } == {
+        ("productboard", "n-1", "acme.com", "Acme"),
+        ("zendesk", "1", "acme.com", "Acme Inc"),
+        ("zendesk", "2", "502", None),
+        ("zendesk", "3", None, None),
+    }
+
+
 def test_zendesk_real_satisfaction_ratings(paths, config):
     result = load_one(paths, config, "ratings.json", zendesk("faros_satisfaction_ratings.json"))
     assert (result.format, result.rows_in, result.rows_loaded) == ("zendesk_satisfaction", 1, 1)

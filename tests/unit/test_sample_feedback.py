@@ -387,7 +387,7 @@ def test_feature_requests_recounted_from_the_files(sample, people, by_email_hash
         assert not row["Jira key"] or row["Jira key"] == by_name  # a Jira key always agrees with the feature
         user = by_email_hash[email_hash(row["Customer email"])]
         link = "jira_key" if row["Jira key"] else "feature_name"
-        requests.append(("productboard", row["Jira key"] or by_name, user, link))
+        requests.append(("productboard", row["Jira key"] or by_name, user, link, bool(row["Company domain"])))
     fields = json.loads((root / "zendesk/ticket_fields.json").read_text("utf-8"))["ticket_fields"]
     jira_field = next(f["id"] for f in fields if f["title"] == "Jira key")
     feature_field = next(f["id"] for f in fields if f["title"] == "Feature")
@@ -403,15 +403,16 @@ def test_feature_requests_recounted_from_the_files(sample, people, by_email_hash
             requester = users[t["requester_id"]]
             user = _resolve(requester["external_id"] or "", requester["email"], people, by_email_hash)
             link = "jira_key" if custom[jira_field] else "feature_name"
-            requests.append(("zendesk", custom[jira_field] or by_name, user, link))
+            requests.append(("zendesk", custom[jira_field] or by_name, user, link, t["organization_id"] is not None))
     fr = truths.feature_requests
     assert fr.requests_by_vendor == dict(Counter(v for v, *_ in requests))
     assert fr.unlinked_requests == sum(i is None for _v, i, *_ in requests) > 0
     for key, got in fr.realised_by_initiative.items():
         mine = [r for r in requests if r[1] == key]
         assert got.requests == len(mine)
-        assert got.unique_users == len({u.user_id for _v, _i, u, _l in mine})
-        assert got.unique_accounts == len({u.account_id for _v, _i, u, _l in mine})
+        assert got.unique_users == len({u.user_id for _v, _i, u, *_ in mine})
+        # a note with a blank Company names no account
+        assert got.unique_accounts == len({u.account_id for _v, _i, u, _l, named in mine if named})
         assert got.by_vendor == {v: sum(r[0] == v for r in mine) for v in ("productboard", "zendesk")}
         assert got.by_link == {k: sum(r[3] == k for r in mine) for k in ("jira_key", "feature_name")}
         assert got.by_link["feature_name"] > 0 and got.by_link["jira_key"] > 0
