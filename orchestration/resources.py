@@ -58,7 +58,10 @@ PmwSettings = dg.ResourceParam[Settings]
 def pmw_settings(context: dg.InitResourceContext):
     cfg = context.resource_config
     settings = build_settings(cfg["data_dir"], cfg["config_path"], landing_settle_seconds=cfg["landing_settle_seconds"])
-    if context.dagster_run is None:  # a sensor or schedule evaluation: it only reads, and holds nothing
+    if context.dagster_run is None:
+        # A sensor or schedule evaluation (or `make dev` starting up): the landing folders exist for exporters to
+        # drop files into; no lock is held, and nothing is run.
+        settings.paths.ensure()
         yield settings
         return
     # A mistyped data directory, or one where nothing was ever landed, fails the run before anything is created.

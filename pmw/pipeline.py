@@ -170,7 +170,9 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("pmw_pipeline")
-    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # Dagster's console logger would print each step failure with its stack trace; print_outcome names every failed
+    # step with its error in one line instead (the full trace stays in the event log of a persistent instance).
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if files:
         # Each ingest asset takes the landed files of its own source (landing/<source>/...).
         from orchestration.assets.ingest import RAW_ASSETS
