@@ -20,8 +20,20 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 # The environment variables build_settings falls back to (documented in the README).
 DATA_DIR_ENV = "PMW_DATA_DIR"
 CONFIG_ENV = "PMW_CONFIG"
+# A landed file is read only once its size and mtime have not changed for this long (a copy still in progress
+# keeps moving them). `pmw run --settle-seconds` and the `pmw` resource's `landing_settle_seconds` override it.
+DEFAULT_LANDING_SETTLE_SECONDS = 30.0
 
-__all__ = ["DBT_PROJECT_DIR", "DEFAULT_CONFIG_PATH", "PROJECT_ROOT", "SOURCES", "Paths", "Settings", "build_settings"]
+__all__ = [
+    "DBT_PROJECT_DIR",
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_LANDING_SETTLE_SECONDS",
+    "PROJECT_ROOT",
+    "SOURCES",
+    "Paths",
+    "Settings",
+    "build_settings",
+]
 
 SOURCES = ("analytics", "jira", "feedback", "billing", "marketing")
 
@@ -94,6 +106,8 @@ class Settings:
 
     paths: Paths
     config: PipelineConfig
+    # Seconds a landed file's size and mtime must be unchanged before it is read (0: read every listed file).
+    landing_settle_seconds: float = DEFAULT_LANDING_SETTLE_SECONDS
 
     @property
     def config_path(self) -> Path:
@@ -109,9 +123,13 @@ def build_settings(
     data_dir: str | os.PathLike[str] | None = None,
     config_path: str | os.PathLike[str] | None = None,
     *,
+    landing_settle_seconds: float | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """The run's settings: explicit values first, then ``$PMW_DATA_DIR`` / ``$PMW_CONFIG``, then the repository's
     defaults. Reads and validates the configuration (ConfigError names the key); creates no directory."""
     config = load_config(config_path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
-    return Settings(paths=resolve_data_dir(data_dir, environ), config=config)
+    settle = DEFAULT_LANDING_SETTLE_SECONDS if landing_settle_seconds is None else landing_settle_seconds
+    if settle < 0:
+        raise ValueError(f"landing settle time must be 0 or more seconds, got {settle}")
+    return Settings(paths=resolve_data_dir(data_dir, environ), config=config, landing_settle_seconds=settle)

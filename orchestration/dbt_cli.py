@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from dagster_dbt.asset_utils import (
     extract_runtime_selection_from_args,
     get_updated_cli_invocation_params_for_context,
 )
+from packaging import version
 
 from core.config import PipelineConfig
 from core.settings import DBT_PROJECT_DIR, Paths, Settings
@@ -62,8 +65,15 @@ def dbt_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
 
 
 def dbt_process_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
-    """The whole environment of a dbt subprocess: this process's, plus dbt_env. This process's is not changed."""
-    return {**os.environ, **dbt_env(paths, threads)}
+    """The whole environment of a dbt subprocess: this process's, plus dbt_env and what the supervisor needs
+    (orchestration/dbt_supervisor.py: the interpreter to run it with and the real dbt). This process's is not
+    changed."""
+    return {
+        **os.environ,
+        **dbt_env(paths, threads),
+        "PMW_DBT_SUPERVISOR_PYTHON": sys.executable,
+        "PMW_DBT_EXECUTABLE": dbt_executable(),
+    }
 
 
 def dbt_vars_json(config: PipelineConfig) -> str:
@@ -74,6 +84,15 @@ def dbt_executable() -> str:
     """The dbt next to this interpreter (the project's venv), whether or not the venv is on PATH."""
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
+
+
+# What dagster-dbt starts as "dbt" in a run: a wrapper that kills dbt's process group when the run's process dies.
+SUPERVISED_DBT = Path(__file__).resolve().parent / "bin" / "dbt-supervised"
+
+
+def supervised_dbt_executable() -> str:
+    """The dbt the pipeline's `dbt build` runs: dbt under orchestration/dbt_supervisor.py (needs dbt_process_env)."""
+    return str(SUPERVISED_DBT)
 
 
 def _project_changed_since(built: float) -> bool:
@@ -162,7 +181,17 @@ class DbtCli(DbtCliResource):
     it around the call); here the run's settings pass it explicitly. ``cli_with_env`` is ``DbtCliResource.cli``
     for an ``@dbt_assets`` context with that one change, and without the in-process adapter dagster-dbt opens only
     to fetch column metadata, which this project does not ask for (it would render the profile from os.environ).
+    Its ``dbt_executable`` is the supervised dbt, which needs the environment ``cli_with_env`` passes; the version
+    probe dagster-dbt runs with os.environ asks the real dbt instead.
     """
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        raw = subprocess.check_output([dbt_executable(), "--version"], env=os.environ).decode("utf-8")
+        match = re.search(r"(\d+\.\d+\.\d+)", raw)
+        if not match:
+            raise DbtParseError(f"cannot read the dbt version from `{dbt_executable()} --version`: {raw[:500]}")
+        return version.parse(match.group(1))
 
     def cli_with_env(
         self, args: Sequence[str], *, env: Mapping[str, str], context: AssetExecutionContext

@@ -2,14 +2,20 @@
 
 Nothing here does work at import: the settings are built when a run (or a sensor evaluation) initialises the
 ``pmw`` resource, from its resource config or else the environment, once; `pmw run` passes the settings it already
-built instead. The dbt manifest is prepared before the definitions load (orchestration/dbt_cli.py).
+built instead (and holds the run lock itself). In a run launched by Dagster the resource also holds the data
+directory's run lock for the whole run: the job runs in one process (orchestration/jobs.py), so the resource is
+initialised once and torn down when the run ends, and the OS drops the lock if that process is killed.
+The dbt manifest is prepared before the definitions load (orchestration/dbt_cli.py).
 """
 
 import dagster as dg
 from dagster_dbt import DbtProject
 
-from core.settings import DBT_PROJECT_DIR, Settings, build_settings
-from orchestration.dbt_cli import DbtCli, dbt_executable
+from core.settings import DBT_PROJECT_DIR, DEFAULT_LANDING_SETTLE_SECONDS, Settings, build_settings
+from ingest.common.landing import require_landed_data
+from ingest.common.locking import run_lock
+from orchestration.dbt_cli import DbtCli, supervised_dbt_executable
+from orchestration.run_records import settle_killed_run
 
 # Every step that writes (or holds open) the working DuckDB file shares this pool; dagster_home/dagster.yaml
 # limits it to one at a time. A reader blocks the writer in DuckDB, so read-only gate queries are in it too.
@@ -33,13 +39,38 @@ PmwSettings = dg.ResourceParam[Settings]
             default_value=None,
             description="configuration file (default: $PMW_CONFIG, else config/pmw.yml)",
         ),
+        "landing_settle_seconds": dg.Field(
+            float,
+            default_value=DEFAULT_LANDING_SETTLE_SECONDS,
+            description="a landed file is read once its size and mtime have not changed for this long",
+        ),
+        "run_lock_wait_seconds": dg.Field(
+            float,
+            default_value=3600.0,
+            description="how long a run waits for another run on the same data directory before it fails",
+        ),
     },
-    description="The run's data directory and its configuration, parsed and validated once when the run starts.",
+    description=(
+        "The run's data directory and its configuration, parsed and validated once when the run starts; in a run, "
+        "also the data directory's run lock, held until the run ends."
+    ),
 )
-def pmw_settings(context: dg.InitResourceContext) -> Settings:
-    settings = build_settings(context.resource_config["data_dir"], context.resource_config["config_path"])
+def pmw_settings(context: dg.InitResourceContext):
+    cfg = context.resource_config
+    settings = build_settings(cfg["data_dir"], cfg["config_path"], landing_settle_seconds=cfg["landing_settle_seconds"])
+    if context.dagster_run is None:
+        # A sensor or schedule evaluation (or `make dev` starting up): the landing folders exist for exporters to
+        # drop files into; no lock is held, and nothing is run.
+        settings.paths.ensure()
+        yield settings
+        return
+    # A mistyped data directory, or one where nothing was ever landed, fails the run before anything is created.
+    require_landed_data(settings.paths)
     settings.paths.ensure()
-    return settings
+    log = context.log.info if context.log is not None else None
+    with run_lock(settings.paths, wait_seconds=cfg["run_lock_wait_seconds"], run=context.run_id, on_wait=log):
+        settle_killed_run(settings.paths)
+        yield settings
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -47,6 +78,8 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 defs = dg.Definitions(
     resources={
         "pmw": pmw_settings,
-        "dbt": DbtCli(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()),
+        "dbt": DbtCli(
+            project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=supervised_dbt_executable()
+        ),
     }
 )

@@ -2,6 +2,11 @@
 
 The settings (data directory, configuration) are built once per command from --data-dir / --config, else
 $PMW_DATA_DIR / $PMW_CONFIG, and passed down; nothing below reads the environment for them again.
+
+Exit status of `pmw run` (and `demo`): 0 the run succeeded and everything landed is loaded, superseded or
+discarded; 1 the run failed (a file that could not be loaded, a gate, a dbt test, a step, a full disk; the
+summary names what and how to move on); 2 bad arguments or configuration; 3 no data directory there, or nothing
+ever landed in it; 4 another run holds the data directory (after --wait seconds).
 """
 
 from __future__ import annotations
@@ -12,11 +17,20 @@ import sys
 import time
 
 from core.config import ConfigError
-from core.settings import Settings, build_settings, resolve_data_dir
+from core.settings import DEFAULT_LANDING_SETTLE_SECONDS, Settings, build_settings, resolve_data_dir
+from ingest.common.landing import DataDirectoryError
+from ingest.common.locking import RunLockBusyError
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NO_DATA = 3
+EXIT_BUSY = 4
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return build_settings(args.data_dir, args.config)
+def _settings(args: argparse.Namespace, landing_settle_seconds: float | None = None) -> Settings:
+    settle = getattr(args, "settle_seconds", None) if landing_settle_seconds is None else landing_settle_seconds
+    return build_settings(args.data_dir, args.config, landing_settle_seconds=settle)
 
 
 def _cmd_generate(args: argparse.Namespace, settings: Settings | None = None) -> int:
@@ -63,21 +77,36 @@ def _cmd_docs(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from orchestration.dbt_cli import DbtParseError
-    from pmw.pipeline import print_outcome, run_pipeline
+    from pmw.pipeline import describe_error, is_disk_full, print_outcome, run_pipeline
     from pmw.summary import build_summary, format_summary
 
     settings = settings or _settings(args)  # a configuration error stops here, with the key named
     print(f"running the pipeline on {settings.paths.data_dir}")
     try:
-        outcome = run_pipeline(settings, files=args.file or None)
+        outcome = run_pipeline(
+            settings, files=args.file or None, wait_seconds=args.wait, on_wait=lambda msg: print(f"pmw: {msg}")
+        )
+    except DataDirectoryError as exc:  # nothing to run, nothing created
+        print(f"pmw: {exc}", file=sys.stderr)
+        return EXIT_NO_DATA
+    except RunLockBusyError as exc:
+        print(f"pmw: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except DbtParseError as exc:  # the project does not compile with this configuration: nothing ran
         print(f"pmw: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_RUN_FAILED
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        print(f"pmw: run failed: {describe_error(exc)}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", []):
+            print(f"pmw: {note}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     print()
     print_outcome(outcome)
     print()
     print(format_summary(build_summary(settings.paths)))
-    return 0 if outcome.ok else 1
+    return EXIT_OK if outcome.ok else EXIT_RUN_FAILED
 
 
 def _cmd_prepare_dbt(args: argparse.Namespace) -> int:
@@ -95,25 +124,49 @@ def _cmd_prepare_dbt(args: argparse.Namespace) -> int:
 def _cmd_summary(args: argparse.Namespace) -> int:
     from pmw.summary import build_summary, format_summary
 
-    summary = build_summary(resolve_data_dir(args.data_dir))
+    paths = resolve_data_dir(args.data_dir)
+    if not paths.data_dir.is_dir():
+        print(f"pmw: no data directory at {paths.data_dir}", file=sys.stderr)
+        return EXIT_NO_DATA
+    summary = build_summary(paths)
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    # The files were just written here, completely: no settle time before reading them.
+    settings = _settings(args, landing_settle_seconds=0)
     rc = _cmd_generate(args, settings)
     return rc or _cmd_run(args, settings)
 
 
 def _cmd_discard(args: argparse.Namespace) -> int:
-    from ingest.common.lake import discard_pending
+    from ingest.common.lake import discard_file
+    from ingest.common.locking import run_lock
 
-    moved = discard_pending(resolve_data_dir(args.data_dir), args.source, args.sha256, reason=args.reason)
+    paths = resolve_data_dir(args.data_dir)
+    if not paths.data_dir.is_dir():
+        print(f"pmw: no data directory at {paths.data_dir}", file=sys.stderr)
+        return EXIT_NO_DATA
+    # Not while a run is gating or promoting the same files.
+    with run_lock(paths, wait_seconds=args.wait, run="pmw discard"):
+        moved = discard_file(paths, args.source, args.sha256, reason=args.reason)
     for dest in moved:
         print(f"discarded: {dest}")
-    print("the gate no longer sees it, and the same bytes will not be loaded again (see `pmw summary`)")
-    return 0
+    if not moved:
+        print(f"discarded: {args.source} file {args.sha256} (it had failed to load; its landed file stays for audit)")
+    print("the gates and publish no longer wait for it, and the same bytes will not be loaded again (`pmw summary`)")
+    return EXIT_OK
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seconds must be 0 or more, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,12 +191,31 @@ def build_parser() -> argparse.ArgumentParser:
             "--no-outcomes", action="store_true", help="do not plant the initiative outcomes at the Jira ship dates"
         )
 
+    def add_run_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--wait",
+            type=_seconds,
+            default=0.0,
+            metavar="SECONDS",
+            help="wait up to this long for another run on the data directory to finish (default 0: refuse at once, "
+            f"exit status {EXIT_BUSY})",
+        )
+        p.add_argument(
+            "--settle-seconds",
+            type=_seconds,
+            default=DEFAULT_LANDING_SETTLE_SECONDS,
+            metavar="SECONDS",
+            help="read a landed file only once its size and mtime have not changed for this long "
+            f"(default {DEFAULT_LANDING_SETTLE_SECONDS:.0f})",
+        )
+
     gen = sub.add_parser("generate", help="write deterministic sample exports into landing/")
     add_generate_args(gen)
     gen.set_defaults(func=_cmd_generate)
 
     run = sub.add_parser("run", help="run the pipeline once in-process: ingest -> gates -> dbt -> gates -> publish")
     run.add_argument("--file", action="append", help="only this landed file (repeatable); default: all new files")
+    add_run_args(run)
     run.set_defaults(func=_cmd_run)
 
     summ = sub.add_parser("summary", help="files and rows per source, checks, published outputs")
@@ -153,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate sample exports, then run the pipeline")
     add_generate_args(demo)
     demo.add_argument("--file", action="append", help=argparse.SUPPRESS)
+    demo.add_argument("--wait", type=_seconds, default=0.0, help=argparse.SUPPRESS)
     demo.set_defaults(func=_cmd_demo)
 
     docs = sub.add_parser("docs", help="the mart catalogue: dbt docs as one offline HTML file in data/docs/")
@@ -165,10 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--force", action="store_true", help="parse even if the manifest is current")
     prep.set_defaults(func=_cmd_prepare_dbt)
 
-    disc = sub.add_parser("discard", help="move a pending lake file that fails its gate out of the way")
+    disc = sub.add_parser(
+        "discard", help="take a landed file out of the way: one that fails its gate, or one that failed to load"
+    )
     disc.add_argument("sha256")
     disc.add_argument("--source", default="analytics")
     disc.add_argument("--reason", required=True, help="why, for the audit trail in the manifest")
+    disc.add_argument("--wait", type=_seconds, default=0.0, help="seconds to wait for a run holding the data directory")
     disc.set_defaults(func=_cmd_discard)
     return parser
 
@@ -179,11 +255,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ConfigError as exc:
         print(f"pmw: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except RunLockBusyError as exc:
+        print(f"pmw: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except (FileNotFoundError, ValueError) as exc:
         # Bad arguments (e.g. a sample too small for every generator) or missing files: one line, not a traceback.
         print(f"pmw: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

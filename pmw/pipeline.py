@@ -2,25 +2,34 @@
 
 Using the job (not a parallel hand-written sequence) means the CLI gets exactly the orchestrated semantics:
 blocking gates, dbt tests as checks, publish only after everything upstream passed.
+
+A run refuses a data directory that does not exist or where nothing was ever landed (DataDirectoryError), holds
+the data directory's run lock from start to end (RunLockBusyError when another run keeps it past the wait), and
+records itself: ``running`` (pid, start) once it holds the lock, then its outcome, or ``failed`` with the error
+when it ends in an exception; a run killed outright is turned into ``killed`` by the next run or `pmw summary`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.config import load_config
 from core.settings import Paths, Settings
+from ingest.common.landing import require_landed_data
+from ingest.common.locking import run_lock
 from orchestration.dbt_cli import prepare_dbt_manifest
-from orchestration.run_records import record_run
+from orchestration.run_records import record_run, record_run_failure, record_run_started, settle_killed_run
 
 
 @dataclass
@@ -33,6 +42,7 @@ class RunOutcome:
     checks: list[dict[str, Any]] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)  # wall time per executed step, in run order
+    step_errors: dict[str, str] = field(default_factory=dict)  # failed step -> its error, one named line or more
 
     @property
     def checks_failed(self) -> list[dict[str, Any]]:
@@ -53,6 +63,7 @@ class RunOutcome:
             "checks": self.checks,
             "materialized": self.materialized,
             "step_seconds": self.step_seconds,
+            "step_errors": self.step_errors,
         }
 
 
@@ -95,12 +106,62 @@ class _ProgressHandler(logging.Handler):
         print(f"  {time.strftime('%H:%M:%S')} {text}", flush=True)
 
 
-def run_pipeline(settings: Settings | Paths, *, files: list[str] | None = None) -> RunOutcome:
-    """Execute `pmw_pipeline` in-process with ``settings`` (a bare Paths: that data directory with the repository's
-    configuration); record and return what happened."""
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line naming the error; a full disk is called by its name."""
+    first = (str(exc).splitlines() or [""])[0]
+    if is_disk_full(exc):
+        return f"disk full (ENOSPC): {first}"
+    return f"{type(exc).__name__}: {first}"
+
+
+def run_pipeline(
+    settings: Settings | Paths,
+    *,
+    files: list[str] | None = None,
+    wait_seconds: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Execute `pmw_pipeline` in-process with ``settings``; record and return what happened.
+
+    A bare Paths means that data directory with the repository's configuration and no settle time: callers that
+    pass one (tests, benchmarks) wrote the landed files themselves, completely, before the run.
+    Raises DataDirectoryError (nothing to run) and RunLockBusyError (another run kept the data directory for longer
+    than ``wait_seconds``) before anything is written.
+    """
     if isinstance(settings, Paths):
-        settings = Settings(paths=settings, config=load_config())
-    paths = settings.paths.ensure()
+        settings = Settings(paths=settings, config=load_config(), landing_settle_seconds=0)
+    paths = settings.paths
+    require_landed_data(paths)
+    paths.ensure()
+    with run_lock(paths, wait_seconds=wait_seconds, run="pmw run", on_wait=on_wait):
+        settle_killed_run(paths)
+        record_run_started(paths)
+        try:
+            outcome = _execute(settings, files)
+        except BaseException as exc:
+            _record_exception(paths, exc)
+            raise
+        record_run(paths, outcome.to_dict())
+    return outcome
+
+
+def _record_exception(paths: Paths, exc: BaseException) -> None:
+    """Record a run that ended in an exception as failed. When even that write fails (the disk is still full),
+    the original error is the one raised, with a note that it could not be recorded."""
+    error = describe_error(exc) if isinstance(exc, Exception) else f"interrupted ({type(exc).__name__})"
+    try:
+        record_run(paths, {"status": "failed", "ok": False, "success": False, "error": error})
+        record_run_failure(paths, {"run_id": None, "message": error, "status": "failed"})
+    except OSError as record_exc:
+        exc.add_note(f"the failed run could not be recorded in {paths.runs_dir}: {describe_error(record_exc)}")
+
+
+def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
+    paths = settings.paths
     # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
     prepare_dbt_manifest(settings)
 
@@ -109,7 +170,9 @@ def run_pipeline(settings: Settings | Paths, *, files: list[str] | None = None) 
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("pmw_pipeline")
-    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # Dagster's console logger would print each step failure with its stack trace; print_outcome names every failed
+    # step with its error in one line instead (the full trace stays in the event log of a persistent instance).
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if files:
         # Each ingest asset takes the landed files of its own source (landing/<source>/...).
         from orchestration.assets.ingest import RAW_ASSETS
@@ -136,7 +199,6 @@ def run_pipeline(settings: Settings | Paths, *, files: list[str] | None = None) 
     finally:
         user_logger.removeHandler(handler)
         instance.dispose()
-    record_run(paths, outcome.to_dict())
     return outcome
 
 
@@ -160,6 +222,11 @@ def _outcome(result, seconds: float) -> RunOutcome:
         for e in result.all_events
         if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
     )
+    step_errors = {
+        e.step_key: _step_error(e.event_specific_data.error)
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE and e.event_specific_data.error is not None
+    }
     return RunOutcome(
         run_id=result.run_id,
         success=result.success,
@@ -168,7 +235,19 @@ def _outcome(result, seconds: float) -> RunOutcome:
         steps_skipped=steps_skipped,
         checks=checks,
         materialized=materialized,
+        step_errors=step_errors,
     )
+
+
+def _step_error(error) -> str:
+    """The user's exception behind a step failure (Dagster wraps it), as ``Class: message``; ENOSPC named."""
+    while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError", "RetryRequestedError"):
+        error = error.cause
+    # Dagster's message repeats the class, module-qualified: "pkg.mod.Class: text".
+    message = re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", error.message.strip())
+    if "[Errno 28]" in message:
+        return f"disk full (ENOSPC): {error.cls_name}: {message}"
+    return f"{error.cls_name}: {message}"
 
 
 def _step_seconds(instance, run_id: str) -> dict[str, float]:
@@ -188,6 +267,7 @@ def print_outcome(outcome: RunOutcome, stream=sys.stdout) -> None:
     for c in failed:
         print(f"  check failed: {c['asset']} / {c['check']}: {c['description']}", file=stream)
     for s in outcome.steps_failed:
-        print(f"  step failed: {s}", file=stream)
+        error = outcome.step_errors.get(s)
+        print(f"  step failed: {s}" + (f": {error}" if error else ""), file=stream)
     for s in outcome.steps_skipped:
         print(f"  step skipped (upstream failed): {s}", file=stream)

@@ -6,12 +6,15 @@ from collections import defaultdict
 from typing import Any
 
 from core.settings import SOURCES, Paths
+from ingest.common.lake import unresolved_failed_files
 from ingest.common.manifest import read_manifest
-from orchestration.run_records import read_gate_results, read_last_run
+from orchestration.run_records import read_gate_results, read_landing_waiting, read_last_run, settle_killed_run
 from publish.release import current_publication
 
 
 def build_summary(paths: Paths) -> dict[str, Any]:
+    """What `pmw summary` shows. A last run still ``running`` whose process is gone is recorded as ``killed``."""
+    settle_killed_run(paths)
     per_source: dict[str, dict[str, int]] = {}
     failures: list[dict[str, Any]] = []
     drift: list[dict[str, Any]] = []  # files whose header has columns not read, or lacks optional ones
@@ -25,19 +28,29 @@ def build_summary(paths: Paths) -> dict[str, Any]:
             totals[f"files_{r.get('status', 'unknown')}"] += 1
             for k in ("rows_in", "rows_loaded", "rows_rejected", "rows_skipped"):
                 totals[k] += int(r.get(k) or 0)
-            if r.get("status") == "failed":
-                failures.append({"source": source, "path": r.get("path"), "error": r.get("error")})
             if r.get("unknown_columns") or r.get("missing_columns"):
                 drift.append(
                     {"source": source, "path": r.get("path")}
                     | {k: r.get(k) or [] for k in ("unknown_columns", "missing_columns")}
                 )
         per_source[source] = dict(totals)
+    # Failed files that still hold publication back (a superseded or discarded one no longer does).
+    for unresolved in unresolved_failed_files(paths):
+        failures.append(
+            {
+                "source": unresolved.source,
+                "path": unresolved.path,
+                "sha256": unresolved.sha256,
+                "error": unresolved.error,
+                "discard_command": unresolved.discard_command,
+            }
+        )
     return {
         "data_dir": str(paths.data_dir),
         "sources": per_source,
         "failed_files": failures,
         "column_drift": drift,
+        "waiting_files": [w for w in read_landing_waiting(paths) if w.get("files")],
         "gates": [
             {k: g.get(k) for k in ("gate", "success", "rows_validated", "run_id", "recorded_at")}
             # A failed raw gate names its files (sha256, landing path, rules, examples, the discard command).
@@ -57,19 +70,37 @@ def format_summary(s: dict[str, Any]) -> str:
     for source, t in s["sources"].items():
         lines.append(
             f"  {source:<10} files {t.get('files', 0)} (loaded {t.get('files_loaded', 0)}, "
-            f"failed {t.get('files_failed', 0)}); rows in {t.get('rows_in', 0)}, loaded {t.get('rows_loaded', 0)}, "
+            f"failed {t.get('files_failed', 0)}, discarded {t.get('files_discarded', 0)}); "
+            f"rows in {t.get('rows_in', 0)}, loaded {t.get('rows_loaded', 0)}, "
             f"rejected {t.get('rows_rejected', 0)}, skipped as totals {t.get('rows_skipped', 0)}"
         )
+    if s["failed_files"]:
+        lines += ["", "files that failed to load (nothing is published until each is fixed or discarded):"]
     for f in s["failed_files"]:
-        lines.append(f"  FAILED {f['source']}/{f['path']}: {f['error']}")
+        lines.append(f"  FAILED {f['path']} (sha256 {f['sha256']}): {f['error']}")
+        lines.append(f"    to move on: land a fixed version under the same name, or {f['discard_command']}")
     for d in s.get("column_drift", []):
         if d["unknown_columns"]:
             lines.append(f"  columns not read (not loaded) in {d['path']}: {', '.join(d['unknown_columns'])}")
         if d["missing_columns"]:
             lines.append(f"  optional columns missing (NULL) in {d['path']}: {', '.join(d['missing_columns'])}")
+    if s["waiting_files"]:
+        lines += [
+            "",
+            "files waiting to settle (being written, or modified too recently; a later run reads them):",
+        ]
+    for w in s["waiting_files"]:
+        lines += [f"  {name} (settle time {w['settle_seconds']:.0f}s)" for name in w["files"]]
     run = s["last_run"]
     lines += ["", "last run:"]
-    if run:
+    if run and run.get("status") in ("running", "killed"):
+        lines.append(
+            f"  {run['status'].upper()}: pid {run.get('pid')}, started {run.get('started_at')}"
+            + (f"; {run['error']}" if run.get("error") else "")
+        )
+    elif run and run.get("error") and not run.get("run_id"):
+        lines.append(f"  FAILED at {run.get('recorded_at')}: {run['error']}")
+    elif run:
         checks = run.get("checks", [])
         failed = [c for c in checks if not c["passed"]]
         lines.append(
@@ -78,7 +109,11 @@ def format_summary(s: dict[str, Any]) -> str:
             f"assets materialised {len(run.get('materialized', []))}"
         )
         lines += [f"  check failed: {c['asset']} / {c['check']}: {c['description']}" for c in failed]
-        lines += [f"  step failed: {x}" for x in run.get("steps_failed", [])]
+        step_errors = run.get("step_errors") or {}
+        lines += [
+            f"  step failed: {x}" + (f": {step_errors[x].splitlines()[0]}" if x in step_errors else "")
+            for x in run.get("steps_failed", [])
+        ]
         lines += [f"  step skipped: {x}" for x in run.get("steps_skipped", [])]
     else:
         lines.append("  no run recorded")

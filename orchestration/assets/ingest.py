@@ -1,8 +1,12 @@
 """Ingest assets, one pair per source: landed exports -> pending lake Parquet (gated) -> lake Parquet dbt reads.
 
-raw/<source>                 parse new landed files into lake/_pending/<source>/<entity>/ (+ quarantine, manifest)
-  └─ blocking raw gate       (orchestration/checks/gates.py) validates every pending file
-lake/<source>_<entity> ...   promote the pending files; these keys are the dbt sources' asset keys
+raw/<source>                 parse new, complete landed files into lake/_pending/<source>/<entity>/ (+ quarantine,
+                             manifest); files still being written or settling wait for a later run
+  └─ blocking raw gate       (orchestration/checks/gates.py) validates the pending files it lists, records their sha256s
+lake/<source>_<entity> ...   promote exactly the files the gate validated; these keys are the dbt sources' asset keys
+
+A landed file that cannot be read at all is recorded as failed and the other files go on; publication then waits
+until it is superseded or discarded (publish/release.py), so the run fails and the failure alert fires.
 """
 
 from collections.abc import Callable
@@ -11,11 +15,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from core.settings import Settings
 from ingest.analytics import contract as analytics_contract
 from ingest.analytics import ingest_analytics
 from ingest.billing import contract as billing_contract
 from ingest.billing import ingest_billing
-from ingest.common.lake import pending_files, promote_pending
+from ingest.common.lake import PromotionError, pending_files, promote_files
+from ingest.common.landing import is_in_progress_name, is_settled, list_settled_files, relative_to_landing
 from ingest.feedback import contract as feedback_contract
 from ingest.feedback import ingest_feedback
 from ingest.jira import contract as jira_contract
@@ -23,6 +29,7 @@ from ingest.jira import ingest_jira
 from ingest.marketing import contract as marketing_contract
 from ingest.marketing import ingest_marketing
 from orchestration.resources import PROGRESS, PmwSettings
+from orchestration.run_records import read_gate_result, record_landing_waiting
 
 
 class IngestConfig(dg.Config):
@@ -89,6 +96,24 @@ def _log_file_result(line: str) -> None:
         PROGRESS.info(line)
 
 
+def _complete_files(pmw: Settings, source: str, requested: list[str]) -> tuple[list[Path], list[Path]]:
+    """(files to read now, files still being written or settling): the requested files, else all landed ones.
+
+    A requested file (the sensor's, or `pmw run --file`) gets the same test as a listed one: an in-progress name
+    or a recent mtime means it waits.
+    """
+    settle = pmw.landing_settle_seconds
+    if not requested:
+        listing = list_settled_files(pmw.paths, source, settle)
+        return listing.settled, listing.waiting
+    ready: list[Path] = []
+    waiting: list[Path] = []
+    for path in map(Path, requested):
+        in_progress = is_in_progress_name(path.name) or (path.is_file() and not is_settled(path, settle))
+        (waiting if in_progress else ready).append(path)  # a missing file is the loader's to report, by name
+    return ready, waiting
+
+
 def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=spec.raw_key,
@@ -102,7 +127,14 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     )
     def _raw(config: IngestConfig, pmw: PmwSettings):
         paths = pmw.paths
-        files = [Path(f) for f in config.files] or None
+        files, waiting = _complete_files(pmw, spec.source, config.files)
+        waiting_names = [_landing_name(paths, f) for f in waiting]
+        record_landing_waiting(paths, spec.source, waiting_names, pmw.landing_settle_seconds)
+        for name in waiting_names:
+            PROGRESS.info(
+                f"{spec.source}: waiting {name}: still being written, or modified less than "
+                f"{pmw.landing_settle_seconds:.0f}s ago; a later run takes it"
+            )
         report = spec.ingest(paths, pmw.config, files=files, log=_log_file_result)
         totals = report.totals
         PROGRESS.info(
@@ -118,9 +150,16 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 "rows_loaded": totals.get("rows_loaded", 0),
                 "rows_rejected": totals.get("rows_rejected", 0),
                 "rows_skipped": totals.get("rows_skipped", 0),
-                "pending_files": sum(len(pending_files(paths, spec.source, e)) for e in spec.entities),
+                # What this run left pending per entity (its own files and earlier ones still waiting for the gate).
+                "pending_sha256": dg.MetadataValue.json(
+                    {e: [f.stem for f in pending_files(paths, spec.source, e)] for e in spec.entities}
+                ),
+                "waiting_files": dg.MetadataValue.json(waiting_names),
                 "failures": dg.MetadataValue.json(
-                    [{"file": r.relative_path or str(r.path), "error": r.error} for r in report.failed]
+                    [
+                        {"file": r.relative_path or str(r.path), "sha256": r.sha256, "error": r.error}
+                        for r in report.failed
+                    ]
                 ),
             }
         )
@@ -145,15 +184,34 @@ def _lake_assets(spec: SourceSpec) -> dg.AssetsDefinition:
             for entity in spec.entities
         ],
     )
-    def _lake(pmw: PmwSettings):
+    def _lake(context: dg.AssetExecutionContext, pmw: PmwSettings):
         paths = pmw.paths
         for entity in spec.entities:
-            promoted = promote_pending(paths, spec.source, entity)
+            promoted = promote_files(paths, spec.source, entity, _gated_sha256s(pmw, spec, entity, context.run_id))
             if promoted:
                 PROGRESS.info(f"lake: promoted {len(promoted)} {spec.source}/{entity} file(s)")
             yield dg.MaterializeResult(asset_key=spec.lake_key(entity), metadata={"files_promoted": len(promoted)})
 
     return _lake
+
+
+def _landing_name(paths, path: Path) -> str:
+    try:
+        return relative_to_landing(paths, path)
+    except ValueError:  # a requested path outside landing/: the loader refuses it by name
+        return str(path)
+
+
+def _gated_sha256s(pmw: Settings, spec: SourceSpec, entity: str, run_id: str) -> list[str]:
+    """The sha256s this run's raw gate validated for (source, entity): exactly what may be promoted."""
+    gate_name = f"raw_{spec.source}_{entity}"
+    record = read_gate_result(pmw.paths, gate_name)
+    if record is None or record.get("run_id") != run_id or not record.get("success"):
+        raise PromotionError(
+            f"no passing {gate_name} result of run {run_id} (found: {record and record.get('run_id')}); "
+            f"nothing of {spec.source}/{entity} is promoted"
+        )
+    return list(record.get("validated_sha256") or [])
 
 
 RAW_ASSETS = {name: _raw_asset(spec) for name, spec in SOURCE_SPECS.items()}

@@ -3,6 +3,7 @@
 import dagster as dg
 import duckdb
 
+from ingest.common.locking import retry_transient
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from portfolio.scoring import score_portfolio
 from portfolio.warehouse import INPUT_MARTS, read_inputs, write_tables
@@ -42,7 +43,9 @@ INPUT_KEYS = [dg.AssetKey(["marts", mart]) for mart in INPUT_MARTS.values()] + [
 )
 def portfolio_scores(context: dg.AssetExecutionContext, pmw: PmwSettings):
     config = pmw.config
-    with duckdb.connect(str(pmw.paths.warehouse_path)) as con:
+    warehouse = str(pmw.paths.warehouse_path)
+    connection = retry_transient(lambda: duckdb.connect(warehouse), what=f"opening {warehouse}", log=PROGRESS.warning)
+    with connection as con:
         inputs = read_inputs(con, config)
         result = score_portfolio(**inputs, config=config.portfolio)
         written = write_tables(con, result)

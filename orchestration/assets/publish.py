@@ -1,17 +1,38 @@
-"""Publish for BI: every mart, after every gate passed, swapped in atomically (publish/release.py)."""
+"""Publish for BI: every mart, after every gate passed, swapped in atomically (publish/release.py).
+
+Also the run-level guard: nothing is published while a landed file failed to load and is neither superseded nor
+discarded (ingest/common/lake.py ``unresolved_failed_files``). Marts built without that file's data are not the
+truth, so the step fails naming each file and the command that moves on, the run fails (the failure alert fires),
+and the previous release stays served, exactly as after a failed gate. Every publication goes through this asset,
+so a UI materialisation of published/marts alone meets the same guard.
+"""
 
 from datetime import timedelta
 
 import dagster as dg
 
+from ingest.common.lake import UnresolvedFile, unresolved_failed_files
+from ingest.common.locking import retry_transient
 from orchestration.assets.portfolio import PORTFOLIO_KEYS
 from orchestration.dbt_cli import mart_models, prepared_manifest_path
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
-from publish.release import publish
+from publish.release import PublishError, publish
 
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 # The dbt marts and the marts the portfolio asset writes into the same schema (publish copies them all).
 MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(prepared_manifest_path())] + PORTFOLIO_KEYS
+
+
+class UnresolvedLandingError(PublishError):
+    """Landed files failed to load and were neither superseded nor discarded; the message names each of them."""
+
+    def __init__(self, files: list[UnresolvedFile]):
+        self.files = files
+        listed = "\n".join(f.describe() for f in files)
+        super().__init__(
+            f"not published: {len(files)} landed file(s) failed to load and are neither superseded nor discarded; "
+            f"the previous release stays served\n{listed}"
+        )
 
 
 @dg.asset(
@@ -32,7 +53,16 @@ MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(prepared_manif
 )
 def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
     paths = pmw.paths
-    result = publish(paths, run_id=context.run_id, log=PROGRESS.info)
+    unresolved = unresolved_failed_files(paths)
+    if unresolved:
+        for file in unresolved:
+            PROGRESS.error(f"publish: waiting for {file.describe()}")
+        raise UnresolvedLandingError(unresolved)
+    # Retried only on a transient error (the warehouse locked by another process for a moment); publish leaves
+    # nothing behind when it fails, so a retry starts clean. A file that failed to load fails it, by name.
+    result = retry_transient(
+        lambda: publish(paths, run_id=context.run_id, log=PROGRESS.info), what="publish", log=PROGRESS.warning
+    )
     return dg.MaterializeResult(
         metadata={
             "status": result.status,

@@ -1,6 +1,5 @@
 """Great Expectations gates as blocking asset checks: an error-level failure stops everything downstream."""
 
-import shlex
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +8,8 @@ import dagster as dg
 from core.settings import Paths
 from expectations import GATES
 from expectations.runner import GateResult, validate_parquet_files, validate_warehouse_table
-from ingest.common.lake import pending_files
+from ingest.common.lake import discard_command, pending_files
+from ingest.common.locking import retry_transient
 from orchestration.assets.ingest import SOURCE_SPECS
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from orchestration.run_records import record_gate_result
@@ -49,14 +49,6 @@ RAW_GATES = tuple(
 )
 
 
-def discard_command(paths: Paths, source: str, file_sha256: str) -> str:
-    """The exact command that takes a failing pending file out of the gate's way (pmw/cli.py, `discard`)."""
-    return (
-        f"pmw --data-dir {shlex.quote(str(paths.data_dir))} discard {file_sha256} --source {source} "
-        '--reason "<why this file is discarded>"'
-    )
-
-
 def _raw_failure_report(paths: Paths, source: str, result: GateResult) -> tuple[dict[str, Any], str]:
     """The gate record with each failing file's discard command, and a description naming the files."""
     record = result.to_dict()
@@ -82,19 +74,25 @@ def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinit
     )
     def _gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
         paths = pmw.paths
+        # The files listed now are the ones validated and, if they pass, the only ones promoted (by sha256): a
+        # file that turns up in the pending area later waits for the next gate.
         files = pending_files(paths, source, entity)
+        validated = {"validated_sha256": [f.stem for f in files]}
         run_id = context.op_execution_context.run_id
         if not files:
             # Recorded too, so `pmw summary` does not show an older run's verdict as the latest.
             record_gate_result(
-                paths, gate_name, run_id, {"success": True, "rows_validated": 0, "note": "no pending files"}
+                paths,
+                gate_name,
+                run_id,
+                {"success": True, "rows_validated": 0, "note": "no pending files", **validated},
             )
             return dg.AssetCheckResult(passed=True, description=f"no pending {source}/{entity} files to validate")
         result = validate_parquet_files(files, GATES[gate_name], config=pmw.config, now=datetime.now(UTC))
         if result.success:
-            return _check_result(context, pmw, gate_name, result)
+            return _check_result(context, pmw, gate_name, result, record=result.to_dict() | validated)
         record, description = _raw_failure_report(paths, source, result)
-        return _check_result(context, pmw, gate_name, result, record=record, description=description)
+        return _check_result(context, pmw, gate_name, result, record=record | validated, description=description)
 
     return _gate
 
@@ -115,12 +113,13 @@ def _mart_gate(table: str) -> dg.AssetChecksDefinition:
         description=f"GX suite expectations/{table}.py on the whole mart, read from DuckDB in bounded slices.",
     )
     def _gate(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
-        result = validate_warehouse_table(
-            pmw.paths.warehouse_path,
-            f"marts.{table}",
-            GATES[table],
-            config=pmw.config,
-            now=datetime.now(UTC),
+        # A read-only validation: retried as a whole when the warehouse is locked elsewhere for a moment.
+        result = retry_transient(
+            lambda: validate_warehouse_table(
+                pmw.paths.warehouse_path, f"marts.{table}", GATES[table], config=pmw.config, now=datetime.now(UTC)
+            ),
+            what=f"{table} gate",
+            log=PROGRESS.warning,
         )
         return _check_result(context, pmw, table, result)
 
