@@ -79,6 +79,8 @@ def format_summary(s: dict[str, Any]) -> str:
     for f in s["failed_files"]:
         lines.append(f"  FAILED {f['path']} (sha256 {f['sha256']}): {f['error']}")
         lines.append(f"    to move on: land a fixed version under the same name, or {f['discard_command']}")
+    if s.get("column_drift"):
+        lines += ["", "files whose columns differ from what the pipeline reads (they loaded):"]
     for d in s.get("column_drift", []):
         if d["unknown_columns"]:
             lines.append(f"  columns not read (not loaded) in {d['path']}: {', '.join(d['unknown_columns'])}")
