@@ -31,6 +31,7 @@ from expectations import (
     raw_jira_issue_links,
     raw_jira_issues,
     raw_jira_sprints,
+    raw_jira_statuses,
     raw_marketing_spend,
 )
 from expectations.runner import (
@@ -56,6 +57,7 @@ GATES: dict[str, Gate] = {
         raw_jira_comments.GATE,
         raw_jira_issue_links.GATE,
         raw_jira_fields.GATE,
+        raw_jira_statuses.GATE,
         fct_issue_cycle_times.GATE,
         fct_initiative_delivery.GATE,
         fct_initiative_outcomes.GATE,

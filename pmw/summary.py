@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from typing import Any
+
+import duckdb
 
 from core.settings import SOURCES, Paths
 from ingest.common.lake import unresolved_failed_files
 from ingest.common.manifest import read_manifest
 from orchestration.run_records import read_gate_results, read_landing_waiting, read_last_run, settle_killed_run
-from publish.release import current_publication
+from publish.release import PUBLISHED_DB_NAME, current_publication
+
+# fct_issue_cycle_times.uncategorised_statuses joins the names with this separator (dbt listagg, name order).
+_STATUS_SEPARATOR = ", "
+
+
+def uncategorised_jira_statuses(paths: Paths) -> list[dict[str, Any]]:
+    """Statuses no source categorises in the published marts, with the number of issues whose timings they made
+    NULL, most issues first; [] when nothing is published or every status has a category."""
+    published_db = paths.published / PUBLISHED_DB_NAME
+    if not published_db.exists():
+        return []
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        has_column = con.execute(
+            "select count(*) from information_schema.columns "
+            "where table_name = 'fct_issue_cycle_times' and column_name = 'uncategorised_statuses'"
+        ).fetchone()[0]
+        if not has_column:  # a release from before the column existed
+            return []
+        listed = con.execute(
+            "select uncategorised_statuses from fct_issue_cycle_times where uncategorised_statuses is not null"
+        ).fetchall()
+    issues = Counter(name for (names,) in listed for name in names.split(_STATUS_SEPARATOR))
+    return [{"status": name, "issues": count} for name, count in sorted(issues.items(), key=lambda i: (-i[1], i[0]))]
+
+
+def override_line(status: str) -> str:
+    """The configuration line that categorises ``status`` (the category is the operator's to choose)."""
+    return f"jira.status_category_overrides: {{{json.dumps(status, ensure_ascii=False)}: <new|indeterminate|done>}}"
 
 
 def build_summary(paths: Paths) -> dict[str, Any]:
@@ -57,6 +88,7 @@ def build_summary(paths: Paths) -> dict[str, Any]:
             | {"failing_files": g.get("failing_files") or []}
             for g in read_gate_results(paths)
         ],
+        "jira_uncategorised_statuses": uncategorised_jira_statuses(paths),
         "last_run": read_last_run(paths),
         "publication": current_publication(paths),
         "published_path": str(paths.published),
@@ -130,6 +162,17 @@ def format_summary(s: dict[str, Any]) -> str:
             lines += [f"      e.g. {example['row']}" for example in failing.get("examples", [])]
             if failing.get("discard_command"):
                 lines.append(f"      to move on: {failing['discard_command']}")
+    uncategorised = s.get("jira_uncategorised_statuses") or []
+    if uncategorised:
+        lines += [
+            "",
+            "Jira statuses without a category (the timings they could change are NULL in fct_issue_cycle_times):",
+        ]
+        for entry in uncategorised:
+            lines.append(
+                f"  {entry['status']!r} on {entry['issues']} issue(s); land a /rest/api/3/status catalog or add"
+            )
+            lines.append(f"    {override_line(entry['status'])}")
     pub = s["publication"]
     lines += ["", "published for BI:"]
     if pub:

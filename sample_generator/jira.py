@@ -1323,6 +1323,14 @@ def _field_catalog() -> list[dict[str, Any]]:
     return out
 
 
+def _status_catalog() -> list[dict[str, Any]]:
+    """``/rest/api/3/status``: every status of the site with its category, in id order, as Jira lists them."""
+    return [
+        _status_object(name) | {"untranslatedName": name}
+        for name in sorted(STATUSES, key=lambda name: int(STATUSES[name][0]))
+    ]
+
+
 def _dumps(obj: Any) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
@@ -1494,6 +1502,9 @@ def generate_jira(
         files.append(path)
         path = out / "api" / "field.json"
         _write_atomic(path, _dumps(_field_catalog()))
+        files.append(path)
+        path = out / "api" / "status.json"
+        _write_atomic(path, _dumps(_status_catalog()))
         files.append(path)
         sprints_page = {
             "maxResults": PAGE_SIZE, "startAt": 0, "isLast": True,

@@ -6,7 +6,9 @@ Layouts (from content, never from the file name):
 - ``rest_jql``: ``/rest/api/3/search/jql`` pages ``{"issues", "nextPageToken", "isLast"}``;
 - ``issue_array``: a bare JSON array of issues; ``single_issue``: one issue object;
 - ``agile_sprints``: ``/rest/agile/1.0/board/{id}/sprint`` pages ``{"values": [...]}``;
-- ``field_catalog``: ``/rest/api/3/field``, an array of ``{id, name, custom, schema}``.
+- ``field_catalog``: ``/rest/api/3/field``, an array of ``{id, name, custom, schema}``;
+- ``status_catalog``: ``/rest/api/{2,3}/status``, an array of ``{id, name, statusCategory: {key, ...}}``: the
+  category of every status of the site, also of statuses no exported issue is in now.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ ISSUE_ARRAY = "issue_array"
 SINGLE_ISSUE = "single_issue"
 AGILE_SPRINTS = "agile_sprints"
 FIELD_CATALOG = "field_catalog"
+STATUS_CATALOG = "status_catalog"
 ISSUE_FORMATS = (REST_V2, REST_V3, REST_JQL, ISSUE_ARRAY, SINGLE_ISSUE)
 
 STATUS_CATEGORY_KEYS = ("new", "indeterminate", "done")
@@ -86,9 +89,13 @@ def detect_json_layout(document: Any, label: str) -> JsonLayout:
             return JsonLayout(ISSUE_ARRAY, document, notes=[] if document else ["empty JSON array: no issues"])
         if all(isinstance(item, dict) and "id" in item and "name" in item and "custom" in item for item in document):
             return JsonLayout(FIELD_CATALOG, document)
+        if all(isinstance(item, dict) and "id" in item and "name" in item and "statusCategory" in item
+               for item in document):  # fmt: skip
+            return JsonLayout(STATUS_CATALOG, document)
         raise UnknownLayoutError(
-            f"unknown layout: {label}: {_describe(document)} (expected issues with 'key' and 'fields', or "
-            "/rest/api/3/field entries with 'id', 'name' and 'custom')"
+            f"unknown layout: {label}: {_describe(document)} (expected issues with 'key' and 'fields', "
+            "/rest/api/3/field entries with 'id', 'name' and 'custom', or /rest/api/3/status entries with 'id', "
+            "'name' and 'statusCategory')"
         )
     if isinstance(document, dict):
         if isinstance(document.get("issues"), list):
@@ -456,7 +463,7 @@ def parse_issue_records(layout: JsonLayout, resolved: dict[str, ResolvedField]) 
     return out
 
 
-# -- agile sprint pages and the field catalog ----------------------------------------------------------------------
+# -- agile sprint pages, the field catalog and the status catalog ------------------------------------------------------
 
 
 def parse_sprint_page(layout: JsonLayout) -> FileRows:
@@ -510,4 +517,49 @@ def parse_field_catalog(layout: JsonLayout) -> FileRows:
         parse=parse,
         noun="field id",
     )
+    return out
+
+
+def parse_status_catalog(layout: JsonLayout) -> FileRows:
+    """``/rest/api/{2,3}/status``: one row per status. A category key other than new / indeterminate / done (Jira's
+    'undefined', "No Category") is stored as NULL and noted: the status stays uncategorised downstream."""
+    out = FileRows(layout.format, "statuses")
+    other_keys: Counter[str] = Counter()
+
+    def parse(number: int, entry: Any) -> EntityRows:
+        status_id, name = _text(entry.get("id")), _text(entry.get("name"))
+        if not status_id or not name:
+            raise RecordError(f"status catalog entry {number} lacks an id or a name")
+        category_obj = entry.get("statusCategory")
+        if not isinstance(category_obj, dict):
+            raise RecordError(f"status {status_id} ({name}): statusCategory is {category_obj!r:.200}, not an object")
+        category = _text(category_obj.get("key"))
+        if category not in STATUS_CATEGORY_KEYS:
+            other_keys[str(category)] += 1
+            category = None
+        scope = entry.get("scope") if isinstance(entry.get("scope"), dict) else {}
+        project = scope.get("project") if isinstance(scope.get("project"), dict) else {}
+        return {
+            "statuses": [
+                {
+                    "status_id": status_id,
+                    "name": name,
+                    "untranslated_name": _text(entry.get("untranslatedName")),
+                    "status_category": category,
+                    "scope_project_id": _text(project.get("id")),
+                    "_record_number": number,
+                }
+            ]
+        }
+
+    load_records(
+        out,
+        layout.records,
+        key_of=lambda e: _text(e.get("id")) if isinstance(e, dict) else None,
+        raw_of=canonical_json,
+        parse=parse,
+        noun="status id",
+    )
+    for key, count in sorted(other_keys.items()):
+        out.notes.append(f"status category {key!r} on {count} status(es) is not new/indeterminate/done: left NULL")
     return out

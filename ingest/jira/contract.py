@@ -10,7 +10,8 @@ SOURCE = "jira"
 
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", "VARCHAR"),  # path relative to landing/
-    ("_source_format", "VARCHAR"),  # rest_v2 | rest_v3 | rest_jql | issue_array | single_issue | agile_sprints | csv
+    # rest_v2 | rest_v3 | rest_jql | issue_array | single_issue | agile_sprints | field_catalog | status_catalog | csv
+    ("_source_format", "VARCHAR"),
     ("_record_number", "BIGINT"),  # 1-based position of the issue/sprint in the file (CSV: data row number)
     ("_file_sha256", "VARCHAR"),
     ("_ingested_at", "TIMESTAMP"),
@@ -106,11 +107,19 @@ FIELD_CATALOG_COLUMNS: tuple[tuple[str, str], ...] = (
     ("schema_custom", "VARCHAR"),
 ) + LINEAGE_COLUMNS
 
+STATUS_CATALOG_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("status_id", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("untranslated_name", "VARCHAR"),  # Cloud: the name before the site's translation, when it has one
+    ("status_category", "VARCHAR"),  # new | indeterminate | done; NULL for another key (Jira's 'undefined')
+    ("scope_project_id", "VARCHAR"),  # team-managed projects' own statuses; NULL for global ones
+) + LINEAGE_COLUMNS
+
 QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", "VARCHAR"),
     ("_record_number", "BIGINT"),
     ("_file_sha256", "VARCHAR"),
-    ("entity", "VARCHAR"),  # issues | changelog | sprints | comments | issue_links
+    ("entity", "VARCHAR"),  # issues | sprints | fields | statuses: the main entity of the rejected record
     ("record_key", "VARCHAR"),  # issue key / sprint id when known
     ("raw_record", "VARCHAR"),  # the original JSON object or CSV row (as JSON)
     ("reason", "VARCHAR"),
@@ -124,4 +133,5 @@ ENTITIES: dict[str, tuple[tuple[str, str], ...]] = {
     "comments": COMMENT_COLUMNS,
     "issue_links": ISSUE_LINK_COLUMNS,
     "fields": FIELD_CATALOG_COLUMNS,
+    "statuses": STATUS_CATALOG_COLUMNS,
 }

@@ -2,8 +2,9 @@
 
 Pure Python + DuckDB. Each landed file is detected from its content (ingest/jira/api.py, csv_export.py), parsed
 into the jira/* entities of ingest/jira/contract.py and written per entity to the pending area, atomically; the raw
-gate promotes them. Field catalogs and sprint pages are loaded before issue files in a run, so issue files can
-resolve custom fields and CSV sprint names through them (and through those already in the lake).
+gate promotes them. A status catalog (``/rest/api/3/status``) is an entity of its own: dbt takes status categories
+from it first (int_jira_statuses_categorised). Field catalogs and sprint pages are loaded before issue files in a
+run, so issue files can resolve custom fields and CSV sprint names through them (and those already in the lake).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from ingest.jira.api import (
     AGILE_SPRINTS,
     FIELD_CATALOG,
     ISSUE_FORMATS,
+    STATUS_CATALOG,
     detect_json_layout,
     parse_field_catalog,
     parse_issue_records,
     parse_sprint_page,
+    parse_status_catalog,
 )
 from ingest.jira.csv_export import first_row, is_csv_header, parse_csv_export
 from ingest.jira.errors import MalformedFileError, UnknownLayoutError
@@ -96,6 +99,8 @@ def parse_jira_file(path: Path, label: str, config: PipelineConfig, known: Known
             return parse_field_catalog(layout)
         if layout.format == AGILE_SPRINTS:
             return parse_sprint_page(layout)
+        if layout.format == STATUS_CATALOG:
+            return parse_status_catalog(layout)
         assert layout.format in ISSUE_FORMATS
         resolved = resolve_fields(
             dict(config.jira.custom_fields), known.catalog, layout.names, changelog_field_names(layout.records)

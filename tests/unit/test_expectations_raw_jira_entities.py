@@ -1,4 +1,4 @@
-"""The raw gates of Jira changelog items, sprints, comments, issue links and the field catalog: a good export
+"""The raw gates of Jira changelog items, sprints, comments, issue links, the field and status catalogs: a good export
 passes every rule; each kind of bad row fails exactly its rule."""
 
 from __future__ import annotations
@@ -97,12 +97,24 @@ def field(n: int) -> dict[str, Any]:
     }
 
 
+def status(n: int) -> dict[str, Any]:
+    return {
+        "status_id": str(10_000 + n),
+        "name": f"Status {n}",
+        "untranslated_name": None,
+        "status_category": ("new", "indeterminate", "done", None)[n % 4],  # None: Jira's "No Category"
+        "scope_project_id": "10100" if n % 2 else None,
+        **lineage(n, "jira/status.json"),
+    }
+
+
 ENTITIES = {
     "raw_jira_changelog": changelog_item,
     "raw_jira_sprints": sprint,
     "raw_jira_comments": comment,
     "raw_jira_issue_links": issue_link,
     "raw_jira_fields": field,
+    "raw_jira_statuses": status,
 }
 
 
@@ -133,6 +145,15 @@ BAD_ROWS = [
     ("raw_jira_issue_links", {"link_type": None}, ("row", NOT_NULL, ("link_type",))),
     ("raw_jira_fields", {"name": None}, ("row", NOT_NULL, ("name",))),
     ("raw_jira_fields", {"is_custom": False}, ("custom_means_a_customfield_id", ROW_COUNT, ())),
+    ("raw_jira_statuses", {"status_category": "undefined"}, ("row", IN_SET, ("status_category",))),
+    ("raw_jira_statuses", {"name": None}, ("row", NOT_NULL, ("name",))),
+    ("raw_jira_statuses", {"status_id": "In Progress"}, ("row", REGEX, ("status_id",))),
+    # Row 1 is "Status 1" (indeterminate) in project 10100; row 3, in the same project, renamed to it as done.
+    (
+        "raw_jira_statuses",
+        {"name": "status 1 ", "status_category": "done"},
+        ("one_category_per_status_name_and_scope", ROW_COUNT, ()),
+    ),
 ]
 
 

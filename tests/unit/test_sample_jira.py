@@ -526,3 +526,24 @@ def test_csv_alone_recovers_the_csv_truths(tmp_path, sample):
         assert (truth.created_at, truth.resolved_at) == (parse(row[col["Created"][0]]), parse(row[col["Resolved"][0]]))
         if truth.key in truths.lead_seconds:
             assert (truth.resolved_at - truth.created_at).total_seconds() == truths.lead_seconds[truth.key]
+
+
+def test_the_status_catalog_categorises_every_status_the_exports_name(sample):
+    landing, _ = sample
+    catalog = json.loads((landing / "jira/api/status.json").read_text("utf-8"))
+    categories = {status["name"]: status["statusCategory"]["key"] for status in catalog}
+    assert len(categories) == len(catalog)  # one entry per status name
+    named: dict[str, set[str]] = {}
+    for page in sorted((landing / "jira/api").glob("search_*.json")):
+        for issue in json.loads(page.read_text("utf-8"))["issues"]:
+            status = issue["fields"]["status"]
+            named.setdefault(status["name"], set()).add(status["statusCategory"]["key"])
+            for history in issue["changelog"]["histories"]:
+                for item in history["items"]:
+                    if item["fieldId"] == "status":
+                        named.setdefault(item["fromString"], set())
+                        named.setdefault(item["toString"], set())
+    assert set(named) <= set(categories)
+    assert all(seen <= {categories[name]} for name, seen in named.items())  # the issues agree with the catalog
+    only_in_changelogs = {name for name, seen in named.items() if not seen}
+    assert only_in_changelogs, "the sample should exercise a status no issue is in now"

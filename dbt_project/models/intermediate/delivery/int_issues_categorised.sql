@@ -81,15 +81,17 @@ select
     issues.summary,
     issues.description_text,
     issues.status,
-    -- The override for the status name wins; else the row's own exported category; else the one exports give
-    -- that status name on other rows.
+    -- The override for the status name wins; else the status catalog; else the row's own exported category;
+    -- else the one exports give that status name on other rows.
     coalesce(
         status_categories.override_status_category,
+        status_categories.catalog_status_category,
         issues.exported_status_category,
         status_categories.exported_status_category
     ) as status_category,
     case
         when status_categories.override_status_category is not null then 'override'
+        when status_categories.catalog_status_category is not null then 'catalog'
         when issues.exported_status_category is not null then 'export'
         when status_categories.exported_status_category is not null then 'status_name'
     end as status_category_source,

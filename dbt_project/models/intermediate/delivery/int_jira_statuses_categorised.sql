@@ -1,7 +1,7 @@
 {#-
     One row per status name (case-insensitive) with its status category key (new | indeterminate | done).
-    Categories come from the exports, never from hard-coded status names: see the docs block
-    int_jira_statuses_categorised.
+    Categories come from the exports, never from hard-coded status names: the status catalog first, then the
+    issues in that status, with the configured overrides winning; see the docs block int_jira_statuses_categorised.
 -#}
 {%- set overrides = var('jira_status_category_overrides') -%}
 {#- A JSON string is accepted too (sqlfluff's dbt templater can only pass string vars). -#}
@@ -10,6 +10,23 @@
 with issue_versions as (
 
     select * from {{ ref('stg_jira__issue_versions') }}
+
+),
+
+catalog_statuses as (
+
+    -- Names are what issues and changelog items carry. A name the catalog gives two categories (team-managed
+    -- projects have statuses of their own) is not categorised by it: a guess could be the wrong one.
+    select
+        lower(trim(statuses.status_name)) as status_key,
+        min(trim(statuses.status_name)) as status_name,
+        case
+            when count(distinct statuses.status_category) = 1 and count(*) = count(statuses.status_category)
+                then min(statuses.status_category)
+        end as catalog_status_category
+    from {{ ref('stg_jira__statuses') }} as statuses
+    where trim(statuses.status_name) != ''
+    group by lower(trim(statuses.status_name))
 
 ),
 
@@ -121,18 +138,26 @@ all_status_keys as (
 
     select ranked_spellings.status_key from ranked_spellings
     union
+    select catalog_statuses.status_key from catalog_statuses
+    union
     select overrides.status_key from overrides
 
 )
 
 select
     all_status_keys.status_key,
-    coalesce(ranked_spellings.status_name, overrides.status_name) as status_name,
-    coalesce(overrides.override_status_category, ranked_categories.exported_status_category) as status_category,
+    coalesce(ranked_spellings.status_name, catalog_statuses.status_name, overrides.status_name) as status_name,
+    coalesce(
+        overrides.override_status_category,
+        catalog_statuses.catalog_status_category,
+        ranked_categories.exported_status_category
+    ) as status_category,
+    catalog_statuses.catalog_status_category,
     ranked_categories.exported_status_category,
     overrides.override_status_category,
     case
         when overrides.override_status_category is not null then 'override'
+        when catalog_statuses.catalog_status_category is not null then 'catalog'
         when ranked_categories.exported_status_category is not null then 'export'
     end as category_source
 from all_status_keys
@@ -140,5 +165,7 @@ left join ranked_spellings
     on all_status_keys.status_key = ranked_spellings.status_key and ranked_spellings.spelling_rank = 1
 left join ranked_categories
     on all_status_keys.status_key = ranked_categories.status_key and ranked_categories.category_rank = 1
+left join catalog_statuses
+    on all_status_keys.status_key = catalog_statuses.status_key
 left join overrides
     on all_status_keys.status_key = overrides.status_key

@@ -10,7 +10,10 @@
     the same rows.
 
     Changelog-derived columns are NULL when the issue's inline changelog was cut short (changelog_complete false):
-    a partial history would report too-short times and missed reopens as if they were true.
+    a partial history would report too-short times and missed reopens as if they were true. Likewise a status no
+    source categorises (int_jira_statuses_categorised) makes NULL each value its category could change, and the
+    row says so: has_uncategorised_status, uncategorised_statuses (the names to categorise, e.g. through
+    jira.status_category_overrides).
 -#}
 
 with issues as (
@@ -27,11 +30,14 @@ intervals as (
 
 closing_runs as (
 
-    -- The last interval outside a done category; the done intervals after it form the closing run.
+    -- The last interval in a known non-done category; the done intervals after it form the closing run.
     select
         intervals.issue_key,
         max(
-            case when coalesce(intervals.status_category, '') != 'done' then intervals.transition_number end
+            case
+                when intervals.status_category is not null and intervals.status_category != 'done'
+                    then intervals.transition_number
+            end
         ) as last_open_transition_number
     from intervals
     group by intervals.issue_key
@@ -58,7 +64,21 @@ interval_facts as (
         sum(case when intervals.status_category = 'new' then intervals.seconds_in_status end) as seconds_in_new,
         sum(case when intervals.status_category = 'indeterminate' then intervals.seconds_in_status end)
             as seconds_in_indeterminate,
-        sum(case when intervals.status_category = 'done' then intervals.seconds_in_status end) as seconds_in_done
+        sum(case when intervals.status_category = 'done' then intervals.seconds_in_status end) as seconds_in_done,
+        -- Intervals in a status no source categorises (int_jira_statuses_categorised): what they may change.
+        min(case when intervals.status_category is null then intervals.entered_at end) as first_uncategorised_at,
+        max(
+            case
+                when
+                    intervals.status_category is null
+                    and intervals.transition_number > coalesce(closing_runs.last_open_transition_number, -1)
+                    then 1
+                else 0
+            end
+        ) = 1 as closing_run_uncategorised,
+        max(
+            case when intervals.status_category is null and intervals.seconds_in_status is not null then 1 else 0 end
+        ) = 1 as finished_interval_uncategorised
     from intervals
     inner join closing_runs
         on intervals.issue_key = closing_runs.issue_key
@@ -66,18 +86,52 @@ interval_facts as (
 
 ),
 
-trusted_facts as (
+uncategorised_statuses as (
 
     select
+        distinct_statuses.issue_key,
+        {{ dbt.listagg('distinct_statuses.status', "', '", 'order by distinct_statuses.status') }}
+            as uncategorised_statuses
+    from (
+        select distinct
+            intervals.issue_key,
+            intervals.status
+        from intervals
+        where intervals.status_category is null
+    ) as distinct_statuses
+    group by distinct_statuses.issue_key
+
+),
+
+trusted_facts as (
+
+    -- A value an uncategorised interval could change is NULL, never the value as if that status were none of
+    -- the categories: an uncategorised interval before the first known in-progress (or done) entry may be that
+    -- entry; one after the last known open interval may belong to the closing run (done_at, lead and cycle
+    -- time); a finished one holds time of some category; any one may be a reopen or its end.
+    select
         issues.issue_key,
-        interval_facts.first_in_progress_at,
-        interval_facts.first_done_at,
-        interval_facts.done_at,
-        interval_facts.reopen_count,
+        case
+            when
+                interval_facts.first_uncategorised_at is null
+                or interval_facts.first_uncategorised_at >= interval_facts.first_in_progress_at
+                then interval_facts.first_in_progress_at
+        end as first_in_progress_at,
+        case
+            when
+                interval_facts.first_uncategorised_at is null
+                or interval_facts.first_uncategorised_at >= interval_facts.first_done_at
+                then interval_facts.first_done_at
+        end as first_done_at,
+        case when not interval_facts.closing_run_uncategorised then interval_facts.done_at end as done_at,
+        case when interval_facts.first_uncategorised_at is null then interval_facts.reopen_count end as reopen_count,
         interval_facts.status_change_count,
-        interval_facts.seconds_in_new,
-        interval_facts.seconds_in_indeterminate,
-        interval_facts.seconds_in_done
+        case when not interval_facts.finished_interval_uncategorised then interval_facts.seconds_in_new end
+            as seconds_in_new,
+        case when not interval_facts.finished_interval_uncategorised then interval_facts.seconds_in_indeterminate end
+            as seconds_in_indeterminate,
+        case when not interval_facts.finished_interval_uncategorised then interval_facts.seconds_in_done end
+            as seconds_in_done
     from issues
     inner join interval_facts
         on issues.issue_key = interval_facts.issue_key
@@ -108,9 +162,13 @@ select
     cast(trusted_facts.seconds_in_indeterminate as double) as seconds_in_indeterminate,
     cast(trusted_facts.seconds_in_done as double) as seconds_in_done,
     cast(issues.story_points as decimal(10, 2)) as story_points,
-    cast(issues.changelog_complete as boolean) as changelog_complete
+    cast(issues.changelog_complete as boolean) as changelog_complete,
+    cast(uncategorised_statuses.uncategorised_statuses is not null as boolean) as has_uncategorised_status,
+    cast(uncategorised_statuses.uncategorised_statuses as varchar) as uncategorised_statuses
 from issues
 left join trusted_facts
     on issues.issue_key = trusted_facts.issue_key
+left join uncategorised_statuses
+    on issues.issue_key = uncategorised_statuses.issue_key
 left join {{ ref('int_issues_rolled_up_to_initiatives') }} as rollup
     on issues.issue_key = rollup.issue_key

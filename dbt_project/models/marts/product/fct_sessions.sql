@@ -5,8 +5,9 @@
 
     Incremental: int_events_sessionized rewrites every event of each session it re-cuts in one batch (stamped
     with that batch's `sessionized_through`), so this model re-aggregates exactly the sessions stamped later
-    than its own newest stamp (none when the run loaded nothing), and the pre-hook drops sessions that no
-    longer exist upstream.
+    than the newest batch it consumed (none when the run loaded nothing), and the pre-hook drops sessions that no
+    longer exist upstream. That watermark is bookkeeping of the working warehouse (macros/
+    delete_superseded_sessions.sql), not a column: the published mart is a function of the landed data only.
 -#}
 {{
     config(
@@ -15,6 +16,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         pre_hook="{{ delete_superseded_sessions() }}",
+        post_hook="{{ record_sessions_watermark() }}",
     )
 }}
 
@@ -26,10 +28,7 @@ with session_events as (
         where sessionized.session_id in (
             select rewritten.session_id
             from {{ ref('int_events_sessionized') }} as rewritten
-            where rewritten.sessionized_through > (
-                select coalesce(max(done.sessionized_through), cast('1900-01-01' as timestamp))
-                from {{ this }} as done
-            )
+            where rewritten.sessionized_through > {{ sessions_watermark() }}
         )
     {% endif %}
 
@@ -58,8 +57,7 @@ session_totals as (
         min(ordered_events.event_at) as session_started_at,
         max(ordered_events.event_at) as session_ended_at,
         count(*) as event_count,
-        sum(coalesce(ordered_events.revenue, 0)) as revenue,
-        max(ordered_events.sessionized_through) as sessionized_through
+        sum(coalesce(ordered_events.revenue, 0)) as revenue
     from ordered_events
     group by ordered_events.session_id
 
@@ -116,8 +114,7 @@ select
     cast(session_totals.event_count as bigint) as event_count,
     cast(first_events.event_name as varchar) as first_event_name,
     cast(last_events.event_name as varchar) as last_event_name,
-    cast(session_totals.revenue as decimal(18, 6)) as revenue,
-    cast(session_totals.sessionized_through as timestamp) as sessionized_through
+    cast(session_totals.revenue as decimal(18, 6)) as revenue
 from session_totals
 inner join first_events
     on session_totals.session_id = first_events.session_id
