@@ -6,7 +6,7 @@ import dagster as dg
 
 from orchestration.assets.ingest import RAW_ASSETS
 from orchestration.jobs import pmw_pipeline
-from orchestration.landing_watch import scan_new_files
+from orchestration.landing_watch import LandingCursor, batch_run_key, files_to_request
 from orchestration.resources import PmwSettings
 from orchestration.run_records import record_run_failure
 
@@ -19,24 +19,30 @@ INGEST_OP_BY_SOURCE = {source: asset.op.name for source, asset in RAW_ASSETS.ite
     job=pmw_pipeline,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts one pipeline run per new landed file; run key = the file's path and content hash.",
+    description=(
+        "Starts one pipeline run per tick for every new landed file; run key = hash of the sorted path@sha256 list."
+    ),
 )
 def landing_sensor(context: dg.SensorEvaluationContext, pmw: PmwSettings):
     # The same `pmw` resource as the runs it starts: it watches the data directory they will load into.
     paths = pmw.paths
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    new_files, new_cursor = scan_new_files(paths, cursor)
-    for landed in new_files:
+    cursor = LandingCursor.from_json(json.loads(context.cursor) if context.cursor else None)
+    batch, next_cursor = files_to_request(paths, cursor)
+    files_by_op: dict[str, list[str]] = {}
+    for landed in batch:
         op_name = INGEST_OP_BY_SOURCE.get(landed.source)
         if op_name is None:
             context.log.warning(f"no ingest asset for source {landed.source!r} yet: {landed.relative_path}")
             continue
+        files_by_op.setdefault(op_name, []).append(str(paths.landing / landed.relative_path))
+    if files_by_op:
+        # One run for the whole batch: a fresh landing of many files is one dbt build, not one per file.
         yield dg.RunRequest(
-            run_key=landed.run_key,
-            run_config={"ops": {op_name: {"config": {"files": [str(paths.landing / landed.relative_path)]}}}},
-            tags={"pmw/landed_file": landed.relative_path, "pmw/sha256": landed.sha256},
+            run_key=batch_run_key(batch),
+            run_config={"ops": {op: {"config": {"files": files}} for op, files in files_by_op.items()}},
+            tags={"pmw/landed_files": str(len(batch)), "pmw/sources": ",".join(sorted({f.source for f in batch}))},
         )
-    context.update_cursor(json.dumps(new_cursor, sort_keys=True))
+    context.update_cursor(json.dumps(next_cursor.to_json(), sort_keys=True))
 
 
 @dg.run_failure_sensor(
