@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test lint dev bench clean browser docs
+.PHONY: demo run test lint dev bench clean browser docs bi-clients init
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, got {sys.version}"'
@@ -22,9 +22,24 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/pmw run
 
-## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium)
-test: $(STAMP) lint browser
+## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium, the
+## BI-client test the DuckDB 1.x clients of `make bi-clients`)
+test: $(STAMP) lint browser bi-clients
 	$(BIN)/pytest
+
+## bi-clients: the BI clients the published marts.duckdb must open, each in its own .venv-bi/<name>/ (pip --target,
+## from PyPI, never into .venv): DuckDB 1.1.3 and 1.4.4 (Evidence's connector), and Superset's route, duckdb-engine
+## with SQLAlchemy below 2.0.45 (2.0.45+ and 2.1 reflect columns through pg_catalog.pg_collation, which DuckDB lacks)
+BI := .venv-bi
+BI_CLIENTS := duckdb-1.1.3=duckdb==1.1.3 duckdb-1.4.4=duckdb==1.4.4 \
+	superset-duckdb-engine=duckdb-engine==0.17.0,sqlalchemy==2.0.44,duckdb==1.4.4
+bi-clients: $(STAMP)
+	@for spec in $(BI_CLIENTS); do \
+		dir=$(BI)/$${spec%%=*}; pins=$$(echo "$${spec#*=}" | tr , ' '); \
+		test -f $$dir/.installed && continue; \
+		echo "installing $$pins into $$dir"; rm -rf $$dir; \
+		$(BIN)/pip install --quiet --no-warn-conflicts --target $$dir $$pins && touch $$dir/.installed || exit 1; \
+	done
 
 ## browser: Debian's chromium for the headless test of report.html (apt-get; sudo when not root)
 CHROMIUM := /usr/bin/chromium
