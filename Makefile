@@ -54,13 +54,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pmw.lint_sql
 
-## dev: the Dagster UI with the whole graph, sensor and schedule (http://127.0.0.1:3000)
-# The definitions load the dbt manifest; prepare-dbt parses it first with the vars and data directory the runs use
-# ($PMW_DATA_DIR / $PMW_CONFIG, read once by `pmw` here and by the `pmw` resource in each run).
+## dev: the Dagster UI with the whole graph, sensors and schedule (http://127.0.0.1:3000), on the data directory's
+## own Dagster instance (data/dagster_home, or $DAGSTER_HOME), the one `make demo` and `pmw run` record into.
+# `pmw dev` prepares the dbt manifest and the instance, then execs `dagster dev` (Ctrl-C stops it within seconds).
 dev: $(STAMP)
-	mkdir -p dagster_home
-	$(BIN)/pmw prepare-dbt
-	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	exec $(BIN)/pmw dev
 
 ## docs: the mart catalogue, dbt docs generated offline into data/docs/mart_catalogue.html (run make demo first)
 docs: $(STAMP)
