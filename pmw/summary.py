@@ -8,7 +8,7 @@ from typing import Any
 from core.settings import SOURCES, Paths
 from ingest.common.manifest import read_manifest
 from orchestration.run_records import read_gate_results, read_last_run
-from publish.release import current_publication
+from publish.release import REPORT_NAME, current_publication
 
 
 def build_summary(paths: Paths) -> dict[str, Any]:
@@ -32,12 +32,13 @@ def build_summary(paths: Paths) -> dict[str, Any]:
         "sources": per_source,
         "failed_files": failures,
         "gates": [
-            {k: g.get(k) for k in ("gate", "success", "rows_validated", "run_id", "recorded_at")}
+            {k: g.get(k) for k in ("gate", "success", "rows_validated", "run_id", "recorded_at", "last_validated")}
             for g in read_gate_results(paths)
         ],
         "last_run": read_last_run(paths),
         "publication": current_publication(paths),
         "published_path": str(paths.published),
+        "report_path": str(paths.published / REPORT_NAME),
     }
 
 
@@ -69,15 +70,30 @@ def format_summary(s: dict[str, Any]) -> str:
     else:
         lines.append("  no run recorded")
     lines += ["", "gates (latest result of each):"]
-    lines += [
-        f"  {g['gate']:<28} {'passed' if g['success'] else 'FAILED'} ({g['rows_validated']} rows)" for g in s["gates"]
-    ] or ["  none run yet"]
+    width = max((len(g["gate"]) for g in s["gates"]), default=0)
+    lines += [f"  {g['gate']:<{width}}  {_gate_result(g)}" for g in s["gates"]] or ["  none run yet"]
     pub = s["publication"]
     lines += ["", "published for BI:"]
     if pub:
         lines.append(f"  {s['published_path']} -> release {pub['release_id']} (run {pub['run_id'][:8]})")
         lines.append(f"  {s['published_path']}/marts.duckdb  and  {s['published_path']}/parquet/<mart>.parquet")
-        lines += [f"    {t['name']:<28} {t['rows']:>10} rows" for t in pub["tables"]]
+        if pub.get("report"):
+            lines.append(f"  {s['report_path']}  (the charts of this release: open it in a browser)")
+        width = max(len(t["name"]) for t in pub["tables"])
+        lines += [f"    {t['name']:<{width}}  {t['rows']:>10,} rows" for t in pub["tables"]]
     else:
         lines.append("  nothing published yet")
     return "\n".join(lines)
+
+
+def _gate_result(gate: dict[str, Any]) -> str:
+    verdict = "passed" if gate["success"] else "FAILED"
+    last = gate.get("last_validated")
+    if not gate.get("rows_validated") and last:
+        # The latest run had nothing new for this gate: say so, with the last real validation's rows.
+        last_verdict = "passed" if last.get("success") else "FAILED"
+        return (
+            f"{verdict}, nothing new (last validated {last['rows_validated']:,} rows: {last_verdict}, "
+            f"run {str(last.get('run_id'))[:8]})"
+        )
+    return f"{verdict} ({gate.get('rows_validated') or 0:,} rows)"
