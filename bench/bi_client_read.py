@@ -19,6 +19,7 @@ import hashlib
 import json
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 
 def _checksum(rows) -> str:
@@ -54,8 +55,8 @@ def read_with_sqlalchemy(path: str) -> dict:
     import sqlalchemy
     from sqlalchemy import create_engine, inspect, text
 
-    # The URI a Superset user types (four slashes: an absolute path), read-only.
-    engine = create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    # The URI a Superset user types: four slashes (an absolute path), read-only.
+    engine = create_engine(f"duckdb:///{Path(path).resolve()}?access_mode=read_only")
     inspector = inspect(engine)
     result = {}
     with engine.connect() as conn:

@@ -112,7 +112,8 @@ def run_pipeline(settings: Settings | Paths, *, files: list[str] | None = None) 
         settings = Settings(paths=settings, config=load_config())
     paths = settings.paths.ensure()
     # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
-    prepare_dbt_manifest(settings)
+    with Heartbeat("parsing the dbt project (dbt parse, only when the project or its vars changed)"):
+        prepare_dbt_manifest(settings)
 
     from dagster._core.utils import make_new_run_id
 
