@@ -38,12 +38,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _cmd_generate(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from sample_generator import generate_sample
 
+    signup_days = args.signup_days if args.signup_days is not None else args.days - 9
+    if not 0 < signup_days <= args.days:  # checked before anything is created or said
+        raise CliArgumentError(f"argument --signup-days: {signup_days} is not within 1..--days ({args.days})")
     settings = settings or _settings(args)
     paths = settings.paths.ensure()
     started = time.monotonic()
-    signup_days = args.signup_days if args.signup_days is not None else args.days - 9
-    if signup_days > args.days:
-        raise CliArgumentError(f"argument --signup-days: {signup_days} is more than --days {args.days}")
     print(f"generating sample exports into {paths.landing} (seed {args.seed}, {args.users} users, {args.days} days)")
     config = settings.config
     with Heartbeat(f"generating the sample ({args.users} users)"):

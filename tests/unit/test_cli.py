@@ -59,9 +59,12 @@ def test_a_missing_or_foreign_file_is_one_line(tmp_path, capsys):
 
 
 def test_generate_refuses_before_saying_it_generates(tmp_path, capsys):
-    assert main(["generate", "--data-dir", str(tmp_path), "--days", "5", "--signup-days", "9"]) == 2
+    assert main(["generate", "--data-dir", str(tmp_path / "d"), "--days", "5", "--signup-days", "9"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err == "pmw generate: argument --signup-days: 9 is more than --days 5\n"
+    assert out == "" and err == "pmw generate: argument --signup-days: 9 is not within 1..--days (5)\n"
+    assert main(["generate", "--data-dir", str(tmp_path / "d"), "--days", "5"]) == 2  # default: days - 9 = -4
+    assert capsys.readouterr().err == "pmw generate: argument --signup-days: -4 is not within 1..--days (5)\n"
+    assert not (tmp_path / "d").exists()
 
 
 def test_init_writes_a_starter_without_sample_content_and_never_overwrites(tmp_path, capsys):
