@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test test-fast lint dev bench clean browser docs
+.PHONY: demo run test test-fast lint dev bench clean browser docs bi-clients init
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, got {sys.version}"'
@@ -22,8 +22,9 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/pmw run
 
-## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium)
-test: $(STAMP) lint browser
+## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium, the
+## BI-client test the DuckDB 1.x clients of `make bi-clients`)
+test: $(STAMP) lint browser bi-clients
 	$(BIN)/pytest
 
 ## test-fast: ruff and the unit tests only (no subprocess, no dbt, no pipeline run); the loop while editing
@@ -31,6 +32,20 @@ test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q tests/unit
+
+## bi-clients: the BI clients the published marts.duckdb must open, each in its own .venv-bi/<name>/ (pip --target,
+## from PyPI, never into .venv): DuckDB 1.1.3 and 1.4.4 (Evidence's connector), and Superset's route, duckdb-engine
+## with SQLAlchemy below 2.0.45 (2.0.45+ and 2.1 reflect columns through pg_catalog.pg_collation, which DuckDB lacks)
+BI := .venv-bi
+BI_CLIENTS := duckdb-1.1.3=duckdb==1.1.3 duckdb-1.4.4=duckdb==1.4.4 \
+	superset-duckdb-engine=duckdb-engine==0.17.0,sqlalchemy==2.0.44,duckdb==1.4.4
+bi-clients: $(STAMP)
+	@for spec in $(BI_CLIENTS); do \
+		dir=$(BI)/$${spec%%=*}; pins=$$(echo "$${spec#*=}" | tr , ' '); \
+		test -f $$dir/.installed && continue; \
+		echo "installing $$pins into $$dir"; rm -rf $$dir; \
+		$(BIN)/pip install --quiet --no-warn-conflicts --target $$dir $$pins && touch $$dir/.installed || exit 1; \
+	done
 
 ## browser: Debian's chromium for the headless test of report.html (apt-get; sudo when not root)
 CHROMIUM := /usr/bin/chromium
@@ -45,13 +60,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pmw.lint_sql
 
-## dev: the Dagster UI with the whole graph, sensor and schedule (http://127.0.0.1:3000)
-# The definitions load the dbt manifest; prepare-dbt parses it first with the vars and data directory the runs use
-# ($PMW_DATA_DIR / $PMW_CONFIG, read once by `pmw` here and by the `pmw` resource in each run).
+## dev: the Dagster UI with the whole graph, sensors and schedule (http://127.0.0.1:3000), on the data directory's
+## own Dagster instance (data/dagster_home, or $DAGSTER_HOME), the one `make demo` and `pmw run` record into.
+# `pmw dev` prepares the dbt manifest and the instance, then execs `dagster dev` (Ctrl-C stops it within seconds).
 dev: $(STAMP)
-	mkdir -p dagster_home
-	$(BIN)/pmw prepare-dbt
-	DAGSTER_HOME=$(CURDIR)/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	exec $(BIN)/pmw dev
 
 ## docs: the mart catalogue, dbt docs generated offline into data/docs/mart_catalogue.html (run make demo first)
 docs: $(STAMP)

@@ -581,6 +581,61 @@ class PortfolioConfig(_Section):
         return thresholds
 
 
+# ------------------------------------------------------------------------------------ operations: alerts, freshness
+
+ENV_VAR_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
+ALERT_KINDS = ("slack", "webhook")
+
+
+def _env_var_name_check(value: Any) -> str:
+    if not isinstance(value, str) or not ENV_VAR_NAME.match(value):
+        shown = "a URL" if isinstance(value, str) and "://" in value else repr(value)
+        raise _problem(
+            f"{shown} is not an environment variable name (e.g. PMW_SLACK_WEBHOOK_URL): the URL and any secret "
+            "stay in the environment, never in this file"
+        )
+    return value
+
+
+EnvVarName = Annotated[str, BeforeValidator(_env_var_name_check)]
+
+
+class AlertDestination(_Section):
+    kind: Choice(ALERT_KINDS)  # slack: Slack-compatible incoming webhook ({"text": ...}); webhook: generic JSON
+    url_env: EnvVarName  # the environment variable that holds the webhook URL
+    secret_env: EnvVarName | None = None  # webhook only: HMAC-SHA256 key of the X-PMW-Signature header
+
+    @model_validator(mode="after")
+    def _secret_only_for_webhooks(self) -> AlertDestination:
+        if self.secret_env and self.kind != "webhook":
+            _raise_at([(("secret_env",), "only a generic webhook signs its body; a Slack webhook URL is the secret")])
+        return self
+
+
+class AlertsConfig(_Section):
+    """Where failed runs, failed gates and stale sources are reported (besides the log and data/runs/)."""
+
+    destinations: ListOf(AlertDestination) = ()
+    max_attempts: Integer(1) = 4  # per alert and destination; only transient errors (network, 429, 5xx) retry
+    backoff_seconds: Number(0) = 1.0  # first wait; doubles per attempt (a 429's Retry-After wins, up to 60 s)
+    timeout_seconds: Number(0.1) = 10.0  # per HTTP request
+
+
+class FreshnessExpectation(_Section):
+    max_age_hours: Number(1)  # a new file of the source must have loaded within this many hours
+
+
+def _freshness(value: Any) -> dict[str, FreshnessExpectation]:
+    from core.settings import SOURCES  # core.settings imports this module; the source names live there
+
+    def expectation(item: Any, loc: Location) -> FreshnessExpectation:
+        if loc[0] not in SOURCES:
+            raise _problem(f"{loc[0]!r} is not a source (known: {', '.join(SOURCES)})")
+        return FreshnessExpectation.model_validate(item)
+
+    return _each(expectation, value, mapping=True)
+
+
 def _repeated(values: list[Any]) -> list[Any]:
     return sorted({v for v in values if v and values.count(v) > 1})
 
@@ -601,6 +656,9 @@ class PipelineConfig(_Section):
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
     finance: FinanceConfig = Field(default_factory=FinanceConfig)
     portfolio: PortfolioConfig = Field(default_factory=PortfolioConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    # Per source: how often it must deliver; a source without an entry is never reported stale.
+    freshness: Annotated[dict[str, FreshnessExpectation], BeforeValidator(_freshness)] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> PipelineConfig:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration import jobs, resources, schedules, sensors
+from orchestration import freshness, jobs, resources, schedules, sensors
 from orchestration.assets import dbt, ingest, portfolio, publish
 from orchestration.checks import gates
 
@@ -13,6 +13,7 @@ defs = dg.Definitions.merge(
     portfolio.defs,
     publish.defs,
     gates.defs,
+    freshness.defs,
     jobs.defs,
     schedules.defs,
     sensors.defs,

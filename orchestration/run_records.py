@@ -29,10 +29,15 @@ def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 
 
 def record_gate_result(paths: Paths, gate_name: str, run_id: str, result: dict[str, Any]) -> None:
-    _write_json_atomic(
-        paths.runs_dir / "gates" / f"{gate_name}.json",
-        {"gate": gate_name, "run_id": run_id, "recorded_at": datetime.now(UTC).isoformat(), **result},
-    )
+    path = paths.runs_dir / "gates" / f"{gate_name}.json"
+    payload = {"gate": gate_name, "run_id": run_id, "recorded_at": datetime.now(UTC).isoformat(), **result}
+    if not result.get("rows_validated") and path.exists():
+        # A run with nothing new to validate keeps the last real validation, so `pmw summary` can still say it.
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        last = previous.get("last_validated") or (previous if previous.get("rows_validated") else None)
+        if last:
+            payload["last_validated"] = {k: last.get(k) for k in ("success", "rows_validated", "run_id", "recorded_at")}
+    _write_json_atomic(path, payload)
 
 
 def read_gate_result(paths: Paths, gate_name: str) -> dict[str, Any] | None:

@@ -13,19 +13,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import time
+from pathlib import Path
 
-from core.config import ConfigError
-from core.settings import DEFAULT_LANDING_SETTLE_SECONDS, Settings, build_settings, resolve_data_dir
+from core.config import ConfigError, load_config
+from core.settings import (
+    CONFIG_ENV,
+    DATA_DIR_ENV,
+    DEFAULT_LANDING_SETTLE_SECONDS,
+    PROJECT_ROOT,
+    SOURCES,
+    Paths,
+    Settings,
+    build_settings,
+    resolve_data_dir,
+)
 from ingest.common.landing import DataDirectoryError
 from ingest.common.locking import RunLockBusyError
+from pmw.progress import Heartbeat
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
 EXIT_NO_DATA = 3
 EXIT_BUSY = 4
+
+STARTER_CONFIG_PATH = PROJECT_ROOT / "config" / "starter.yml"
+WORKSPACE_PATH = PROJECT_ROOT / "workspace.yaml"
 
 
 def _settings(args: argparse.Namespace, landing_settle_seconds: float | None = None) -> Settings:
@@ -36,23 +53,26 @@ def _settings(args: argparse.Namespace, landing_settle_seconds: float | None = N
 def _cmd_generate(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from sample_generator import generate_sample
 
+    signup_days = args.signup_days if args.signup_days is not None else args.days - 9
+    if not 0 < signup_days <= args.days:  # checked before anything is created or said
+        raise CliArgumentError(f"argument --signup-days: {signup_days} is not within 1..--days ({args.days})")
     settings = settings or _settings(args)
     paths = settings.paths.ensure()
     started = time.monotonic()
-    signup_days = args.signup_days if args.signup_days is not None else args.days - 9
     print(f"generating sample exports into {paths.landing} (seed {args.seed}, {args.users} users, {args.days} days)")
     config = settings.config
-    all_truths = generate_sample(
-        paths.landing,
-        seed=args.seed,
-        users=args.users,
-        days=args.days,
-        events_per_user=args.events_per_user,
-        mess=not args.no_mess,
-        signup_days=signup_days,
-        plant_outcomes=not args.no_outcomes,
-        jira_csv_timezone=config.jira.csv_timezone,
-    )
+    with Heartbeat(f"generating the sample ({args.users} users)"):
+        all_truths = generate_sample(
+            paths.landing,
+            seed=args.seed,
+            users=args.users,
+            days=args.days,
+            events_per_user=args.events_per_user,
+            mess=not args.no_mess,
+            signup_days=signup_days,
+            plant_outcomes=not args.no_outcomes,
+            jira_csv_timezone=config.jira.csv_timezone,
+        )
     truths_path = paths.data_dir / "sample_truths.json"
     truths_path.write_text(
         json.dumps({k: t.to_dict() for k, t in all_truths.items()}, indent=2, default=str) + "\n", encoding="utf-8"
@@ -67,7 +87,9 @@ def _cmd_docs(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
-        out = generate_catalogue(settings.paths, settings.config)
+        print(f"generating the mart catalogue from {settings.paths.warehouse_path} (dbt docs generate)")
+        with Heartbeat("generating the mart catalogue (dbt docs generate)"):
+            out = generate_catalogue(settings.paths, settings.config)
     except DocsError as exc:
         print(f"pmw: {exc}", file=sys.stderr)
         return 1
@@ -81,10 +103,11 @@ def _cmd_run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from pmw.summary import build_summary, format_summary
 
     settings = settings or _settings(args)  # a configuration error stops here, with the key named
+    files = _landed_files(settings.paths, args.file or [])
     print(f"running the pipeline on {settings.paths.data_dir}")
     try:
         outcome = run_pipeline(
-            settings, files=args.file or None, wait_seconds=args.wait, on_wait=lambda msg: print(f"pmw: {msg}")
+            settings, files=files or None, wait_seconds=args.wait, on_wait=lambda msg: print(f"pmw: {msg}")
         )
     except DataDirectoryError as exc:  # nothing to run, nothing created
         print(f"pmw: {exc}", file=sys.stderr)
@@ -106,7 +129,49 @@ def _cmd_run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     print_outcome(outcome)
     print()
     print(format_summary(build_summary(settings.paths)))
-    return EXIT_OK if outcome.ok else EXIT_RUN_FAILED
+    if not outcome.ok:
+        _alert_failed_run(settings, outcome)
+        return EXIT_RUN_FAILED
+    return EXIT_OK
+
+
+def _landed_files(paths: Paths, files: list[str]) -> list[str]:
+    """--file values as absolute paths of files in landing/<source>/ (relative ones: to the cwd, else landing/)."""
+    from ingest.common.landing import LandingPathError, check_landed_file
+
+    checked = []
+    for given in files:
+        candidate = Path(given).expanduser()
+        if not candidate.is_absolute():
+            candidate = Path.cwd() / given if (Path.cwd() / given).exists() else paths.landing / given
+        candidate = Path(os.path.abspath(candidate))
+        try:
+            source = candidate.relative_to(paths.landing).parts[0]
+        except (ValueError, IndexError):
+            raise CliArgumentError(f"argument --file: {given}: not a file under {paths.landing}/<source>/") from None
+        if not candidate.exists():
+            raise CliArgumentError(f"argument --file: {given}: no such file")
+        try:
+            checked.append(str(check_landed_file(paths, source, candidate)))
+        except LandingPathError as exc:
+            raise CliArgumentError(f"argument --file: {exc}") from None
+    return checked
+
+
+def _alert_failed_run(settings: Settings, outcome) -> None:
+    """`pmw run` has no daemon watching it: it tells the configured destinations itself."""
+    from orchestration.alerts import AlertError, Notifier, run_failed_alert
+
+    alert = run_failed_alert(
+        outcome.run_id, "pmw_pipeline", "`pmw run` failed", outcome.steps_failed, outcome.checks_failed
+    )
+    try:
+        delivered = Notifier(settings.config.alerts).send(alert)
+    except AlertError as exc:
+        print(f"pmw: {exc}", file=sys.stderr)
+        return
+    if delivered:
+        print(f"alert sent to {', '.join(delivered)}")
 
 
 def _cmd_prepare_dbt(args: argparse.Namespace) -> int:
@@ -169,21 +234,99 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    target = Path(args.path).expanduser().resolve()
+    if target.exists() and not args.force:
+        raise CliArgumentError(f"argument path: {target} exists (--force overwrites it)")
+    text = STARTER_CONFIG_PATH.read_text(encoding="utf-8").replace("name: my-product", f"name: {args.product}", 1)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    load_config(tmp)  # the starter must validate as written, or nothing is left behind
+    tmp.replace(target)
+    print(f"starter configuration: {target}")
+    print("  fill in analytics.known_events (the analytics gate needs them), then funnels, retention and initiatives")
+    print(f"  use it with: pmw --config {target} run   (or PMW_CONFIG={target})")
+    return 0
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    """Replace this process with `dagster dev` on the data directory's instance (`make dev`)."""
+    from orchestration.dbt_cli import prepare_dbt_manifest
+    from orchestration.instance import prepare_dagster_home
+
+    settings = _settings(args)
+    prepare_dbt_manifest(settings)  # the definitions load the manifest
+    home = prepare_dagster_home(settings.paths.ensure())
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", str(WORKSPACE_PATH), "-h", args.host, "-p", str(args.port)]
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        # What the code location's `pmw` resource and sensors read (core.settings.build_settings).
+        DATA_DIR_ENV: str(settings.paths.data_dir),
+        CONFIG_ENV: str(settings.config_path),
+    }
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance {home}); Ctrl-C stops it", flush=True)
+    # A shell that starts a job in the background, or a supervisor, may hand SIGINT/SIGTERM down ignored; an ignored
+    # signal stays ignored across exec, and Dagster would never see Ctrl-C. Restore the defaults before exec.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.execve(command[0], command, env)
+    return 0  # not reached: execve replaced this process
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port")
+    return value
+
+
+class CliArgumentError(ValueError):
+    """A wrong argument; printed as one line naming it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a wrong argument is one line naming it (usage stays in --help)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pmw", description=__doc__)
-    parser.add_argument("--data-dir", help="data directory (default: $PMW_DATA_DIR, else <repo>/data)")
-    parser.add_argument("--config", help="configuration file (default: $PMW_CONFIG, else config/pmw.yml)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # The global options, accepted before the subcommand (pmw --data-dir X run) or after it (pmw run --data-dir X).
+    global_options = argparse.ArgumentParser(add_help=False)
+    global_options.add_argument(
+        "--data-dir", default=argparse.SUPPRESS, help="data directory (default: $PMW_DATA_DIR, else <repo>/data)"
+    )
+    global_options.add_argument(
+        "--config", default=argparse.SUPPRESS, help="configuration file (default: $PMW_CONFIG, else config/pmw.yml)"
+    )
+    # The actions are shared by every parser (parents=), so their defaults stay SUPPRESS: a value given before the
+    # subcommand is not overwritten by the subcommand's default; main() fills in None for options never given.
+    parser = _Parser(prog="pmw", description=__doc__, parents=[global_options])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add_generate_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--seed", type=int, default=7)
-        p.add_argument("--users", type=int, default=2000)
-        p.add_argument("--days", type=int, default=60)
-        p.add_argument("--events-per-user", type=int, default=30)
+        p.add_argument("--users", type=_positive_int, default=2000)
+        p.add_argument("--days", type=_positive_int, default=60)
+        p.add_argument("--events-per-user", type=_positive_int, default=30)
         p.add_argument("--no-mess", action="store_true", help="no duplicates, late events or malformed lines")
         p.add_argument(
             "--signup-days",
-            type=int,
+            type=_positive_int,
             help="users sign up over this many first days (default: days - 9, so initiatives shipped mid-range "
             "have sign-ups on both sides of the ship date)",
         )
@@ -209,40 +352,52 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default {DEFAULT_LANDING_SETTLE_SECONDS:.0f})",
         )
 
-    gen = sub.add_parser("generate", help="write deterministic sample exports into landing/")
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[global_options], **kwargs)
+
+    gen = add("generate", help="write deterministic sample exports into landing/")
     add_generate_args(gen)
     gen.set_defaults(func=_cmd_generate)
 
-    run = sub.add_parser("run", help="run the pipeline once in-process: ingest -> gates -> dbt -> gates -> publish")
+    run = add("run", help="run the pipeline once in-process: ingest -> gates -> dbt -> gates -> publish")
     run.add_argument("--file", action="append", help="only this landed file (repeatable); default: all new files")
     add_run_args(run)
     run.set_defaults(func=_cmd_run)
 
-    summ = sub.add_parser("summary", help="files and rows per source, checks, published outputs")
+    summ = add("summary", help="files and rows per source, checks, published outputs")
     summ.add_argument("--json", action="store_true")
     summ.set_defaults(func=_cmd_summary)
 
-    demo = sub.add_parser("demo", help="generate sample exports, then run the pipeline")
+    demo = add("demo", help="generate sample exports, then run the pipeline")
     add_generate_args(demo)
     demo.add_argument("--file", action="append", help=argparse.SUPPRESS)
     demo.add_argument("--wait", type=_seconds, default=0.0, help=argparse.SUPPRESS)
     demo.set_defaults(func=_cmd_demo)
 
-    docs = sub.add_parser("docs", help="the mart catalogue: dbt docs as one offline HTML file in data/docs/")
+    docs = add("docs", help="the mart catalogue: dbt docs as one offline HTML file in data/docs/")
     docs.set_defaults(func=_cmd_docs)
 
-    prep = sub.add_parser(
+    init = add("init", help="write a documented starter configuration for a new product (no sample content)")
+    init.add_argument("path", help="where to write it, e.g. config/my-product.yml")
+    init.add_argument("--product", default="my-product", help="the product's name (project.name)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=_cmd_init)
+
+    dev = add("dev", help="the Dagster UI on this data directory's instance (what `make dev` runs)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=_port, default=3000)
+    dev.set_defaults(func=_cmd_dev)
+
+    prep = add(
         "prepare-dbt",
-        help="parse the dbt project with this data directory's vars and env (before `dagster dev`; `make dev` runs it)",
+        help="parse the dbt project with this data directory's vars and env (`pmw dev` runs it)",
     )
     prep.add_argument("--force", action="store_true", help="parse even if the manifest is current")
     prep.set_defaults(func=_cmd_prepare_dbt)
 
-    disc = sub.add_parser(
-        "discard", help="take a landed file out of the way: one that fails its gate, or one that failed to load"
-    )
+    disc = add("discard", help="take a landed file out of the way: one that fails its gate, or one that failed to load")
     disc.add_argument("sha256")
-    disc.add_argument("--source", default="analytics")
+    disc.add_argument("--source", default="analytics", choices=SOURCES)
     disc.add_argument("--reason", required=True, help="why, for the audit trail in the manifest")
     disc.add_argument("--wait", type=_seconds, default=0.0, help="seconds to wait for a run holding the data directory")
     disc.set_defaults(func=_cmd_discard)
@@ -251,17 +406,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for option in ("data_dir", "config"):
+        if not hasattr(args, option):
+            setattr(args, option, None)
     try:
         return args.func(args)
+    except BrokenPipeError:  # `pmw summary | head`: the reader left; nothing more to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the interpreter's final flush does not fail again
+        return 0
     except ConfigError as exc:
         print(f"pmw: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CliArgumentError as exc:
+        print(f"pmw {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except RunLockBusyError as exc:
         print(f"pmw: {exc}", file=sys.stderr)
         return EXIT_BUSY
     except (FileNotFoundError, ValueError) as exc:
         # Bad arguments (e.g. a sample too small for every generator) or missing files: one line, not a traceback.
-        print(f"pmw: {exc}", file=sys.stderr)
+        print(f"pmw {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

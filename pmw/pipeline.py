@@ -15,7 +15,6 @@ import contextlib
 import errno
 import io
 import logging
-import os
 import re
 import sys
 import time
@@ -29,7 +28,9 @@ from core.settings import Paths, Settings
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
 from orchestration.dbt_cli import prepare_dbt_manifest
+from orchestration.instance import open_instance
 from orchestration.run_records import record_run, record_run_failure, record_run_started, settle_killed_run
+from pmw.progress import Heartbeat
 
 
 @dataclass
@@ -75,9 +76,10 @@ _MAX_LINE = 160
 class _FilteredStdout(io.TextIOBase):
     """Stdout during a run: drops dbt's per-test chatter and shortens the long lines (the --vars JSON)."""
 
-    def __init__(self, target):
+    def __init__(self, target, heartbeat: Heartbeat | None = None):
         self._target = target
         self._buffer = ""
+        self._heartbeat = heartbeat
 
     def write(self, text: str) -> int:
         self._buffer += text
@@ -87,6 +89,8 @@ class _FilteredStdout(io.TextIOBase):
             if _DBT_NOISE.search(plain):
                 continue
             self._target.write((plain if len(plain) <= _MAX_LINE else plain[: _MAX_LINE - 3] + "...") + "\n")
+            if self._heartbeat:
+                self._heartbeat.touch()
         return len(text)
 
     def flush(self) -> None:
@@ -96,6 +100,10 @@ class _FilteredStdout(io.TextIOBase):
 class _ProgressHandler(logging.Handler):
     """Prints the pipeline's own progress lines (ingest, gates, publish); Dagster's engine chatter stays out."""
 
+    def __init__(self, level: int, heartbeat: Heartbeat | None = None):
+        super().__init__(level=level)
+        self._heartbeat = heartbeat
+
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
         # Dagster prefixes user messages with "<job> - <run id> - <step> - "; keep the message itself.
@@ -104,6 +112,8 @@ class _ProgressHandler(logging.Handler):
         if len(text) > _MAX_LINE:
             text = text[: _MAX_LINE - 3] + "..."
         print(f"  {time.strftime('%H:%M:%S')} {text}", flush=True)
+        if self._heartbeat:
+            self._heartbeat.touch()
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -163,11 +173,13 @@ def _record_exception(paths: Paths, exc: BaseException) -> None:
 def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
     paths = settings.paths
     # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
-    prepare_dbt_manifest(settings)
+    with Heartbeat("parsing the dbt project (dbt parse, only when the project or its vars changed)"):
+        prepare_dbt_manifest(settings)
 
-    import dagster as dg  # imported late: loading the definitions needs the manifest prepared above
+    from dagster._core.utils import make_new_run_id
 
-    from orchestration.definitions import defs
+    from orchestration.definitions import defs  # imported late: loading it needs the manifest prepared above
+    from orchestration.sensors import LAUNCHED_BY_TAG
 
     job = defs.resolve_job_def("pmw_pipeline")
     # Dagster's console logger would print each step failure with its stack trace; print_outcome names every failed
@@ -183,16 +195,24 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
             by_source.setdefault(source, []).append(str(Path(f).resolve()))
         run_config["ops"] = {RAW_ASSETS[source].op.name: {"config": {"files": fs}} for source, fs in by_source.items()}
 
-    handler = _ProgressHandler(level=logging.INFO)
+    # The data directory's own instance, the one `make dev` serves: the UI shows this run, its checks and assets.
+    instance = open_instance(paths)
+    run_id = make_new_run_id()
+    # Steps that print nothing for a while (a gate over many files, dbt's parse) still show they are running.
+    heartbeat = Heartbeat("running the pipeline", describe=lambda: _running_steps(instance, run_id))
+    handler = _ProgressHandler(level=logging.INFO, heartbeat=heartbeat)
     user_logger = logging.getLogger("dagster")
     user_logger.addHandler(handler)
-    # With DAGSTER_HOME set (as `make dev` does) CLI runs show up in the Dagster UI; otherwise nothing is kept.
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     started = time.monotonic()
     try:
-        with contextlib.redirect_stdout(_FilteredStdout(sys.stdout)):
+        with contextlib.redirect_stdout(_FilteredStdout(sys.stdout, heartbeat)), heartbeat:
             result = job.execute_in_process(
-                instance=instance, raise_on_error=False, run_config=run_config, resources={"pmw": settings}
+                run_id=run_id,
+                instance=instance,
+                raise_on_error=False,
+                run_config=run_config,
+                resources={"pmw": settings},
+                tags={LAUNCHED_BY_TAG: "cli"},  # the CLI alerts its own failures (orchestration/sensors.py)
             )
         outcome = _outcome(result, time.monotonic() - started)
         outcome.step_seconds = _step_seconds(instance, result.run_id)
@@ -200,6 +220,12 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
         user_logger.removeHandler(handler)
         instance.dispose()
     return outcome
+
+
+def _running_steps(instance, run_id: str) -> str | None:
+    """What the heartbeat names: the steps of ``run_id`` that started and have not ended yet."""
+    running = [s.step_key for s in instance.get_run_step_stats(run_id) if s.start_time and not s.end_time]
+    return f"running {', '.join(running)}" if running else None
 
 
 def _outcome(result, seconds: float) -> RunOutcome:

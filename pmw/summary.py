@@ -12,7 +12,7 @@ from core.settings import SOURCES, Paths
 from ingest.common.lake import unresolved_failed_files
 from ingest.common.manifest import read_manifest
 from orchestration.run_records import read_gate_results, read_landing_waiting, read_last_run, settle_killed_run
-from publish.release import PUBLISHED_DB_NAME, current_publication
+from publish.release import PUBLISHED_DB_NAME, REPORT_NAME, current_publication
 
 # fct_issue_cycle_times.uncategorised_statuses joins the names with this separator (dbt listagg, name order).
 _STATUS_SEPARATOR = ", "
@@ -83,7 +83,7 @@ def build_summary(paths: Paths) -> dict[str, Any]:
         "column_drift": drift,
         "waiting_files": [w for w in read_landing_waiting(paths) if w.get("files")],
         "gates": [
-            {k: g.get(k) for k in ("gate", "success", "rows_validated", "run_id", "recorded_at")}
+            {k: g.get(k) for k in ("gate", "success", "rows_validated", "run_id", "recorded_at", "last_validated")}
             # A failed raw gate names its files (sha256, landing path, rules, examples, the discard command).
             | {"failing_files": g.get("failing_files") or []}
             for g in read_gate_results(paths)
@@ -92,6 +92,7 @@ def build_summary(paths: Paths) -> dict[str, Any]:
         "last_run": read_last_run(paths),
         "publication": current_publication(paths),
         "published_path": str(paths.published),
+        "report_path": str(paths.published / REPORT_NAME),
     }
 
 
@@ -152,10 +153,11 @@ def format_summary(s: dict[str, Any]) -> str:
     else:
         lines.append("  no run recorded")
     lines += ["", "gates (latest result of each):"]
+    width = max((len(g["gate"]) for g in s["gates"]), default=0)
     if not s["gates"]:
         lines.append("  none run yet")
     for g in s["gates"]:
-        lines.append(f"  {g['gate']:<28} {'passed' if g['success'] else 'FAILED'} ({g['rows_validated']} rows)")
+        lines.append(f"  {g['gate']:<{width}}  {_gate_result(g)}")
         for failing in g["failing_files"]:
             rules = ", ".join(f"{r['rule']} x{r['unexpected_count']}" for r in failing.get("rules", []))
             lines.append(f"    failing file {failing['file_sha256']} ({failing['source_file']}): {rules}")
@@ -178,7 +180,23 @@ def format_summary(s: dict[str, Any]) -> str:
     if pub:
         lines.append(f"  {s['published_path']} -> release {pub['release_id']} (run {pub['run_id'][:8]})")
         lines.append(f"  {s['published_path']}/marts.duckdb  and  {s['published_path']}/parquet/<mart>.parquet")
-        lines += [f"    {t['name']:<28} {t['rows']:>10} rows" for t in pub["tables"]]
+        if pub.get("report"):
+            lines.append(f"  {s['report_path']}  (the charts of this release: open it in a browser)")
+        width = max(len(t["name"]) for t in pub["tables"])
+        lines += [f"    {t['name']:<{width}}  {t['rows']:>10,} rows" for t in pub["tables"]]
     else:
         lines.append("  nothing published yet")
     return "\n".join(lines)
+
+
+def _gate_result(gate: dict[str, Any]) -> str:
+    verdict = "passed" if gate["success"] else "FAILED"
+    last = gate.get("last_validated")
+    if not gate.get("rows_validated") and last:
+        # The latest run had nothing new for this gate: say so, with the last real validation's rows.
+        last_verdict = "passed" if last.get("success") else "FAILED"
+        return (
+            f"{verdict}, nothing new (last validated {last['rows_validated']:,} rows: {last_verdict}, "
+            f"run {str(last.get('run_id'))[:8]})"
+        )
+    return f"{verdict} ({gate.get('rows_validated') or 0:,} rows)"

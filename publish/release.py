@@ -44,6 +44,10 @@ MARTS_SCHEMA = "marts"
 PUBLISHED_DB_NAME = "marts.duckdb"
 PUBLICATION_RECORD = "_publication.json"
 REPORT_NAME = "report.html"
+# The oldest DuckDB storage format, which holds every type the marts use (no VARIANT or other newer type): DuckDB
+# 2.x writes its own format by default, which BI clients on DuckDB 1.x (Evidence's connector, Metabase's driver)
+# refuse ("version number 999"). v0.10.x names write this same format; DuckDB 0.10 and every 1.x read it.
+PUBLISHED_STORAGE_VERSION = "v1.0.0"
 # Where a test can make publish fail, to prove the previous publication survives each of them.
 FAILURE_POINTS = ("build", "render", "before_swap")
 # Table names come from the warehouse's catalog, but they are interpolated into SQL and file names: whitelist.
@@ -246,7 +250,7 @@ def publish(
             )
         (tmp_dir / "parquet").mkdir(parents=True)
         db_path = tmp_dir / PUBLISHED_DB_NAME
-        con.execute(f"attach '{db_path}' as pub")
+        con.execute(f"attach '{db_path}' as pub (storage_version '{PUBLISHED_STORAGE_VERSION}')")
         for t in published_tables:
             con.execute(f'create table pub.main."{t.name}" as {_published_select(con, t.name)}')
             # The Parquet copy reads the release's own table: the same values, made safe once. Rows sorted on every

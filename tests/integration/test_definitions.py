@@ -17,17 +17,13 @@ import pytest
 
 from core.config import load_config
 from core.settings import PROJECT_ROOT, Paths, Settings, build_settings
-from ingest.analytics import ingest_analytics
-from ingest.common.landing import file_sha256
 from orchestration.dbt_cli import prepare_dbt_manifest
 
 # The manifest @dbt_assets reads when the definitions module is imported (below, after this).
 prepare_dbt_manifest(build_settings())
 
-from orchestration.assets.ingest import RAW_ASSETS  # noqa: E402 - needs the manifest prepared above
 from orchestration.definitions import defs  # noqa: E402
 from orchestration.resources import DUCKDB_POOL  # noqa: E402
-from orchestration.sensors import landing_sensor  # noqa: E402
 
 
 def test_every_asset_has_a_group_and_a_description():
@@ -69,28 +65,6 @@ def test_nightly_schedule_and_sensors():
     assert schedule.job_name == "pmw_pipeline"
     assert defs.resolve_sensor_def("landing_sensor").job_name == "pmw_pipeline"
     assert defs.resolve_sensor_def("run_failure_alert") is not None
-
-
-def test_landing_sensor_requests_one_run_per_new_file_keyed_by_path_and_content(tmp_path):
-    paths = Paths(tmp_path / "data").ensure()
-    resources = {"pmw": Settings(paths=paths, config=load_config())}
-    landed = paths.landing / "analytics" / "tracks.csv"
-    landed.write_text("id,event,user_id,timestamp\nm-1,signed_up,u-1,2024-01-10T10:00:00.000Z\n", encoding="utf-8")
-    (paths.landing / "analytics" / ".partial-upload.csv").write_text("id,event\n", encoding="utf-8")  # ignored
-
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources)
-    requests = list(landing_sensor(context))
-    assert [r.run_key for r in requests] == [f"analytics/tracks.csv@{file_sha256(landed)}"]
-    op = RAW_ASSETS["analytics"].op.name
-    assert requests[0].run_config["ops"][op]["config"]["files"] == [str(landed)]
-
-    # Once loaded, the same bytes request nothing, whatever name they land under.
-    ingest_analytics(paths, load_config())
-    (paths.landing / "analytics" / "copy.csv").write_bytes(landed.read_bytes())
-    context = dg.build_sensor_context(
-        instance=dg.DagsterInstance.ephemeral(), cursor=context.cursor, resources=resources
-    )
-    assert list(landing_sensor(context)) == []
 
 
 @pytest.mark.slow
