@@ -3,6 +3,7 @@
 - unit: no subprocess, no dbt, no pipeline run (`make test-fast`)
 - dbt: real dbt processes on tiny lakes, sharing dbt's parsed project (tests/dbt/conftest.py)
 - integration: the whole graph in-process; modules read one shared pipeline run (tests/integration/conftest.py)
+- faults: faults injected into a small generated sample, each checked against a clean reference run
 - e2e: a real browser
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
-KINDS = ("unit", "dbt", "integration", "e2e")
+KINDS = ("unit", "dbt", "integration", "faults", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from orchestration.run_records import read_last_run
 from pmw.cli import EXIT_OK, EXIT_RUN_FAILED, main
 from publish.release import current_publication
-from tests.faults.conftest import published_fingerprints
+from tests.support.faults import published_fingerprints
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from orchestration.run_records import read_last_run
-from tests.faults.conftest import assert_rows_accounted, pmw_command, pmw_env, published_fingerprints, run_pmw
+from tests.support.faults import assert_rows_accounted, pmw_command, pmw_env, published_fingerprints, run_pmw
 
 pytestmark = pytest.mark.slow
 

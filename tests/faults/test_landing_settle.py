@@ -11,7 +11,7 @@ import pytest
 from ingest.common.hashing import file_sha256
 from ingest.common.manifest import read_manifest, read_manifest_record
 from pmw.cli import EXIT_OK, main
-from tests.faults.conftest import assert_rows_accounted, published_fingerprints
+from tests.support.faults import assert_rows_accounted, published_fingerprints
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from ingest.common.manifest import read_manifest_record
 from orchestration.run_records import read_gate_results, read_last_run
 from pmw.cli import EXIT_OK, EXIT_RUN_FAILED, main
 from publish.release import current_publication
-from tests.faults.conftest import assert_rows_accounted, published_fingerprints
+from tests.support.faults import assert_rows_accounted, published_fingerprints
 
 pytestmark = pytest.mark.slow
 

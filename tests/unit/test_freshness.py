@@ -15,7 +15,7 @@ from ingest.common.manifest import manifest_source_dir
 from orchestration.freshness import FRESHNESS_CHECK_KEYS, source_freshness
 from orchestration.jobs import pmw_pipeline
 from orchestration.sensors import run_failure_alert, source_freshness_sensor
-from tests.unit.test_alerts import webhook
+from tests.support.webhook import webhook
 
 EVENTS_CSV = "id,event,user_id,timestamp\nm-1,signed_up,u-1,2024-01-10T10:00:00.000Z\n"
 

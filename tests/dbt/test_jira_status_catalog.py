@@ -21,7 +21,7 @@ from core.settings import PROJECT_ROOT, Paths, get_paths
 from ingest.common.lake import promote_pending
 from ingest.common.manifest import read_manifest_record
 from ingest.jira import contract, ingest_jira
-from tests.unit.test_dbt_project import Warehouse, write_schema_file
+from tests.support.warehouse import Warehouse, write_schema_file
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "jira"
 ISSUES = FIXTURES / "faros_cloud_issues_none_in_progress.json"
