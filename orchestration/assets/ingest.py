@@ -20,8 +20,11 @@ from ingest.analytics import contract as analytics_contract
 from ingest.analytics import ingest_analytics
 from ingest.billing import contract as billing_contract
 from ingest.billing import ingest_billing
+from ingest.common.hashing import file_sha256
 from ingest.common.lake import PromotionError, pending_files, promote_files
 from ingest.common.landing import is_in_progress_name, is_settled, list_settled_files, relative_to_landing
+from ingest.common.manifest import read_manifest
+from ingest.common.report import LOADED
 from ingest.feedback import contract as feedback_contract
 from ingest.feedback import ingest_feedback
 from ingest.jira import contract as jira_contract
@@ -105,13 +108,37 @@ def _complete_files(pmw: Settings, source: str, requested: list[str]) -> tuple[l
     settle = pmw.landing_settle_seconds
     if not requested:
         listing = list_settled_files(pmw.paths, source, settle)
-        return listing.settled, listing.waiting
+        return listing.settled, _changed_since_loaded(pmw.paths, source, listing.waiting)
     ready: list[Path] = []
     waiting: list[Path] = []
     for path in map(Path, requested):
         in_progress = is_in_progress_name(path.name) or (path.is_file() and not is_settled(path, settle))
         (waiting if in_progress else ready).append(path)  # a missing file is the loader's to report, by name
-    return ready, waiting
+    return ready, _changed_since_loaded(pmw.paths, source, waiting)
+
+
+def _changed_since_loaded(paths, source: str, recent: list[Path]) -> list[Path]:
+    """The recent files that are not simply a loaded file touched again: same landing path, size and bytes as a
+    loaded manifest record (those are not waiting for anything). Only a path and size match is hashed."""
+    loaded = {}
+    for record in read_manifest(paths, source):
+        if record.get("status") == LOADED:
+            for name in (record["path"], *(record.get("aliases") or [])):
+                loaded[name] = record
+    waiting = []
+    for path in recent:
+        record = loaded.get(_landing_name(paths, path))
+        try:
+            unchanged = (
+                record is not None
+                and path.stat().st_size == record.get("bytes")
+                and file_sha256(path) == record["sha256"]
+            )
+        except FileNotFoundError:  # moved away since it was listed
+            continue
+        if not unchanged:
+            waiting.append(path)
+    return waiting
 
 
 def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:

@@ -15,6 +15,8 @@ from tests.support.faults import assert_rows_accounted, published_fingerprints
 
 pytestmark = pytest.mark.slow
 
+SETTLE_SECONDS = 900
+
 
 def _run(paths, capsys, settle: str) -> tuple[int, str]:
     code = main(["--data-dir", str(paths.data_dir), "run", "--settle-seconds", settle])
@@ -32,21 +34,23 @@ def test_a_half_written_file_waits_and_its_complete_version_is_read_once_settled
     in_progress.write_bytes(full)
     records_before = len(read_manifest(paths, "marketing"))
 
-    code, out = _run(paths, capsys, settle="30")
+    # A settle time well beyond the run's own length, so the file is still "recent" when its source is ingested.
+    code, out = _run(paths, capsys, settle=str(SETTLE_SECONDS))
 
     assert code == EXIT_OK, out
     assert read_manifest_record(paths, "marketing", file_sha256(resent)) is None  # the half file was never read
     assert len(read_manifest(paths, "marketing")) == records_before
-    assert "files waiting to settle" in out and "marketing/other/affiliates_resent.csv (settle time 30s)" in out
+    assert "files waiting to settle" in out
+    assert f"marketing/other/affiliates_resent.csv (settle time {SETTLE_SECONDS}s)" in out
     assert "affiliates_next.csv.part" not in out  # a temporary name is not an export at all
     assert published_fingerprints(paths) == reference.fingerprints
 
-    # The copy completes; 60 s later its size and mtime have been stable for longer than the settle time.
+    # The copy completes, and its size and mtime then stay unchanged for longer than the settle time.
     resent.write_bytes(full)
-    settled = time.time() - 60
+    settled = time.time() - 2 * SETTLE_SECONDS
     os.utime(resent, (settled, settled))
 
-    code, out = _run(paths, capsys, settle="30")
+    code, out = _run(paths, capsys, settle=str(SETTLE_SECONDS))
 
     assert code == EXIT_OK, out
     record = read_manifest_record(paths, "marketing", file_sha256(original))
