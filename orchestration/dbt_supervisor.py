@@ -57,8 +57,11 @@ def main(argv: list[str]) -> int:
             break
         except subprocess.TimeoutExpired:
             if os.getppid() != parent:  # the run that started us is gone
-                print(f"dbt-supervised: parent {parent} died; stopping dbt (process group {pgid})", file=sys.stderr)
+                # Stop dbt first: our stderr is a pipe whose reader (the dead run) is gone, so writing to it may
+                # raise BrokenPipeError, and a supervisor that died of that would leave dbt running.
                 _stop_group(child, pgid)
+                with contextlib.suppress(OSError):
+                    print(f"dbt-supervised: parent {parent} died; stopped dbt (process group {pgid})", file=sys.stderr)
                 return 128 + signal.SIGTERM
     return 128 - code if code < 0 else code
 
