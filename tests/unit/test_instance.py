@@ -19,7 +19,11 @@ def test_the_instance_queues_runs_one_at_a_time_and_keeps_a_deployment_s_own_set
     paths = Paths(tmp_path / "data")
     home = prepare_dagster_home(paths, environ={})
     settings = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8"))
-    assert settings["concurrency"] == {"pools": {"default_limit": 1}, "runs": {"max_concurrent_runs": 1}}
+    assert settings["concurrency"]["pools"] == {"default_limit": 1}
+    assert settings["concurrency"]["runs"]["max_concurrent_runs"] == 1
+    assert settings["concurrency"]["runs"]["tag_concurrency_limits"] == [
+        {"key": "pmw/run_queue", "value": "pipeline", "limit": 1}
+    ]
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     prepare_dagster_home(paths, environ={})
     assert (home / "dagster.yaml").read_text(encoding="utf-8") == "telemetry:\n  enabled: false\n"
