@@ -49,11 +49,20 @@ class ManifestMissingError(RuntimeError):
     """The definitions were loaded before the dbt manifest was prepared."""
 
 
+DBT_WORKDIR_ENV = "PMW_DBT_WORKDIR"
+
+
 def dbt_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
-    """Environment variables the dbt profile and sources read (see dbt_project/profiles.yml)."""
+    """Environment variables the dbt profile and sources read (see dbt_project/profiles.yml).
+
+    The warehouse and the lake are given relative to the data directory, dbt's working directory (PMW_DBT_WORKDIR,
+    see dbt_process_env): the same text for every data directory, so the manifest and dbt's partial-parse state
+    serve them all. An absolute warehouse path in the profile differs per data directory and forces a full parse of
+    the project in every new one (dbt re-parses everything when an env var the profile reads changes).
+    """
     env = {
-        "PMW_WAREHOUSE_PATH": str(paths.warehouse_path),
-        "PMW_LAKE_DIR": str(paths.lake),
+        "PMW_WAREHOUSE_PATH": os.path.relpath(paths.warehouse_path, paths.data_dir),
+        "PMW_LAKE_DIR": os.path.relpath(paths.lake, paths.data_dir),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         # dbt must not phone home from a machine that only reaches package registries.
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -71,6 +80,8 @@ def dbt_process_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
     return {
         **os.environ,
         **dbt_env(paths, threads),
+        # dbt's working directory: dbt_env's relative paths resolve against it (the supervisor starts dbt there).
+        DBT_WORKDIR_ENV: str(paths.data_dir),
         "PMW_DBT_SUPERVISOR_PYTHON": sys.executable,
         "PMW_DBT_EXECUTABLE": dbt_executable(),
     }
@@ -141,7 +152,7 @@ def prepare_dbt_manifest(settings: Settings, *, force: bool = False) -> Path:
             dbt_vars_json(settings.config),
         ],
         env={**dbt_process_env(settings.paths), "DBT_TARGET_PATH": str(TARGET_DIR)},
-        cwd=DBT_PROJECT_DIR,
+        cwd=settings.paths.data_dir,
         capture_output=True,
         text=True,
         check=False,

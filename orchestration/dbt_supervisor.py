@@ -43,7 +43,9 @@ def main(argv: list[str]) -> int:
         print("dbt-supervised: PMW_DBT_EXECUTABLE is not set (the pipeline sets it)", file=sys.stderr)
         return 2
     parent = os.getppid()
-    child = subprocess.Popen([real_dbt, *argv], start_new_session=True)
+    # dbt runs in the data directory: the warehouse and lake paths it is given are relative to it (dbt_cli.dbt_env).
+    workdir = os.environ.get("PMW_DBT_WORKDIR") or None
+    child = subprocess.Popen([real_dbt, *argv], start_new_session=True, cwd=workdir)
     pgid = child.pid  # start_new_session: dbt leads a new session and process group
 
     def forward(signum, _frame):

@@ -47,7 +47,7 @@ def generate_catalogue(paths: Paths, config: PipelineConfig) -> Path:
             dbt_vars_json(config),
         ],
         env=env,
-        cwd=DBT_PROJECT_DIR,
+        cwd=paths.data_dir,  # dbt_env's warehouse and lake paths are relative to the data directory
         capture_output=True,
         text=True,
         check=False,

@@ -67,7 +67,14 @@ def main() -> int:
             "2",
             "--disable-progress-bar",
         ]
-        return subprocess.run(cmd, cwd=PROJECT_ROOT, env=dbt_process_env(paths), check=False).returncode
+        # sqlfluff runs from the repository root (its configuration lives there), not in the data directory that
+        # dbt_env's relative paths assume: give the temporary warehouse and lake absolutely.
+        env = {
+            **dbt_process_env(paths),
+            "PMW_WAREHOUSE_PATH": str(paths.warehouse_path),
+            "PMW_LAKE_DIR": str(paths.lake),
+        }
+        return subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, check=False).returncode
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ PHASES = {
 
 
 def _processes_on(data_dir) -> list[int]:
-    """Pids of processes working on this data directory (dbt gets it in PMW_WAREHOUSE_PATH)."""
-    needle = f"PMW_WAREHOUSE_PATH={data_dir}/".encode()
+    """Pids of processes working on this data directory (dbt and its supervisor get it in PMW_DBT_WORKDIR)."""
+    needle = f"PMW_DBT_WORKDIR={data_dir}\0".encode()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

@@ -22,6 +22,7 @@ from ingest.common.report import IngestReport
 from ingest.jira import contract, ingest_jira
 
 REAL_SAMPLES = PROJECT_ROOT.parent / "shared" / "fixtures" / "jira_api"
+REPO_SAMPLES = PROJECT_ROOT / "tests" / "fixtures" / "jira"
 OWN_SAMPLES = PROJECT_ROOT / "tests" / "fixtures" / "jira"
 PARIS = "Europe/Paris"
 
@@ -646,6 +647,7 @@ def test_same_bytes_load_once_and_rerun_writes_nothing(paths: Paths, config: Pip
 def test_parquet_schemas_equal_the_contract(paths: Paths, config: PipelineConfig) -> None:
     land(paths, "issues.json", real_sample("faros_issues_with_changelog.json"))
     land(paths, "fields.json", real_sample("faros_cloud_field_catalog.json"))
+    land(paths, "statuses.json", (REPO_SAMPLES / "faros_cloud_status_catalog.json").read_bytes())
     land(
         paths,
         "dupes.csv",
