@@ -24,8 +24,10 @@ run: $(STAMP)
 
 ## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium, the
 ## BI-client test the DuckDB 1.x clients of `make bi-clients`)
+# Two pytest-xdist workers, one test module per worker at a time (module fixtures build once); 1 runs serially.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) lint browser bi-clients
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 ## test-fast: ruff and the unit tests only (no subprocess, no dbt, no pipeline run); the loop while editing
 test-fast: $(STAMP)

@@ -9,12 +9,15 @@ build skips the full parse.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +40,7 @@ TARGET_DIR = DBT_PROJECT_DIR / "target"
 MANIFEST_PATH = TARGET_DIR / "manifest.json"
 # What the manifest in TARGET_DIR was parsed with; a run with other vars or another environment parses again.
 PARSE_INPUTS_PATH = TARGET_DIR / "pmw_parse_inputs.json"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # Files whose change makes the parsed manifest stale.
 _PROJECT_INPUT_GLOBS = ("dbt_project.yml", "profiles.yml", "models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*")
 
@@ -138,31 +142,53 @@ def prepare_dbt_manifest(settings: Settings, *, force: bool = False) -> Path:
     Same vars (``--vars`` from the configuration), profile and target (the project's defaults, as the build uses)
     and environment (dbt_env of the run's data directory), so the partial-parse file it leaves in the target
     directory is one the build can use.
+
+    Several processes may prepare at once (runs on other data directories, `make dev`, parallel tests): one parses
+    under an exclusive lock, into a directory of its own, and moves the results into the target directory by
+    rename, so a reader (dagster-dbt loading the manifest, copying the partial-parse file) never sees half a file.
     """
     if not force and manifest_is_current(settings):
         return MANIFEST_PATH
-    proc = subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--vars",
-            dbt_vars_json(settings.config),
-        ],
-        env={**dbt_process_env(settings.paths), "DBT_TARGET_PATH": str(TARGET_DIR)},
-        cwd=settings.paths.data_dir,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0 or not MANIFEST_PATH.exists():
-        raise DbtParseError(f"dbt parse failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
-    tmp = PARSE_INPUTS_PATH.with_suffix(".tmp")
-    tmp.write_text(json.dumps(_parse_inputs(settings), sort_keys=True), encoding="utf-8")
-    tmp.replace(PARSE_INPUTS_PATH)
+    TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    with open(TARGET_DIR / ".prepare.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and manifest_is_current(settings):  # prepared by another process while this one waited
+            return MANIFEST_PATH
+        _parse_into_target(settings)
     return MANIFEST_PATH
+
+
+def _parse_into_target(settings: Settings) -> None:
+    parse_dir = Path(tempfile.mkdtemp(prefix=".parse-", dir=TARGET_DIR))
+    try:
+        existing_state = TARGET_DIR / PARTIAL_PARSE_FILE
+        if existing_state.exists():  # start from the last parse: dbt then re-parses only what changed
+            shutil.copyfile(existing_state, parse_dir / PARTIAL_PARSE_FILE)
+        proc = subprocess.run(
+            [
+                dbt_executable(),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--vars",
+                dbt_vars_json(settings.config),
+            ],
+            env={**dbt_process_env(settings.paths), "DBT_TARGET_PATH": str(parse_dir), "DBT_LOG_PATH": str(parse_dir)},
+            cwd=settings.paths.data_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 or not (parse_dir / MANIFEST_PATH.name).exists():
+            raise DbtParseError(f"dbt parse failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+        (parse_dir / PARSE_INPUTS_PATH.name).write_text(json.dumps(_parse_inputs(settings), sort_keys=True), "utf-8")
+        # The inputs record last: until it is replaced, manifest_is_current compares against the previous parse's.
+        for name in (PARTIAL_PARSE_FILE, MANIFEST_PATH.name, PARSE_INPUTS_PATH.name):
+            if (parse_dir / name).exists():
+                os.replace(parse_dir / name, TARGET_DIR / name)
+    finally:
+        shutil.rmtree(parse_dir, ignore_errors=True)
 
 
 def prepared_manifest_path() -> Path:
