@@ -101,6 +101,12 @@ descendant_totals as (
         descendants.initiative_key,
         sum(case when descendants.hierarchy_level = 1 then 1 else 0 end) as epic_count,
         sum(case when descendants.hierarchy_level = 0 then 1 else 0 end) as child_issue_count,
+        -- An epic or child issue in a status no source categorises is neither done nor open: the counts it would
+        -- change are NULL, and it holds the ship date back (see the select below).
+        sum(case when descendants.hierarchy_level in (0, 1) and descendants.is_done is null then 1 else 0 end)
+            as uncategorised_work_item_count,
+        sum(case when descendants.hierarchy_level = 0 and descendants.is_done is null then 1 else 0 end)
+            as uncategorised_child_issue_count,
         sum(case when descendants.hierarchy_level = 0 and descendants.is_done then 1 else 0 end)
             as done_child_issue_count,
         sum(case when descendants.hierarchy_level = 0 then descendants.story_points end) as total_story_points,
@@ -131,6 +137,7 @@ ship_dates as (
             when
                 descendant_totals.work_item_count > 0
                 and descendant_totals.open_work_item_count = 0
+                and descendant_totals.uncategorised_work_item_count = 0
                 and descendant_totals.undated_done_work_item_count = 0
                 then descendant_totals.last_work_item_done_at
         end as shipped_at,
@@ -139,6 +146,7 @@ ship_dates as (
             when
                 descendant_totals.work_item_count > 0
                 and descendant_totals.open_work_item_count = 0
+                and descendant_totals.uncategorised_work_item_count = 0
                 and descendant_totals.undated_done_work_item_count = 0
                 then 'last_child_done'
         end as ship_date_rule
@@ -163,13 +171,28 @@ select
     cast(issues.created_at as timestamp) as created_at,
     cast(coalesce(descendant_totals.epic_count, 0) as bigint) as epic_count,
     cast(coalesce(descendant_totals.child_issue_count, 0) as bigint) as child_issue_count,
-    cast(coalesce(descendant_totals.done_child_issue_count, 0) as bigint) as done_child_issue_count,
-    cast(coalesce(descendant_totals.total_story_points, 0) as decimal(12, 2)) as total_story_points,
-    cast(coalesce(descendant_totals.completed_story_points, 0) as decimal(12, 2)) as completed_story_points,
     cast(
-        coalesce(descendant_totals.completed_story_points, 0) * 1.0
-        / nullif(descendant_totals.total_story_points, 0) as double
+        case
+            when coalesce(descendant_totals.uncategorised_child_issue_count, 0) = 0
+                then coalesce(descendant_totals.done_child_issue_count, 0)
+        end as bigint
+    ) as done_child_issue_count,
+    cast(coalesce(descendant_totals.total_story_points, 0) as decimal(12, 2)) as total_story_points,
+    cast(
+        case
+            when coalesce(descendant_totals.uncategorised_child_issue_count, 0) = 0
+                then coalesce(descendant_totals.completed_story_points, 0)
+        end as decimal(12, 2)
+    ) as completed_story_points,
+    cast(
+        case
+            when coalesce(descendant_totals.uncategorised_child_issue_count, 0) = 0
+                then
+                    coalesce(descendant_totals.completed_story_points, 0) * 1.0
+                    / nullif(descendant_totals.total_story_points, 0)
+        end as double
     ) as progress,
+    cast(coalesce(descendant_totals.uncategorised_work_item_count, 0) as bigint) as uncategorised_work_item_count,
     cast(ship_dates.shipped_at as timestamp) as shipped_at,
     cast(ship_dates.shipped_at as date) as ship_date,
     cast(ship_dates.ship_date_rule as varchar) as ship_date_rule,

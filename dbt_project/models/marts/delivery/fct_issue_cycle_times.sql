@@ -148,7 +148,8 @@ select
     cast(rollup.initiative_key as varchar) as initiative_key,
     cast(issues.status as varchar) as status,
     cast(issues.status_category as varchar) as status_category,
-    cast(coalesce(issues.status_category = 'done', false) as boolean) as is_done,
+    -- NULL when the current status has no known category: not done and not open, but unknown (flagged).
+    cast(issues.status_category = 'done' as boolean) as is_done,
     cast(issues.created_at as timestamp) as created_at,
     cast(trusted_facts.first_in_progress_at as timestamp) as first_in_progress_at,
     cast(trusted_facts.first_done_at as timestamp) as first_done_at,
