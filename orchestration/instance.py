@@ -41,3 +41,64 @@ def prepare_dagster_home(paths: Paths, environ: Mapping[str, str] = os.environ) 
 def open_instance(paths: Paths, environ: Mapping[str, str] = os.environ) -> dg.DagsterInstance:
     """The data directory's persistent instance (the caller disposes of it)."""
     return dg.DagsterInstance.from_config(str(prepare_dagster_home(paths, environ)))
+
+
+# Statuses of a run whose worker process should be alive.
+_LIVE_STATUSES = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING)
+
+
+def run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """The pid of the process executing ``run_id``'s steps and when it said so, from the engine event Dagster
+    writes as the steps start ("Executing steps in process (pid: N)"); None before that event."""
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT).records:
+        entry = record.event_log_entry
+        metadata = getattr(entry.dagster_event.event_specific_data, "metadata", None) or {}
+        pid = metadata.get("pid")
+        if pid is not None and str(getattr(pid, "value", pid)).isdigit():
+            return int(getattr(pid, "value", pid)), entry.timestamp
+    return None
+
+
+def _process_alive_since(pid: int, since: float) -> bool:
+    """``pid`` is a live process that started no later than ``since`` (a reused pid started after it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    except OSError:  # no /proc (not Linux): fall back to a signal-0 probe
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    if fields[0] == "Z":  # a zombie is dead: it only waits for its parent to reap it
+        return False
+    with open("/proc/stat", encoding="ascii") as fh:
+        boot_time = next(float(line.split()[1]) for line in fh if line.startswith("btime "))
+    started_at = boot_time + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return started_at <= since + 1.0
+
+
+def fail_runs_of_dead_workers(instance: dg.DagsterInstance, *, exclude_run_id: str | None = None) -> list[str]:
+    """Mark failed every run the instance shows as running whose worker process is gone (SIGKILL, OOM, a reboot),
+    and free the concurrency slots it held; return their run ids.
+
+    Such a run never reports its end: it keeps its `duckdb_writer` pool slot and the run queue's only place
+    (dagster.yaml), so every later run would wait for it forever. The default run launcher gives the daemon no way to
+    check a worker's health; the worker's pid is in the run's own engine event. A run whose steps have not started
+    yet (no pid) is left alone.
+    """
+    failed = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=list(_LIVE_STATUSES))):
+        if run.run_id == exclude_run_id:
+            continue
+        worker = run_worker_pid(instance, run.run_id)
+        if worker is None or _process_alive_since(*worker):
+            continue
+        instance.report_run_failed(run, f"the process running it (pid {worker[0]}) died without reporting an end")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        failed.append(run.run_id)
+    return failed

@@ -8,6 +8,7 @@ import dagster as dg
 from orchestration.alerts import AlertDeliveryError, AlertError, Notifier, run_failed_alert
 from orchestration.assets.ingest import RAW_ASSETS
 from orchestration.freshness import check_evaluation, source_freshness, stale_alert
+from orchestration.instance import fail_runs_of_dead_workers
 from orchestration.jobs import pmw_pipeline
 from orchestration.landing_watch import LandingCursor, batch_run_key, files_to_request
 from orchestration.resources import PmwSettings
@@ -31,6 +32,10 @@ LAUNCHED_BY_TAG = "pmw/launched_by"
 def landing_sensor(context: dg.SensorEvaluationContext, pmw: PmwSettings):
     # The same `pmw` resource as the runs it starts: it watches the data directory they will load into.
     paths = pmw.paths
+    # A run whose process died (SIGKILL, OOM) would hold the run queue's one place forever, and this tick's run
+    # would never start: such runs are marked failed first (the run-failure sensor then alerts them).
+    for dead in fail_runs_of_dead_workers(context.instance):
+        context.log.warning(f"run {dead} marked failed: its process died without reporting an end")
     cursor = LandingCursor.from_json(json.loads(context.cursor) if context.cursor else None)
     batch, next_cursor = files_to_request(paths, cursor)
     files_by_op: dict[str, list[str]] = {}

@@ -28,7 +28,7 @@ from core.settings import Paths, Settings
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
 from orchestration.dbt_cli import prepare_dbt_manifest
-from orchestration.instance import open_instance
+from orchestration.instance import fail_runs_of_dead_workers, open_instance
 from orchestration.run_records import record_run, record_run_failure, record_run_started, settle_killed_run
 from pmw.progress import Heartbeat
 
@@ -197,7 +197,8 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
 
     # The data directory's own instance, the one `make dev` serves: the UI shows this run, its checks and assets.
     instance = open_instance(paths)
-    _release_runs_of_dead_processes(instance)
+    for dead in fail_runs_of_dead_workers(instance):
+        print(f"marked run {dead[:8]} failed: its process died without reporting an end (its pool slots are freed)")
     run_id = make_new_run_id()
     # Steps that print nothing for a while (a gate over many files, dbt's parse) still show they are running.
     heartbeat = Heartbeat("running the pipeline", describe=lambda: _running_steps(instance, run_id))
@@ -221,22 +222,6 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
         user_logger.removeHandler(handler)
         instance.dispose()
     return outcome
-
-
-def _release_runs_of_dead_processes(instance) -> None:
-    """Runs the instance still shows as started are dead: this process holds the data directory's run lock. A run
-    killed by SIGKILL never freed its `duckdb_writer` pool slots, and the next run's steps would wait for them
-    forever; mark such runs failed and free their slots."""
-    import dagster as dg
-
-    stale = instance.get_runs(
-        filters=dg.RunsFilter(
-            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING]
-        )
-    )
-    for run in stale:
-        instance.report_run_failed(run, "the process running it died (found by the next run, under the run lock)")
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
 
 
 def _running_steps(instance, run_id: str) -> str | None:
