@@ -35,7 +35,7 @@ from ingest.common.errors import IngestFileError
 from ingest.common.hashing import file_sha256
 from ingest.common.lake import DISCARDED, lake_dir, lake_file, pending_dir, pending_file
 from ingest.common.landing import LandingPathError, check_landed_file, list_landed_files, relative_to_landing
-from ingest.common.locking import ingest_lock
+from ingest.common.locking import ingest_lock, retry_transient
 from ingest.common.manifest import manifest_source_dir, read_manifest_record, write_manifest_record
 from ingest.common.parquet import ensure_schema_file, sql_string
 from ingest.common.quarantine import quarantine_path
@@ -274,8 +274,12 @@ def _ingest_one(spec: SourceSpec, paths: Paths, run: SourceRun, path: Path) -> F
     except LandingPathError as exc:
         return FileResult(source, path=Path(path), sha256=None, status=FAILED, error=str(exc))
     relative = relative_to_landing(paths, absolute)
-    sha256 = file_sha256(absolute)
-    previous = read_manifest_record(paths, source, sha256)
+    # Reading the landed bytes and the manifest are retried on a transient error (a busy or flaky filesystem); a
+    # parser's own error is a data error and is never retried (IngestFileError below).
+    sha256 = retry_transient(lambda: file_sha256(absolute), what=f"reading {relative}")
+    previous = retry_transient(
+        lambda: read_manifest_record(paths, source, sha256), what=f"manifest record of {relative}"
+    )
 
     def result(status: str, **fields: Any) -> FileResult:
         return FileResult(
@@ -323,11 +327,12 @@ def _ingest_one(spec: SourceSpec, paths: Paths, run: SourceRun, path: Path) -> F
         failed = _failed_record(spec, record, message)
         unchanged = previous is not None and all(previous.get(key) == failed.get(key) for key in _FAILURE_IDENTITY)
         if not unchanged:  # the same failure again rewrites nothing
-            write_manifest_record(paths, failed)
+            retry_transient(lambda: write_manifest_record(paths, failed), what=f"manifest record of {relative}")
         return result(FAILED, error=message)
     finally:
         shutil.rmtree(landed.work_dir, ignore_errors=True)
-    write_manifest_record(paths, _loaded_record(spec, paths, record, landed, out))
+    loaded = _loaded_record(spec, paths, record, landed, out)
+    retry_transient(lambda: write_manifest_record(paths, loaded), what=f"manifest record of {relative}")
     written = {entity: landed.pending_file(entity) for entity in out.entity_rows}
     return result(
         LOADED,

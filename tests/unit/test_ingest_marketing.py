@@ -3,6 +3,7 @@ totals rows skipped and counted, the quarantine reasons, channel mapping, manife
 
 from __future__ import annotations
 
+import errno
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -238,3 +239,37 @@ def test_a_crash_while_writing_leaves_no_partial_file_and_the_rerun_loads(
     (result,) = run(paths, config, files=[source], log=lines.append).results
     assert counts(result) == ("loaded", "meta_ads_csv", 4, 2, 1, 1)
     assert lines == [result.describe()] and lines[0].startswith("marketing: loaded marketing/meta_ads.csv")
+
+
+def test_a_transient_read_error_is_retried_and_the_file_loads_once(
+    paths: Paths, config: PipelineConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.common import loop
+
+    real_sha256 = loop.file_sha256
+    failures = iter([OSError(errno.EIO, "Input/output error"), OSError(errno.EAGAIN, "try again")])
+
+    def flaky_sha256(path: Path) -> str:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real_sha256(path)
+
+    monkeypatch.setattr(loop, "file_sha256", flaky_sha256)
+    result = loaded_one(paths, config, "google_ads_api.csv")
+    assert counts(result) == ("loaded", "google_ads_api", 3, 2, 1, 0)
+    assert next(failures, None) is None  # both transient failures were met, then retried
+
+
+def test_a_persistent_read_error_fails_the_run_naming_the_file(
+    paths: Paths, config: PipelineConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.common import locking, loop
+
+    def broken_sha256(path: Path) -> str:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(loop, "file_sha256", broken_sha256)
+    land(paths, "google_ads_api.csv")
+    with pytest.raises(locking.TransientError, match=r"reading marketing/google_ads_api\.csv: still failing after 5"):
+        run(paths, config)
