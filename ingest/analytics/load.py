@@ -290,6 +290,7 @@ class _FileLoader:
             )
         else:  # a clean reload must not leave an older run's quarantine behind
             self.landed.quarantine_file.unlink(missing_ok=True)
+        unknown_keys, missing_keys = self._key_drift(con, all_rows) if parts else ([], [])
         notes = []
         if trailers:
             notes.append(f"{TRAILER_REASON}: the vendor cut this export short; {trailers} trailer line(s) not loaded")
@@ -305,9 +306,26 @@ class _FileLoader:
             notes=notes,
             lines_in=sum(self.lines.values()) if self.lines else None,
             blank_lines=blank_rows - sum(self.set_aside.values()),
-            unknown_columns=list(self.columns.unknown) if self.columns else [],
-            missing_columns=list(self.columns.missing) if self.columns else [],
+            unknown_columns=list(self.columns.unknown) if self.columns else unknown_keys,
+            missing_columns=list(self.columns.missing) if self.columns else missing_keys,
         )
+
+    @staticmethod
+    def _key_drift(con: duckdb.DuckDBPyConnection, all_rows: str) -> tuple[list[str], list[str]]:
+        """JSON lines: the top-level keys outside the vendor's record seen on any checked line (sorted), and the
+        optional keys read that no checked loaded line carries (see KEY_CHECK_LINES in ingest/analytics/sql.py)."""
+        (unknown,) = con.execute(
+            f"SELECT list_sort(list_distinct(flatten(list(unknown_keys)))) FROM {all_rows} "
+            "WHERE unknown_keys IS NOT NULL"
+        ).fetchone()
+        checked = f"SELECT absent_keys FROM {all_rows} WHERE reason IS NULL AND absent_keys IS NOT NULL"
+        (lines,) = con.execute(f"SELECT count(*) FROM ({checked})").fetchone()
+        missing = con.execute(
+            f"SELECT key FROM (SELECT unnest(absent_keys) AS key FROM ({checked})) GROUP BY key "
+            "HAVING count(*) = $lines ORDER BY key",
+            {"lines": lines},
+        ).fetchall()
+        return list(unknown or []), [key for (key,) in missing] if lines else []
 
 
 class AnalyticsRun:

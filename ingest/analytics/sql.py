@@ -47,6 +47,10 @@ ROWS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("revenue", REVENUE_TYPE),
     ("properties", "VARCHAR"),
     ("user_properties", "VARCHAR"),
+    # Schema drift of a JSON line (NULL when there is none, and on CSV/Parquet rows): its top-level keys outside the
+    # vendor's documented record, and the optional keys read that it lacks (see key_drift_sql).
+    ("unknown_keys", "VARCHAR[]"),
+    ("absent_keys", "VARCHAR[]"),
 )
 WORK_TABLE_DDL = "CREATE TABLE rows_ (" + ", ".join(f"{name} {sql_type}" for name, sql_type in ROWS_COLUMNS) + ")"
 
@@ -110,6 +114,39 @@ NOT_BLANK_SQL = (
 )
 
 
+def _key_list(keys: tuple[str, ...]) -> str:
+    return "[" + ", ".join(sql_string(key) for key in keys) + "]"
+
+
+# Schema drift is read from the first lines of each unit (a file or a ZIP member) only. Reading every line's keys
+# costs a second JSON parse of it (json_keys): measured +11-50 % on the unit SQL depending on the form, against a
+# target of no measurable cost. A vendor's export fields change per export, not per line, and real Amplitude
+# members are hourly shards of a few hundred lines, so in practice every line is still read.
+KEY_CHECK_LINES = 1000
+
+
+def top_keys_sql() -> str:
+    """The line's top-level keys on the first KEY_CHECK_LINES lines of a unit that are JSON objects, else NULL (the
+    CASE keeps json_keys off every other line)."""
+    return f"CASE WHEN is_object AND line_number <= {KEY_CHECK_LINES} THEN json_keys(line) END"
+
+
+def key_drift_sql(keys_expr: str, known: tuple[str, ...], optional: tuple[str, ...]) -> str:
+    """``unknown_keys`` and ``absent_keys`` of a line whose top-level keys are ``keys_expr`` (NULL: not checked).
+    unknown_keys is NULL unless the line has a key outside ``known``; absent_keys is the list (maybe empty) of the
+    ``optional`` keys a checked line lacks. The file's unknown_columns / missing_columns aggregate them."""
+    known_sql, optional_sql = _key_list(known), _key_list(optional)
+    unknown = (
+        f"CASE WHEN {keys_expr} IS NOT NULL AND NOT list_has_all({known_sql}, {keys_expr}) "
+        f"THEN list_sort(list_filter({keys_expr}, lambda k: NOT list_contains({known_sql}, k))) END"
+    )
+    absent = (
+        f"CASE WHEN {keys_expr} IS NOT NULL "
+        f"THEN list_filter({optional_sql}, lambda k: NOT list_contains({keys_expr}, k)) END"
+    )
+    return f"{unknown} AS unknown_keys, {absent} AS absent_keys"
+
+
 def _json_struct(fields: dict[str, str]) -> str:
     return sql_string(json.dumps(fields))
 
@@ -135,6 +172,26 @@ def _validated_lines(lines_sql: str, line_struct: dict[str, str]) -> str:
             )
         )"""
 
+
+# The Amplitude Export API's event fields (https://amplitude.com/docs/apis/analytics/export, "Response schema"), also
+# those of older exports (``amplitude_event_type``, ``$schema``, ``sample_rate``) and the ones Amplitude adds per
+# project feature (``global_user_properties``, ``plan``, ``partner_id``, ``source_id``, ``data_type``). The keys
+# inside ``event_properties`` / ``user_properties`` / ``groups`` are the product's own: kept, never checked.
+AMPLITUDE_KNOWN_KEYS = (
+    "$insert_id", "$insert_key", "$schema", "adid", "amplitude_attribution_ids", "amplitude_event_type",
+    "amplitude_id", "app", "city", "client_event_time", "client_upload_time", "country", "data", "data_type",
+    "device_brand", "device_carrier", "device_family", "device_id", "device_manufacturer", "device_model",
+    "device_type", "dma", "event_id", "event_properties", "event_time", "event_type", "global_user_properties",
+    "group_properties", "groups", "idfa", "ip_address", "is_attribution_event", "language", "library",
+    "location_lat", "location_lng", "os_name", "os_version", "partner_id", "paying", "plan", "platform",
+    "processed_time", "region", "sample_rate", "server_received_time", "server_upload_time", "session_id",
+    "source_id", "start_version", "user_creation_time", "user_id", "user_properties", "uuid", "version_name",
+)  # fmt: skip
+# Read when present (NULL otherwise); uuid, event_type and event_time are required (a line without one is rejected).
+AMPLITUDE_OPTIONAL_KEYS = (
+    "user_id", "device_id", "session_id", "server_received_time", "server_upload_time", "platform", "country",
+    "event_properties", "user_properties",
+)  # fmt: skip
 
 AMPLITUDE_LINE_FIELDS = {
     "uuid": "VARCHAR",
@@ -163,7 +220,8 @@ def amplitude_rows_sql(lines_sql: str, unit_index: int, member: str | None) -> s
            CASE WHEN j.session_id IN ('-1', '') THEN NULL ELSE j.session_id END AS session_key,
            event_time, received_at, j.platform AS platform, j.country AS country, revenue,
            coalesce(CAST(j.event_properties AS VARCHAR), '{{}}') AS properties,
-           CAST(j.user_properties AS VARCHAR) AS user_properties
+           CAST(j.user_properties AS VARCHAR) AS user_properties,
+           {key_drift_sql("top_keys", AMPLITUDE_KNOWN_KEYS, AMPLITUDE_OPTIONAL_KEYS)}
     FROM (
         SELECT *,
             CASE
@@ -211,6 +269,7 @@ def amplitude_rows_sql(lines_sql: str, unit_index: int, member: str | None) -> s
                     money[1] AS revenue_raw, money[2] AS price_raw, money[3] AS quantity_raw
                 FROM (
                     SELECT *,
+                        {top_keys_sql()} AS top_keys,
                         -- one parse of event_properties for the three money fields; Amplitude's quantity
                         -- defaults to 1
                         CASE WHEN j.event_properties IS NOT NULL THEN json_extract_string(
@@ -223,6 +282,9 @@ def amplitude_rows_sql(lines_sql: str, unit_index: int, member: str | None) -> s
 
 
 MIXPANEL_LINE_FIELDS = {"event": "VARCHAR", "properties": "JSON"}
+# A raw-export line is {"event", "properties"} (https://developer.mixpanel.com/reference/raw-event-export); every
+# key inside ``properties`` is the product's own (kept in ``properties``), so only the top level is checked.
+MIXPANEL_KNOWN_KEYS = tuple(MIXPANEL_LINE_FIELDS)
 MIXPANEL_MAPPED_PROPERTIES = {
     "time": "VARCHAR",  # epoch seconds in the project timezone's wall clock; number or numeric string
     "distinct_id": "VARCHAR",
@@ -257,7 +319,8 @@ def mixpanel_rows_sql(lines_sql: str, unit_index: int, member: str | None, proje
            CASE WHEN reason IS NULL
                 THEN CAST(json_merge_patch(j.properties, {sql_string(_MIXPANEL_REMOVE_MAPPED)}) AS VARCHAR)
            END AS properties,
-           NULL AS user_properties
+           NULL AS user_properties,
+           {key_drift_sql("top_keys", MIXPANEL_KNOWN_KEYS, ())}
     FROM (
         SELECT *,
             CASE
@@ -299,6 +362,7 @@ def mixpanel_rows_sql(lines_sql: str, unit_index: int, member: str | None, proje
                          THEN TRY_CAST(p.mp_processing_time_ms AS DOUBLE) END AS processing_ms
                 FROM (
                     SELECT *, starts_with(CAST(j.properties AS VARCHAR), '{{') AS properties_is_object,
+                        {top_keys_sql()} AS top_keys,
                         CASE WHEN starts_with(CAST(j.properties AS VARCHAR), '{{')
                              THEN from_json(j.properties, {_json_struct(MIXPANEL_MAPPED_PROPERTIES)}) END AS p
                     FROM ({_validated_lines(lines_sql, MIXPANEL_LINE_FIELDS)})

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.billing import contract
+from ingest.billing.api_keys import api_key_drift
 from ingest.billing.values import (
     INTEGER_BITS,
     RowError,
@@ -530,6 +531,8 @@ def parse_stripe_api(document: Any, label: str, context: BillingContext) -> Pars
     out = ParsedFile(API_FORMAT, main_entity, _empty_entities(), details={"objects": dict(types)})
     if has_more:
         out.notes.append("the list has more pages (has_more); land them as further files")
+    drift = api_key_drift(records)
+    out.unknown_columns, out.missing_columns = list(drift.unknown), list(drift.missing)
     # Customers anywhere in this file count as known to its invoices.
     file_customers = {
         object_id(r.get("id")) for r in records if isinstance(r, dict) and r.get("object") == "customer"

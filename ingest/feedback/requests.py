@@ -23,6 +23,15 @@ from ingest.common.identity import account_domain, email_hash
 from ingest.common.row_writer import RowStage
 from ingest.feedback.csv_rows import CsvRows, fit_width, load_csv_records
 from ingest.feedback.errors import RecordError
+from ingest.feedback.json_keys import (
+    ZENDESK_SATISFACTION_KEYS,
+    ZENDESK_SATISFACTION_OPTIONAL,
+    ZENDESK_TICKET_FIELD_KEYS,
+    ZENDESK_TICKET_FIELD_OPTIONAL,
+    ZENDESK_TICKET_KEYS,
+    ZENDESK_TICKET_OPTIONAL,
+    key_drift,
+)
 from ingest.feedback.rows import EntityRows, FileRows, Record, load_records
 from ingest.feedback.values import (
     clean,
@@ -128,6 +137,9 @@ def parse_productboard_csv(rows: CsvRows, label: str, stage: RowStage | None = N
 def parse_ticket_fields(fields: list[Any], label: str) -> FileRows:
     """The catalog writes no lake rows: it names custom fields for ticket files (kept in the manifest details)."""
     out = FileRows("zendesk_ticket_fields", None)
+    out.unknown_columns, out.missing_columns = key_drift(
+        fields, ZENDESK_TICKET_FIELD_KEYS, ZENDESK_TICKET_FIELD_OPTIONAL
+    )
     jira_ids: list[int] = []
     feature_ids: list[int] = []
     for field in fields:
@@ -192,6 +204,8 @@ def parse_zendesk_tickets(
     organizations: Any = None,
 ) -> FileRows:
     out = FileRows("zendesk_tickets", ENTITY)
+    # Every ticket of the file, also those skipped as support work: the keys describe the export.
+    out.unknown_columns, out.missing_columns = key_drift(tickets, ZENDESK_TICKET_KEYS, ZENDESK_TICKET_OPTIONAL)
     accounts = organization_accounts(organizations)
     jira_ids = set((ticket_fields or {}).get("jira_key", []))
     feature_ids = set((ticket_fields or {}).get("feature", []))
@@ -261,6 +275,9 @@ def parse_zendesk_tickets(
 
 def parse_zendesk_satisfaction(ratings: list[Any], label: str) -> FileRows:
     out = FileRows("zendesk_satisfaction", "survey_responses")
+    out.unknown_columns, out.missing_columns = key_drift(
+        ratings, ZENDESK_SATISFACTION_KEYS, ZENDESK_SATISFACTION_OPTIONAL
+    )
 
     def parse(record: Record) -> EntityRows:
         rating = record.payload

@@ -22,6 +22,7 @@ from ingest.common.identity import email_hash
 from ingest.common.row_writer import RowStage
 from ingest.feedback.csv_rows import CsvRows, Reread, fit_width, load_csv_records, raw_row
 from ingest.feedback.errors import MalformedFileError, RecordError
+from ingest.feedback.json_keys import DELIGHTED_RESPONSE_KEYS, DELIGHTED_RESPONSE_OPTIONAL, key_drift
 from ingest.feedback.rows import EntityRows, FileRows, Record, load_records
 from ingest.feedback.values import (
     clean,
@@ -110,6 +111,7 @@ def _segment_fields(values: dict[str, Any]) -> tuple[str | None, str | None, str
 
 def parse_delighted_json(items: list[Any], label: str) -> FileRows:
     out = FileRows("delighted_json", ENTITY)
+    out.unknown_columns, out.missing_columns = key_drift(items, DELIGHTED_RESPONSE_KEYS, DELIGHTED_RESPONSE_OPTIONAL)
 
     def parse(record: Record) -> EntityRows:
         item = record.payload

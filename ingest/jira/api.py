@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.common.columns import ColumnDrift
 from ingest.jira.adf import adf_to_text, is_adf
 from ingest.jira.dates import DateValueError, parse_api_date, parse_api_datetime
 from ingest.jira.errors import UnknownLayoutError
@@ -46,6 +47,45 @@ ISSUE_FORMATS = (REST_V2, REST_V3, REST_JQL, ISSUE_ARRAY, SINGLE_ISSUE)
 STATUS_CATEGORY_KEYS = ("new", "indeterminate", "done")
 _EPIC_NAMES = {fold(name) for names in EPIC_TYPE_NAMES.values() for name in names}
 _SPRINT_STATES = {"closed", "active", "future"}
+
+# Schema drift (ingest/common/columns.py): the top-level keys of each record kind per Atlassian's REST reference
+# (https://developer.atlassian.com/cloud/jira/platform/rest/v3/, the agile 1.0 API and Jira Server's 2.0). A key
+# outside its list goes to the file's unknown_columns; an optional key the parser reads that no record carries goes
+# to missing_columns. An issue's ``fields`` are not checked: which keys it holds is the request's choice (the
+# ``fields`` parameter), and every custom field and app field of the site appears there under its own id, so none
+# of them is unknown; the ones the pipeline reads are resolved through the field catalog (ingest/jira/fields.py).
+ISSUE_KEYS = frozenset(
+    {
+        "changelog", "editmeta", "expand", "fields", "fieldsToInclude", "id", "key", "names", "operations",
+        "properties", "renderedFields", "schema", "self", "transitions", "versionedRepresentations",
+    }
+)  # fmt: skip
+ISSUE_OPTIONAL = ("changelog",)  # without expand=changelog no transition is known: cycle times stay NULL
+SPRINT_KEYS = frozenset(
+    {
+        "activatedDate", "autoStartStop", "boardId", "completeDate", "createdDate", "endDate", "goal", "id",
+        "incompleteIssuesDestinationId", "name", "originBoardId", "rapidViewId", "self", "startDate", "state",
+        "synced",
+    }
+)  # fmt: skip
+SPRINT_OPTIONAL = ("name", "state")  # dates and goals are absent by design on future or goal-less sprints
+FIELD_KEYS = frozenset(
+    {
+        "clauseNames", "contextsCount", "custom", "description", "id", "isLocked", "isUnscreenable", "key",
+        "lastUsed", "name", "navigable", "orderable", "projectsCount", "schema", "scope", "screensCount",
+        "searchable", "searcherKey", "stableId", "typeDisplayName", "untranslatedName",
+    }
+)  # fmt: skip
+FIELD_OPTIONAL = ("custom", "schema")
+STATUS_KEYS = frozenset(
+    {"description", "iconUrl", "id", "name", "scope", "self", "statusCategory", "statusColor", "untranslatedName"}
+)
+STATUS_OPTIONAL = ("untranslatedName",)
+
+
+def _key_drift(out: FileRows, records: list[Any], known: frozenset[str], optional: tuple[str, ...]) -> None:
+    drift = ColumnDrift.of_records(records, known=known, optional=optional)
+    out.unknown_columns, out.missing_columns = list(drift.unknown), list(drift.missing)
 
 
 @dataclass
@@ -425,6 +465,7 @@ class IssueParser:
 
 def parse_issue_records(layout: JsonLayout, resolved: dict[str, ResolvedField]) -> FileRows:
     out = FileRows(layout.format, "issues", notes=list(layout.notes))
+    _key_drift(out, layout.records, ISSUE_KEYS, ISSUE_OPTIONAL)
     parser = IssueParser(resolved)
 
     def parse(number: int, issue: Any) -> EntityRows:
@@ -468,6 +509,7 @@ def parse_issue_records(layout: JsonLayout, resolved: dict[str, ResolvedField]) 
 
 def parse_sprint_page(layout: JsonLayout) -> FileRows:
     out = FileRows(layout.format, "sprints", notes=list(layout.notes))
+    _key_drift(out, layout.records, SPRINT_KEYS, SPRINT_OPTIONAL)
 
     def parse(number: int, value: Any) -> EntityRows:
         row = sprint_from_object(value, f"sprint record {number}")
@@ -487,6 +529,7 @@ def parse_sprint_page(layout: JsonLayout) -> FileRows:
 
 def parse_field_catalog(layout: JsonLayout) -> FileRows:
     out = FileRows(layout.format, "fields")
+    _key_drift(out, layout.records, FIELD_KEYS, FIELD_OPTIONAL)
 
     def parse(number: int, entry: Any) -> EntityRows:
         field_id, name = _text(entry.get("id")), _text(entry.get("name"))
@@ -524,6 +567,7 @@ def parse_status_catalog(layout: JsonLayout) -> FileRows:
     """``/rest/api/{2,3}/status``: one row per status. A category key other than new / indeterminate / done (Jira's
     'undefined', "No Category") is stored as NULL and noted: the status stays uncategorised downstream."""
     out = FileRows(layout.format, "statuses")
+    _key_drift(out, layout.records, STATUS_KEYS, STATUS_OPTIONAL)
     other_keys: Counter[str] = Counter()
 
     def parse(number: int, entry: Any) -> EntityRows:
