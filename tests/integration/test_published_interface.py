@@ -1,8 +1,8 @@
 """The versioned published interface on the session's shared run (no pipeline run of its own).
 
 The shared run's release is the baseline. A renamed mart column is planted in a copy's working warehouse, as a
-changed dbt model would leave it (rebuilding dbt for it would cost a whole pipeline run), and only the pipeline
-job's publish asset runs on the copy, with the configuration an operator would edit: blocked with a named error
+changed dbt model would leave it (rebuilding dbt for it would cost a whole pipeline run), and only the pipeline's
+publish asset runs on the copy, with the configuration an operator would edit: blocked with a named error
 listing the lines to add, then published once they are added, recorded, and a re-run flags nothing.
 """
 
@@ -42,18 +42,16 @@ def _published_columns(paths: Paths) -> dict[str, list[dict[str, str]]]:
 
 
 def _run_publish_asset(paths: Paths, config: PipelineConfig):
-    """The pipeline job with only published/marts selected: the asset BI publication always goes through."""
+    """The pipeline's publish asset alone (every publication goes through it), with the run's settings."""
     import dagster as dg
 
-    from orchestration.assets.publish import PUBLISHED_MARTS
-    from orchestration.definitions import defs
+    from orchestration.assets.publish import published_marts
 
-    job = defs.resolve_job_def("pmw_pipeline")
     with dg.DagsterInstance.ephemeral() as instance:
-        return job.execute_in_process(
+        return dg.materialize(
+            [published_marts],
             instance=instance,
             resources={"pmw": Settings(paths=paths, config=config, landing_settle_seconds=0)},
-            asset_selection=[PUBLISHED_MARTS],
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
