@@ -636,6 +636,96 @@ def _freshness(value: Any) -> dict[str, FreshnessExpectation]:
     return _each(expectation, value, mapping=True)
 
 
+# ------------------------------------------------------------------------------ publish: the versioned interface
+
+# The breaking changes of the published interface (publish/interface.py) that a configuration entry may acknowledge.
+# A column renamed without a `renamed` entry is seen as removed (breaking) plus added (additive).
+ACKNOWLEDGEABLE_CHANGES = ("removed", "renamed", "retyped", "table_removed")
+# A column type as DuckDB's information_schema spells it: BIGINT, DECIMAL(18,2), VARCHAR[], TIMESTAMP WITH TIME ZONE.
+COLUMN_TYPE = re.compile(r"^[A-Z][A-Z0-9_ ,()\[\]]{0,79}$")
+NOTE_TEXT = re.compile(r"^[^\x00-\x1f]{1,500}$")
+
+
+def _column_type_check(value: Any) -> str:
+    text = str(value).strip().upper() if isinstance(value, str) else value
+    if not isinstance(text, str) or not COLUMN_TYPE.match(text):
+        raise _problem(f"{value!r} is not a column type as DuckDB names it (e.g. BIGINT, DECIMAL(18,2), VARCHAR[])")
+    return text
+
+
+def _note_check(value: Any) -> str:
+    if not isinstance(value, str) or not NOTE_TEXT.match(value):
+        raise _problem(f"{value!r} is not a note (1-500 characters, no control characters)")
+    return value
+
+
+class InterfaceAcknowledgement(_Section):
+    """One intended breaking change of the published interface, by name: the table, the kind of change, the column
+    and, for a rename or a retype, what it becomes. ``note`` is shown to BI users in the interface changelog."""
+
+    table: SafeIdent
+    change: Choice(ACKNOWLEDGEABLE_CHANGES)
+    column: SafeIdent | None = None  # every change but table_removed
+    to: str | None = None  # renamed: the new column name; retyped: the new type (DuckDB's spelling)
+    note: Annotated[str, BeforeValidator(_note_check)] | None = None
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _to_for_change(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        change = info.data.get("change")
+        if change == "renamed":
+            return _name_check(value, SAFE_IDENT)
+        if change == "retyped":
+            return _column_type_check(value)
+        return value  # refused by _fields_for_change, which names the change
+
+    @model_validator(mode="after")
+    def _fields_for_change(self) -> InterfaceAcknowledgement:
+        problems: list[tuple[Location, str]] = []
+        if self.change == "table_removed":
+            problems += [((k,), f"not used by change {self.change!r}") for k in ("column", "to") if getattr(self, k)]
+        elif self.column is None:
+            problems.append((("column",), f"required by change {self.change!r}"))
+        if self.change == "removed" and self.to is not None:
+            problems.append((("to",), "not used by change 'removed' (a rename is change 'renamed', with to: <new>)"))
+        if self.change in ("renamed", "retyped") and self.to is None:
+            what = "the new column name" if self.change == "renamed" else "the new type, e.g. BIGINT"
+            problems.append((("to",), f"required by change {self.change!r}: {what}"))
+        if self.change == "renamed" and self.to is not None and self.to == self.column:
+            problems.append((("to",), f"a rename needs a new name; got the same name {self.to!r}"))
+        if problems:
+            _raise_at(problems)
+        return self
+
+    def key(self) -> tuple[str, str, str | None]:
+        """What one entry may be written for only once: the change to one table's column (or to the table)."""
+        return (self.table, self.change, self.column)
+
+
+class PublishConfig(_Section):
+    """Publishing for BI. Every release records every mart's columns and types; a change against the release BI
+    reads that removes, renames or retypes a column (or removes a table) is published only when acknowledged here."""
+
+    acknowledged_interface_changes: ListOf(InterfaceAcknowledgement) = ()
+
+    @model_validator(mode="after")
+    def _each_change_once(self) -> PublishConfig:
+        keys = [a.key() for a in self.acknowledged_interface_changes]
+        problems = [
+            (
+                ("acknowledged_interface_changes", i),
+                f"{a.change} of {'.'.join(filter(None, (a.table, a.column)))} is acknowledged more than once",
+            )
+            for i, a in enumerate(self.acknowledged_interface_changes)
+            if keys.count(a.key()) > 1 and keys.index(a.key()) != i
+        ]
+        if problems:
+            _raise_at(problems)
+        return self
+
+
 def _repeated(values: list[Any]) -> list[Any]:
     return sorted({v for v in values if v and values.count(v) > 1})
 
@@ -657,6 +747,7 @@ class PipelineConfig(_Section):
     finance: FinanceConfig = Field(default_factory=FinanceConfig)
     portfolio: PortfolioConfig = Field(default_factory=PortfolioConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     # Per source: how often it must deliver; a source without an entry is never reported stale.
     freshness: Annotated[dict[str, FreshnessExpectation], BeforeValidator(_freshness)] = Field(default_factory=dict)
 

@@ -12,6 +12,7 @@ from core.settings import SOURCES, Paths
 from ingest.common.lake import unresolved_failed_files
 from ingest.common.manifest import read_manifest
 from orchestration.run_records import read_gate_results, read_landing_waiting, read_last_run, settle_killed_run
+from publish.interface import CHANGELOG_NAME, InterfaceChange, read_check, yaml_entry
 from publish.release import PUBLISHED_DB_NAME, REPORT_NAME, current_publication
 
 # fct_issue_cycle_times.uncategorised_statuses joins the names with this separator (dbt listagg, name order).
@@ -91,6 +92,8 @@ def build_summary(paths: Paths) -> dict[str, Any]:
         "jira_uncategorised_statuses": uncategorised_jira_statuses(paths),
         "last_run": read_last_run(paths),
         "publication": current_publication(paths),
+        # The latest comparison of the marts' columns with the published interface (blocked, published, unchanged).
+        "interface_check": read_check(paths),
         "published_path": str(paths.published),
         "report_path": str(paths.published / REPORT_NAME),
     }
@@ -186,7 +189,61 @@ def format_summary(s: dict[str, Any]) -> str:
         lines += [f"    {t['name']:<{width}}  {t['rows']:>10,} rows" for t in pub["tables"]]
     else:
         lines.append("  nothing published yet")
+    lines += _interface_lines(s)
     return "\n".join(lines)
+
+
+def _interface_lines(s: dict[str, Any]) -> list[str]:
+    """The published interface: its version and latest changes, and what the latest check blocked or flagged."""
+    pub, check = s["publication"], s.get("interface_check")
+    interface = (pub or {}).get("interface")
+    if interface is None and check is None:
+        return []
+    lines = ["", "published interface (the marts' columns and types BI queries):"]
+    if interface is not None:
+        history = interface["history"]
+        latest = history[-1] if history else None
+        lines.append(f"  version {interface['version']}; changelog {s['published_path']}/{CHANGELOG_NAME}")
+        if latest is not None and latest["baseline"] and not latest["changes"]:
+            lines.append(f"  {latest['version']} is the baseline (release {latest['release_id']})")
+        elif latest is not None:
+            lines.append(f"  changes in {latest['version']} (release {latest['release_id']}):")
+            lines += [
+                f"    {_describe(c)}"
+                + (", acknowledged" if c["breaking"] else "")
+                + (f": {c['note']}" if c.get("note") else "")
+                for c in latest["changes"]
+            ]
+    elif pub is not None:
+        lines.append("  the served release predates interface versioning; the next publication records its baseline")
+    if check is None:
+        return lines
+    if check["status"] == "blocked":
+        lines.append(
+            f"  BLOCKED in run {str(check['run_id'])[:8]} ({check['checked_at'][:19]}Z): {len(check['blocked'])} "
+            "unacknowledged breaking change(s); nothing was published. If intended, add under "
+            "publish.acknowledged_interface_changes:"
+        )
+        for change in check["blocked"]:
+            lines.append(f"    {_describe(change)}:")
+            lines += [f"      {entry}" for entry in change["acknowledge_with"][:1]]
+            lines += [f"      or, if renamed: {entry}" for entry in change["acknowledge_with"][1:]]
+    for entry in check["stale_acknowledgements"]:
+        lines.append(f"  STALE acknowledgement (matches no change, now or before; remove it): {_entry(entry)}")
+    for entry in check["applied_acknowledgements"]:
+        lines.append(
+            f"  acknowledgement already published in version {entry['published_in_version']} "
+            f"(may be removed from the configuration): {_entry(entry)}"
+        )
+    return lines
+
+
+def _describe(change: dict[str, Any]) -> str:
+    return InterfaceChange.from_dict(change).describe()
+
+
+def _entry(entry: dict[str, Any]) -> str:
+    return yaml_entry({k: v for k, v in entry.items() if k != "published_in_version"})
 
 
 def _gate_result(gate: dict[str, Any]) -> str:

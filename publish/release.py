@@ -5,7 +5,9 @@ Layout under the data directory::
     published.releases/<release_id>/marts.duckdb        read-only copy of every table in the `marts` schema
     published.releases/<release_id>/parquet/<mart>.parquet
     published.releases/<release_id>/report.html         one self-contained offline page of charts (publish/report/)
-    published.releases/<release_id>/_publication.json   what is in it: tables, rows, fingerprints, report, run id
+    published.releases/<release_id>/_publication.json   what is in it: tables, rows, fingerprints, report, run id,
+                                                        the interface (columns, types, version, changes, history)
+    published.releases/<release_id>/INTERFACE-CHANGELOG.md  the interface's versions and changes, for BI users
     published -> published.releases/<release_id>        the path BI tools use; a symlink
 
 A release is built under a hidden temp name, checkpointed and closed, its report rendered from the release's own
@@ -18,8 +20,12 @@ nothing is ever written in place.
 Every text (VARCHAR) column is made spreadsheet-safe on the way out (``spreadsheet_safe``), in marts.duckdb and
 Parquet alike: the one place that rule lives, so it covers every mart whatever source its text came from.
 
-If the marts' content is identical to the current release (same per-table fingerprints), nothing is published:
-running the pipeline twice changes nothing the second time.
+Before anything is built, the marts' columns and types are compared with the release BI reads
+(publish/interface.py): a removed, renamed or retyped column (or a removed table) not acknowledged in the
+configuration blocks the release (InterfaceChangeBlocked, naming each change and the lines that acknowledge it).
+
+If the marts' content and interface are identical to the current release (same per-table fingerprints, same
+columns and types), nothing is published: running the pipeline twice changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -30,14 +36,25 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from core.config import InterfaceAcknowledgement
 from core.settings import Paths
+from publish.interface import (
+    CHANGELOG_NAME,
+    InterfaceCheck,
+    PreviousInterface,
+    check_interface,
+    read_interface,
+    record_check,
+    release_interface,
+    render_changelog,
+)
 from publish.report import render_report
 
 MARTS_SCHEMA = "marts"
@@ -61,6 +78,15 @@ class PublishError(RuntimeError):
     """Publishing stopped; the previous publication is still served, untouched."""
 
 
+class InterfaceChangeBlocked(PublishError):
+    """The marts would break BI readers (a column or table removed, renamed or retyped) without the configuration
+    acknowledging it; the message lists each change and the configuration lines that would acknowledge it."""
+
+    def __init__(self, check: InterfaceCheck, config_path: Path | None):
+        self.check = check
+        super().__init__(check.blocked_message(config_path))
+
+
 @dataclass(frozen=True)
 class PublishedTable:
     name: str
@@ -76,6 +102,7 @@ class PublishResult:
     published_path: Path
     tables: list[PublishedTable] = field(default_factory=list)
     removed_releases: list[str] = field(default_factory=list)
+    interface: dict = field(default_factory=dict)  # InterfaceCheck.to_dict(): version, changes, stale acknowledgements
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -198,16 +225,54 @@ def _write_report(
     return {"file": REPORT_NAME, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def _previous_interface(con: duckdb.DuckDBPyConnection, paths: Paths, current: dict | None) -> PreviousInterface | None:
+    """The interface of the release BI reads: from its record, or read from its marts.duckdb when it was published
+    before interfaces were versioned (so the first versioned release is still compared with what BI reads)."""
+    if current is None:
+        return None
+    recorded = current.get("interface")
+    if recorded is not None:
+        return PreviousInterface(current["release_id"], recorded["tables"], recorded["version"], recorded["history"])
+    con.execute(f"attach '{paths.published / PUBLISHED_DB_NAME}' as prev (read_only)")
+    try:
+        tables = [t["name"] for t in current.get("tables", [])]
+        return PreviousInterface(current["release_id"], read_interface(con, "prev", "main", tables), None, [])
+    finally:
+        con.execute("detach prev")
+
+
+def _log_acknowledgements(check: InterfaceCheck, log: Callable[[str], None]) -> None:
+    for change in check.changes:
+        log(f"publish: interface: {change.describe()}" + (", acknowledged" if change.breaking else ""))
+    for entry in check.applied:
+        log(
+            f"publish: interface: acknowledgement {entry['change']} of {entry['table']}.{entry.get('column', '')} was "
+            f"published in version {entry['published_in_version']}; it may be removed from the configuration"
+        )
+    for entry in check.stale:
+        log(
+            f"publish: interface: STALE acknowledgement {entry['change']} of "
+            f"{'.'.join(filter(None, (entry['table'], entry.get('column'))))}: no such change, now or in any earlier "
+            "release; remove it from publish.acknowledged_interface_changes"
+        )
+
+
 def publish(
     paths: Paths,
     *,
     run_id: str,
     tables: list[str] | None = None,
     keep_releases: int = 3,
+    acknowledged: Sequence[InterfaceAcknowledgement] = (),
+    config_path: Path | None = None,
     log: Callable[[str], None] = lambda _msg: None,
     fail_at: str | None = None,
 ) -> PublishResult:
     """Copy the marts of the working warehouse into a new release and swap it in atomically.
+
+    ``acknowledged`` (the configuration's publish.acknowledged_interface_changes, read from ``config_path``) names
+    the breaking interface changes this release may make; any other one raises InterfaceChangeBlocked before
+    anything is built.
 
     Must run while no other step writes the warehouse (the orchestration's `duckdb_writer` pool): it opens the
     working file read-only. ``fail_at`` exists for the atomicity tests: it raises at one of FAILURE_POINTS — while
@@ -234,19 +299,29 @@ def publish(
         names = _mart_tables(con, tables)
         published_tables = _fingerprints(con, names)
         current = current_publication(paths)
-        # A release from before report.html existed is re-published once, so BI gets the report.
+        previous = _previous_interface(con, paths, current)
+        check = check_interface(previous, read_interface(con, "wh", MARTS_SCHEMA, names), acknowledged)
+        if check.blocked:
+            record_check(paths, run_id, "blocked", check)
+            raise InterfaceChangeBlocked(check, config_path)
+        _log_acknowledgements(check, log)
+        # A release from before report.html (or the versioned interface) existed is re-published once, so BI gets it.
         if (
             current is not None
             and current.get("tables") == [asdict(t) for t in published_tables]
             and current.get("report") is not None
+            and current.get("interface") is not None
+            and not check.changes  # a rename can leave every row hash as it was
         ):
             log(f"publish: marts unchanged since release {current['release_id']}; nothing to publish")
+            record_check(paths, run_id, "unchanged", check)
             return PublishResult(
                 status="unchanged",
                 release_id=current["release_id"],
                 release_dir=paths.published.resolve(),
                 published_path=paths.published,
                 tables=published_tables,
+                interface=check.to_dict(),
             )
         (tmp_dir / "parquet").mkdir(parents=True)
         db_path = tmp_dir / PUBLISHED_DB_NAME
@@ -275,16 +350,21 @@ def publish(
     try:
         report = _write_report(tmp_dir, db_path, release_id, run_id, published_at, fail=fail_at == "render")
         log(f"publish: {REPORT_NAME}: {report['bytes']} bytes")
+        interface = release_interface(check, previous, release_id, published_at.isoformat())
+        (tmp_dir / CHANGELOG_NAME).write_text(render_changelog(interface), encoding="utf-8")
+        log(f"publish: interface version {interface['version']}: {len(check.changes)} change(s)")
         record = {
             "release_id": release_id,
             "run_id": run_id,
             "published_at": published_at.isoformat(),
             "tables": [asdict(t) for t in published_tables],
             "report": report,
+            "interface": interface,
         }
         (tmp_dir / PUBLICATION_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         # BI gets files it cannot modify; DuckDB opens a read-only file with read_only=True.
-        for f in [db_path, *(tmp_dir / "parquet").iterdir(), tmp_dir / REPORT_NAME, tmp_dir / PUBLICATION_RECORD]:
+        written = [tmp_dir / REPORT_NAME, tmp_dir / CHANGELOG_NAME, tmp_dir / PUBLICATION_RECORD]
+        for f in [db_path, *(tmp_dir / "parquet").iterdir(), *written]:
             f.chmod(0o444)
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -307,6 +387,7 @@ def publish(
         shutil.rmtree(final_dir, ignore_errors=True)
         raise
     log(f"publish: release {release_id} is now served at {paths.published}")
+    record_check(paths, run_id, "published", check)
     removed = _prune(paths, keep_releases, release_id)
     return PublishResult(
         status="published",
@@ -315,4 +396,5 @@ def publish(
         published_path=paths.published,
         tables=published_tables,
         removed_releases=removed,
+        interface=check.to_dict(),
     )

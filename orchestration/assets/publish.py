@@ -60,8 +60,17 @@ def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
         raise UnresolvedLandingError(unresolved)
     # Retried only on a transient error (the warehouse locked by another process for a moment); publish leaves
     # nothing behind when it fails, so a retry starts clean. A file that failed to load fails it, by name.
+    config = pmw.config
     result = retry_transient(
-        lambda: publish(paths, run_id=context.run_id, log=PROGRESS.info), what="publish", log=PROGRESS.warning
+        lambda: publish(
+            paths,
+            run_id=context.run_id,
+            acknowledged=config.publish.acknowledged_interface_changes,
+            config_path=config.path,
+            log=PROGRESS.info,
+        ),
+        what="publish",
+        log=PROGRESS.warning,
     )
     return dg.MaterializeResult(
         metadata={
@@ -70,6 +79,9 @@ def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
             "path": dg.MetadataValue.path(str(result.published_path)),
             "report": dg.MetadataValue.path(str(result.published_path / "report.html")),
             "tables": dg.MetadataValue.json({t.name: t.rows for t in result.tables}),
+            "interface_version": result.interface["version"],
+            "interface_changes": dg.MetadataValue.json(result.interface["changes"]),
+            "stale_acknowledgements": dg.MetadataValue.json(result.interface["stale_acknowledgements"]),
         }
     )
 

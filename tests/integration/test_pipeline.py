@@ -22,6 +22,7 @@ from expectations.runner import DerivedCheck
 from ingest.common.lake import pending_files
 from ingest.common.manifest import read_manifest
 from pmw.pipeline import RunOutcome, run_pipeline
+from publish.interface import read_check
 from publish.release import current_publication
 from sample_generator.analytics import generate_analytics
 
@@ -141,6 +142,13 @@ def test_second_run_changes_nothing(copied):
     assert outcome.ok, outcome.to_dict()
     assert _mart_fingerprints(copied) == before
     assert current_publication(copied) == publication
+    interface = read_check(copied)  # the published interface: nothing changed, nothing flagged
+    assert (interface["status"], interface["changes"], interface["blocked"], interface["stale_acknowledgements"]) == (
+        "unchanged",
+        [],
+        [],
+        [],
+    )
 
 
 def test_same_bytes_landed_under_another_name_change_no_mart(copied):
