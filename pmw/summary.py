@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from core.settings import SOURCES, Paths
+from expectations.volume import read_results as read_volume_results
 from ingest.common.lake import unresolved_failed_files
 from ingest.common.manifest import read_manifest
 from orchestration.run_records import read_gate_results, read_landing_waiting, read_last_run, settle_killed_run
@@ -89,6 +90,8 @@ def build_summary(paths: Paths) -> dict[str, Any]:
             for g in read_gate_results(paths)
         ],
         "jira_uncategorised_statuses": uncategorised_jira_statuses(paths),
+        # The latest verdict of every volume check (rows per source and day, rows per mart), by check group.
+        "volume": read_volume_results(paths),
         "last_run": read_last_run(paths),
         "publication": current_publication(paths),
         "published_path": str(paths.published),
@@ -164,6 +167,7 @@ def format_summary(s: dict[str, Any]) -> str:
             lines += [f"      e.g. {example['row']}" for example in failing.get("examples", [])]
             if failing.get("discard_command"):
                 lines.append(f"      to move on: {failing['discard_command']}")
+    lines += _volume_lines(s.get("volume") or [])
     uncategorised = s.get("jira_uncategorised_statuses") or []
     if uncategorised:
         lines += [
@@ -200,3 +204,32 @@ def _gate_result(gate: dict[str, Any]) -> str:
             f"run {str(last.get('run_id'))[:8]})"
         )
     return f"{verdict} ({gate.get('rows_validated') or 0:,} rows)"
+
+
+_VOLUME_VERDICT = {"ok": "ok", "anomaly": "OUT OF BAND", "cold_start": "cold start (not judged)"}
+
+
+def _volume_lines(groups: list[dict[str, Any]]) -> list[str]:
+    """Volume checks: each source table's verdict, every count out of band in full (source, day, band, count),
+    cold starts stated; marts in band only counted."""
+    if not groups:
+        return []
+    lines = ["", "volume checks (latest run; rows per source and day, rows per mart, against their history):"]
+    # Sources first (what arrived), then the marts (what was built from it).
+    for group in sorted(groups, key=lambda g: (g["group"] != "sources", g["group"])):
+        marts = group["group"].startswith("marts")
+        results = group.get("results") or []
+        counts = Counter(r["status"] for r in results)
+        tally = ", ".join(f"{_VOLUME_VERDICT.get(k, k)} {n}" for k, n in sorted(counts.items()))
+        lines.append(f"  {group['group']} (run {str(group.get('run_id'))[:8]}): {tally}")
+        for result in results:
+            if marts and result["status"] != "anomaly":
+                continue  # listed below (cold start) or only counted (in band)
+            first, *rest = result["description"].splitlines()
+            severity = f"{result['severity'].upper()}: " if result["status"] == "anomaly" else ""
+            lines.append(f"    {severity}{first}")
+            lines += [f"      {line.strip()}" for line in rest]
+        cold = [r["subject"] for r in results if marts and r["status"] == "cold_start"]
+        if cold:
+            lines.append(f"    cold start, not judged (too few earlier runs): {', '.join(cold)}")
+    return lines
