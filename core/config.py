@@ -726,6 +726,81 @@ class PublishConfig(_Section):
         return self
 
 
+# ------------------------------------------------------------------------------------ operations: volume checks
+
+VOLUME_SEVERITIES = ("warn", "block")
+# The lake entities whose rows per day are watched (expectations/volume.py reads each from its staging model).
+VOLUME_SOURCES = ("analytics_events", "feedback_survey_responses", "billing_invoices", "marketing_spend")
+
+
+class _VolumeBand(_Section):
+    """How a count is judged: inside median ± threshold × 1.4826 × MAD of its reference values (the MAD scaled to a
+    standard deviation), never narrower than ± min_band_fraction of the median, nor than a count's Poisson noise."""
+
+    severity: Choice(VOLUME_SEVERITIES) = "warn"  # block: nothing is published while a count is outside its band
+    threshold: Number(0.5) = 3.5  # robust z-score: how many (MAD-estimated) standard deviations the band spans
+    min_band_fraction: Number(0) = 0.1  # the band spans at least this share of the median on each side
+    min_history: Integer(2) = 4  # fewer reference values than this: cold start, stated and not judged
+
+
+class SourceVolume(_VolumeBand):
+    """Rows per day of one source, each day against the days before it."""
+
+    weekly: bool = False  # compare a day only with the same weekday (weekly-seasonal sources such as product usage)
+    window_days: Integer(7) = 28  # reference days: the days of this many before the judged day
+    lookback_days: Integer(1) = 14  # every run judges this many complete days before the newest (still filling) one
+
+    @model_validator(mode="after")
+    def _history_fits_the_window(self) -> SourceVolume:
+        reachable = self.window_days // 7 if self.weekly else self.window_days
+        if reachable < self.min_history:
+            _raise_at(
+                [
+                    (
+                        ("min_history",),
+                        f"{self.min_history} reference days can never be found in a {self.window_days}-day window"
+                        + (" of the same weekday" if self.weekly else ""),
+                    )
+                ]
+            )
+        return self
+
+
+class MartVolume(_VolumeBand):
+    """Rows of every published mart, each run against the runs before it."""
+
+    min_band_fraction: Number(0) = 0.5  # marts grow with the data: only a halving or a 1.5x jump is out of band
+    window_runs: Integer(2) = 10  # reference values: the counts the last this many runs observed
+
+    @model_validator(mode="after")
+    def _history_fits_the_window(self) -> MartVolume:
+        if self.window_runs < self.min_history:
+            _raise_at([(("min_history",), f"{self.min_history} runs can never fit a window of {self.window_runs}")])
+        return self
+
+
+def _source_volumes(value: Any) -> dict[str, SourceVolume]:
+    def settings(item: Any, loc: Location) -> SourceVolume:
+        if loc[0] not in VOLUME_SOURCES:
+            raise _problem(f"{loc[0]!r} is not a watched source table (known: {', '.join(VOLUME_SOURCES)})")
+        return SourceVolume.model_validate(item)
+
+    return _each(settings, value, mapping=True)
+
+
+class VolumeConfig(_Section):
+    """Volume checks with memory: rows per day of each source and rows of each mart, against their history."""
+
+    # Per watched source table; one without an entry is checked with SourceVolume's defaults.
+    sources: Annotated[dict[str, SourceVolume], BeforeValidator(_source_volumes)] = Field(default_factory=dict)
+    marts: MartVolume = Field(default_factory=MartVolume)
+
+    def source(self, name: str) -> SourceVolume:
+        if name not in VOLUME_SOURCES:
+            raise KeyError(f"{name!r} is not a watched source table (known: {', '.join(VOLUME_SOURCES)})")
+        return self.sources.get(name) or SourceVolume()
+
+
 def _repeated(values: list[Any]) -> list[Any]:
     return sorted({v for v in values if v and values.count(v) > 1})
 
@@ -750,6 +825,8 @@ class PipelineConfig(_Section):
     publish: PublishConfig = Field(default_factory=PublishConfig)
     # Per source: how often it must deliver; a source without an entry is never reported stale.
     freshness: Annotated[dict[str, FreshnessExpectation], BeforeValidator(_freshness)] = Field(default_factory=dict)
+    # Rows per source and day, and per mart, against the history of earlier runs (expectations/volume.py).
+    volume: VolumeConfig = Field(default_factory=VolumeConfig)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> PipelineConfig:

@@ -1,4 +1,5 @@
-"""Tell someone: failed runs, failed gates and stale sources, posted to the webhooks configured under `alerts:`.
+"""Tell someone: failed runs, failed gates, stale sources and volume anomalies, posted to the webhooks configured
+under `alerts:`.
 
 Two kinds of destination: a Slack-compatible incoming webhook (``{"text": ...}``; Mattermost and Rocket.Chat take
 the same body) and a generic JSON webhook (the alert as an object, optionally signed with HMAC-SHA256 in
@@ -29,7 +30,7 @@ from typing import Any
 from core.config import AlertDestination, AlertsConfig
 
 LOG = logging.getLogger("pmw.alerts")
-ALERT_KINDS = ("run_failed", "gate_failed", "source_stale")
+ALERT_KINDS = ("run_failed", "gate_failed", "source_stale", "volume_anomaly")
 SIGNATURE_HEADER = "X-PMW-Signature"
 MAX_RETRY_AFTER_SECONDS = 60.0
 _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -195,4 +196,24 @@ def run_failed_alert(run_id: str, job: str, message: str, failed_steps: list[str
         title=title,
         text="\n".join(lines),
         details={"run_id": run_id, "job": job, "failed_steps": failed_steps, "failed_checks": failed_checks},
+    )
+
+
+def volume_alert(run_id: str, anomalies: list[dict[str, Any]]) -> Alert:
+    """Counts out of their band (expectations/volume.py): each names its source table and day (or its mart), the
+    expected band and the observed count; ``anomalies`` are the asset checks' results, with their severity."""
+    blocking = [a for a in anomalies if a["severity"] == "block"]
+    lines = [a["description"] for a in anomalies]
+    lines.append(
+        "Publication is held: the previous release stays served until the counts are back in band."
+        if blocking
+        else "Published anyway (severity warn). `pmw summary` lists every volume verdict."
+    )
+    subjects = ", ".join(a["subject"] for a in anomalies)
+    return Alert(
+        kind="volume_anomaly",
+        title=f"pmw: volume out of band in run {run_id[:8]}: {subjects}"
+        + ("; nothing new published" if blocking else ""),
+        text="\n".join(lines),
+        details={"run_id": run_id, "anomalies": anomalies},
     )

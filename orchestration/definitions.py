@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration import freshness, jobs, resources, schedules, sensors
 from orchestration.assets import dbt, ingest, portfolio, publish
-from orchestration.checks import gates
+from orchestration.checks import gates, volume
 
 defs = dg.Definitions.merge(
     resources.defs,
@@ -13,6 +13,7 @@ defs = dg.Definitions.merge(
     portfolio.defs,
     publish.defs,
     gates.defs,
+    volume.defs,
     freshness.defs,
     jobs.defs,
     schedules.defs,

@@ -47,7 +47,14 @@ class RunOutcome:
 
     @property
     def checks_failed(self) -> list[dict[str, Any]]:
-        return [c for c in self.checks if not c["passed"]]
+        """Failed checks of severity ERROR: they block what depends on them, and the run is not OK."""
+        return [c for c in self.checks if not c["passed"] and c.get("severity") != "WARN"]
+
+    @property
+    def checks_warned(self) -> list[dict[str, Any]]:
+        """Failed checks of severity WARN (a dbt test with severity warn, a volume check set to warn): shown and
+        alerted, nothing held back; the run stays OK, its headline says how many warnings."""
+        return [c for c in self.checks if not c["passed"] and c.get("severity") == "WARN"]
 
     @property
     def ok(self) -> bool:
@@ -285,15 +292,18 @@ def _step_seconds(instance, run_id: str) -> dict[str, float]:
 
 
 def print_outcome(outcome: RunOutcome, stream=sys.stdout) -> None:
-    failed = outcome.checks_failed
+    failed, warned = outcome.checks_failed, outcome.checks_warned
     print(
         f"run {outcome.run_id[:8]}: {'OK' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s; "
-        f"{len(outcome.checks) - len(failed)} checks passed, {len(failed)} failed; "
-        f"{len(outcome.materialized)} assets materialised",
+        f"{len(outcome.checks) - len(failed) - len(warned)} checks passed, {len(failed)} failed"
+        + (f", {len(warned)} warned" if warned else "")
+        + f"; {len(outcome.materialized)} assets materialised",
         file=stream,
     )
     for c in failed:
         print(f"  check failed: {c['asset']} / {c['check']}: {c['description']}", file=stream)
+    for c in warned:
+        print(f"  check warned: {c['asset']} / {c['check']}: {c['description']}", file=stream)
     for s in outcome.steps_failed:
         error = outcome.step_errors.get(s)
         print(f"  step failed: {s}" + (f": {error}" if error else ""), file=stream)

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from core.settings import SOURCES, Paths
+from expectations.volume import read_results as read_volume_results
 from ingest.common.lake import unresolved_failed_files
 from ingest.common.manifest import read_manifest
 from orchestration.run_records import read_gate_results, read_landing_waiting, read_last_run, settle_killed_run
@@ -90,6 +91,8 @@ def build_summary(paths: Paths) -> dict[str, Any]:
             for g in read_gate_results(paths)
         ],
         "jira_uncategorised_statuses": uncategorised_jira_statuses(paths),
+        # The latest verdict of every volume check (rows per source and day, rows per mart), by check group.
+        "volume": read_volume_results(paths),
         "last_run": read_last_run(paths),
         "publication": current_publication(paths),
         # The latest comparison of the marts' columns with the published interface (blocked, published, unchanged).
@@ -140,13 +143,16 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(f"  FAILED at {run.get('recorded_at')}: {run['error']}")
     elif run:
         checks = run.get("checks", [])
-        failed = [c for c in checks if not c["passed"]]
+        failed = [c for c in checks if not c["passed"] and c.get("severity") != "WARN"]
+        warned = [c for c in checks if not c["passed"] and c.get("severity") == "WARN"]
         lines.append(
             f"  {run['run_id'][:8]} {'OK' if run.get('ok') else 'FAILED'} in {run.get('seconds')}s; "
-            f"checks passed {len(checks) - len(failed)}, failed {len(failed)}; "
-            f"assets materialised {len(run.get('materialized', []))}"
+            f"checks passed {len(checks) - len(failed) - len(warned)}, failed {len(failed)}"
+            + (f", warned {len(warned)}" if warned else "")
+            + f"; assets materialised {len(run.get('materialized', []))}"
         )
         lines += [f"  check failed: {c['asset']} / {c['check']}: {c['description']}" for c in failed]
+        lines += [f"  check warned: {c['asset']} / {c['check']}: {c['description']}" for c in warned]
         step_errors = run.get("step_errors") or {}
         lines += [
             f"  step failed: {x}" + (f": {step_errors[x].splitlines()[0]}" if x in step_errors else "")
@@ -167,6 +173,7 @@ def format_summary(s: dict[str, Any]) -> str:
             lines += [f"      e.g. {example['row']}" for example in failing.get("examples", [])]
             if failing.get("discard_command"):
                 lines.append(f"      to move on: {failing['discard_command']}")
+    lines += _volume_lines(s.get("volume") or [])
     uncategorised = s.get("jira_uncategorised_statuses") or []
     if uncategorised:
         lines += [
@@ -257,3 +264,32 @@ def _gate_result(gate: dict[str, Any]) -> str:
             f"run {str(last.get('run_id'))[:8]})"
         )
     return f"{verdict} ({gate.get('rows_validated') or 0:,} rows)"
+
+
+_VOLUME_VERDICT = {"ok": "ok", "anomaly": "OUT OF BAND", "cold_start": "cold start (not judged)"}
+
+
+def _volume_lines(groups: list[dict[str, Any]]) -> list[str]:
+    """Volume checks: each source table's verdict, every count out of band in full (source, day, band, count),
+    cold starts stated; marts in band only counted."""
+    if not groups:
+        return []
+    lines = ["", "volume checks (latest run; rows per source and day, rows per mart, against their history):"]
+    # Sources first (what arrived), then the marts (what was built from it).
+    for group in sorted(groups, key=lambda g: (g["group"] != "sources", g["group"])):
+        marts = group["group"].startswith("marts")
+        results = group.get("results") or []
+        counts = Counter(r["status"] for r in results)
+        tally = ", ".join(f"{_VOLUME_VERDICT.get(k, k)} {n}" for k, n in sorted(counts.items()))
+        lines.append(f"  {group['group']} (run {str(group.get('run_id'))[:8]}): {tally}")
+        for result in results:
+            if marts and result["status"] != "anomaly":
+                continue  # listed below (cold start) or only counted (in band)
+            first, *rest = result["description"].splitlines()
+            severity = f"{result['severity'].upper()}: " if result["status"] == "anomaly" else ""
+            lines.append(f"    {severity}{first}")
+            lines += [f"      {line.strip()}" for line in rest]
+        cold = [r["subject"] for r in results if marts and r["status"] == "cold_start"]
+        if cold:
+            lines.append(f"    cold start, not judged (too few earlier runs): {', '.join(cold)}")
+    return lines

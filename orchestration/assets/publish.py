@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from expectations.volume import SOURCE_TABLES
 from ingest.common.lake import UnresolvedFile, unresolved_failed_files
 from ingest.common.locking import retry_transient
 from orchestration.assets.portfolio import PORTFOLIO_KEYS
@@ -21,6 +22,9 @@ from publish.release import PublishError, publish
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 # The dbt marts and the marts the portfolio asset writes into the same schema (publish copies them all).
 MART_KEYS = [dg.AssetKey(["marts", name]) for name in mart_models(prepared_manifest_path())] + PORTFOLIO_KEYS
+# The staging models whose rows per day the blocking source volume checks judge (orchestration/checks/volume.py):
+# publish waits for them as it waits for the mart gates.
+VOLUME_STAGING_KEYS = [dg.AssetKey(["staging", table.model]) for table in SOURCE_TABLES]
 
 
 class UnresolvedLandingError(PublishError):
@@ -37,7 +41,7 @@ class UnresolvedLandingError(PublishError):
 
 @dg.asset(
     key=PUBLISHED_MARTS,
-    deps=MART_KEYS,
+    deps=MART_KEYS + VOLUME_STAGING_KEYS,
     group_name="publish",
     kinds={"duckdb", "parquet"},
     pool=DUCKDB_POOL,

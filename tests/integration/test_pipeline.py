@@ -140,6 +140,10 @@ def test_second_run_changes_nothing(copied):
     publication = current_publication(copied)
     outcome = _run(copied)
     assert outcome.ok, outcome.to_dict()
+    # The volume checks ran and flagged nothing (ok: no check failed, warn or error); tests/faults/test_volume.py
+    # plants a missing day.
+    volume = {c["check"]: c["passed"] for c in outcome.checks if c["check"].endswith("_volume")}
+    assert {"analytics_events_volume", "fct_sessions_volume", "fct_portfolio_scores_volume"} <= set(volume)
     assert _mart_fingerprints(copied) == before
     assert current_publication(copied) == publication
     interface = read_check(copied)  # the published interface: nothing changed, nothing flagged
@@ -158,6 +162,10 @@ def test_same_bytes_landed_under_another_name_change_no_mart(copied):
     shutil.copy(original, copied.landing / "analytics" / "resent-copy.zip")
     outcome = _run(copied)
     assert outcome.ok, outcome.to_dict()
+    # The volume checks ran and flagged nothing (ok: no check failed, warn or error); tests/faults/test_volume.py
+    # plants a missing day.
+    volume = {c["check"]: c["passed"] for c in outcome.checks if c["check"].endswith("_volume")}
+    assert {"analytics_events_volume", "fct_sessions_volume", "fct_portfolio_scores_volume"} <= set(volume)
     assert _mart_fingerprints(copied) == before
     assert current_publication(copied) == publication
     record = next(r for r in read_manifest(copied, "analytics") if r["path"].endswith(original.name))
