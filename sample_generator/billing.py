@@ -136,6 +136,7 @@ EVENTS = (  # day offset from start, campaign, GBP minor units at 2000 users
     (160, "Mind the Product – stand", 610_000),
 )
 SALES_LINES = (("SDR team salaries", 1_800_000), ("Sales tooling", 120_000))  # USD minor units, monthly, 2000 users
+SALES_CREDIT_MINOR = 150_000  # a vendor credit on the second month's tooling line (USD cents; not scaled by users)
 
 FIRST_NAMES = ("Ana", "Ben", "Chloé", "Dmitri", "Emma", "Farah", "Günter", "Hiro", "Inés", "Jonas", "Kofi", "Lena",
                "Mateo", "Noor", "Olivia", "Priya", "Quentin", "Rosa", "Søren", "Tomás")  # fmt: skip
@@ -163,9 +164,22 @@ class BadRow:
     file: str  # relative to the landing dir, POSIX separators
     record: int  # 1-based data record (the header is not a record)
     line: int  # 1-based physical line (the header is line 1; no field holds a line break)
-    kind: str  # bad_amount | unknown_currency | negative_spend | unknown_customer
+    kind: str  # bad_amount | unknown_currency | non_finite_spend | unknown_customer
     field: str
     value: str
+
+
+@dataclass(frozen=True)
+class SpendCredit:
+    """A credit or adjustment (a negative spend row) that ingest must load and dbt net against its channel's month."""
+
+    file: str  # relative to the landing dir, POSIX separators
+    record: int  # 1-based data record
+    line: int  # 1-based physical line
+    channel: str  # reporting channel
+    month: str  # YYYY-MM
+    campaign: str  # the same day and campaign as the charge it corrects
+    amount_usd: str  # negative
 
 
 @dataclass(frozen=True)
@@ -207,6 +221,7 @@ class BillingTruths:
     blended_cac_usd: str
     planted_cac_channel: str
     planted_cac_usd: str
+    planted_spend_credit: SpendCredit | None  # loaded and netted into spend_usd_by_channel_month (None: < 2 months)
     # Recurring revenue (USD at the config rates)
     mrr_usd_by_month: dict[str, str]
     mrr_movements_usd_by_month: dict[str, dict[str, str]]  # new, expansion, contraction, churn, reactivation
@@ -929,7 +944,7 @@ def generate_billing(
     if n_planted == 0:
         raise ValueError("no new paying customer in the planted CAC channel; raise users")
 
-    spend, bad_rows, spend_files = _plan_spend(seed, start, end, users, n_planted)
+    spend, bad_rows, spend_files, spend_credit = _plan_spend(seed, start, end, users, n_planted)
 
     mrr = _mrr_by_customer(customers, month_ends)
     moves = mrr_movements(mrr, month_keys)
@@ -1021,6 +1036,7 @@ def generate_billing(
         blended_cac_usd=_usd_str(blended),
         planted_cac_channel=PLANTED_CAC_CHANNEL,
         planted_cac_usd=_usd_str(Decimal(PLANTED_CAC_MINOR) / 100),
+        planted_spend_credit=spend_credit,
         mrr_usd_by_month={m: _usd_str(v) for m, v in zip(month_keys, mrr_total, strict=True)},
         mrr_movements_usd_by_month={m: {k: _usd_str(v) for k, v in mv.items()} for m, mv in moves.items()},
         paying_customers_by_month={m: sum(1 for s in mrr.values() if s[k] > 0) for k, m in enumerate(month_keys)},
@@ -1177,7 +1193,7 @@ def _days(start: date, end: date) -> list[date]:
 
 
 def _plan_spend(seed: int, start: date, end: date, users: int, n_planted: int
-                ) -> tuple[list[_Spend], list[BadRow], list[tuple[str, bytes]]]:  # fmt: skip
+                ) -> tuple[list[_Spend], list[BadRow], list[tuple[str, bytes]], SpendCredit | None]:  # fmt: skip
     days = _days(start, end)
     scale_num, scale_den = users, 2000
     spend: list[_Spend] = []
@@ -1293,22 +1309,35 @@ def _plan_spend(seed: int, start: date, end: date, users: int, n_planted: int
         if d.day == 1
         for name, minor in SALES_LINES
     ]
+    # The sales team's second month carries a vendor credit on its tooling line: a negative row of the same day and
+    # campaign as the charge it corrects. It is loaded and netted (it is in ``spend``), never quarantined.
+    credit: _Spend | None = None
+    planted_credit: SpendCredit | None = None
+    if len(sales) > 3:
+        credit = _Spend(sales[3].day, "sales", "", sales[3].campaign, -SALES_CREDIT_MINOR, "USD")
     planted = (
         ("affiliates.csv", "Affiliates", aff, 5, ["12,34,5", "EUR"], "bad_amount", "spend", "12,34,5"),
         ("events.csv", "Events", events, 2, ["1200.00", "XYZ"], "unknown_currency", "currency", "XYZ"),
-        ("sales_team.csv", "Sales team", sales, 3, ["-1500.00", "USD"], "negative_spend", "spend", "-1500.00"),
+        ("sales_team.csv", "Sales team", sales, 5, ["NaN", "USD"], "non_finite_spend", "spend", "NaN"),
     )
     for fname, raw_channel, items, at, tail, kind, fld, value in planted:
+        written = [*items[:3], credit, *items[3:]] if credit is not None and items is sales else items
         rows = [[s.day.isoformat(), raw_channel, s.campaign, _money_major(s.minor).replace(",", ""), s.currency]
-                for s in items]  # fmt: skip
+                for s in written]  # fmt: skip
         at = min(at, len(rows))
         anchor_day = items[min(at, len(items) - 1)].day.isoformat() if items else start.isoformat()
         rows.insert(at, [anchor_day, raw_channel, items[0].campaign if items else "misc", *tail])
         rel = f"marketing/other/{fname}"
         files.append((rel, _csv_bytes(PLAIN_HEADER, rows)))
         bad.append(BadRow(rel, at + 1, at + 2, kind, fld, value))
-        spend.extend(items)
-    return spend, bad, files
+        spend.extend(written)
+        if credit is not None and items is sales:
+            record = next(k for k, row in enumerate(rows, 1) if row[3].startswith("-"))
+            planted_credit = SpendCredit(
+                rel, record, record + 1, credit.channel, credit.day.strftime("%Y-%m"), credit.campaign,
+                _usd_str(_usd(credit.minor, credit.currency)),
+            )  # fmt: skip
+    return spend, bad, files, planted_credit
 
 
 def _long_date(d: date) -> str:

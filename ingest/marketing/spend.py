@@ -8,7 +8,11 @@
   row without a Day.
 - Plain CSV date,channel,campaign,spend,currency for everything else (affiliates, events, salaries).
 
-Totals rows are skipped and counted (rows_skipped), never summed. Each bad row is quarantined with its reason.
+Totals rows are skipped and counted (rows_skipped), never summed. A negative amount is a credit or adjustment (an ad
+platform's invalid-click credit, a finance correction) and loads as it is: dbt nets it against the spend of its
+channel and month (stg_marketing__spend, fct_cac). Only malformed values are quarantined, each with its reason:
+unparseable or non-finite text ("NaN", "inf"), more decimals than the contract keeps, a magnitude the contract's
+DECIMAL(18,6) cannot hold.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ GENERIC = "generic_csv"
 EMPTY_MARKERS = ("", "--")  # Google writes "--" where a metric has no value
 MAX_HEADER_SEARCH_ROWS = 5  # the Google UI export has two lines (title, date range) before its header
 SPEND_DECIMALS = 6  # the contract's DECIMAL(18,6)
-MAX_SPEND = Decimal(10) ** 12
+MAX_SPEND = Decimal(10) ** 12  # |spend| the contract's DECIMAL(18,6) holds; beyond it is a unit error (micros)
+_NON_FINITE = re.compile(r"^[+-]?(s?nan|inf|infinity)$", re.IGNORECASE)  # what Decimal() and float() accept
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%b %d, %Y", "%B %d, %Y", "%a, %b %d, %Y", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d")
 _META_SPEND = re.compile(r"^amount spent \((?P<currency>[A-Za-z]{3})\)$", re.IGNORECASE)
 _WHOLE = re.compile(r"^\d+$")
@@ -102,10 +107,12 @@ def whole_number(value: str | None, column: str) -> int | None:
 
 
 def spend_amount(value: str | None, column: str) -> Decimal:
-    """A major-unit spend ("1,234.56", "$1,234.56"); "--" (no cost on that row) is zero."""
+    """A major-unit spend ("1,234.56", "$1,234.56", a credit "-1,500.00"); "--" (no cost on that row) is zero."""
     if _blank(value):
         return Decimal(0)
     assert value is not None
+    if _NON_FINITE.match(value.strip()):
+        raise RowError(f"non-finite {column} {value!r}")
     try:
         return parse_amount(value, symbols=True)
     except AmountError:
@@ -146,12 +153,11 @@ def spend_row(cells: SpendCells, vendor: str, context: SpendContext) -> dict[str
         raise RowError(f"invalid currency {cells.currency!r}") from None
     if currency not in context.fx_currencies:
         raise RowError(f"no FX rate for currency {currency} in finance.fx_rates")
-    if cells.spend < 0:
-        raise RowError(f"negative spend {cells.spend}")
+    # A negative spend is a credit or adjustment and loads (see the module docstring); only the magnitude is bounded.
+    if abs(cells.spend) >= MAX_SPEND:
+        raise RowError(f"spend {cells.spend} is too large in magnitude for the contract's DECIMAL(18,6)")
     if cells.spend != cells.spend.quantize(Decimal(1).scaleb(-SPEND_DECIMALS)):
         raise RowError(f"spend {cells.spend} has more than {SPEND_DECIMALS} decimals")
-    if cells.spend >= MAX_SPEND:
-        raise RowError(f"spend {cells.spend} is too large for the contract's DECIMAL(18,6)")
     return {
         "spend_date": day,
         "vendor": vendor,

@@ -60,6 +60,14 @@ class Context:
     currency: str | None  # the reporting currency of the finance marts
 
 
+# What the report says for a fct_unit_economics.cac_status other than 'measured' (no CAC, no ratio, no payback).
+CAC_STATUS_TEXT = {
+    "no_spend": "no spend",
+    "no_customers": "spend, no new customers",
+    "net_credit": "credits exceed spend",
+}
+
+
 def safe(section: str, build: Callable[[], str]) -> str:
     try:
         return build()
@@ -487,6 +495,7 @@ def section_unit_economics(ctx: Context) -> str:
             "spend",
             "predicted_ltv",
             "cac",
+            "cac_status",
             "ltv_to_cac",
             "payback_months",
             "ltv_cac_ok",
@@ -506,12 +515,9 @@ def section_unit_economics(ctx: Context) -> str:
     mrows = [r for r in rows if r["month_start"] == month]
 
     def state(r: dict[str, Any]) -> str:
-        spend = r["spend"]
-        if spend is not None and float(spend) == 0:
-            return "no_spend"
-        if r["cac"] is None:
-            return "no_customers" if (r["new_paying_customers"] or 0) == 0 else "unknown"
-        return "measured"
+        # The mart names the convention (fct_unit_economics.cac_status); only 'measured' has a CAC, a ratio and
+        # a payback, so nothing else can show a value or a target flag.
+        return str(r["cac_status"] or "unknown")
 
     data = []
     for r in mrows:
@@ -538,7 +544,7 @@ def section_unit_economics(ctx: Context) -> str:
                 {**common, "measure": "CAC", "value": float(r["cac"]), "value_text": fmt_money(r["cac"], currency)}
             )
         else:
-            why = {"no_spend": "no spend", "no_customers": "spend, no new customers"}.get(st, "CAC unknown")
+            why = CAC_STATUS_TEXT.get(st, "CAC unknown")
             data.append({**common, "measure": "CAC", "value": 0.0, "value_text": why, "note": why})
     tooltip = [
         alt.Tooltip("channel:N", title="Channel"),
@@ -601,7 +607,7 @@ def section_unit_economics(ctx: Context) -> str:
             )
             payback = f"{esc(fmt_num(r['payback_months'], 1))} months{_flag(r['payback_ok'])}"
         else:
-            cac = {"no_spend": "no spend", "no_customers": "no new customers"}.get(st, "unknown")
+            cac = CAC_STATUS_TEXT.get(st, "unknown")
             ratio = payback = '<span class="na">not applicable</span>'
         table.append(
             f"<tr><td>{'<strong>' if r['is_blended'] else ''}{esc(channel_label(r['channel']))}"
@@ -611,6 +617,7 @@ def section_unit_economics(ctx: Context) -> str:
         )
     table.append("</tbody></table></div>")
     no_spend = [channel_label(r["channel"]) for r in mrows if state(r) == "no_spend"]
+    net_credit = [channel_label(r["channel"]) for r in mrows if state(r) == "net_credit"]
     billing = _month_note("Billing", ctx.through.billing)
     spend = _month_note("marketing spend", ctx.through.marketing)
     limit = ""
@@ -622,13 +629,16 @@ def section_unit_economics(ctx: Context) -> str:
         )
     caption = (
         f"{esc(fmt_month(month))}, in {esc(currency)} per new paying customer. Predicted LTV = ARPA × gross margin ÷ "
-        "monthly churn; CAC = marketing spend ÷ new paying customers. "
+        "monthly churn; CAC = marketing spend, net of credits and adjustments, ÷ new paying customers. "
         + (
-            f"{esc(', '.join(no_spend))} had no marketing spend: no CAC, and LTV:CAC and payback do not apply. "
+            f"{esc(', '.join(no_spend))} had no marketing spend: no CAC (not 0), and LTV:CAC and payback do not "
+            "apply, so they carry no target mark. "
             if no_spend
             else ""
         )
-        + "✓/✗: the LTV:CAC and payback targets of the "
+        + (f"{esc(', '.join(net_credit))}: credits exceeded the month's spend, so no CAC. " if net_credit else "")
+        + "A channel with spend and no new customers has no CAC either. Money is rounded for display only; the "
+        "ratios come from unrounded values. " + "✓/✗: the LTV:CAC and payback targets of the "
         f"configuration, each on its own. {esc(data_through_note(billing, spend))}"
     )
     return (

@@ -275,7 +275,10 @@ def build_lake(lake_dir: Path) -> None:
         "marketing",
         "spend",
         "spend_1.csv",
-        [spend(dt.date(2024, 1, 15), "google_ads", "g1", "250.00", "USD")],
+        [
+            spend(dt.date(2024, 1, 15), "google_ads", "g1", "250.00", "USD"),
+            spend(dt.date(2024, 1, 15), "google_ads", "g1", "-10.00", "USD"),  # restated away with its charge
+        ],
         dt.datetime(2024, 1, 16),
     )
     write_entity_file(
@@ -287,6 +290,7 @@ def build_lake(lake_dir: Path) -> None:
             spend(dt.date(2024, 1, 15), "google_ads", "g1", "300.00", "USD"),  # restated
             spend(dt.date(2024, 1, 8), "meta_ads", "m1", "400.00", "EUR"),
             spend(dt.date(2024, 2, 10), "google_ads", "g1", "150.00", "USD"),
+            spend(dt.date(2024, 2, 10), "google_ads", "g1", "-40.00", "USD"),  # a credit: a second line, netted
         ],
         dt.datetime(2024, 3, 1),
     )
@@ -326,11 +330,18 @@ def test_source_columns_match_the_contracts(source, folder):
 def test_staging_dedupes_on_ids_keeping_the_latest_ingest(warehouse):
     assert warehouse.rows("select status from staging.stg_billing__invoices where invoice_id = 'in_a4'") == [("paid",)]
     assert warehouse.rows("select count(*) from staging.stg_billing__invoices") == [(len(INVOICES),)]
-    spend_rows = as_dicts(warehouse, "select * from staging.stg_marketing__spend order by spend_date, vendor")
-    assert [(r["spend_date"].isoformat(), r["channel"], r["spend"], r["currency"]) for r in spend_rows] == [
-        ("2024-01-08", "paid_social", D("400"), "EUR"),
-        ("2024-01-15", "paid_search", D("300"), "USD"),
-        ("2024-02-10", "paid_search", D("150"), "USD"),
+    spend_rows = as_dicts(
+        warehouse, "select * from staging.stg_marketing__spend order by spend_date, vendor, spend desc"
+    )
+    # The later export restates 15 Jan (its charge and the older export's credit both give way); a credit on the
+    # same day and campaign as its charge, in the same export, is a second line kept beside it.
+    assert [
+        (r["spend_date"].isoformat(), r["channel"], r["spend"], r["currency"], r["is_credit"]) for r in spend_rows
+    ] == [
+        ("2024-01-08", "paid_social", D("400"), "EUR", False),
+        ("2024-01-15", "paid_search", D("300"), "USD", False),
+        ("2024-02-10", "paid_search", D("150"), "USD", False),
+        ("2024-02-10", "paid_search", D("-40"), "USD", True),
     ]
     assert warehouse.rows("select distinct currency from staging.stg_billing__invoices order by 1") == [
         ("EUR",),
@@ -412,11 +423,14 @@ def test_cac(warehouse):
     cac = {(r["month_start"].strftime("%Y-%m"), r["channel"]): r for r in rows}
     assert (cac[("2024-01", "paid_search")]["spend"], cac[("2024-01", "paid_search")]["cac"]) == (D("300"), D("300"))
     assert cac[("2024-01", "paid_social")]["cac"] == D("434")  # 400 EUR x 1.0850
-    assert cac[("2024-01", "affiliate")]["cac"] == D("0")  # customers without spend
+    affiliate = cac[("2024-01", "affiliate")]  # customers without spend: no CAC, said so, never 0
+    assert (affiliate["spend"], affiliate["cac"], affiliate["cac_status"]) == (D("0"), None, "no_spend")
     blended = cac[("2024-01", "blended")]
     assert (blended["spend"], blended["new_paying_customers"], blended["cac"]) == (D("734"), 4, D("183.5"))
-    february = cac[("2024-02", "paid_search")]
-    assert (february["spend"], february["new_paying_customers"], february["cac"]) == (D("150"), 0, None)
+    assert blended["cac_status"] == "measured"
+    february = cac[("2024-02", "paid_search")]  # 150 less a credit of 40, and nobody acquired
+    assert (february["gross_spend"], february["credits"], february["spend"]) == (D("150"), D("-40"), D("110"))
+    assert (february["new_paying_customers"], february["cac"], february["cac_status"]) == (0, None, "no_customers")
     assert cac[("2024-02", "blended")]["cac"] is None
 
 
@@ -446,7 +460,8 @@ def test_unit_economics(warehouse):
     assert (march["customers_at_start"], march["churned_customers"], march["active_customers"]) == (4, 1, 3)
     assert march["monthly_churn"] == D("0.25")
     assert march["arpa"] == D("149.2167")  # 447.65 / 3
-    assert march["predicted_ltv"] == D("465.5561")  # 149.2167 x 0.78 / 0.25
+    # 447.65 x 0.78 x 4 / (3 x 1), from the unrounded ARPA (the rounded 149.2167 would give 465.5561)
+    assert march["predicted_ltv"] == D("465.5560")
     assert march["cac"] is None  # no new customers in March
     # January: nobody had MRR at the start, so churn (and the prediction) is not measured
     january = rows[("2024-01", "paid_search")]

@@ -95,6 +95,38 @@ def test_spend_per_channel_and_month(run):
     assert not off, off
 
 
+def test_planted_spend_credit_is_loaded_netted_and_gives_the_cac(run):
+    """The sample's vendor credit (a negative spend line beside its charge) is loaded, never quarantined (the bad
+    rows test holds the quarantine to the planted malformed rows), and nets against its channel's month."""
+    paths, _, truths = run
+    credit = truths["planted_spend_credit"]
+    [(gross, credits, spend, customers, cac, status)] = _marts(
+        paths,
+        "select gross_spend, credits, spend, new_paying_customers, cac, cac_status from marts.fct_cac"
+        f" where channel = '{credit['channel']}' and strftime(month_start, '%Y-%m') = '{credit['month']}'",
+    )
+    assert credits == Decimal(credit["amount_usd"]) == Decimal("-1500")
+    assert spend == gross + credits and _close(
+        spend, truths["spend_usd_by_channel_month"][credit["channel"]][credit["month"]]
+    )
+    new = truths["new_paying_customers_by_channel_month"][credit["channel"]][credit["month"]]
+    assert customers == new
+    if spend > 0 and new > 0:
+        assert status == "measured" and cac == (spend / new).quantize(Decimal("0.0001"))
+    else:
+        assert cac is None and status in {"no_customers", "no_spend", "net_credit"}
+
+
+def test_no_cac_without_spend_and_no_target_met_without_a_cac(run):
+    paths, _, _ = run
+    assert _marts(
+        paths,
+        "select count(*) from marts.fct_unit_economics where cac_status != 'measured' and (cac is not null"
+        " or ltv_to_cac is not null or payback_months is not null or ltv_cac_ok or payback_ok)",
+    ) == [(0,)]
+    assert _marts(paths, "select count(*) from marts.fct_cac where cac = 0") == [(0,)]
+
+
 def test_mrr_per_month_where_defined_identically(run):
     """Both define MRR as the recurring amount in force at the month's end, net of the coupon, annual / 12.
 

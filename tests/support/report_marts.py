@@ -102,6 +102,7 @@ def create_report_marts(con: duckdb.DuckDBPyConnection, schema: str = "main") ->
                ltv::decimal(18,4) as predicted_ltv, 900.0::decimal(18,4) as spend,
                -- the newest month has no spend yet: no CAC, so the report shows the month before it
                case when m < 2 then cac end::decimal(18,4) as cac,
+               case when m < 2 then 'measured' else 'no_spend' end as cac_status,
                case when m < 2 then ltv / cac end::decimal(18,4) as ltv_to_cac,
                case when m < 2 then cac / 78.0 end::decimal(18,4) as payback_months,
                case when m < 2 then ltv / cac >= 3 end as ltv_cac_ok,
@@ -111,9 +112,15 @@ def create_report_marts(con: duckdb.DuckDBPyConnection, schema: str = "main") ->
         cross join (values ('paid_search', 3120.0, 700.0), ('paid_social', 3120.0, 1400.0),
                            ('blended', 3120.0, 950.0)) c(ch, ltv, cac)
         union all
-        -- organic: no spend, so CAC 0 and a payback of 0 that the mart flags as on target; the report must not
+        -- organic: no spend. The mart says so (cac_status) and has no CAC; the zeros and the "on target" flag here
+        -- are what it published before it did, and the report must still not show them as a value or a good mark.
         select md5('organic' || m), (date '2024-03-01' + interval (m) month)::date, 'organic', false, 10, 10, 0, 4,
-               1000.0, 100.0, 0.78, 0.025, 0.025, 3120.0, 0.0, 0.0, null, 0.0, null, true, 'USD'
+               1000.0, 100.0, 0.78, 0.025, 0.025, 3120.0, 0.0, 0.0, 'no_spend', null, 0.0, null, true, 'USD'
+        from range(3) t(m)
+        union all
+        -- events: a credit larger than the month's spend (net_credit): no CAC, no ratio, no payback.
+        select md5('events' || m), (date '2024-03-01' + interval (m) month)::date, 'events', false, 10, 10, 0, 1,
+               1000.0, 100.0, 0.78, 0.025, 0.025, 3120.0, -150.0, null, 'net_credit', null, null, null, null, 'USD'
         from range(3) t(m)
     """)
     con.execute(f"""

@@ -122,13 +122,15 @@ def test_google_ads_api_csv_micros_exact(paths: Paths, config: PipelineConfig) -
 
 def test_google_ads_api_json_search_stream_nested_camel_case_and_flat(paths: Paths, config: PipelineConfig) -> None:
     result = loaded_one(paths, config, "google_ads_api.json")
-    assert counts(result) == ("loaded", "google_ads_api", 3, 2, 1, 0)
+    assert counts(result) == ("loaded", "google_ads_api", 3, 3, 0, 0)
     g = ("google_ads", "paid_search", "1111", "Brand - Search")
+    generic = ("google_ads", "paid_search", "2222", "Generic - Search")
     assert spend(paths, result.sha256) == [
         (1, date(2024, 1, 5), *g, Decimal("2.500000"), "EUR", 900, 12),
+        (2, date(2024, 1, 5), *generic, Decimal("-1.000000"), "EUR", 1, 0),  # negative micros: a credit, loaded
         (3, date(2024, 1, 6), *g, Decimal("0.990000"), "EUR", 10, 1),
     ]
-    assert quarantined(paths, result.sha256) == [(2, "spend", "negative spend -1.000000")]
+    assert not (paths.lake / "_quarantine" / "marketing" / f"{result.sha256}.parquet").exists()  # nothing rejected
 
 
 def test_meta_ads_bom_currency_header_and_summary_row(paths: Paths, config: PipelineConfig) -> None:
@@ -145,18 +147,20 @@ def test_meta_ads_bom_currency_header_and_summary_row(paths: Paths, config: Pipe
 
 def test_plain_csv_channel_map_and_every_bad_value(paths: Paths, config: PipelineConfig) -> None:
     result = loaded_one(paths, config, "generic.csv")
-    assert counts(result) == ("loaded", "generic_csv", 9, 4, 4, 1)
+    assert counts(result) == ("loaded", "generic_csv", 11, 5, 5, 1)
     assert [(r[1], r[2], r[3], r[5], r[6], r[7]) for r in spend(paths, result.sha256)] == [
         (date(2024, 1, 1), "generic", "affiliate", "partner_x", Decimal("2500.000000"), "USD"),
         (date(2024, 1, 15), "generic", "events", "SaaStr booth", Decimal("10000.000000"), "EUR"),
         (date(2024, 1, 31), "generic", "sales", "salaries", Decimal("45000.000000"), "USD"),  # "usd" upper-cased
         (date(2024, 1, 31), "generic", "podcast_ads", "tech_weekly", Decimal("300.000000"), "USD"),  # not in the map
+        (date(2024, 1, 31), "generic", "events", "refund", Decimal("-200.000000"), "USD"),  # a credit: loaded, netted
     ]
     assert quarantined(paths, result.sha256) == [
-        (5, "spend", "negative spend -200.00"),
         (6, "spend", "spend 12.3456789 has more than 6 decimals"),
         (7, "spend", "unparseable date '2024-02-30'"),
         (8, "spend", "no FX rate for currency JPY in finance.fx_rates"),
+        (9, "spend", "non-finite spend 'NaN'"),
+        (10, "spend", "spend -2000000000000.00 is too large in magnitude for the contract's DECIMAL(18,6)"),
     ]
 
 
@@ -197,7 +201,7 @@ def test_schema_equals_the_contract_and_reruns_write_nothing(paths: Paths, confi
     land(paths, "generic.csv", "resent/generic.csv")
     first = run(paths, config)
     assert first.failed == [] and first.totals["skipped_duplicate"] == 1
-    assert (first.totals["rows_in"], first.totals["rows_skipped"]) == (27, 5)
+    assert (first.totals["rows_in"], first.totals["rows_skipped"]) == (29, 5)
     assert first.totals["rows_in"] == sum(first.totals[k] for k in ("rows_loaded", "rows_rejected", "rows_skipped"))
     for path in first.new_lake_files:
         assert schema(path) == list(contract.SPEND_COLUMNS)

@@ -165,6 +165,11 @@ def test_unit_economics_never_marks_a_meaningless_value_good(page):
     assert specs(page)["clv-cac"]["layer"][0]["encoding"]["x"]["title"] == "USD per new paying customer"
     sales = re.search(r"<tr><td>Paid search</td>.*?</tr>", text).group(0)
     assert sales.count('class="ok"') == 2  # LTV:CAC and payback each meet their target
+    # Credits above the month's spend: the mart's net_credit, named in the row and the caption, no mark.
+    events = re.search(r"<tr><td>Events</td>.*?</tr>", text).group(0)
+    assert "credits exceed spend" in events and events.count("not applicable") == 2 and 'class="ok"' not in events
+    assert "Events: credits exceeded the month's spend, so no CAC." in text
+    assert "no CAC (not 0)" in text
 
 
 def test_kano_mix_says_what_it_leaves_out(page):

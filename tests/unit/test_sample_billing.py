@@ -173,7 +173,7 @@ def _spend_from_files(landing: Path, truths: BillingTruths, finance) -> tuple[di
         else:
             rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
             for k, row in enumerate(rows, start=1):
-                ok = re.fullmatch(r"\d+\.\d{2}", row["spend"]) and row["currency"] in rates
+                ok = re.fullmatch(r"-?\d+\.\d{2}", row["spend"]) and row["currency"] in rates
                 if not ok:
                     rejected.append((rel, k, k + 1))
                     continue
@@ -385,7 +385,8 @@ def test_bad_rows_are_exactly_the_planted_ones(sample, finance):
         if inv["customer"] not in customers:
             rejected.append((f"{STRIPE}/dashboard/invoices.csv", inv["record"], inv["record"] + 1))
     assert sorted(rejected) == sorted((b.file, b.record, b.line) for b in truths.bad_rows)
-    assert {b.kind for b in truths.bad_rows} == {"bad_amount", "unknown_currency", "negative_spend", "unknown_customer"}
+    kinds = {"bad_amount", "unknown_currency", "non_finite_spend", "unknown_customer"}
+    assert {b.kind for b in truths.bad_rows} == kinds
     for b in truths.bad_rows:  # the physical line holds the planted value
         line = _text(landing / b.file).split("\r\n")[b.line - 1]
         assert b.value in line
@@ -417,6 +418,25 @@ def test_spend_and_cac_recomputed_from_files(sample, finance):
     all_spend = sum((sum(v.values(), Decimal(0)) for v in spend.values()), Decimal(0))
     blended = all_spend / sum(sum(v.values()) for v in new.values())
     assert Decimal(truths.blended_cac_usd) == blended.quantize(Decimal("0.000001"))
+
+
+def test_planted_spend_credit_is_a_row_of_the_file_and_nets_in_the_truths(sample, finance):
+    landing, truths = sample
+    credit = truths.planted_spend_credit
+    assert credit is not None and credit.channel == "sales" and credit.month == "2024-02"
+    rows = list(csv.DictReader(io.StringIO(_text(landing / credit.file), newline="")))
+    row = rows[credit.record - 1]
+    assert (row["spend"], row["currency"], row["campaign"]) == ("-1500.00", "USD", credit.campaign)
+    # The same day and campaign as the charge it corrects: two lines of one export, both kept.
+    charge = [r for r in rows if (r["date"], r["campaign"]) == (row["date"], row["campaign"]) and r is not row]
+    assert len(charge) == 1 and Decimal(charge[0]["spend"]) > 0
+    assert _text(landing / credit.file).split("\r\n")[credit.line - 1].endswith(",-1500.00,USD")
+    # Netted: February's sales spend is the month's lines less the credit, and so is its CAC.
+    spend, _rejected = _spend_from_files(landing, truths, finance)
+    gross = sum((Decimal(r["spend"]) for r in rows if r["date"][:7] == "2024-02" and Decimal(r["spend"]) > 0
+                 if re.fullmatch(r"-?\d+\.\d{2}", r["spend"])), Decimal(0))  # fmt: skip
+    assert Decimal(credit.amount_usd) == Decimal("-1500")
+    assert spend["sales"]["2024-02"] == gross - 1500 == Decimal(truths.spend_usd_by_channel_month["sales"]["2024-02"])
 
 
 def test_mrr_and_movements_recomputed_from_files(sample, finance):

@@ -44,8 +44,8 @@ select
     {{ surrogate_key(['movements.customer_id', 'movements.revenue_month']) }} as customer_month_id,
     movements.customer_id,
     movements.revenue_month,
-    cast(sum(movements.revenue) as decimal(18, 4)) as revenue,
-    cast(sum(movements.refunds) as decimal(18, 4)) as refunds,
-    cast(sum(movements.revenue) - sum(movements.refunds) as decimal(18, 4)) as net_revenue
+    cast(sum(movements.revenue) as decimal(38, 10)) as revenue,
+    cast(sum(movements.refunds) as decimal(38, 10)) as refunds,
+    cast(sum(movements.revenue) - sum(movements.refunds) as decimal(38, 10)) as net_revenue
 from movements
 group by movements.customer_id, movements.revenue_month

@@ -273,7 +273,7 @@ select
         else segments.period_end
     end as segment_end,
     segments.currency as billed_currency,
-    cast(segments.monthly_rate as decimal(18, 6)) as monthly_rate
+    cast(segments.monthly_rate as decimal(38, 10)) as monthly_rate
 from segments
 left join subscriptions
     on segments.subscription_id = subscriptions.subscription_id

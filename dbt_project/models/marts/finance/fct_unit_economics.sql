@@ -57,79 +57,114 @@ mrr_rows as (
 
 ),
 
-cac as (
+costs as (
 
-    select * from {{ ref('fct_cac') }}
+    select * from {{ ref('int_acquisition_costs_monthly') }}
 
 ),
 
 combined as (
 
     select
-        coalesce(mrr_rows.month_start, cac.month_start) as month_start,
-        coalesce(mrr_rows.channel, cac.channel) as channel,
-        coalesce(mrr_rows.is_blended, cac.is_blended) as is_blended,
+        coalesce(mrr_rows.month_start, costs.month_start) as month_start,
+        coalesce(mrr_rows.channel, costs.channel) as channel,
+        coalesce(mrr_rows.is_blended, costs.is_blended) as is_blended,
         coalesce(mrr_rows.customers_at_start, 0) as customers_at_start,
         coalesce(mrr_rows.active_customers, 0) as active_customers,
         coalesce(mrr_rows.churned_customers, 0) as churned_customers,
         coalesce(mrr_rows.mrr, 0) as mrr,
-        coalesce(cac.spend, 0) as spend,
-        coalesce(cac.new_paying_customers, 0) as new_paying_customers,
-        cac.cac
+        coalesce(costs.spend, 0) as spend,
+        coalesce(costs.new_paying_customers, 0) as new_paying_customers,
+        -- A month and channel with MRR but neither spend nor new customers has no acquisition cost to measure.
+        coalesce(costs.cac_status, 'no_spend') as cac_status
     from mrr_rows
-    full outer join cac
+    full outer join costs
         on
-            mrr_rows.month_start = cac.month_start
-            and mrr_rows.channel = cac.channel
+            mrr_rows.month_start = costs.month_start
+            and mrr_rows.channel = costs.channel
 
 ),
 
-rated as (
+{#
+    Every derived figure is ONE division of exact products of the unrounded inputs (integer counts, MRR, net spend,
+    the configured margin and churn floor), so nothing is computed from a rounded intermediate:
+      arpa = mrr / active;  churn = churned / at_start;  cac = spend / new (measured rows only)
+      predicted_ltv = arpa x gm / churn = mrr x gm x at_start / (active x churned)   (churn >= floor)
+                    = mrr x gm / (active x floor)                                   (churn below the floor)
+      ltv_to_cac = predicted_ltv / cac = ltv_numerator x new / (ltv_denominator x spend)
+      payback_months = cac / (arpa x gm) = spend x active / (new x mrr x gm)
+    divide_decimal keeps 10 decimals; the published columns round that once (half away from zero).
+#}
+churn_basis as (
 
     select
         combined.*,
-        cast({{ divide_decimal('combined.mrr', 'combined.active_customers') }} as decimal(18, 4)) as arpa,
-        cast(
-            {{ divide_decimal('combined.churned_customers', 'combined.customers_at_start') }} as decimal(18, 6)
-        ) as monthly_churn
+        -- churned / at_start >= floor, compared without dividing; NULL without customers at the start.
+        case
+            when combined.customers_at_start > 0
+                then combined.churned_customers >= {{ churn_floor }} * combined.customers_at_start
+        end as churn_reaches_floor,
+        {{ divide_decimal('combined.churned_customers', 'combined.customers_at_start') }} as monthly_churn
     from combined
 
 ),
 
-predicted as (
+ltv_terms as (
 
     select
-        rated.*,
+        churn_basis.*,
         case
-            when rated.monthly_churn is not null
-                then greatest(rated.monthly_churn, {{ churn_floor }})
-        end as churn_for_prediction,
-        rated.arpa * {{ gross_margin }} as margin_per_customer_month
-    from rated
+            when churn_basis.churn_reaches_floor
+                then churn_basis.mrr * {{ gross_margin }} * churn_basis.customers_at_start
+            when not churn_basis.churn_reaches_floor
+                then churn_basis.mrr * {{ gross_margin }}
+        end as ltv_numerator,
+        case
+            when churn_basis.churn_reaches_floor
+                then churn_basis.active_customers * churn_basis.churned_customers
+            when not churn_basis.churn_reaches_floor
+                then churn_basis.active_customers * {{ churn_floor }}
+        end as ltv_denominator,
+        churn_basis.cac_status = 'measured' as has_cac
+    from churn_basis
 
 ),
 
-with_ltv as (
+ratio_terms as (
 
     select
-        predicted.*,
-        cast(
-            {{ divide_decimal('predicted.margin_per_customer_month', 'predicted.churn_for_prediction') }}
-            as decimal(18, 4)
-        ) as predicted_ltv
-    from predicted
+        ltv_terms.*,
+        ltv_terms.ltv_numerator * ltv_terms.new_paying_customers as ltv_to_cac_numerator,
+        ltv_terms.ltv_denominator * ltv_terms.spend as ltv_to_cac_denominator,
+        ltv_terms.spend * ltv_terms.active_customers as payback_numerator,
+        ltv_terms.new_paying_customers * ltv_terms.mrr * {{ gross_margin }} as payback_denominator
+    from ltv_terms
 
 ),
 
 final as (
 
     select
-        with_ltv.*,
-        cast({{ divide_decimal('with_ltv.predicted_ltv', 'with_ltv.cac') }} as decimal(18, 4)) as ltv_to_cac,
-        cast(
-            {{ divide_decimal('with_ltv.cac', 'with_ltv.margin_per_customer_month') }} as decimal(18, 4)
-        ) as payback_months
-    from with_ltv
+        ratio_terms.*,
+        {{ divide_decimal('ratio_terms.mrr', 'ratio_terms.active_customers') }} as arpa,
+        -- greatest() skips NULLs: without customers at the start there is no churn to floor.
+        case
+            when ratio_terms.monthly_churn is not null then greatest(ratio_terms.monthly_churn, {{ churn_floor }})
+        end as churn_for_prediction,
+        {{ divide_decimal('ratio_terms.ltv_numerator', 'ratio_terms.ltv_denominator') }} as predicted_ltv,
+        case
+            when ratio_terms.has_cac
+                then {{ divide_decimal('ratio_terms.spend', 'ratio_terms.new_paying_customers') }}
+        end as cac,
+        case
+            when ratio_terms.has_cac
+                then {{ divide_decimal('ratio_terms.ltv_to_cac_numerator', 'ratio_terms.ltv_to_cac_denominator') }}
+        end as ltv_to_cac,
+        case
+            when ratio_terms.has_cac
+                then {{ divide_decimal('ratio_terms.payback_numerator', 'ratio_terms.payback_denominator') }}
+        end as payback_months
+    from ratio_terms
 
 )
 
@@ -150,8 +185,10 @@ select
     cast(final.predicted_ltv as decimal(18, 4)) as predicted_ltv,
     cast(final.spend as decimal(18, 4)) as spend,
     cast(final.cac as decimal(18, 4)) as cac,
+    cast(final.cac_status as varchar) as cac_status,
     cast(final.ltv_to_cac as decimal(18, 4)) as ltv_to_cac,
     cast(final.payback_months as decimal(18, 4)) as payback_months,
+    -- The targets compare the unrounded ratios: a flag never depends on the presentation rounding.
     cast(
         final.ltv_to_cac >= cast({{ sql_string_literal(var('ltv_cac_target')) }} as decimal(18, 4)) as boolean
     ) as ltv_cac_ok,

@@ -1,8 +1,12 @@
 {#-
-    Ad spend: one row per (spend_date, vendor, channel, campaign), the copy from the latest ingested export (ad
-    platforms restate recent days, so a later export of an overlapping range wins). The campaign is its id, else
-    (plain spend CSVs have no ids) its name: keying on the id alone collapsed every plain-CSV line of a day and
-    channel into one (two sales lines on the same date kept only the last).
+    Ad spend lines: for each (spend_date, vendor, channel, campaign), the lines of the latest ingested export that
+    has it (ad platforms restate recent days, so a later export of an overlapping range wins). Every line of that
+    export is kept: a credit or adjustment on the same day and campaign as its charge (a negative line next to a
+    positive one) is a second line, not a restatement. The campaign is its id, else (plain spend CSVs have no ids)
+    its name: keying on the id alone collapsed every plain-CSV line of a day and channel into one.
+
+    spend is signed: a negative line is a credit or adjustment (an ad platform's invalid-click credit, a finance
+    correction), is_credit says so, and fct_cac nets it against the spend of its channel and month.
 
     channel: the reporting channel vocabulary CAC is reported in. var('channel_map') maps the row's own channel
     name first (plain CSV channels such as "Affiliates"), then its vendor (google_ads -> paid_search); else the
@@ -19,7 +23,7 @@ with source_spend as (
 renamed as (
 
     select
-        {{ surrogate_key(['spend_date', 'vendor', 'channel', 'coalesce(campaign_id, campaign)']) }} as spend_id,
+        {{ surrogate_key(['spend_date', 'vendor', 'channel', 'coalesce(campaign_id, campaign)']) }} as spend_key,
         cast(spend_date as date) as spend_date,
         cast(vendor as {{ dbt.type_string() }}) as vendor,
         cast(nullif(trim(channel), '') as {{ dbt.type_string() }}) as vendor_channel,
@@ -49,16 +53,19 @@ ranked_versions as (
 
     select
         renamed.*,
-        row_number() over (
-            partition by renamed.spend_id
-            order by renamed.ingested_at desc, renamed.file_sha256 desc, renamed.source_record_number desc
+        dense_rank() over (
+            partition by renamed.spend_key
+            order by renamed.ingested_at desc, renamed.file_sha256 desc
         ) as version_rank
     from renamed
 
 )
 
 select
-    ranked_versions.spend_id,
+    {{ surrogate_key([
+        'ranked_versions.spend_key', 'ranked_versions.file_sha256', 'ranked_versions.source_record_number'
+    ]) }} as spend_id,
+    ranked_versions.spend_key,
     ranked_versions.spend_date,
     ranked_versions.vendor,
     ranked_versions.vendor_channel,
@@ -66,12 +73,14 @@ select
     ranked_versions.campaign_id,
     ranked_versions.campaign,
     ranked_versions.spend,
+    ranked_versions.spend < 0 as is_credit,
     ranked_versions.currency,
     ranked_versions.impressions,
     ranked_versions.clicks,
     ranked_versions.source_file,
     ranked_versions.source_format,
     ranked_versions.file_sha256,
+    ranked_versions.source_record_number,
     ranked_versions.ingested_at
 from ranked_versions
 where ranked_versions.version_rank = 1
