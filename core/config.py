@@ -44,6 +44,18 @@ DECIMAL_TEXT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,12})?$")
 
 FILTER_OPERATORS = ("eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "is_set", "is_not_set")
 ENTRY_MODES = ("first_entry", "any_entry")
+# When a funnel step may happen at the same time as the previous one (docs/funnels.md):
+#   strict          each step strictly later (ClickHouse windowFunnel 'strict_increase')
+#   same_timestamp  an equal timestamp may fill the next step (ClickHouse windowFunnel default, PostHog)
+#   same_second     events within the same whole second count in either order (Amplitude without millisecond
+#                   resolution): times are compared truncated to the second
+# In every option one event fills at most one step of a path.
+SIMULTANEOUS_EVENTS = ("strict", "same_timestamp", "same_second")
+# The default follows the coarsest time precision among the analytics sources: Mixpanel's raw export carries
+# whole seconds, so the order of two events in one second is unknown there, and comparing a Mixpanel time with an
+# Amplitude or Segment millisecond time is only meaningful at the second. For whole-second times, same_second is
+# exactly same_timestamp.
+DEFAULT_SIMULTANEOUS_EVENTS = "same_second"
 PERIODS = ("day", "week", "month")
 RETENTION_PERIODS = ("day", "week")
 # Breakdowns on a column of the events contract; anything else is read from the step-1 event's properties.
@@ -323,6 +335,7 @@ class Funnel(_Section):
     name: SafeIdent
     steps: Annotated[tuple[FunnelStep, ...], BeforeValidator(_step_shorthand)]
     entry_mode: Choice(ENTRY_MODES) = "first_entry"
+    simultaneous_events: Choice(SIMULTANEOUS_EVENTS) = DEFAULT_SIMULTANEOUS_EVENTS
     conversion_window_hours: Number(1 / 60) = 24.0 * 7
     period: Choice(PERIODS) = "month"
     breakdown_property: SafeName | None = None
@@ -929,6 +942,7 @@ def _funnel_var(funnel: Funnel) -> dict[str, Any]:
     return {
         "name": funnel.name,
         "entry_mode": funnel.entry_mode,
+        "simultaneous_events": funnel.simultaneous_events,
         "conversion_window_seconds": round(funnel.conversion_window_hours * 3600),
         "period": funnel.period,
         "breakdown_property": funnel.breakdown_property,

@@ -120,28 +120,39 @@ def brute_force_funnel(funnel: dict[str, Any], events: list[Event]) -> dict[tupl
     """{(period_start, breakdown_value, step_index): {"users": n, "median_from_first": s}} by direct search."""
     window = dt.timedelta(seconds=funnel["conversion_window_seconds"])
     steps = funnel["steps"]
+    option = funnel["simultaneous_events"]
+    names = [step["event"] for step in steps]
+    if option != "strict" and len(set(names)) < len(names):
+        raise AssertionError("brute force does not implement repeated step events at one instant")
+
+    def compared(moment: dt.datetime) -> dt.datetime:
+        return moment.replace(microsecond=0) if option == "same_second" else moment
+
+    # the first step-k time after t: strictly later (strict), or at t too (steps of distinct event names never
+    # share an event, so an equal time is another event)
+    next_index = bisect.bisect_right if option == "strict" else bisect.bisect_left
     by_user: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         by_user[event.user_id].append(event)
 
     reported_paths = []  # (period, breakdown_value, [step times])
     for user_events in by_user.values():
-        # times of events matching each step, sorted, for "first event strictly after t"
-        step_times = [sorted(e.event_time for e in user_events if step_matches(e, step)) for step in steps]
+        # compared times of events matching each step, sorted, for "first event after t"
+        step_times = [sorted(compared(e.event_time) for e in user_events if step_matches(e, step)) for step in steps]
         starts_by_period: dict[dt.date, list[Event]] = defaultdict(list)
         for event in user_events:
             if step_matches(event, steps[0]):
                 starts_by_period[period_start(event.event_time, funnel["period"])].append(event)
         for period, starts in starts_by_period.items():
-            starts.sort(key=lambda e: (e.event_time, e.event_id))
+            starts.sort(key=lambda e: (compared(e.event_time), e.event_id))
             if funnel["entry_mode"] == "first_entry":
                 starts = starts[:1]
             best = None
             for start in starts:
-                times = [start.event_time]
+                times = [compared(start.event_time)]
                 for later_times in step_times[1:]:
-                    i = bisect.bisect_right(later_times, times[-1])
-                    if i == len(later_times) or later_times[i] > start.event_time + window:
+                    i = next_index(later_times, times[-1])
+                    if i == len(later_times) or later_times[i] > times[0] + window:
                         break
                     times.append(later_times[i])
                 if best is None or len(times) > len(best[1]):  # strictly deeper; ties keep the earliest start

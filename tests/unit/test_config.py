@@ -48,6 +48,19 @@ def test_string_steps_are_shorthand_for_event_only():
     assert cfg.funnels[0].entry_mode == "first_entry"
 
 
+def test_simultaneous_events_defaults_to_same_second_and_reaches_dbt_vars():
+    cfg = parse_config(
+        _minimal(
+            funnels=[
+                {"name": "f", "steps": ["a", "b"]},
+                {"name": "g", "steps": ["a", "b"], "simultaneous_events": "strict"},
+            ]
+        ),
+        HERE,
+    )
+    assert [f["simultaneous_events"] for f in cfg.dbt_vars()["funnels"]] == ["same_second", "strict"]
+
+
 def test_outcome_windows_resolve_per_initiative_into_dbt_vars():
     cfg = parse_config(
         _minimal(
@@ -70,6 +83,10 @@ def test_outcome_windows_resolve_per_initiative_into_dbt_vars():
         ({"funnels": [{"name": "f", "steps": ["a"]}]}, "funnels[0].steps: a funnel needs at least 2 steps, got 1"),
         ({"funnels": [{"name": "f", "steps": ["a", "zzz"]}]}, "funnels[0].steps[1].event: 'zzz' is not in"),
         ({"funnels": [{"name": "f", "steps": ["a", "b"], "entry_mode": "latest"}]}, "funnels[0].entry_mode: 'latest'"),
+        (
+            {"funnels": [{"name": "f", "steps": ["a", "b"], "simultaneous_events": "same_minute"}]},
+            "funnels[0].simultaneous_events: 'same_minute'",
+        ),
         ({"funnels": [{"name": "Bad-Name", "steps": ["a", "b"]}]}, "funnels[0].name: 'Bad-Name' is not a valid name"),
         (
             {
