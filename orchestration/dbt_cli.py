@@ -175,7 +175,9 @@ def _parse_into_target(settings: Settings) -> None:
                 dbt_vars_json(settings.config),
             ],
             env={**dbt_process_env(settings.paths), "DBT_TARGET_PATH": str(parse_dir), "DBT_LOG_PATH": str(parse_dir)},
-            cwd=settings.paths.data_dir,
+            # Parsing opens neither the warehouse nor the lake (their relative paths are only text here), and the
+            # data directory may not exist yet (`pmw prepare-dbt` before any run): parse from the project.
+            cwd=DBT_PROJECT_DIR,
             capture_output=True,
             text=True,
             check=False,
