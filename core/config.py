@@ -46,7 +46,8 @@ FILTER_OPERATORS = ("eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte", "is_s
 ENTRY_MODES = ("first_entry", "any_entry")
 PERIODS = ("day", "week", "month")
 RETENTION_PERIODS = ("day", "week")
-# Breakdowns on a column of the events contract; anything else is read from the step-1 event's properties.
+# Breakdowns on a column of the events contract; anything else is read from the properties of the funnel's step-1
+# event (a retention's cohort-start event).
 EVENT_COLUMNS_FOR_BREAKDOWN = ("source", "platform", "country")
 JIRA_CSV_LOCALES = ("en", "fr", "de", "es")
 STATUS_CATEGORIES = ("new", "indeterminate", "done")
@@ -341,6 +342,8 @@ class Retention(_Section):
     return_event: SafeName
     period: Choice(RETENTION_PERIODS) = "day"
     periods: ListOf(Integer(0)) = (1, 7, 14, 30)
+    # As a funnel's: a column of the events contract or a key of the cohort-start event's properties.
+    breakdown_property: SafeName | None = None
 
     @field_validator("periods")
     @classmethod
@@ -731,6 +734,7 @@ class PipelineConfig(_Section):
                     "return_event": r.return_event,
                     "period": r.period,
                     "periods": list(r.periods),
+                    "breakdown_property": r.breakdown_property,
                 }
                 for r in self.retention
             ],
