@@ -81,7 +81,7 @@
                 select
                     events.user_key,
                     min(events.event_at) as cohort_event_at,
-                    cast(null as varchar) as breakdown_value
+                    '(all)' as breakdown_value
                 from events
                 where events.event_name = {{ sql_string_literal(retention.start_event) }}
                 group by events.user_key
@@ -102,31 +102,12 @@
 
         ),
 
-        -- Every group a user counts in: the whole cohort ('(all)') and, with a breakdown, the user's value.
-        {{ prefix }}_cohort_groups as (
-
-            select
-                {{ prefix }}_cohorts.user_key,
-                {{ prefix }}_cohorts.cohort_start,
-                '(all)' as breakdown_value
-            from {{ prefix }}_cohorts
-            {%- if retention.breakdown_property %}
-
-                union all
-
-                select
-                    {{ prefix }}_cohorts.user_key,
-                    {{ prefix }}_cohorts.cohort_start,
-                    {{ prefix }}_cohorts.breakdown_value
-                from {{ prefix }}_cohorts
-            {%- endif %}
-
-        ),
-
         {{ prefix }}_user_returns as (
 
             select
                 {{ prefix }}_cohorts.user_key,
+                {{ prefix }}_cohorts.cohort_start,
+                {{ prefix }}_cohorts.breakdown_value,
                 {% if grain == 'day' -%}
                     {{ dbt.datediff(
                         'cast(' ~ prefix ~ '_cohorts.cohort_event_at as date)',
@@ -158,15 +139,32 @@
 
         ),
 
-        -- Per user: the reported periods with a return, and the last period with one.
-        {{ prefix }}_user_return_periods as (
+        -- Counts per (cohort, breakdown value); without a breakdown the one value is '(all)'.
+        {{ prefix }}_value_cohort_sizes as (
 
-            select distinct
-                {{ prefix }}_user_returns.user_key,
-                {{ prefix }}_user_returns.period_number
+            select
+                {{ prefix }}_cohorts.cohort_start,
+                {{ prefix }}_cohorts.breakdown_value,
+                count(*) as cohort_users
+            from {{ prefix }}_cohorts
+            group by {{ prefix }}_cohorts.cohort_start, {{ prefix }}_cohorts.breakdown_value
+
+        ),
+
+        {{ prefix }}_value_returns_on_period as (
+
+            select
+                {{ prefix }}_user_returns.cohort_start,
+                {{ prefix }}_user_returns.breakdown_value,
+                {{ prefix }}_user_returns.period_number,
+                count(distinct {{ prefix }}_user_returns.user_key) as users_on_period
             from {{ prefix }}_user_returns
             inner join {{ prefix }}_periods
                 on {{ prefix }}_user_returns.period_number = {{ prefix }}_periods.period_number
+            group by
+                {{ prefix }}_user_returns.cohort_start,
+                {{ prefix }}_user_returns.breakdown_value,
+                {{ prefix }}_user_returns.period_number
 
         ),
 
@@ -174,20 +172,91 @@
 
             select
                 {{ prefix }}_user_returns.user_key,
+                {{ prefix }}_user_returns.cohort_start,
+                {{ prefix }}_user_returns.breakdown_value,
                 max({{ prefix }}_user_returns.period_number) as last_return_period
             from {{ prefix }}_user_returns
-            group by {{ prefix }}_user_returns.user_key
+            group by
+                {{ prefix }}_user_returns.user_key,
+                {{ prefix }}_user_returns.cohort_start,
+                {{ prefix }}_user_returns.breakdown_value
 
         ),
 
-        {{ prefix }}_cohort_sizes as (
+        {{ prefix }}_value_returns_on_or_after_period as (
 
             select
-                {{ prefix }}_cohort_groups.cohort_start,
-                {{ prefix }}_cohort_groups.breakdown_value,
-                count(*) as cohort_users
-            from {{ prefix }}_cohort_groups
-            group by {{ prefix }}_cohort_groups.cohort_start, {{ prefix }}_cohort_groups.breakdown_value
+                {{ prefix }}_user_last_returns.cohort_start,
+                {{ prefix }}_user_last_returns.breakdown_value,
+                {{ prefix }}_periods.period_number,
+                count(*) as users_on_or_after_period
+            from {{ prefix }}_user_last_returns
+            inner join {{ prefix }}_periods
+                on {{ prefix }}_user_last_returns.last_return_period >= {{ prefix }}_periods.period_number
+            group by
+                {{ prefix }}_user_last_returns.cohort_start,
+                {{ prefix }}_user_last_returns.breakdown_value,
+                {{ prefix }}_periods.period_number
+
+        ),
+
+        -- With a breakdown, '(all)' is the sum over the values: each cohort user has exactly one value, so the
+        -- whole cohort is counted from the small per-value counts, not by joining every user a second time.
+        {{ prefix }}_cohort_sizes as (
+
+            select * from {{ prefix }}_value_cohort_sizes
+            {%- if retention.breakdown_property %}
+
+                union all
+
+                select
+                    {{ prefix }}_value_cohort_sizes.cohort_start,
+                    '(all)' as breakdown_value,
+                    sum({{ prefix }}_value_cohort_sizes.cohort_users) as cohort_users
+                from {{ prefix }}_value_cohort_sizes
+                group by {{ prefix }}_value_cohort_sizes.cohort_start
+            {%- endif %}
+
+        ),
+
+        {{ prefix }}_returns_on_period as (
+
+            select * from {{ prefix }}_value_returns_on_period
+            {%- if retention.breakdown_property %}
+
+                union all
+
+                select
+                    {{ prefix }}_value_returns_on_period.cohort_start,
+                    '(all)' as breakdown_value,
+                    {{ prefix }}_value_returns_on_period.period_number,
+                    sum({{ prefix }}_value_returns_on_period.users_on_period) as users_on_period
+                from {{ prefix }}_value_returns_on_period
+                group by
+                    {{ prefix }}_value_returns_on_period.cohort_start,
+                    {{ prefix }}_value_returns_on_period.period_number
+            {%- endif %}
+
+        ),
+
+        {{ prefix }}_returns_on_or_after_period as (
+
+            select * from {{ prefix }}_value_returns_on_or_after_period
+            {%- if retention.breakdown_property %}
+
+                union all
+
+                select
+                    {{ prefix }}_value_returns_on_or_after_period.cohort_start,
+                    '(all)' as breakdown_value,
+                    {{ prefix }}_value_returns_on_or_after_period.period_number,
+                    sum({{ prefix }}_value_returns_on_or_after_period.users_on_or_after_period)
+                        as users_on_or_after_period
+                from {{ prefix }}_value_returns_on_or_after_period
+                group by
+                    {{ prefix }}_value_returns_on_or_after_period.cohort_start,
+                    {{ prefix }}_value_returns_on_or_after_period.period_number
+            {%- endif %}
 
         ),
 
@@ -206,42 +275,6 @@
                 <= (select data_as_of.newest_event_at from data_as_of) as is_complete
             from {{ prefix }}_cohort_sizes
             cross join {{ prefix }}_periods
-
-        ),
-
-        {{ prefix }}_returns_on_period as (
-
-            select
-                {{ prefix }}_cohort_groups.cohort_start,
-                {{ prefix }}_cohort_groups.breakdown_value,
-                {{ prefix }}_user_return_periods.period_number,
-                count(*) as users_on_period
-            from {{ prefix }}_cohort_groups
-            inner join {{ prefix }}_user_return_periods
-                on {{ prefix }}_cohort_groups.user_key = {{ prefix }}_user_return_periods.user_key
-            group by
-                {{ prefix }}_cohort_groups.cohort_start,
-                {{ prefix }}_cohort_groups.breakdown_value,
-                {{ prefix }}_user_return_periods.period_number
-
-        ),
-
-        {{ prefix }}_returns_on_or_after_period as (
-
-            select
-                {{ prefix }}_cohort_groups.cohort_start,
-                {{ prefix }}_cohort_groups.breakdown_value,
-                {{ prefix }}_periods.period_number,
-                count(*) as users_on_or_after_period
-            from {{ prefix }}_cohort_groups
-            inner join {{ prefix }}_user_last_returns
-                on {{ prefix }}_cohort_groups.user_key = {{ prefix }}_user_last_returns.user_key
-            inner join {{ prefix }}_periods
-                on {{ prefix }}_user_last_returns.last_return_period >= {{ prefix }}_periods.period_number
-            group by
-                {{ prefix }}_cohort_groups.cohort_start,
-                {{ prefix }}_cohort_groups.breakdown_value,
-                {{ prefix }}_periods.period_number
 
         ),
 
