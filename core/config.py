@@ -58,7 +58,8 @@ SIMULTANEOUS_EVENTS = ("strict", "same_timestamp", "same_second")
 DEFAULT_SIMULTANEOUS_EVENTS = "same_second"
 PERIODS = ("day", "week", "month")
 RETENTION_PERIODS = ("day", "week")
-# Breakdowns on a column of the events contract; anything else is read from the step-1 event's properties.
+# Breakdowns on a column of the events contract; anything else is read from the properties of the funnel's step-1
+# event (a retention's cohort-start event).
 EVENT_COLUMNS_FOR_BREAKDOWN = ("source", "platform", "country")
 JIRA_CSV_LOCALES = ("en", "fr", "de", "es")
 STATUS_CATEGORIES = ("new", "indeterminate", "done")
@@ -354,6 +355,8 @@ class Retention(_Section):
     return_event: SafeName
     period: Choice(RETENTION_PERIODS) = "day"
     periods: ListOf(Integer(0)) = (1, 7, 14, 30)
+    # As a funnel's: a column of the events contract or a key of the cohort-start event's properties.
+    breakdown_property: SafeName | None = None
 
     @field_validator("periods")
     @classmethod
@@ -912,6 +915,7 @@ class PipelineConfig(_Section):
                     "return_event": r.return_event,
                     "period": r.period,
                     "periods": list(r.periods),
+                    "breakdown_property": r.breakdown_property,
                 }
                 for r in self.retention
             ],

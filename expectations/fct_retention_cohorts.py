@@ -1,4 +1,4 @@
-"""Gate on the retention mart: one row per retention definition, cohort and period number."""
+"""Gate on the retention mart: one row per retention definition, cohort, breakdown value and period number."""
 
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def build_suite(config: PipelineConfig, *, now: dt.datetime) -> gx.ExpectationSu
 
 def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
     configured = ", ".join(
-        f"({sql_string(r.name)}, {sql_string(r.period)}, {sql_string(r.start_event)}, {sql_string(r.return_event)})"
+        f"({sql_string(r.name)}, {sql_string(r.period)}, {sql_string(r.start_event)}, {sql_string(r.return_event)}, "
+        f"{sql_string(r.breakdown_property) if r.breakdown_property else 'cast(null as varchar)'})"
         for r in config.retention
     )
     checks = [
@@ -102,18 +103,62 @@ def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
                 name="definition_matches_config",
                 # Unconfigured names are left to the retention_name rule, so one fault fails one rule.
                 sql=f"""
-                    with configured(retention_name, period_grain, start_event, return_event) as (values {configured})
-                    select distinct r.retention_name, r.period_grain, r.start_event, r.return_event
+                    with configured(retention_name, period_grain, start_event, return_event, breakdown_property)
+                        as (values {configured})
+                    select distinct
+                        r.retention_name, r.period_grain, r.start_event, r.return_event, r.breakdown_property
                     from {{relation}} r
                     left join configured c
                       on r.retention_name = c.retention_name and r.period_grain = c.period_grain
                      and r.start_event = c.start_event and r.return_event = c.return_event
+                     and r.breakdown_property is not distinct from c.breakdown_property
                     where r.retention_name in (select retention_name from configured) and c.retention_name is null
                     order by all
                 """,
                 expectation=E.ExpectTableRowCountToEqual(value=0),
                 severity="error",
-                why="grain and events must be the ones the config declares for that name (stale model or config)",
+                why="grain, events and breakdown must be the ones the config declares for that name (stale model "
+                "or config)",
+            )
+        )
+    if any(r.breakdown_property for r in config.retention):
+        checks.append(
+            DerivedCheck(
+                name="breakdown_adds_up_to_all",
+                # A user is in exactly one breakdown value of a cohort, so the values' rows sum to the '(all)' row;
+                # incomplete periods are NULL on both sides (sum() of NULLs is NULL).
+                sql="""
+                    with whole as (
+                        select retention_name, cohort_start, period_number, cohort_users, users_on_period,
+                            users_on_or_after_period
+                        from {relation}
+                        where breakdown_value = '(all)' and breakdown_property is not null
+                    ),
+                    by_value as (
+                        select retention_name, cohort_start, period_number, sum(cohort_users) as cohort_users,
+                            sum(users_on_period) as users_on_period,
+                            sum(users_on_or_after_period) as users_on_or_after_period
+                        from {relation}
+                        where breakdown_value <> '(all)'
+                        group by retention_name, cohort_start, period_number
+                    )
+                    select
+                        coalesce(w.retention_name, v.retention_name) as retention_name,
+                        coalesce(w.cohort_start, v.cohort_start) as cohort_start,
+                        coalesce(w.period_number, v.period_number) as period_number,
+                        w.cohort_users as all_cohort_users, v.cohort_users as values_cohort_users
+                    from whole w
+                    full join by_value v
+                      on w.retention_name = v.retention_name and w.cohort_start = v.cohort_start
+                     and w.period_number = v.period_number
+                    where w.cohort_users is distinct from v.cohort_users
+                       or w.users_on_period is distinct from v.users_on_period
+                       or w.users_on_or_after_period is distinct from v.users_on_or_after_period
+                    order by all
+                """,
+                expectation=E.ExpectTableRowCountToEqual(value=0),
+                severity="error",
+                why="the breakdown values of a cohort must partition its '(all)' users (a user lost or counted twice)",
             )
         )
     return checks
@@ -121,7 +166,7 @@ def derived_checks(config: PipelineConfig) -> list[DerivedCheck]:
 
 GATE = Gate(
     name=NAME,
-    target="mart fct_retention_cohorts (one row per retention definition, cohort and period number)",
+    target="mart fct_retention_cohorts (one row per retention definition, cohort, breakdown value and period number)",
     build_suite=build_suite,
     derived_checks=derived_checks,
 )

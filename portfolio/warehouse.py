@@ -65,7 +65,7 @@ def segment_sizes(con: duckdb.DuckDBPyConnection, config: PipelineConfig) -> pd.
                 f"""
                 with cohorts as (
                     select distinct cohort_start, cohort_users, period_grain, start_event
-                    from {SCHEMA}.fct_retention_cohorts where retention_name = ?
+                    from {SCHEMA}.fct_retention_cohorts where retention_name = ? and breakdown_value = '(all)'
                 )
                 select sum(cohort_users) * {DAYS_PER_QUARTER}
                        / (datediff('day', min(cohort_start), max(cohort_start)) + max({grain_days})),

@@ -273,6 +273,8 @@ def section_retention(ctx: Context) -> str:
             "start_event",
             "return_event",
             "cohort_start",
+            "breakdown_property",
+            "breakdown_value",
             "cohort_users",
             "period_number",
             "is_complete",
@@ -280,18 +282,19 @@ def section_retention(ctx: Context) -> str:
             "retention_on_period",
             "retention_on_or_after_period",
         ],
-        order_by="retention_name, cohort_start, period_number",
+        order_by="retention_name, cohort_start, breakdown_value, period_number",
     )
     by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_name[r["retention_name"]].append(r)
     out = [
         '<p class="note">Share of each sign-up cohort that came back in exactly that period (cell: %). Only periods '
-        "that have fully elapsed are shown; cohorts too recent to have one are listed under the chart. "
-        "fct_retention_cohorts has no plan or platform breakdown, so these triangles cover all users.</p>"
+        "that have fully elapsed are shown; cohorts too recent to have one are listed under the chart.</p>"
     ]
-    for idx, (name, rrows) in enumerate(by_name.items()):
-        first = rrows[0]
+    for idx, (name, segment_rows) in enumerate(by_name.items()):
+        # Cohorts shown, pending and the colour scale follow the whole cohort ('(all)'); a segment is a subset.
+        rrows = [r for r in segment_rows if r["breakdown_value"] == "(all)"]
+        first = rrows[0] if rrows else segment_rows[0]
         grain = first["period_grain"]
         unit = {"day": "Day", "week": "Week", "month": "Month"}.get(grain, grain.capitalize())
         done = [r for r in rrows if r["is_complete"] and r["retention_on_period"] is not None]
@@ -300,6 +303,8 @@ def section_retention(ctx: Context) -> str:
         all_cohorts = sorted({r["cohort_start"] for r in rrows})
         pending = [c for c in all_cohorts if c not in set(with_data)]
         checkpoints = sorted({int(r["period_number"]) for r in rrows})
+        segments = sorted({r["breakdown_value"] for r in segment_rows}, key=lambda v: (v != "(all)", v))
+        prop = first["breakdown_property"]
         out.append(
             f'<h3>{esc(humanise(name).capitalize())} <span class="muted">(per {esc(grain)}: first '
             f"{esc(first['start_event'])}, then {esc(first['return_event'])})</span></h3>"
@@ -315,6 +320,8 @@ def section_retention(ctx: Context) -> str:
         data = [
             {
                 "cohort": r["cohort_start"].isoformat(),
+                "segment": r["breakdown_value"],
+                "segment_label": label("segment", r["breakdown_value"]),
                 "cohort_label": f"{fmt_period(r['cohort_start'], grain)} (n={fmt_int(r['cohort_users'])})",
                 "period_number": int(r["period_number"]),
                 "period_label": f"{unit} {int(r['period_number'])}",
@@ -325,17 +332,18 @@ def section_retention(ctx: Context) -> str:
                 "cohort_users": int(r["cohort_users"] or 0),
                 "cell": f"{100 * float(r['retention_on_period']):.0f}",
             }
-            for r in done
-            if r["cohort_start"] in shown
+            for r in segment_rows
+            if r["cohort_start"] in shown and r["is_complete"] and r["retention_on_period"] is not None
         ]
         tooltip = [
             alt.Tooltip("cohort_label:N", title="Cohort"),
+            alt.Tooltip("segment_label:N", title=humanise(prop).capitalize() if prop else "Segment"),
             alt.Tooltip("period_label:N", title=f"{unit}s after first {first['start_event']}"),
             alt.Tooltip("retention_text:N", title="Returned in that period"),
             alt.Tooltip("users:Q", title="Users returning", format=","),
             alt.Tooltip("on_or_after_text:N", title="Returned then or later"),
         ]
-        top = max(d["retention"] for d in data) or 1.0
+        top = max(d["retention"] for d in data if d["segment"] == "(all)") or 1.0
         base = alt.Chart().encode(
             x=alt.X(
                 "period_label:O",
@@ -354,7 +362,8 @@ def section_retention(ctx: Context) -> str:
             color=alt.Color(
                 "retention:Q",
                 title="Retention",
-                scale=alt.Scale(scheme="blues", domain=[0, top]),
+                # One scale for every segment, so they compare; a segment above the whole cohort's top is darkest.
+                scale=alt.Scale(scheme="blues", domain=[0, top], clamp=True),
                 legend=alt.Legend(format="%", orient="right"),
             )
         )
@@ -363,6 +372,21 @@ def section_retention(ctx: Context) -> str:
             color=alt.condition(alt.datum.retention > 0.55 * top, alt.value("white"), alt.value("#1d232a")),
         )
         chart = alt.layer(cells, text, data=alt.Data(values=data))
+        if len(segments) > 1:
+            seg = segment_param(
+                f"segment_retention_{idx}",
+                f"{humanise(prop or 'segment').capitalize()}:",
+                [(v, label("segment", v)) for v in segments],
+                "(all)",
+            )
+            chart = chart.add_params(seg).transform_filter(alt.datum.segment == seg)
+            seg_note = (
+                f"Choose a {humanise(prop or 'segment')} below the chart (the value on the user's first "
+                f"{first['start_event']}; “Not recorded”: events without it); n is that segment's cohort size."
+            )
+        else:
+            chart = chart.transform_filter(alt.datum.segment == "(all)")
+            seg_note = "This retention analysis has no breakdown configured, so there is no segment filter."
         notes = []
         if len(with_data) > len(shown):
             notes.append(f"showing the {len(shown)} most recent of {len(with_data)} cohorts with a complete {grain}")
@@ -374,7 +398,7 @@ def section_retention(ctx: Context) -> str:
         caption = (
             f"Cell: % of the cohort returning in exactly that {esc(grain)}"
             + (f"; {esc('; '.join(notes))}" if notes else "")
-            + f". {esc(data_through_note(('Product events', ctx.through.product)))}"
+            + f". {esc(seg_note)} {esc(data_through_note(('Product events', ctx.through.product)))}"
         )
         out.append(
             chart_figure(

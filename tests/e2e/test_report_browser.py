@@ -36,6 +36,12 @@ def test_report_renders_offline_in_headless_chromium(tmp_path):
     assert (
         "Initiative" in visit.charts["delivery-slip"].tooltip and "days late" in visit.charts["delivery-slip"].tooltip
     )
+    # The segment filters (issue 12): funnel, retention and NPS each have one, and every choice still draws.
+    assert visit.charts["funnel-0"].selectors["Segment:"] == ["All", "iOS"]  # the fixture names no property
+    assert visit.charts["retention-0"].selectors == {"Platform:": ["All", "Not recorded", "ios"]}
+    assert visit.charts["nps-trend"].selectors == {"Segment:": ["All respondents", "Plan: Pro", "Platform: ios"]}
+    for name in ("funnel-0", "retention-0", "nps-trend"):
+        assert all(marks > 0 for marks in visit.charts[name].marks_with_last_option.values()), visit.charts[name]
     assert visit.no_data_panels == []
     assert_clean_offline_visit(visit)
     width, height = visit.screenshot_size

@@ -94,9 +94,18 @@ def test_whole_graph_materialises_gates_and_publishes(first_run):
     countries = {r[0] for r in con.execute("select distinct country from fct_sessions").fetchall()}
     day7 = con.execute(
         "select sum(cohort_users), sum(users_on_period) from fct_retention_cohorts "
-        "where retention_name = 'core_action_daily' and period_number = 7 and is_complete"
+        "where retention_name = 'core_action_daily' and period_number = 7 and is_complete "
+        "and breakdown_value = '(all)'"
     ).fetchall()[0]
+    day7_by_platform = con.execute(
+        "select breakdown_value, sum(cohort_users), sum(users_on_period) from fct_retention_cohorts "
+        "where retention_name = 'core_action_daily' and period_number = 7 and is_complete "
+        "and breakdown_value <> '(all)' group by 1 order by 1"
+    ).fetchall()
     con.close()
+    # Every cohort user is in exactly one platform of the sign-up that started the cohort.
+    assert len(day7_by_platform) > 1
+    assert (sum(r[1] for r in day7_by_platform), sum(r[2] for r in day7_by_platform)) == day7
     retention = truths["retention"]
     assert day7 == (retention["realised_day7_cohort_users"], retention["realised_day7_retained"])
     # ... and the realised rate is the planted one within sampling tolerance (4 standard errors).

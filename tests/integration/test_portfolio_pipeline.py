@@ -155,5 +155,11 @@ def test_published_report_draws_outcomes_and_portfolio_offline_in_chromium(portf
     assert any(name.startswith("funnel-") for name in visit.charts)
     assert any(name.startswith("retention-") for name in visit.charts)
     assert {"nps-trend", "clv-cac"} <= set(visit.charts)
+    # Retention and NPS have a segment filter on the published sample (its retention is broken down by platform).
+    for name in ("retention-0", "retention-1"):
+        assert visit.charts[name].selectors["Platform:"][0] == "All", visit.charts[name]
+        assert len(visit.charts[name].selectors["Platform:"]) > 2, visit.charts[name]
+    nps_segments = visit.charts["nps-trend"].selectors["Segment:"]
+    assert nps_segments[0] == "All respondents" and any(s.startswith("Platform: ") for s in nps_segments)
     assert visit.no_data_panels == [], visit.no_data_panels
     assert visit.screenshot_size[0] == 1280 and visit.screenshot_bytes > 50_000

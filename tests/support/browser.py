@@ -36,6 +36,10 @@ class ChartSeen:
     width: float
     height: float
     tooltip: str  # text of Vega's tooltip element after hovering the chart's first mark with a tooltip
+    # Each <select> bound under the chart: its label -> its option texts, and the marks drawn with its last option
+    # chosen (then put back), so a filter that empties or breaks the chart shows.
+    selectors: dict[str, list[str]] = field(default_factory=dict)
+    marks_with_last_option: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,6 +107,33 @@ def _hover_tooltip(page, figure) -> str:
     return ""
 
 
+def _mark_count(figure) -> int:
+    # Vega draws each mark item as a path/rect/text inside a g.role-mark group.
+    return figure.locator(".vega-target svg g.role-mark > *").count()
+
+
+def _exercise_selectors(page, figure) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """The chart's bound <select>s (label -> option texts) and its marks with each one's last option chosen."""
+    selectors: dict[str, list[str]] = {}
+    marks: dict[str, int] = {}
+    binds = figure.locator(".vega-bind")
+    for i in range(binds.count()):
+        bind = binds.nth(i)
+        select = bind.locator("select")
+        if not select.count():
+            continue
+        name = bind.locator(".vega-bind-name").inner_text().strip()
+        options = [o.strip() for o in select.locator("option").all_inner_texts()]
+        selectors[name] = options
+        default = select.input_value()
+        select.select_option(index=len(options) - 1)
+        page.wait_for_timeout(300)  # Vega re-renders on its next animation frame
+        marks[name] = _mark_count(figure)
+        select.select_option(value=default)
+        page.wait_for_timeout(300)
+    return selectors, marks
+
+
 def visit_report(report: Path, work_dir: Path, screenshot: Path) -> BrowserVisit:
     """Load ``report`` from file:// in a new empty profile, read every chart, take a full-page screenshot."""
     sync_playwright = browser_or_skip()
@@ -151,15 +182,16 @@ def visit_report(report: Path, work_dir: Path, screenshot: Path) -> BrowserVisit
                 svg = figure.locator(".vega-target svg").first
                 box = (svg.bounding_box() if svg.count() else None) or {"width": 0.0, "height": 0.0}
                 name = figure.get_attribute("data-chart") or ""
-                charts[name] = ChartSeen(
+                seen = ChartSeen(
                     title=figure.get_attribute("data-title") or "",
                     rendered=figure.get_attribute("data-rendered") or "",
-                    # Vega draws each mark item as a path/rect/text inside a g.role-mark group.
-                    marks=figure.locator(".vega-target svg g.role-mark > *").count(),
+                    marks=_mark_count(figure),
                     width=box["width"],
                     height=box["height"],
                     tooltip=_hover_tooltip(page, figure),
                 )
+                seen.selectors, seen.marks_with_last_option = _exercise_selectors(page, figure)
+                charts[name] = seen
             panels = page.locator("[data-no-data]")
             no_data = [panels.nth(i).get_attribute("data-no-data") or "" for i in range(panels.count())]
             visit = BrowserVisit(

@@ -68,21 +68,25 @@ def create_report_marts(con: duckdb.DuckDBPyConnection, schema: str = "main") ->
     con.execute(f"""
         update {s}.fct_funnel_conversion set users_at_previous_step = users where step_index = 1
     """)
-    # A daily retention triangle: 10 cohorts, periods 0..9, a period complete when it has elapsed by 2024-05-16.
+    # A daily retention triangle: 10 cohorts, periods 0..9, a period complete when it has elapsed by 2024-05-16;
+    # broken down by platform: '(all)' (50 users a cohort), ios (30, retaining better) and '(none)' (20).
     con.execute(f"""
         create or replace table {s}.fct_retention_cohorts as
-        select md5(c::varchar || p) as retention_cohort_id, 'core_action_daily' as retention_name,
+        select md5(c::varchar || b.breakdown_value || p) as retention_cohort_id, 'core_action_daily' as retention_name,
                'day' as period_grain, 'signed_up' as start_event, 'report_created' as return_event,
-               c::date as cohort_start, 50::bigint as cohort_users, p::integer as period_number,
+               c::date as cohort_start, 'platform' as breakdown_property, b.breakdown_value,
+               b.users::bigint as cohort_users, p::integer as period_number,
                (c::date + (p + 1)::integer <= date '2024-05-16') as is_complete,
-               case when c::date + (p + 1)::integer <= date '2024-05-16' then (50 * 0.8 / (p + 1))::bigint end
-                   as users_on_period,
-               case when c::date + (p + 1)::integer <= date '2024-05-16' then (50 * 0.9 / (p + 1))::bigint end
-                   as users_on_or_after_period,
-               case when c::date + (p + 1)::integer <= date '2024-05-16' then 0.8 / (p + 1) end as retention_on_period,
-               case when c::date + (p + 1)::integer <= date '2024-05-16' then 0.9 / (p + 1) end
-                   as retention_on_or_after_period
+               case when c::date + (p + 1)::integer <= date '2024-05-16'
+                   then (b.users * b.rate / (p + 1))::bigint end as users_on_period,
+               case when c::date + (p + 1)::integer <= date '2024-05-16'
+                   then (b.users * 0.9 / (p + 1))::bigint end as users_on_or_after_period,
+               case when c::date + (p + 1)::integer <= date '2024-05-16'
+                   then (b.users * b.rate / (p + 1))::bigint / b.users end as retention_on_period,
+               case when c::date + (p + 1)::integer <= date '2024-05-16'
+                   then (b.users * 0.9 / (p + 1))::bigint / b.users end as retention_on_or_after_period
         from range(date '2024-05-06', date '2024-05-16', interval 1 day) t(c) cross join range(10) u(p)
+        cross join (values ('(all)', 50, 0.8), ('ios', 30, 0.85), ('(none)', 20, 0.7)) b(breakdown_value, users, rate)
     """)
     con.execute(f"""
         create or replace table {s}.fct_nps as
@@ -91,6 +95,10 @@ def create_report_marts(con: duckdb.DuckDBPyConnection, schema: str = "main") ->
                40::bigint as passives, 30::bigint as detractors, (10 + m * 2)::double as nps,
                (10 + m * 2 - 12)::double as nps_ci_low, (10 + m * 2 + 12)::double as nps_ci_high
         from range(12) t(m) cross join (values ('(all)'), ('pro')) p(plan)
+        union all
+        select (date '2023-06-01' + interval (m) month)::date, '(all)', 'ios', 60::bigint, 30::bigint, 20::bigint,
+               10::bigint, (20 + m)::double, (20 + m - 15)::double, (20 + m + 15)::double
+        from range(12) t(m)
     """)
     con.execute(f"""
         create or replace table {s}.fct_unit_economics as

@@ -40,6 +40,16 @@ def test_shipped_configuration_loads_and_renders_dbt_vars():
     ]
     sharing = next(f for f in v["funnels"] if f["name"] == "sharing")
     assert sharing["steps"][1]["filters"] == [{"property": "channel", "op": "in", "value": ("email", "link")}]
+    # Every sample retention analysis is broken down by platform (the report's segment filter needs it).
+    assert {r["name"]: r["breakdown_property"] for r in v["retention"]} == {
+        "core_action_daily": "platform",
+        "any_activity_weekly": "platform",
+    }
+
+
+def test_retention_breakdown_is_optional():
+    cfg = parse_config(_minimal(), HERE)
+    assert cfg.dbt_vars()["retention"][0]["breakdown_property"] is None
 
 
 def test_string_steps_are_shorthand_for_event_only():
@@ -128,6 +138,10 @@ def test_outcome_windows_resolve_per_initiative_into_dbt_vars():
             "retention[0].period",
         ),
         ({"retention": [{"name": "r", "start_event": "a", "return_event": "b", "periods": [1, 1]}]}, "repeated period"),
+        (
+            {"retention": [{"name": "r", "start_event": "a", "return_event": "b", "breakdown_property": "x'; drop"}]},
+            "retention[0].breakdown_property",
+        ),
         ({"analytics": {"known_events": ["a", "b"], "mixpanel_project_timezone": "Mars/Olympus"}}, "IANA timezone"),
         ({"analytics": {"known_events": ["a", "b"], "session_inactivity_minutes": 0}}, "session_inactivity_minutes"),
         ({"funnel": []}, "funnel: unknown key"),

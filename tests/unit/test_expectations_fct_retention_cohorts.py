@@ -17,7 +17,8 @@ NOW = dt.datetime(2024, 6, 1, 12, 0, 0)
 DDL = """
 create or replace table fct_retention_cohorts (
     retention_cohort_id varchar, retention_name varchar, period_grain varchar, start_event varchar,
-    return_event varchar, cohort_start date, cohort_users bigint, period_number integer, is_complete boolean,
+    return_event varchar, cohort_start date, breakdown_property varchar, breakdown_value varchar, cohort_users bigint,
+    period_number integer, is_complete boolean,
     users_on_period bigint, users_on_or_after_period bigint,
     retention_on_period double, retention_on_or_after_period double
 )
@@ -59,6 +60,8 @@ def good_mart() -> pd.DataFrame:
                     "start_event": "signed_up",
                     "return_event": "report_created",
                     "cohort_start": cohort_start,
+                    "breakdown_property": None,
+                    "breakdown_value": "(all)",
                     "cohort_users": cohort_users,
                     "period_number": period,
                     "is_complete": complete,
@@ -184,3 +187,47 @@ def test_a_count_on_an_incomplete_period_fails(config):
     (failed,) = result.failed_errors
     assert failed.unexpected_count == 1
     assert failed.element_count == int((~frame.is_complete).sum())  # judged on incomplete periods only
+
+
+@pytest.fixture
+def platform_config(config) -> PipelineConfig:
+    (retention,) = config.retention
+    return config.model_copy(update={"retention": (retention.model_copy(update={"breakdown_property": "platform"}),)})
+
+
+def platform_mart() -> pd.DataFrame:
+    """good_mart's cohorts as '(all)' rows plus the same cohorts split into ios (a third, rounded down) and web."""
+    whole = good_mart().assign(breakdown_property="platform")
+    measures = ["cohort_users", "users_on_period", "users_on_or_after_period"]
+    ios = whole.assign(breakdown_value="ios")
+    ios[measures] = whole[measures] // 3
+    web = whole.assign(breakdown_value="web")
+    web[measures] = whole[measures] - ios[measures]
+    for value_rows in (ios, web):
+        value_rows["retention_cohort_id"] = value_rows["retention_cohort_id"] + "|" + value_rows["breakdown_value"]
+        value_rows["retention_on_period"] = value_rows["users_on_period"] / value_rows["cohort_users"]
+        value_rows["retention_on_or_after_period"] = value_rows["users_on_or_after_period"] / value_rows["cohort_users"]
+    return pd.concat([whole, ios, web], ignore_index=True)
+
+
+def test_a_consistent_breakdown_passes_every_rule(platform_config):
+    result = validate(platform_mart(), platform_config)
+
+    assert result.success, result.summary()
+    assert result.warnings == []
+
+
+def test_breakdown_values_that_do_not_add_up_to_all_fail_exactly_that_rule(platform_config):
+    frame = platform_mart()
+    lost_user = (frame.breakdown_value == "web") & (frame.index == frame.index[frame.breakdown_value == "web"][0])
+    frame.loc[lost_user, "cohort_users"] -= 1
+
+    result = validate(frame, platform_config)
+
+    assert failed_rules(result) == {("breakdown_adds_up_to_all", NO_ROWS, ())}
+
+
+def test_a_breakdown_the_config_does_not_declare_fails_the_definition_rule(config):
+    result = validate(platform_mart(), config)
+
+    assert failed_rules(result) == {("definition_matches_config", NO_ROWS, ())}

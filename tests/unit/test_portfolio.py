@@ -232,10 +232,16 @@ def synthetic_warehouse(con: duckdb.DuckDBPyConnection) -> None:
         "as t(funnel_name, step_index, breakdown_value, period_grain, period_start, step_event, users_at_first_step)"
     )
     con.execute(
+        # The platform rows split the same users again: the segment is the '(all)' cohorts, counted once.
         "create table marts.fct_retention_cohorts as select * from (values "
-        "('core', 'day', date '2024-01-01', 5, 'signed_up', 0), ('core', 'day', date '2024-01-01', 5, 'signed_up', 1),"
-        "('core', 'day', date '2024-01-07', 9, 'signed_up', 0)) "
-        "as t(retention_name, period_grain, cohort_start, cohort_users, start_event, period_number)"
+        "('core', 'day', date '2024-01-01', '(all)', 5, 'signed_up', 0), "
+        "('core', 'day', date '2024-01-01', '(all)', 5, 'signed_up', 1), "
+        "('core', 'day', date '2024-01-07', '(all)', 9, 'signed_up', 0), "
+        "('core', 'day', date '2024-01-01', 'ios', 2, 'signed_up', 0), "
+        "('core', 'day', date '2024-01-01', 'web', 3, 'signed_up', 0), "
+        "('core', 'day', date '2024-01-07', 'ios', 4, 'signed_up', 0), "
+        "('core', 'day', date '2024-01-07', 'web', 5, 'signed_up', 0)) "
+        "as t(retention_name, period_grain, cohort_start, breakdown_value, cohort_users, start_event, period_number)"
     )
 
 

@@ -143,14 +143,30 @@ def test_funnel_defaults_to_the_latest_complete_period_and_filters_by_segment(pa
 def test_retention_draws_only_complete_cells(page):
     rows = spec_values(specs(page)["retention-0"])
     # 10 daily cohorts x 10 periods; the cohort of day d (0-9) has 10 - d complete periods by 2024-05-16.
-    assert len(rows) == sum(10 - d for d in range(10))
+    for segment in ("(all)", "ios", "(none)"):
+        assert len([r for r in rows if r["segment"] == segment]) == sum(10 - d for d in range(10)), segment
     assert all(r["retention"] is not None for r in rows)
+
+
+def test_retention_filters_by_segment_defaulting_to_all(page):
+    spec = specs(page)["retention-0"]
+    (segment,) = spec["params"]
+    assert segment["value"] == "(all)" and segment["bind"]["name"] == "Platform:"
+    assert segment["bind"]["input"] == "select" and segment["bind"]["options"] == ["(all)", "(none)", "ios"]
+    assert segment["bind"]["labels"] == ["All", "Not recorded", "ios"]
+    assert {"filter": f"(datum.segment === {segment['name']})"} in spec["transform"]
+    # A segment's cohort label carries its own size; the colour scale is the whole cohort's, shared by segments.
+    ios = next(r for r in spec_values(spec) if r["segment"] == "ios")
+    assert ios["cohort_label"].endswith("(n=30)")
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert scale["domain"] == [0, 0.8] and scale["clamp"] is True
 
 
 def test_nps_offers_plan_and_platform_segments_and_zooms_to_the_data(page):
     spec = specs(page)["nps-trend"]
     seg = next(p for p in spec["params"] if p["name"] == "nps_segment")
-    assert seg["bind"]["labels"] == ["All respondents", "Plan: Pro"]
+    assert seg["bind"]["labels"] == ["All respondents", "Plan: Pro", "Platform: ios"]
+    assert {"filter": "(datum.segment === nps_segment)"} in spec["transform"]
     band = spec["layer"][0]
     assert band["encoding"]["y"]["scale"] == {"nice": True, "zero": True}  # no fixed ±100 domain
 
