@@ -36,17 +36,21 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 ## bi-clients: the BI clients the published marts.duckdb must open, each in its own .venv-bi/<name>/ (pip --target,
-## from PyPI, never into .venv): DuckDB 1.1.3 and 1.4.4 (Evidence's connector), and Superset's route, duckdb-engine
+## from PyPI, never into .venv): DuckDB 1.1.3 and 1.4.4 (Evidence's connector), the DuckDB 1.4.4 CLI binary (PyPI's
+## duckdb-cli wheel), and Superset's route, duckdb-engine
 ## with SQLAlchemy below 2.0.45 (2.0.45+ and 2.1 reflect columns through pg_catalog.pg_collation, which DuckDB lacks)
 BI := .venv-bi
 BI_CLIENTS := duckdb-1.1.3=duckdb==1.1.3 duckdb-1.4.4=duckdb==1.4.4 \
-	superset-duckdb-engine=duckdb-engine==0.17.0,sqlalchemy==2.0.44,duckdb==1.4.4
+	superset-duckdb-engine=duckdb-engine==0.17.0,sqlalchemy==2.0.44,duckdb==1.4.4 \
+	duckdb-cli-1.4.4=duckdb-cli==1.4.4
 bi-clients: $(STAMP)
 	@for spec in $(BI_CLIENTS); do \
 		dir=$(BI)/$${spec%%=*}; pins=$$(echo "$${spec#*=}" | tr , ' '); \
 		test -f $$dir/.installed && continue; \
 		echo "installing $$pins into $$dir"; rm -rf $$dir; \
-		$(BIN)/pip install --quiet --no-warn-conflicts --target $$dir $$pins && touch $$dir/.installed || exit 1; \
+		$(BIN)/pip install --quiet --no-warn-conflicts --target $$dir $$pins || exit 1; \
+		if [ -d $$dir/bin ]; then chmod +x $$dir/bin/*; fi; \
+		touch $$dir/.installed; \
 	done
 
 ## browser: Debian's chromium for the headless test of report.html (apt-get; sudo when not root)

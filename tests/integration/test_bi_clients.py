@@ -111,3 +111,40 @@ def test_the_published_file_is_read_only_to_its_readers(published_db):
     assert published_db.stat().st_mode & 0o777 == 0o444
     with duckdb.connect(str(published_db), read_only=True) as con, pytest.raises(duckdb.Error, match="read-only"):
         con.execute("create table x (a integer)")
+
+
+CLI_CLIENT = "duckdb-cli-1.4.4"
+
+
+def _cli(database, sql: str) -> subprocess.CompletedProcess:
+    binary = CLIENTS_DIR / CLI_CLIENT / "bin" / "duckdb"  # the wheel's data script: pip --target puts it in bin/
+    return subprocess.run(
+        [str(binary), "-readonly", "-json", str(database), "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_duckdb_cli_1_x_reads_the_published_file_read_only(published_db):
+    """The README's DuckDB CLI route, with the CLI binary of DuckDB 1.4 (the one Evidence's connector is on)."""
+    if not (CLIENTS_DIR / CLI_CLIENT).is_dir():
+        if os.environ.get("PMW_REQUIRE_BI_CLIENTS") == "1":
+            pytest.fail(f"{CLIENTS_DIR / CLI_CLIENT} is missing: run `make bi-clients`")
+        pytest.skip(f"{CLI_CLIENT} not installed (make bi-clients)")
+    version = _cli(published_db, "select version() as v")
+    assert version.returncode == 0, version.stderr
+    assert json.loads(version.stdout) == [{"v": "v1.4.4"}]
+    sql = (
+        "select count(*) as n, sum(id) as ids, sum(half) as halves, count(distinct label) as labels, "
+        "min(day)::varchar as first_day, max(day)::varchar as last_day from marts.fct_many_rows"
+    )
+    seen = _cli(published_db, sql)
+    assert seen.returncode == 0, seen.stderr
+    with duckdb.connect(str(published_db), read_only=True) as con:
+        names = ["n", "ids", "halves", "labels", "first_day", "last_day"]
+        expected = dict(zip(names, con.execute(sql).fetchone(), strict=True))
+    assert json.loads(seen.stdout) == [{k: (float(v) if k == "halves" else v) for k, v in expected.items()}]
+    refused = _cli(published_db, "create table marts.x (a integer)")
+    assert refused.returncode != 0 and "read-only" in refused.stderr.lower()
