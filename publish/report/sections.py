@@ -98,6 +98,17 @@ def segment_param(name: str, title: str, options: list[tuple[str, str]], default
     )
 
 
+def filtered_by_segment(chart: alt.TopLevelMixin, param_name: str, prop: str | None, segments: list[str]):
+    """``chart`` with a dropdown of its breakdown's values ('(all)' first and chosen) filtering the marks."""
+    seg = segment_param(
+        param_name,
+        f"{humanise(prop or 'segment').capitalize()}:",
+        [(v, label("segment", v)) for v in segments],
+        "(all)",
+    )
+    return chart.add_params(seg).transform_filter(alt.datum.segment == seg)
+
+
 def data_through_note(*parts: tuple[str, date | None]) -> str:
     known = [f"{what} through {fmt_date(when)}" for what, when in parts if when is not None]
     return ("Data: " + "; ".join(known) + ".") if known else ""
@@ -203,13 +214,7 @@ def funnel_chart(name: str, funnel: str, frows: list[dict[str, Any]], through: d
     chart = alt.layer(bars, inside, outside, data=alt.Data(values=data)).add_params(period)
     chart = chart.transform_filter(alt.datum.period == period)
     if len(segments) > 1:
-        seg = segment_param(
-            f"segment_{name.replace('-', '_')}",
-            f"{humanise(prop or 'segment').capitalize()}:",
-            [(v, label("segment", v)) for v in segments],
-            "(all)",
-        )
-        chart = chart.add_params(seg).transform_filter(alt.datum.segment == seg)
+        chart = filtered_by_segment(chart, f"segment_{name.replace('-', '_')}", prop, segments)
         seg_note = (
             f"Choose a {esc(humanise(prop or 'segment'))} below the chart (the value at step 1); "
             "“Not recorded”: events without it."
@@ -373,13 +378,7 @@ def section_retention(ctx: Context) -> str:
         )
         chart = alt.layer(cells, text, data=alt.Data(values=data))
         if len(segments) > 1:
-            seg = segment_param(
-                f"segment_retention_{idx}",
-                f"{humanise(prop or 'segment').capitalize()}:",
-                [(v, label("segment", v)) for v in segments],
-                "(all)",
-            )
-            chart = chart.add_params(seg).transform_filter(alt.datum.segment == seg)
+            chart = filtered_by_segment(chart, f"segment_retention_{idx}", prop, segments)
             seg_note = (
                 f"Choose a {humanise(prop or 'segment')} below the chart (the value on the user's first "
                 f"{first['start_event']}; “Not recorded”: events without it); n is that segment's cohort size."
