@@ -14,21 +14,16 @@ Checks that the model's strict any_entry users per step equal the reference's. T
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
+from dbt_compile import compiled_model_sql
 
 from core.config import DEFAULT_SIMULTANEOUS_EVENTS, load_config
-from core.settings import DBT_PROJECT_DIR, Paths
-from orchestration.dbt_cli import dbt_env, dbt_executable
 
 STEPS = ("signed_up", "onboarding_completed", "report_created", "plan_upgraded")
 WINDOW_SECONDS = 86_400
@@ -92,34 +87,14 @@ def build_events(con: duckdb.DuckDBPyConnection, events: int, users: int, seed: 
     )
 
 
-def compiled_model_sql(work: Path, entry_mode: str, simultaneous_events: str) -> str:
+def model_sql(work: Path, entry_mode: str, simultaneous_events: str) -> str:
     """The model's SELECT as dbt renders it for this funnel, pointed at the bench database's tables."""
-    paths = Paths(work / "dbt")
-    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    (paths.lake / "analytics" / "events").mkdir(parents=True, exist_ok=True)
-    target = work / f"target_{entry_mode}_{simultaneous_events}"
-    cmd = [
-        dbt_executable(),
-        "compile",
-        "--quiet",
-        "--select",
+    return compiled_model_sql(
+        work,
         "fct_funnel_conversion",
-        "--vars",
-        json.dumps(funnel_vars(entry_mode, simultaneous_events)),
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-    ]
-    # dbt_env gives the warehouse and lake relative to the data directory, dbt's working directory.
-    proc = subprocess.run(
-        cmd, env={**os.environ, **dbt_env(paths)}, cwd=paths.data_dir, capture_output=True, text=True, check=False
+        funnel_vars(entry_mode, simultaneous_events),
+        f"target_{entry_mode}_{simultaneous_events}",
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"dbt compile failed:\n{proc.stdout}\n{proc.stderr}")
-    sql = next(target.rglob("fct_funnel_conversion.sql")).read_text(encoding="utf-8")
-    # dbt qualifies refs with the profile's database (the file stem); the bench database is attached as `main`.
-    return re.sub(r'"pmw"\."intermediate"\.', "intermediate.", sql)
 
 
 REFERENCE_ANY_ENTRY = f"""
@@ -190,7 +165,7 @@ def main() -> None:
         variants = [(mode, "strict") for mode in ("any_entry", "first_entry")]
         if DEFAULT_SIMULTANEOUS_EVENTS != "strict":
             variants.append(("any_entry", DEFAULT_SIMULTANEOUS_EVENTS))
-        models = {variant: compiled_model_sql(work, *variant) for variant in variants}
+        models = {variant: model_sql(work, *variant) for variant in variants}
 
         con.execute(REFERENCE_ANY_ENTRY)  # warm-up
         reference_s = timed(con, REFERENCE_ANY_ENTRY, args.repeat)

@@ -15,21 +15,16 @@ Checks that the model's '(all)' rows equal the reference's.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
+from dbt_compile import compiled_model_sql
 
 from core.config import load_config
-from core.settings import DBT_PROJECT_DIR, Paths
-from orchestration.dbt_cli import dbt_env, dbt_executable
 
 PERIODS = (0, 1, 3, 7, 14, 28)
 
@@ -84,34 +79,11 @@ def build_events(con: duckdb.DuckDBPyConnection, events: int, users: int, seed: 
     )
 
 
-def compiled_model_sql(work: Path, breakdown_property: str | None) -> str:
+def model_sql(work: Path, breakdown_property: str | None) -> str:
     """The model's SELECT as dbt renders it for this retention, pointed at the bench database's tables."""
-    paths = Paths(work / "dbt")
-    paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    (paths.lake / "analytics" / "events").mkdir(parents=True, exist_ok=True)
-    target = work / f"target_{breakdown_property or 'none'}"
-    cmd = [
-        dbt_executable(),
-        "compile",
-        "--quiet",
-        "--select",
-        "fct_retention_cohorts",
-        "--vars",
-        json.dumps(retention_vars(breakdown_property)),
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-    ]
-    # dbt_env gives the warehouse and lake relative to the data directory: dbt runs there.
-    proc = subprocess.run(
-        cmd, env={**os.environ, **dbt_env(paths)}, cwd=paths.data_dir, capture_output=True, text=True, check=False
+    return compiled_model_sql(
+        work, "fct_retention_cohorts", retention_vars(breakdown_property), f"target_{breakdown_property or 'none'}"
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"dbt compile failed:\n{proc.stdout}\n{proc.stderr}")
-    sql = next(target.rglob("fct_retention_cohorts.sql")).read_text(encoding="utf-8")
-    # dbt qualifies refs with the profile's database (the file stem); the bench database is attached as `main`.
-    return re.sub(r'"pmw"\."intermediate"\.', "intermediate.", sql)
 
 
 REFERENCE = f"""
@@ -179,7 +151,7 @@ def main() -> None:
             f"events: {args.events:,} over {users:,} users, built in {time.perf_counter() - started:.1f}s; "
             f"threads={args.threads}"
         )
-        models = {variant: compiled_model_sql(work, variant) for variant in variants}
+        models = {variant: model_sql(work, variant) for variant in variants}
 
         con.execute(REFERENCE)  # warm-up
         reference_s = timed(con, REFERENCE, args.repeat)
