@@ -43,6 +43,8 @@ from ingest.common.locking import retry_transient
 
 MAD_TO_SIGMA = 1.4826  # MAD x this = the standard deviation of a normal distribution
 HISTORY_FILE = "volume_history.duckdb"
+# A subject's status when it could not be judged (too little history): its asset check carries it in metadata.
+NOT_JUDGED = "cold_start"
 RESULTS_DIR = "volume"  # data/runs/volume/<check group>.json: the latest verdicts, for `pmw summary`
 
 

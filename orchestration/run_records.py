@@ -147,3 +147,27 @@ def read_landing_waiting(paths: Paths) -> list[dict[str, Any]]:
     return [
         json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json")) if not p.name.startswith(".")
     ]
+
+
+# How a run's recorded checks read (each: passed, severity, judged): one place for `pmw run` and `pmw summary`.
+def checks_failed(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in checks if not c["passed"] and c.get("severity") != "WARN"]
+
+
+def checks_warned(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in checks if not c["passed"] and c.get("severity") == "WARN" and c.get("judged", True)]
+
+
+def checks_not_judged(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in checks if not c["passed"] and c.get("severity") == "WARN" and not c.get("judged", True)]
+
+
+def checks_headline(checks: list[dict[str, Any]]) -> str:
+    """'N passed, N failed[, N warned][, N not judged (cold start)]', the same words in `pmw run` and `pmw summary`."""
+    failed, warned, not_judged = checks_failed(checks), checks_warned(checks), checks_not_judged(checks)
+    passed = len(checks) - len(failed) - len(warned) - len(not_judged)
+    return (
+        f"{passed} passed, {len(failed)} failed"
+        + (f", {len(warned)} warned" if warned else "")
+        + (f", {len(not_judged)} not judged (cold start)" if not_judged else "")
+    )

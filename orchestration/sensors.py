@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from expectations.volume import NOT_JUDGED
 from orchestration.alerts import AlertDeliveryError, AlertError, Notifier, run_failed_alert
 from orchestration.assets.ingest import RAW_ASSETS
 from orchestration.freshness import check_evaluation, source_freshness, stale_alert
@@ -56,13 +57,14 @@ def landing_sensor(context: dg.SensorEvaluationContext, pmw: PmwSettings):
 
 
 def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
-    """The asset checks that failed in a run (gates and dbt tests), from its event log."""
+    """The asset checks that failed in a run (gates and dbt tests), from its event log; a volume check's cold start
+    (it judged nothing) is not a failure."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
     return [
         {"asset": e.asset_key.to_user_string(), "check": e.check_name, "description": e.description}
         for e in evaluations
-        if not e.passed
+        if not e.passed and getattr(e.metadata.get("status"), "value", None) != NOT_JUDGED
     ]
 
 

@@ -25,11 +25,21 @@ from typing import Any
 
 from core.config import load_config
 from core.settings import Paths, Settings
+from expectations.volume import NOT_JUDGED
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
 from orchestration.dbt_cli import prepare_dbt_manifest
 from orchestration.instance import fail_runs_of_dead_workers, open_instance
-from orchestration.run_records import record_run, record_run_failure, record_run_started, settle_killed_run
+from orchestration.run_records import (
+    checks_failed,
+    checks_headline,
+    checks_not_judged,
+    checks_warned,
+    record_run,
+    record_run_failure,
+    record_run_started,
+    settle_killed_run,
+)
 from pmw.progress import Heartbeat
 
 
@@ -48,13 +58,18 @@ class RunOutcome:
     @property
     def checks_failed(self) -> list[dict[str, Any]]:
         """Failed checks of severity ERROR: they block what depends on them, and the run is not OK."""
-        return [c for c in self.checks if not c["passed"] and c.get("severity") != "WARN"]
+        return checks_failed(self.checks)
 
     @property
     def checks_warned(self) -> list[dict[str, Any]]:
         """Failed checks of severity WARN (a dbt test with severity warn, a volume check set to warn): shown and
         alerted, nothing held back; the run stays OK, its headline says how many warnings."""
-        return [c for c in self.checks if not c["passed"] and c.get("severity") == "WARN"]
+        return checks_warned(self.checks)
+
+    @property
+    def checks_not_judged(self) -> list[dict[str, Any]]:
+        """Checks that could not judge (a volume check's cold start): neither passed nor warned, counted apart."""
+        return checks_not_judged(self.checks)
 
     @property
     def ok(self) -> bool:
@@ -237,6 +252,12 @@ def _running_steps(instance, run_id: str) -> str | None:
     return f"running {', '.join(running)}" if running else None
 
 
+def _check_status(evaluation) -> str | None:
+    """The `status` a check put in its metadata (volume checks: ok | anomaly | cold_start), if any."""
+    status = evaluation.metadata.get("status")
+    return getattr(status, "value", status)
+
+
 def _outcome(result, seconds: float) -> RunOutcome:
     import dagster as dg
 
@@ -249,6 +270,7 @@ def _outcome(result, seconds: float) -> RunOutcome:
             "passed": ev.passed,
             "severity": ev.severity.value,
             "description": ev.description,
+            "judged": _check_status(ev) != NOT_JUDGED,
         }
         for ev in result.get_asset_check_evaluations()
     ]
@@ -295,9 +317,7 @@ def print_outcome(outcome: RunOutcome, stream=sys.stdout) -> None:
     failed, warned = outcome.checks_failed, outcome.checks_warned
     print(
         f"run {outcome.run_id[:8]}: {'OK' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s; "
-        f"{len(outcome.checks) - len(failed) - len(warned)} checks passed, {len(failed)} failed"
-        + (f", {len(warned)} warned" if warned else "")
-        + f"; {len(outcome.materialized)} assets materialised",
+        f"checks {checks_headline(outcome.checks)}; {len(outcome.materialized)} assets materialised",
         file=stream,
     )
     for c in failed:

@@ -12,7 +12,15 @@ from core.settings import SOURCES, Paths
 from expectations.volume import read_results as read_volume_results
 from ingest.common.lake import unresolved_failed_files
 from ingest.common.manifest import read_manifest
-from orchestration.run_records import read_gate_results, read_landing_waiting, read_last_run, settle_killed_run
+from orchestration.run_records import (
+    checks_failed,
+    checks_headline,
+    checks_warned,
+    read_gate_results,
+    read_landing_waiting,
+    read_last_run,
+    settle_killed_run,
+)
 from publish.interface import CHANGELOG_NAME, InterfaceChange, read_check, yaml_entry
 from publish.release import PUBLISHED_DB_NAME, REPORT_NAME, current_publication
 
@@ -143,13 +151,10 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(f"  FAILED at {run.get('recorded_at')}: {run['error']}")
     elif run:
         checks = run.get("checks", [])
-        failed = [c for c in checks if not c["passed"] and c.get("severity") != "WARN"]
-        warned = [c for c in checks if not c["passed"] and c.get("severity") == "WARN"]
+        failed, warned = checks_failed(checks), checks_warned(checks)
         lines.append(
             f"  {run['run_id'][:8]} {'OK' if run.get('ok') else 'FAILED'} in {run.get('seconds')}s; "
-            f"checks passed {len(checks) - len(failed) - len(warned)}, failed {len(failed)}"
-            + (f", warned {len(warned)}" if warned else "")
-            + f"; assets materialised {len(run.get('materialized', []))}"
+            f"checks {checks_headline(checks)}; assets materialised {len(run.get('materialized', []))}"
         )
         lines += [f"  check failed: {c['asset']} / {c['check']}: {c['description']}" for c in failed]
         lines += [f"  check warned: {c['asset']} / {c['check']}: {c['description']}" for c in warned]

@@ -8,9 +8,11 @@ expectations/volume.py; the thresholds and severities are ``volume:`` in config/
 A count out of its band fails its check with the configured severity: ``block`` is an ERROR on a blocking check
 that publish depends on (published/marts waits for the staging models and every mart), so nothing is published and
 the previous release stays served; ``warn`` is a WARN, shown in the UI, the summary and an alert, and the release is
-published. A cold start (too little history) passes with a description that says so and ``status: cold_start`` in
-its metadata, never a plain pass. Out-of-band counts not already flagged by the previous run are alerted once
-(``volume_anomaly``), from the check itself, so that runs started by the UI, the sensor or `pmw run` all tell.
+published. A cold start (too little history) is not a pass: its check fails with severity WARN, a description
+that says COLD START and ``status: cold_start`` (NOT_JUDGED) in its metadata, so the UI shows it as a warning,
+never green; nothing is held back, and `pmw run` / `pmw summary` count it as "not judged", apart from real
+warnings. Out-of-band counts not already flagged by the previous run are alerted once (``volume_anomaly``), from
+the check itself, so that runs started by the UI, the sensor or `pmw run` all tell.
 """
 
 from collections import Counter
@@ -21,6 +23,7 @@ from typing import Any
 import dagster as dg
 
 from expectations.volume import (
+    NOT_JUDGED,
     SOURCE_TABLES,
     SubjectResult,
     check_marts,
@@ -96,11 +99,13 @@ def _check_results(
         }
         if alert_error and result.anomalous:
             metadata["alert_error"] = alert_error
+        cold_start = result.status == NOT_JUDGED
         yield dg.AssetCheckResult(
             asset_key=asset_keys[result.check],
             check_name=result.check,
-            passed=not result.anomalous,
-            severity=_SEVERITY[result.severity],
+            passed=not (result.anomalous or cold_start),
+            # A cold start never holds anything back, whatever the configured severity: it judged nothing.
+            severity=dg.AssetCheckSeverity.WARN if cold_start else _SEVERITY[result.severity],
             description=result.description,
             metadata=metadata,
         )

@@ -1,0 +1,28 @@
+"""How a run's checks read in `pmw run` and `pmw summary`: failed (ERROR), warned (WARN), not judged (a volume
+check's cold start, WARN with judged false) and passed, each check in exactly one of them."""
+
+from orchestration.run_records import checks_failed, checks_headline, checks_not_judged, checks_warned
+
+
+def _check(name: str, passed: bool, severity: str = "ERROR", judged: bool = True) -> dict:
+    return {"asset": "a", "check": name, "passed": passed, "severity": severity, "description": name, "judged": judged}
+
+
+def test_each_check_counts_once_and_a_cold_start_is_neither_a_pass_nor_a_warning():
+    checks = [
+        _check("gate", True),
+        _check("test_warn", False, "WARN"),
+        _check("gate_error", False),
+        _check("fct_x_volume", False, "WARN", judged=False),
+        _check("fct_y_volume", False, "WARN", judged=False),
+    ]
+    assert [c["check"] for c in checks_failed(checks)] == ["gate_error"]
+    assert [c["check"] for c in checks_warned(checks)] == ["test_warn"]
+    assert [c["check"] for c in checks_not_judged(checks)] == ["fct_x_volume", "fct_y_volume"]
+    assert checks_headline(checks) == "1 passed, 1 failed, 1 warned, 2 not judged (cold start)"
+
+
+def test_records_from_before_the_judged_field_read_as_judged():
+    old = [{"asset": "a", "check": "c", "passed": False, "severity": "WARN", "description": "d"}]
+    assert checks_warned(old) == old and checks_not_judged(old) == []
+    assert checks_headline([_check("g", True)]) == "1 passed, 0 failed"
