@@ -45,6 +45,7 @@ PORTFOLIO_YML = "dbt_project/models/marts/portfolio/_portfolio__models.yml"
 FEEDBACK_YML = "dbt_project/models/marts/feedback/_feedback__models.yml"
 DELIVERY_YML = "dbt_project/models/marts/delivery/_delivery__models.yml"
 PRODUCT_YML = "dbt_project/models/marts/product/_product__models.yml"
+PORTFOLIO_SCORES_YML = "dbt_project/models/marts/portfolio/_portfolio_scoring__sources.yml"
 FINANCE_UNIT_TESTS = "dbt_project/models/marts/finance/_finance__unit_tests.yml"
 PORTFOLIO_UNIT_TESTS = "dbt_project/models/marts/portfolio/_portfolio__unit_tests.yml"
 DELIVERY_UNIT_TESTS = "dbt_project/models/marts/delivery/_delivery__unit_tests.yml"
@@ -79,12 +80,12 @@ _CAC_DOC = f"fct_cac.cac_status, fct_unit_economics.cac / payback_months ({FINAN
 _OUT_DOC = f"fct_initiative_outcomes.outcome_status ({PORTFOLIO_YML})"
 _KANO_DOC = f"fct_kano_features.dominant_category ({FEEDBACK_YML})"
 _KANO_SAMPLE = "feedback.generate_feedback Kano answers; truth feedback Kano categories per feature"
-_RICE_DOC = "fct_portfolio_scores.*_source (portfolio/scoring.py docstring; docs/architecture.md)"
+_RICE_DOC = f"fct_portfolio_scores.*_source ({PORTFOLIO_SCORES_YML}; portfolio/scoring.py)"
 _RICE_SAMPLE = "jira.generate_jira ideas and initiatives + analytics.PLANTED_OUTCOMES"
 _JIRA_DOC = f"fct_issue_cycle_times.status_category ({DELIVERY_YML}); int_jira_statuses_categorised.category_source"
 _JIRA_SAMPLE = "jira.generate_jira workflow statuses (REST statusCategory, UI CSV in 4 locales)"
-_FX_DOC = "macros/finance.sql to_reporting_currency; README 'Unit economics'"
-_Q_DOC = "README 'What gets rejected'; ingest/<source> row checks"
+_FX_DOC = "dbt_project/macros/finance.sql to_reporting_currency; README.md 'Marts (published)' finance conventions"
+_Q_DOC = "README.md 'Sources' and 'Data directory' (the quarantine keeps each row's reason)"
 
 RULES: tuple[Rule, ...] = (
     # ---- acquisition attribution (fct_customer_acquisition)
@@ -193,7 +194,7 @@ RULES: tuple[Rule, ...] = (
         "spend.credit_netted",
         "CAC convention",
         "A negative spend line (credit, adjustment) is loaded and netted.",
-        f"fct_cac.credits ({FINANCE_YML}); README 'Unit economics'",
+        f"fct_cac.credits ({FINANCE_YML}); README.md 'Marts (published)' finance conventions",
         "billing._plan_spend planted credit; truth billing.planted_spend_credit",
         _count("fct_cac", "credits < 0"),
     ),

@@ -27,6 +27,8 @@ def test_each_rule_is_counted_or_names_the_test_that_exercises_it(rule):
     assert (rule.query is None) != (rule.tested_elsewhere is None), rule.rule_id
     assert rule.database in DATABASES
     assert rule.documented and rule.sample
+    for cited in re.findall(r"[\w./-]+\.(?:yml|md|py|sql)\b", rule.documented):
+        assert (REPO_ROOT / cited).is_file(), f"{rule.rule_id} cites {cited}, which does not exist"
     if rule.query is not None:
         assert re.match(r"(?s)^select count\(\*\)|^select coalesce\(sum\(", rule.query), rule.query
         return
