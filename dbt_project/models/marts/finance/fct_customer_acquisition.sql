@@ -8,14 +8,15 @@
     1. billing_metadata: the acquisition channel the company records in the billing customer's metadata;
     2. first_touch_utm: the earliest analytics event at or before acquisition, of the customer's product user
        (billing metadata user_id; anonymous events count once identity stitching ties them to the user), that
-       carries a UTM touch: a utm_source (or, without one, a utm_campaign) where the vendor puts it:
-       - Amplitude user_properties (Browser SDK web attribution): initial_utm_* ($setOnce: the user's first
-         touch as Amplitude recorded it; 'EMPTY', the SDK's marker for a first visit without UTM, is no touch),
-         else utm_* ($set: this visit's);
-       - event properties: Mixpanel's utm_* (the JavaScript library's UTM super properties), or utm_* sent
-         as Amplitude event_properties;
-       source and campaign are read as a pair from the first of those that has one, so a campaign is never
-       paired with another touch's source. A later touch never overrides the earliest one. Referrers
+       carries a UTM touch: a utm_source (or, without one, a utm_campaign) where the vendor puts it, read as a
+       source and campaign pair from the first of these that has one (a campaign is never paired with another
+       touch's source):
+       a. Amplitude user_properties initial_utm_* (Browser SDK web attribution, $setOnce: the user's first touch
+          as Amplitude recorded it; 'EMPTY', the SDK's marker for a first visit without UTM, is no touch);
+       b. event properties utm_*: Mixpanel's (the JavaScript library's UTM super properties), or utm_* sent as
+          Amplitude event_properties;
+       c. Amplitude user_properties utm_* ($set: the latest visit's).
+       A later touch never overrides the earliest one. Referrers
        (Mixpanel $initial_referring_domain, Amplitude referrer) are not a channel: no rule maps a domain to one;
     3. unattributed.
     Channel names go through var('channel_map') (unmapped names pass through lower-cased).
