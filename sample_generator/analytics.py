@@ -261,6 +261,7 @@ class AnalyticsTruths:
     late_signup_users: int  # sign-ups in the last days (incomplete cohorts)
     users_identified_later: int  # anonymous on an earlier day than their sign-up day
     anonymous_only_devices: int  # visitors that never sign up
+    utm_users: int  # signed-up users with planted UTM touches (planted_utm_plan); billing's truths attribute them
     mixpanel_insert_id_collisions: tuple[str, ...]  # $insert_id shared by two different events (not duplicates)
     files: tuple[str, ...]  # relative to the landing dir, POSIX separators, sorted
 
@@ -279,6 +280,126 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return value.as_posix()
     return value
+
+
+# ------------------------------------------------------------------------------------------- UTM touches
+
+# First-touch UTM attribution (fct_customer_acquisition's second rule). A share of signed-up Web users arrives
+# through a campaign link; each vendor records it where its web SDK does:
+# * Mixpanel (JavaScript library): utm_source/utm_medium/utm_campaign as super properties, so every event from the
+#   touch on carries the latest touch's values; $initial_referrer / $initial_referring_domain ("$direct" without a
+#   referrer) on every event.
+# * Amplitude (Browser SDK web attribution): user_properties utm_* ($set, the latest touch) and initial_utm_*
+#   ($setOnce: the first touch, or "EMPTY" when the first visit had none), with referrer / initial_referrer.
+# Kinds: "first_visit" (the touch is the user's first event), "first_visit_then_other" (a later second campaign
+# that must not override the first), "direct_then_touch" (a first visit without UTM, the touch a day or more
+# later). Drawn from a stream of their own, so no other planted truth moves.
+P_UTM_USER = 0.6  # of signed-up Web users
+UTM_KINDS = (("first_visit", 0.5), ("first_visit_then_other", 0.25), ("direct_then_touch", 0.25))
+# (utm_source, utm_medium, utm_campaign, referrer or None): unmapped sources, so they pass through
+# var('channel_map') lower-cased as channels of their own with no spend.
+UTM_FIRST_CAMPAIGNS = (
+    ("newsletter", "email", "weekly_digest", None),
+    ("producthunt", "referral", "launch_day", "https://www.producthunt.com/products/pmw"),
+)
+UTM_LATER_CAMPAIGN = ("linkedin", "paid_social", "retargeting_q1", "https://www.linkedin.com/")
+_NOT_A_TOUCH = ("plan_upgraded", "$identify")  # server-side (Segment CSV) and identity events carry no page UTMs
+
+
+@dataclass(frozen=True)
+class UtmTouch:
+    at_ms: int  # the event that carries it (every later event carries it too, until the next touch)
+    source: str
+    medium: str
+    campaign: str
+    referrer: str | None
+
+
+@dataclass(frozen=True)
+class UtmPlan:
+    kind: str
+    touches: tuple[UtmTouch, ...]  # in time order; touches[0] is the first touch
+
+    @property
+    def first_visit_is_direct(self) -> bool:
+        return self.kind == "direct_then_touch"
+
+
+def planted_utm_plan(seed: int, profile: _Profile, events: list[Event]) -> UtmPlan | None:
+    """The UTM touches planted for this signed-up user's events (None: the user never came through a campaign).
+
+    A pure function of the seed, the user's index and events: the analytics writer plants it and the billing
+    truths replay it, so both agree on which customer first-touch attribution gives which channel.
+    """
+    if profile.user_id is None or profile.platform != "Web":  # UTM links land in a browser: web SDKs only
+        return None
+    rng = random.Random(f"utm:{seed}:{profile.index}")
+    if rng.random() >= P_UTM_USER:
+        return None
+    kind = _pick_weighted(rng, UTM_KINDS)
+    first_campaign = UTM_FIRST_CAMPAIGNS[_below(rng, len(UTM_FIRST_CAMPAIGNS))]
+    times = sorted(e[0] for e in events if e[1] not in _NOT_A_TOUCH)
+    if not times:
+        return None
+    later = [t for t in times if t >= times[0] + DAY]
+    if kind == "direct_then_touch":
+        if not later:
+            return None
+        return UtmPlan(kind, (UtmTouch(later[_below(rng, len(later))], *first_campaign),))
+    first = UtmTouch(times[0], *first_campaign)
+    if kind == "first_visit_then_other" and later:
+        return UtmPlan(kind, (first, UtmTouch(later[_below(rng, len(later))], *UTM_LATER_CAMPAIGN)))
+    return UtmPlan("first_visit", (first,))
+
+
+def _pick_weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
+    r = rng.random() * sum(w for _o, w in options)
+    for option, weight in options:
+        r -= weight
+        if r < 0:
+            return option
+    return options[-1][0]
+
+
+def _referring_domain(referrer: str | None) -> str:
+    return referrer.split("/")[2] if referrer else "$direct"
+
+
+def _utm_event_properties(plan: UtmPlan, t: int) -> dict[str, Any]:
+    """Mixpanel: the UTM super properties in force at ``t`` and the initial referrer of the first visit."""
+    first_referrer = None if plan.first_visit_is_direct else plan.touches[0].referrer
+    props: dict[str, Any] = {
+        "$initial_referrer": first_referrer or "$direct",
+        "$initial_referring_domain": _referring_domain(first_referrer),
+    }
+    current = [touch for touch in plan.touches if touch.at_ms <= t]
+    if current:
+        touch = current[-1]
+        props.update(utm_source=touch.source, utm_medium=touch.medium, utm_campaign=touch.campaign)
+    return props
+
+
+def _utm_user_properties(plan: UtmPlan, t: int) -> dict[str, Any]:
+    """Amplitude: the web attribution user properties in force at ``t``."""
+    current = [touch for touch in plan.touches if touch.at_ms <= t]
+    if plan.first_visit_is_direct:
+        initial = dict.fromkeys(("initial_utm_source", "initial_utm_medium", "initial_utm_campaign"), "EMPTY")
+        initial.update(initial_referrer="EMPTY", initial_referring_domain="EMPTY")
+    else:
+        first = plan.touches[0]
+        initial = {
+            "initial_utm_source": first.source,
+            "initial_utm_medium": first.medium,
+            "initial_utm_campaign": first.campaign,
+            "initial_referrer": first.referrer or "EMPTY",
+            "initial_referring_domain": _referring_domain(first.referrer) if first.referrer else "EMPTY",
+        }
+    if current:
+        touch = current[-1]
+        initial.update(utm_source=touch.source, utm_medium=touch.medium, utm_campaign=touch.campaign)
+        if touch.referrer:
+            initial.update(referrer=touch.referrer, referring_domain=_referring_domain(touch.referrer))
+    return initial
 
 
 # --------------------------------------------------------------------------------------------------- journeys
@@ -946,7 +1067,9 @@ class _ExportWriter:
 
     # ---- per user
 
-    def write_user(self, rng: random.Random, profile: _Profile, events: list[Event]) -> None:
+    def write_user(
+        self, rng: random.Random, profile: _Profile, events: list[Event], utm: UtmPlan | None = None
+    ) -> None:
         events.sort(key=lambda e: (e[0], e[1]))
         amp_const = self._amplitude_constant(rng, profile)
         mp_const = self._mixpanel_constant(profile)
@@ -975,6 +1098,8 @@ class _ExportWriter:
                 self._csv_row(rng, profile, t, props or {})
                 continue
             if t < switch_ms:
+                if utm is not None:
+                    props = {**(props or {}), **_utm_event_properties(utm, t)}
                 self._mixpanel_line(rng, profile, mp_const, t, name, props, identified, delay)
                 self.late["mixpanel"] += late
                 continue
@@ -988,6 +1113,9 @@ class _ExportWriter:
                 user_props = (
                     (props_paid if upgraded_at is not None and t >= upgraded_at else props_free) if identified else "{}"
                 )
+                if utm is not None:  # the SDK's attribution user properties ride on anonymous events too
+                    known = json.loads(user_props) or {}
+                    user_props = _json({**known, **_utm_user_properties(utm, t)})
             event_time = stamp(t)
             up = stamp(upload)
             line = (
@@ -1264,6 +1392,7 @@ def generate_analytics(
 
     truths = _TruthAccumulator(start_ms, end_ms, days, launch_ms)
     identified_later = 0
+    utm_users = 0
     with tempfile.TemporaryDirectory(prefix="pmw-sample-") as tmp:
         writer = _ExportWriter(landing_dir, Path(tmp), switch_ms=switch_ms, mess=mess, tz=tz)
         for i in range(users + visitors):
@@ -1274,12 +1403,15 @@ def generate_analytics(
                 )  # fmt: skip
                 identified_later += later
                 truths.add_user(profile, journey.events)
+                utm = planted_utm_plan(seed, profile, journey.events)
+                utm_users += utm is not None
             else:
+                utm = None
                 rng = random.Random((seed << 40) | i)
                 profile = _profile(rng, i, None)
                 journey = _Journey(rng, profile, switch_ms, end_ms)
                 _visitor_journey(journey, start_ms=start_ms, days=days)
-            writer.write_user(rng, profile, journey.events)
+            writer.write_user(rng, profile, journey.events, utm)
         writer.finish()
 
     events_by_source = {s: sum(c.values()) for s, c in writer.events_by_source_and_name.items()}
@@ -1344,6 +1476,7 @@ def generate_analytics(
         late_signup_users=late_signups,
         users_identified_later=identified_later,
         anonymous_only_devices=visitors,
+        utm_users=utm_users,
         mixpanel_insert_id_collisions=tuple(writer.collisions),
         files=tuple(sorted(writer.files)),
     )

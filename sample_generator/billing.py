@@ -28,6 +28,10 @@ Definitions behind the truths (the tests recompute them from the files):
 * New paying customer: a customer's first invoice with ``amount_paid > 0``, in the month of its ``paid_at``;
   channel = the ``acquisition_channel`` metadata ("unattributed" when absent). Trials that never convert and
   reactivations are not new customers. First paid invoices are never refunded.
+* First-touch UTM (with the analytics sample loaded): of the customers without a metadata channel, those whose
+  product user has a planted UTM touch (``analytics.planted_utm_plan``) at or before the first payment take its
+  utm_source as their channel (``first_touch_utm_customers``); the channel truths above stay the metadata's, which
+  is what a run without analytics attributes.
 * CAC = spend in USD (config rates) / new paying customers, per channel over the whole range; blended = all
   spend / all new paying customers. ``paid_search`` spend is set to exactly 250 USD per new paying customer.
 * MRR at a month's end = for every subscription, the monthly-normalised recurring amount in force just before
@@ -222,6 +226,12 @@ class BillingTruths:
     planted_cac_channel: str
     planted_cac_usd: str
     planted_spend_credit: SpendCredit | None  # loaded and netted into spend_usd_by_channel_month (None: < 2 months)
+    # First-touch UTM attribution, with the analytics sample loaded too (the channel truths above are the billing
+    # metadata's alone, as a run without analytics attributes them): customer id -> the channel of the user's
+    # planted first UTM touch (analytics.planted_utm_plan) at or before acquisition, for the customers without a
+    # metadata channel; and the customers whose metadata channel stands although a UTM touch came first.
+    first_touch_utm_customers: dict[str, str]
+    metadata_over_utm_customers: int
     # Recurring revenue (USD at the config rates)
     mrr_usd_by_month: dict[str, str]
     mrr_movements_usd_by_month: dict[str, dict[str, str]]  # new, expansion, contraction, churn, reactivation
@@ -272,13 +282,36 @@ def analytics_plan_upgrades(
 
     Replays the analytics journeys with the analytics module's per-user random streams (no files written).
     """
+    upgrades, others, _touches = _replay_analytics(
+        seed, users, start, days=days, events_per_user=events_per_user, mess=mess, signup_days=signup_days,
+        launches=launches,
+    )  # fmt: skip
+    return upgrades, others
+
+
+def _replay_analytics(
+    seed: int,
+    users: int,
+    start: date,
+    *,
+    days: int = ANALYTICS_DAYS,
+    events_per_user: int = ANALYTICS_EVENTS_PER_USER,
+    mess: bool = True,
+    signup_days: int | None = None,
+    launches: dict[str, datetime] | None = None,
+) -> tuple[list[AnalyticsUpgrade], list[str], dict[str, _analytics.UtmTouch]]:
+    """analytics_plan_upgrades, plus each signed-up user's planted first UTM touch (user id -> touch)."""
     upgrades: list[AnalyticsUpgrade] = []
     others: list[str] = []
+    first_touches: dict[str, _analytics.UtmTouch] = {}
     for i in range(users):  # the same journeys as generate_analytics
         _rng, profile, journey, _later = _analytics.signed_up_journey(
             seed, i, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
             signup_days=signup_days, launches=launches,
         )  # fmt: skip
+        utm = _analytics.planted_utm_plan(seed, profile, journey.events)
+        if utm is not None:
+            first_touches[str(profile.user_id)] = utm.touches[0]
         ups = [e for e in journey.events if e[1] == "plan_upgraded"]
         if ups:
             t, _name, _s, props, _i = ups[0]
@@ -287,7 +320,7 @@ def analytics_plan_upgrades(
             upgrades.append(AnalyticsUpgrade(str(profile.user_id), t, props["plan"], props["currency"], country))
         else:
             others.append(str(profile.user_id))
-    return upgrades, others
+    return upgrades, others, first_touches
 
 
 # --------------------------------------------------------------------------------------------------- model
@@ -891,7 +924,9 @@ def generate_billing(
     month_ends = [_add_months(_epoch(start), k + 1) for k in range(months)]
 
     sim = _Simulator(seed, start, end)
-    upgrades, others = analytics_plan_upgrades(seed, users, start, signup_days=analytics_signup_days, launches=launches)
+    upgrades, others, first_touches = _replay_analytics(
+        seed, users, start, signup_days=analytics_signup_days, launches=launches
+    )
     analytics_end = _epoch(start + timedelta(days=ANALYTICS_DAYS))
     for k, up in enumerate(upgrades):
         rng = random.Random((seed << 40) | (1 << 38) | k)
@@ -941,6 +976,17 @@ def generate_billing(
         if c.first_paid is not None and c.first_paid < sim.end_s:
             new_by[c.channel][_month(c.first_paid)] += 1
     n_planted = sum(new_by[PLANTED_CAC_CHANNEL].values())
+    first_touch_utm: dict[str, str] = {}
+    metadata_over_utm = 0
+    for c in customers:
+        touch = first_touches.get(c.user_id)
+        if c.first_paid is None or c.first_paid >= sim.end_s or touch is None or touch.at_ms > c.first_paid * 1000:
+            continue
+        if c.channel == UNATTRIBUTED:
+            # No utm_source of the sample is in CHANNEL_MAP: it passes through lower-cased.
+            first_touch_utm[c.id] = CHANNEL_MAP.get(touch.source, touch.source.lower())
+        else:
+            metadata_over_utm += 1
     if n_planted == 0:
         raise ValueError("no new paying customer in the planted CAC channel; raise users")
 
@@ -1035,6 +1081,8 @@ def generate_billing(
         cac_usd_by_channel=cac,
         blended_cac_usd=_usd_str(blended),
         planted_cac_channel=PLANTED_CAC_CHANNEL,
+        first_touch_utm_customers=dict(sorted(first_touch_utm.items())),
+        metadata_over_utm_customers=metadata_over_utm,
         planted_cac_usd=_usd_str(Decimal(PLANTED_CAC_MINOR) / 100),
         planted_spend_credit=spend_credit,
         mrr_usd_by_month={m: _usd_str(v) for m, v in zip(month_keys, mrr_total, strict=True)},

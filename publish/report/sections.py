@@ -653,6 +653,8 @@ def section_unit_economics(ctx: Context) -> str:
     caption = (
         f"{esc(fmt_month(month))}, in {esc(currency)} per new paying customer. Predicted LTV = ARPA × gross margin ÷ "
         "monthly churn; CAC = marketing spend, net of credits and adjustments, ÷ new paying customers. "
+        "A customer's channel is the one billing records, else the first UTM campaign that brought them (first "
+        "touch: a later campaign does not count), else Unattributed. "
         + (
             f"{esc(', '.join(no_spend))} had no marketing spend: no CAC (not 0), and LTV:CAC and payback do not "
             "apply, so they carry no target mark. "

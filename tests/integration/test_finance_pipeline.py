@@ -3,8 +3,9 @@ and compared with the truths the generator planted (sample_generator/billing.py)
 
 One module-scoped run: generate_billing at its smallest accepted size (users=200, months=4). The analytics sample
 is NOT generated: generate_billing replays the analytics journeys itself (no files needed), and without analytics
-events fct_customer_acquisition cannot re-attribute the truths' "unattributed" customers by first-touch UTM (a
-rule the truths do not model), so channels are the billing metadata's, as in the truths.
+events fct_customer_acquisition cannot re-attribute the truths' "unattributed" customers by first-touch UTM (that
+truth, first_touch_utm_customers, is asserted on the shared run in test_rule_coverage_pipeline.py), so channels
+are the billing metadata's, as in the channel truths.
 
 Money: the truths are exact decimals (minor x rate / 100, 6 places); marts store DECIMAL(18,4). Sums are compared
 to the cent (|difference| < 0.005 USD).

@@ -11,7 +11,7 @@ import json
 import math
 import re
 import zipfile
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,8 +20,8 @@ import pytest
 from core.config import load_config
 from core.settings import DEFAULT_CONFIG_PATH
 from sample_generator import AnalyticsTruths, generate_analytics, generate_events_bench
-from sample_generator.analytics import MIXPANEL_TIMEZONE
-from tests.support.analytics_readback import AMPLITUDE_TIME, ReadBack, amplitude_members, mixpanel_utc
+from sample_generator.analytics import MIXPANEL_TIMEZONE, UTM_FIRST_CAMPAIGNS, UTM_LATER_CAMPAIGN
+from tests.support.analytics_readback import AMPLITUDE_TIME, ReadBack, amplitude_members, mixpanel_lines, mixpanel_utc
 
 USERS = 300
 DAYS = 45
@@ -315,3 +315,63 @@ def test_bench_files(tmp_path):
         counts.append(len(rows))
     assert sum(counts) == 2_001 and max(counts) - min(counts) <= len(paths)
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(p.name for p in paths)
+
+
+def _utm_touches_in_the_files(sample) -> dict[str, list[tuple[datetime, str, str]]]:
+    """user -> every (time, utm_source as its vendor stores it, where) in the files, read the way each vendor's
+    attribution is documented: Mixpanel event properties utm_*; Amplitude user_properties initial_utm_* (the first
+    touch; 'EMPTY' = none) and utm_* (the latest). Anonymous events count through their device's user."""
+    landing, truths = sample
+    device_user: dict[str, str] = {}
+    raw: list[tuple[str | None, str, datetime, str, str]] = []
+    for _rel, _member, lines in amplitude_members(landing, truths):
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "event_type" not in row:
+                continue
+            user = None if row["user_id"] is None else str(row["user_id"])
+            if user is not None:
+                device_user[row["device_id"]] = user
+            props = row["user_properties"] or {}
+            when = datetime.strptime(row["event_time"], AMPLITUDE_TIME).replace(tzinfo=UTC)
+            for key in ("initial_utm_source", "utm_source"):
+                if props.get(key) not in (None, "EMPTY"):
+                    raw.append((user, row["device_id"], when, props[key], f"amplitude.user_properties.{key}"))
+    for _rel, lines in mixpanel_lines(landing, truths):
+        for line in lines:
+            if line == "terminated early":
+                continue
+            props = json.loads(line)["properties"]
+            if not str(props["time"]).isdigit():
+                continue
+            user = props.get("$user_id")
+            if user is not None:
+                device_user[props["$device_id"]] = user
+            if "utm_source" in props:
+                when = mixpanel_utc(int(props["time"]))
+                raw.append((user, props["$device_id"], when, props["utm_source"], "mixpanel.properties.utm_source"))
+    touches: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
+    for user, device, when, source, where in raw:
+        resolved = user or device_user.get(device)
+        if resolved is not None:
+            touches[resolved].append((when, source, where))
+    return {user: sorted(found) for user, found in touches.items()}
+
+
+def test_planted_utm_touches_are_where_each_vendor_puts_them(sample):
+    _landing, truths = sample
+    touches = _utm_touches_in_the_files(sample)
+    assert len(touches) == truths.utm_users > 0
+    first_sources = {found[0][1] for found in touches.values()}
+    assert first_sources == {campaign[0] for campaign in UTM_FIRST_CAMPAIGNS}  # the later campaign is never first
+    later = [user for user, found in touches.items() if UTM_LATER_CAMPAIGN[0] in {source for _w, source, _p in found}]
+    assert later, "no user got a later campaign that the first touch must win over"
+    where = {place for found in touches.values() for _w, _s, place in found}
+    assert where == {
+        "mixpanel.properties.utm_source",
+        "amplitude.user_properties.initial_utm_source",
+        "amplitude.user_properties.utm_source",
+    }

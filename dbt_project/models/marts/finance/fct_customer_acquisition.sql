@@ -7,8 +7,17 @@
     channel, by the first rule that gives one (attribution_rule says which):
     1. billing_metadata: the acquisition channel the company records in the billing customer's metadata;
     2. first_touch_utm: the earliest analytics event at or before acquisition, of the customer's product user
-       (billing metadata user_id; anonymous events count once identity stitching ties them to the user), whose
-       properties carry a utm_source (or, without one, a utm_campaign);
+       (billing metadata user_id; anonymous events count once identity stitching ties them to the user), that
+       carries a UTM touch: a utm_source (or, without one, a utm_campaign) where the vendor puts it, read as a
+       source and campaign pair from the first of these that has one (a campaign is never paired with another
+       touch's source):
+       a. Amplitude user_properties initial_utm_* (Browser SDK web attribution, $setOnce: the user's first touch
+          as Amplitude recorded it; 'EMPTY', the SDK's marker for a first visit without UTM, is no touch);
+       b. event properties utm_*: Mixpanel's (the JavaScript library's UTM super properties), or utm_* sent as
+          Amplitude event_properties;
+       c. Amplitude user_properties utm_* ($set: the latest visit's).
+       A later touch never overrides the earliest one. Referrers
+       (Mixpanel $initial_referring_domain, Amplitude referrer) are not a channel: no rule maps a domain to one;
     3. unattributed.
     Channel names go through var('channel_map') (unmapped names pass through lower-cased).
 -#}
@@ -56,16 +65,62 @@ acquired as (
 
 ),
 
-utm_touches as (
+-- Only events whose JSON mentions utm can be a touch: the JSON is parsed for those alone.
+events_with_utm as (
+
+    select
+        staged_events.event_id,
+        staged_events.properties,
+        staged_events.user_properties
+    from {{ ref('stg_analytics__events') }} as staged_events
+    where
+        coalesce(staged_events.properties, '') like '%utm%'
+        or coalesce(staged_events.user_properties, '') like '%utm%'
+
+),
+
+touch_fields as (
 
     select
         events.resolved_user_id as user_id,
         events.event_id,
         events.event_at,
-        {{ json_text('events.properties', 'utm_source') }} as utm_source,
-        {{ json_text('events.properties', 'utm_campaign') }} as utm_campaign
+        nullif(nullif(trim({{ json_text('events_with_utm.user_properties', 'initial_utm_source') }}), ''), 'EMPTY')
+            as initial_utm_source,
+        nullif(nullif(trim({{ json_text('events_with_utm.user_properties', 'initial_utm_campaign') }}), ''), 'EMPTY')
+            as initial_utm_campaign,
+        nullif(trim({{ json_text('events_with_utm.properties', 'utm_source') }}), '') as event_utm_source,
+        nullif(trim({{ json_text('events_with_utm.properties', 'utm_campaign') }}), '') as event_utm_campaign,
+        nullif(trim({{ json_text('events_with_utm.user_properties', 'utm_source') }}), '') as user_utm_source,
+        nullif(trim({{ json_text('events_with_utm.user_properties', 'utm_campaign') }}), '') as user_utm_campaign
     from {{ ref('int_events_sessionized') }} as events
+    inner join events_with_utm
+        on events.event_id = events_with_utm.event_id
     where events.resolved_user_id in (select acquired.user_id from acquired)
+
+),
+
+utm_touches as (
+
+    select
+        touch_fields.user_id,
+        touch_fields.event_id,
+        touch_fields.event_at,
+        case
+            when coalesce(touch_fields.initial_utm_source, touch_fields.initial_utm_campaign) is not null
+                then touch_fields.initial_utm_source
+            when coalesce(touch_fields.event_utm_source, touch_fields.event_utm_campaign) is not null
+                then touch_fields.event_utm_source
+            else touch_fields.user_utm_source
+        end as utm_source,
+        case
+            when coalesce(touch_fields.initial_utm_source, touch_fields.initial_utm_campaign) is not null
+                then touch_fields.initial_utm_campaign
+            when coalesce(touch_fields.event_utm_source, touch_fields.event_utm_campaign) is not null
+                then touch_fields.event_utm_campaign
+            else touch_fields.user_utm_campaign
+        end as utm_campaign
+    from touch_fields
 
 ),
 
@@ -87,7 +142,7 @@ first_touches as (
         inner join acquired
             on utm_touches.user_id = acquired.user_id
         where
-            coalesce(nullif(trim(utm_touches.utm_source), ''), nullif(trim(utm_touches.utm_campaign), '')) is not null
+            coalesce(utm_touches.utm_source, utm_touches.utm_campaign) is not null
             and utm_touches.event_at <= acquired.acquired_at
     ) as ranked_touches
     where ranked_touches.touch_rank = 1

@@ -1,175 +1,54 @@
 {#-
-    MRR per customer and month, with its movement, plus the month's revenue and refunds.
+    MRR per customer and month, with its movement, plus the month's revenue and refunds: int_customer_mrr_monthly
+    (exact) published. Each customer's month-end MRR is rounded once, here, to 4 decimals (half away from zero); the
+    bridge columns (mrr_change and the movement amounts) are differences of those published amounts, exact, so the
+    MRR waterfall reconciles to the ten-thousandth (the fct_mrr gate's movements_add_up_to_the_change). Marts that
+    sum or divide MRR (fct_unit_economics) read the exact amounts from int_customer_mrr_monthly, not these.
     The full reasoning is the docs block fct_mrr in finance/_finance__docs.md.
 -#}
 
-with months as (
-
-    select * from {{ ref('int_finance_months_spined') }}
-
-),
-
-segments as (
-
-    select * from {{ ref('int_subscription_mrr_segments') }}
-
-),
-
-revenue as (
-
-    select * from {{ ref('int_customer_revenue_monthly') }}
-
-),
-
-subscription_month_ends as (
-
-    -- Each subscription's segment in force at the month's end: the latest one started by then and not yet over.
-    select
-        segments.customer_id,
-        months.month_start,
-        segments.subscription_id,
-        segments.monthly_rate,
-        row_number() over (
-            partition by segments.subscription_id, months.month_start
-            order by segments.segment_start desc, segments.is_proration desc, segments.segment_id desc
-        ) as segment_rank
-    from segments
-    inner join months
-        on
-            segments.segment_start < months.next_month_start
-            and segments.segment_end >= months.next_month_start
-
-),
-
-customer_mrr as (
+with published as (
 
     select
-        subscription_month_ends.customer_id,
-        subscription_month_ends.month_start,
-        sum(subscription_month_ends.monthly_rate) as mrr,
-        count(*) as active_subscriptions
-    from subscription_month_ends
-    where subscription_month_ends.segment_rank = 1 and subscription_month_ends.monthly_rate > 0
-    group by subscription_month_ends.customer_id, subscription_month_ends.month_start
-
-),
-
-customer_first_months as (
-
-    select
-        first_seen.customer_id,
-        min(first_seen.first_month) as first_month
-    from (
-        select
-            segments.customer_id,
-            {{ month_start('segments.segment_start') }} as first_month
-        from segments
-        union all
-        select
-            revenue.customer_id,
-            revenue.revenue_month as first_month
-        from revenue
-    ) as first_seen
-    group by first_seen.customer_id
-
-),
-
-customer_months as (
-
-    select
-        customer_first_months.customer_id,
-        months.month_start,
-        cast(coalesce(customer_mrr.mrr, 0) as decimal(18, 4)) as mrr,
-        coalesce(customer_mrr.active_subscriptions, 0) as active_subscriptions,
-        coalesce(revenue.revenue, 0) as revenue,
-        coalesce(revenue.refunds, 0) as refunds,
-        coalesce(revenue.net_revenue, 0) as net_revenue
-    from customer_first_months
-    inner join months
-        on customer_first_months.first_month <= months.month_start
-    left join customer_mrr
-        on
-            customer_first_months.customer_id = customer_mrr.customer_id
-            and months.month_start = customer_mrr.month_start
-    left join revenue
-        on
-            customer_first_months.customer_id = revenue.customer_id
-            and months.month_start = revenue.revenue_month
-
-),
-
-with_history as (
-
-    select
-        customer_months.*,
-        coalesce(
-            lag(customer_months.mrr) over (
-                partition by customer_months.customer_id order by customer_months.month_start
-            ),
-            0
-        ) as previous_mrr,
-        coalesce(
-            max(case when customer_months.mrr > 0 then 1 else 0 end) over (
-                partition by customer_months.customer_id
-                order by customer_months.month_start
-                rows between unbounded preceding and 1 preceding
-            ),
-            0
-        ) as had_mrr_before
-    from customer_months
-
-),
-
-classified as (
-
-    select
-        with_history.*,
-        case
-            when with_history.previous_mrr = 0 and with_history.mrr > 0 and with_history.had_mrr_before = 0
-                then 'new'
-            when with_history.previous_mrr = 0 and with_history.mrr > 0 then 'reactivation'
-            when with_history.previous_mrr > 0 and with_history.mrr = 0 then 'churn'
-            when with_history.mrr > with_history.previous_mrr then 'expansion'
-            when with_history.mrr < with_history.previous_mrr then 'contraction'
-            else 'unchanged'
-        end as movement
-    from with_history
+        customer_mrr.*,
+        cast(customer_mrr.mrr as decimal(18, 4)) as published_mrr,
+        cast(customer_mrr.previous_mrr as decimal(18, 4)) as published_previous_mrr
+    from {{ ref('int_customer_mrr_monthly') }} as customer_mrr
 
 )
 
 select
-    cast({{ surrogate_key(['classified.customer_id', 'classified.month_start']) }} as varchar) as customer_month_id,
-    cast(classified.customer_id as varchar) as customer_id,
-    cast(classified.month_start as date) as month_start,
-    cast(classified.mrr as decimal(18, 4)) as mrr,
-    cast(classified.previous_mrr as decimal(18, 4)) as previous_mrr,
-    cast(classified.mrr - classified.previous_mrr as decimal(18, 4)) as mrr_change,
-    cast(classified.movement as varchar) as movement,
+    cast(published.customer_month_id as varchar) as customer_month_id,
+    cast(published.customer_id as varchar) as customer_id,
+    cast(published.month_start as date) as month_start,
+    published.published_mrr as mrr,
+    published.published_previous_mrr as previous_mrr,
+    cast(published.published_mrr - published.published_previous_mrr as decimal(18, 4)) as mrr_change,
+    cast(published.movement as varchar) as movement,
     cast(
-        case when classified.movement = 'new' then classified.mrr else 0 end as decimal(18, 4)
+        case when published.movement = 'new' then published.published_mrr else 0 end as decimal(18, 4)
     ) as new_mrr,
     cast(
-        case when classified.movement = 'expansion' then classified.mrr - classified.previous_mrr else 0 end
-        as decimal(18, 4)
+        case
+            when published.movement = 'expansion' then published.published_mrr - published.published_previous_mrr
+            else 0
+        end as decimal(18, 4)
     ) as expansion_mrr,
     cast(
-        case when classified.movement = 'contraction' then classified.mrr - classified.previous_mrr else 0 end
-        as decimal(18, 4)
+        case
+            when published.movement = 'contraction' then published.published_mrr - published.published_previous_mrr
+            else 0
+        end as decimal(18, 4)
     ) as contraction_mrr,
     cast(
-        case when classified.movement = 'churn' then -classified.previous_mrr else 0 end as decimal(18, 4)
+        case when published.movement = 'churn' then -published.published_previous_mrr else 0 end as decimal(18, 4)
     ) as churned_mrr,
     cast(
-        case when classified.movement = 'reactivation' then classified.mrr else 0 end as decimal(18, 4)
+        case when published.movement = 'reactivation' then published.published_mrr else 0 end as decimal(18, 4)
     ) as reactivation_mrr,
-    cast(classified.active_subscriptions as bigint) as active_subscriptions,
-    cast(classified.revenue as decimal(18, 4)) as revenue,
-    cast(classified.refunds as decimal(18, 4)) as refunds,
-    cast(classified.net_revenue as decimal(18, 4)) as net_revenue,
+    cast(published.active_subscriptions as bigint) as active_subscriptions,
+    cast(published.revenue as decimal(18, 4)) as revenue,
+    cast(published.refunds as decimal(18, 4)) as refunds,
+    cast(published.net_revenue as decimal(18, 4)) as net_revenue,
     cast({{ sql_string_literal(var('reporting_currency') | upper) }} as varchar) as reporting_currency
-from classified
-where
-    classified.mrr != 0
-    or classified.previous_mrr != 0
-    or classified.revenue != 0
-    or classified.refunds != 0
+from published

@@ -8,14 +8,15 @@
 with mrr as (
 
     select
-        fct_mrr.month_start,
+        customer_mrr.month_start,
         coalesce(acquisitions.channel, 'unattributed') as channel,
-        fct_mrr.mrr,
-        fct_mrr.previous_mrr,
-        fct_mrr.movement
-    from {{ ref('fct_mrr') }} as fct_mrr
+        -- The unrounded per-customer MRR (fct_mrr's published column is rounded): summed exactly below.
+        customer_mrr.mrr,
+        customer_mrr.previous_mrr,
+        customer_mrr.movement
+    from {{ ref('int_customer_mrr_monthly') }} as customer_mrr
     left join {{ ref('fct_customer_acquisition') }} as acquisitions
-        on fct_mrr.customer_id = acquisitions.customer_id
+        on customer_mrr.customer_id = acquisitions.customer_id
 
 ),
 
