@@ -9,6 +9,7 @@ PostgreSQL database at ``$DAGSTER_PG_URL``) when that variable is set. An existi
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Mapping
@@ -79,8 +80,15 @@ def stores_in_postgres(settings: Path) -> bool:
 
 
 def open_instance(paths: Paths, environ: Mapping[str, str] = os.environ) -> dg.DagsterInstance:
-    """The data directory's persistent instance (the caller disposes of it)."""
-    return dg.DagsterInstance.from_config(str(prepare_dagster_home(paths, environ)))
+    """The data directory's persistent instance (the caller disposes of it). On PostgreSQL, Dagster itself reads
+    the URL from this process's environment."""
+    home = prepare_dagster_home(paths, environ)
+    if stores_in_postgres(home / "dagster.yaml") and importlib.util.find_spec("dagster_postgres") is None:
+        raise InstanceSettingsError(
+            f"{home / 'dagster.yaml'} keeps the instance's storage in PostgreSQL, but dagster-postgres is not "
+            "installed: pip install -c constraints.txt -e '.[postgres]'"
+        )
+    return dg.DagsterInstance.from_config(str(home))
 
 
 # Statuses of a run whose worker process should be alive.

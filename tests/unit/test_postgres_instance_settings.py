@@ -9,10 +9,12 @@ import pytest
 import yaml
 
 from core.settings import Paths
+from orchestration import instance as instance_module
 from orchestration.instance import (
     INSTANCE_TEMPLATE,
     POSTGRES_INSTANCE_TEMPLATE,
     InstanceSettingsError,
+    open_instance,
     prepare_dagster_home,
     stores_in_postgres,
 )
@@ -70,3 +72,14 @@ def test_a_url_without_the_psycopg2_driver_is_refused_before_anything_is_created
         prepare_dagster_home(paths, environ={"DAGSTER_PG_URL": url})
     assert named in str(raised.value)
     assert not (paths.data_dir / "dagster_home" / "dagster.yaml").exists()
+
+
+def test_an_instance_on_postgres_without_the_postgres_extra_names_the_extra(tmp_path, monkeypatch):
+    real_find_spec = instance_module.importlib.util.find_spec
+    monkeypatch.setattr(
+        instance_module.importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "dagster_postgres" else real_find_spec(name, *args),
+    )
+    with pytest.raises(InstanceSettingsError, match=r"dagster-postgres is not installed: .*\[postgres\]"):
+        open_instance(Paths(tmp_path / "data"), environ={"DAGSTER_PG_URL": PG_URL})
