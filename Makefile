@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test test-fast lint dev bench clean browser docs bi-clients init
+.PHONY: demo run test test-fast lint dev bench clean browser postgres docs bi-clients init
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, got {sys.version}"'
@@ -23,10 +23,10 @@ run: $(STAMP)
 	$(BIN)/pmw run
 
 ## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium, the
-## BI-client test the DuckDB 1.x clients of `make bi-clients`)
+## BI-client test the DuckDB 1.x clients of `make bi-clients`, the Dagster-on-PostgreSQL test `make postgres`'s server)
 # Two pytest-xdist workers, one test module per worker at a time (module fixtures build once); 1 runs serially.
 PYTEST_WORKERS ?= 2
-test: $(STAMP) lint browser bi-clients
+test: $(STAMP) lint browser bi-clients postgres
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 ## test-fast: ruff and the unit tests only (no subprocess, no dbt, no pipeline run); the loop while editing
@@ -60,6 +60,16 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 	@$(CHROMIUM) --version 2>/dev/null
+
+## postgres: Debian's PostgreSQL server for the test of the Dagster instance on PostgreSQL
+## (tests/integration/test_postgres_instance.py starts its own throwaway server with it; apt-get, sudo when not root)
+POSTGRES_INITDB := /usr/lib/postgresql/*/bin/initdb
+postgres:
+	@ls $(POSTGRES_INITDB) >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+	@ls $(POSTGRES_INITDB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
