@@ -9,10 +9,9 @@ locking and failure handling; this module only loads one file.
 
 from __future__ import annotations
 
-import os
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -35,9 +34,11 @@ from ingest.analytics.sanitise import count_lines, sanitise_lines
 from ingest.analytics.sql import (
     TRAILER_REASON,
     WORK_TABLE_DDL,
+    MemberFile,
     amplitude_rows_sql,
     mixpanel_rows_sql,
     read_lines_sql,
+    read_member_lines_sql,
     sidecar_rejects_insert_sql,
     unit_rows_sql,
 )
@@ -68,9 +69,39 @@ def _duckdb_message(exc: BaseException, temp_path: Path, label: str) -> str:
 _PART_COMPRESSION = "uncompressed"
 
 
+# A ZIP's members are read in batches of about this many lines: large enough that the per-statement cost vanishes
+# (real Amplitude members are hourly shards of a few hundred lines), small enough that a batch's extracted members
+# take little disk and one batch can be parsed while the next is extracted.
+_BATCH_LINES = 200_000
+# DuckDB is handed the batch's file list (and per-member lists) as SQL literals: keep them short.
+_BATCH_MEMBERS = 2_000
+
+
+@dataclass
+class _MemberBatch:
+    """Extracted members of one ZIP read by one DuckDB scan: all Amplitude, all plain or all gzip."""
+
+    members: list[MemberFile] = field(default_factory=list)
+    detected: list[Detected] = field(default_factory=list)
+    lines: int = 0
+
+    @property
+    def compression(self) -> str:
+        return self.detected[0].compression
+
+    @property
+    def full(self) -> bool:
+        return len(self.members) >= _BATCH_MEMBERS or self.lines >= _BATCH_LINES
+
+    def add(self, member: MemberFile, detected: Detected) -> None:
+        self.members.append(member)
+        self.detected.append(detected)
+        self.lines += member.lines
+
+
 class _FileLoader:
-    """Parses one landed file, then writes the outputs. Each JSON-lines unit (a file or a ZIP member) is streamed
-    by one COPY into its own Parquet part (memory stays a few read buffers per worker, whatever the size);
+    """Parses one landed file, then writes the outputs. A JSON-lines file, or a batch of a ZIP's members, is streamed
+    by one COPY into its own Parquet part (memory stays a few read buffers per thread, whatever the size);
     CSV/Parquet files and lines set aside by the Python sanitiser go to the ``rows_`` table of a private
     in-memory DuckDB. The lake file is the loadable rows of the parts in unit order (or of ``rows_``)."""
 
@@ -81,7 +112,6 @@ class _FileLoader:
         self.source_path = landed.path
         self.relative_path = landed.relative_path
         self.work_dir = landed.work_dir  # removed by the loop once the file is done
-        self.workers = max(1, min(2, os.cpu_count() or 1))
         self.parts: dict[int, Path] = {}  # unit_index -> its Parquet part (written by the worker threads)
         self.lines: dict[int, int] = {}  # unit_index -> physical lines of a JSON-lines unit (each a part row)
         self.set_aside: dict[int, int] = {}  # unit_index -> lines the Python reader set aside (blank in the part)
@@ -109,20 +139,25 @@ class _FileLoader:
 
     # -- JSON lines (Amplitude, Mixpanel) -------------------------------------------------------------------
 
-    def _rows_sql(self, vendor: str, lines_sql: str, unit_index: int, member: str | None) -> str:
+    def _rows_sql(self, vendor: str, lines_sql: str) -> str:
         if vendor == AMPLITUDE:
-            select = amplitude_rows_sql(lines_sql, unit_index, member)
+            select = amplitude_rows_sql(lines_sql)
         else:
-            select = mixpanel_rows_sql(lines_sql, unit_index, member, self.config.analytics.mixpanel_project_timezone)
+            select = mixpanel_rows_sql(lines_sql, self.config.analytics.mixpanel_project_timezone)
         return unit_rows_sql(select)
 
-    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> int:
-        """Stream one unit's rows into its part; returns the rows written (COPY counts them)."""
-        part = self.work_dir / f"part-{unit_index}.parquet"
+    def _copy_rows(self, con: duckdb.DuckDBPyConnection, rows_sql: str, part: Path) -> int:
+        """Stream rows into a Parquet part; returns the rows written (COPY counts them)."""
         part.unlink(missing_ok=True)
         (written,) = con.execute(
             f"COPY ({rows_sql}) TO {sql_string(str(part))} (FORMAT parquet, COMPRESSION {_PART_COMPRESSION})"
         ).fetchone()
+        return written
+
+    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> int:
+        """Stream one unit's rows into its part; returns the rows written."""
+        part = self.work_dir / f"part-{unit_index}.parquet"
+        written = self._copy_rows(con, rows_sql, part)
         self.parts[unit_index] = part
         return written
 
@@ -143,7 +178,7 @@ class _FileLoader:
         try:
             read = self._copy_unit(
                 con,
-                self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression), unit_index, member),
+                self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression, unit_index, member)),
                 unit_index,
             )
             if read == physical:
@@ -160,7 +195,7 @@ class _FileLoader:
         try:
             unit = sanitise_lines(path, gzipped, clean, sidecar, label)
             read = self._copy_unit(
-                con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none"), unit_index, member), unit_index
+                con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none", unit_index, member)), unit_index
             )
             if read != unit.lines:  # never a silently dropped line
                 raise AnalyticsFileError(f"cannot read {label}: {read} of its {unit.lines} lines were read")
@@ -175,21 +210,52 @@ class _FileLoader:
             clean.unlink(missing_ok=True)
             sidecar.unlink(missing_ok=True)
 
-    def _load_member(
-        self, con: duckdb.DuckDBPyConnection, path: Path, detected: Detected, unit_index: int, member: str, label: str
-    ) -> None:
+    def _load_batch(self, con: duckdb.DuckDBPyConnection, batch: _MemberBatch) -> None:
+        """One DuckDB scan of a batch of members into one part. If DuckDB refuses the scan or any member's rows differ
+        from its physical lines, the batch is loaded member by member instead, each through the checked unit path
+        (which sets bad lines aside and names the member in its error), so a batch behaves as its members would."""
         cursor = con.cursor()  # one connection per thread; all share the in-memory database
+        part = self.work_dir / f"batch-{batch.members[0].unit_index}.parquet"
         try:
-            self._load_json_unit(cursor, path, detected, unit_index, member, label)
+            if self._copy_batch(cursor, batch, part):
+                self.parts[batch.members[0].unit_index] = part
+                for member in batch.members:
+                    self.lines[member.unit_index] = member.lines
+                return
+            part.unlink(missing_ok=True)
+            for member, member_detected in zip(batch.members, batch.detected, strict=True):
+                label = f"{self.relative_path} member {member.member!r}"
+                self._load_json_unit(
+                    cursor, Path(member.path), member_detected, member.unit_index, member.member, label
+                )
         finally:
             cursor.close()
-            path.unlink(missing_ok=True)
+            for member in batch.members:
+                Path(member.path).unlink(missing_ok=True)
+
+    def _copy_batch(self, con: duckdb.DuckDBPyConnection, batch: _MemberBatch, part: Path) -> bool:
+        """True if the batch's rows are in ``part`` with exactly each member's physical lines."""
+        lines_sql = read_member_lines_sql(batch.members, batch.compression)
+        try:
+            written = self._copy_rows(con, self._rows_sql(AMPLITUDE, lines_sql), part)
+            if written != batch.lines:
+                return False
+            read_per_unit = dict(
+                con.execute(
+                    f"SELECT unit_index, count(*) FROM read_parquet({sql_string(str(part))}) GROUP BY unit_index"
+                ).fetchall()
+            )
+        except (duckdb.IOException, duckdb.InvalidInputException, duckdb.NotImplementedException):
+            return False  # a damaged stream or a line DuckDB refuses: the member-by-member path names and handles it
+        return all(read_per_unit.get(member.unit_index, 0) == member.lines for member in batch.members)
 
     def _load_zip(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Members are extracted one at a time; up to ``workers`` are parsed concurrently (gzip is one stream
-        per core), so extraction of the next overlaps parsing and disk use stays a few members."""
-        in_flight: deque[Future[None]] = deque()
-        with ThreadPoolExecutor(self.workers) as pool:
+        """Members are extracted, recognised and counted one at a time, and gathered into batches of up to
+        _BATCH_LINES lines; each batch is one DuckDB scan (no per-member statement or part). One batch is parsed
+        while the next is extracted, so disk use stays about two batches of compressed members."""
+        in_flight: Future[None] | None = None
+        batch = _MemberBatch()
+        with ThreadPoolExecutor(1) as pool:
             try:
                 members = iter_extracted_members(self.source_path, self.relative_path, self.work_dir, self.limits)
                 for index, info, member_path in members:
@@ -199,20 +265,29 @@ class _FileLoader:
                         member_path.unlink(missing_ok=True)
                         continue
                     if member_detected.vendor != AMPLITUDE:
+                        member_path.unlink(missing_ok=True)
                         raise UnknownFormatError(
                             f"unknown format: {label}: {member_detected.label} data inside a ZIP (only Amplitude "
                             "export ZIPs are supported)"
                         )
-                    in_flight.append(
-                        pool.submit(self._load_member, con, member_path, member_detected, index, info.filename, label)
-                    )
-                    while len(in_flight) >= self.workers:
-                        in_flight.popleft().result()
-                while in_flight:
-                    in_flight.popleft().result()
+                    if batch.members and (batch.full or member_detected.compression != batch.compression):
+                        if in_flight is not None:
+                            in_flight.result()
+                        in_flight, batch = pool.submit(self._load_batch, con, batch), _MemberBatch()
+                    try:
+                        physical = count_lines(member_path, member_detected.container == "gzip", label)
+                    except CorruptFileError:
+                        member_path.unlink(missing_ok=True)
+                        raise
+                    batch.add(MemberFile(str(member_path), index, info.filename, physical), member_detected)
+                if in_flight is not None:
+                    in_flight.result()
+                    in_flight = None
+                if batch.members:
+                    self._load_batch(con, batch)
             except BaseException:
-                for future in in_flight:
-                    future.cancel()
+                if in_flight is not None:
+                    in_flight.cancel()
                 raise
 
     # -- CSV / Parquet (Segment tracks) ---------------------------------------------------------------------
