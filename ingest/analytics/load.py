@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from core.config import PipelineConfig
+from core.duckdb_connection import connect_duckdb
 from core.settings import Paths
 from ingest.analytics import contract
 from ingest.analytics.csv_format import (
@@ -119,7 +120,7 @@ class _FileLoader:
 
     def run(self) -> FileOutputs:
         (self.work_dir / "spill").mkdir(parents=True)
-        con = duckdb.connect()
+        con = connect_duckdb()
         try:
             con.execute(f"SET temp_directory = {sql_string(str(self.work_dir / 'spill'))}")
             con.execute("SET preserve_insertion_order = true")  # line numbering relies on scan order
