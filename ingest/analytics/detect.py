@@ -139,3 +139,26 @@ def detect_member(path: Path, label: str) -> Detected:
         return Detected(EMPTY, "plain")
     gzipped = magic[:2] == MAGIC_GZIP
     return sniff_text(_sniff_bytes(path, gzipped, label), label, "gzip" if gzipped else "plain")
+
+
+_COUNT_CHUNK_BYTES = 1 << 20
+
+
+def detect_member_lines(path: Path, label: str) -> tuple[Detected, int]:
+    """detect_member and the member's physical lines (newlines, plus a last line without one) in one read of it:
+    a ZIP's members are many and small, so reading each once (and decompressing it once) is what counts."""
+    magic = read_magic(path)
+    if not magic or magic[:4] in MAGIC_ZIP or magic[:4] == MAGIC_PARQUET:
+        return detect_member(path, label), 0  # empty (no lines), or refused
+    gzipped = magic[:2] == MAGIC_GZIP
+    try:
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as stream:
+            head = stream.read(_SNIFF_BYTES)
+            detected = sniff_text(head, label, "gzip" if gzipped else "plain")
+            lines, last = head.count(b"\n"), head[-1:]
+            while chunk := stream.read(_COUNT_CHUNK_BYTES):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except (EOFError, zlib.error, OSError) as exc:  # BadGzipFile is an OSError
+        raise CorruptFileError(f"corrupt gzip data in {label}: {exc}") from exc
+    return detected, lines + (last not in (b"\n", b""))

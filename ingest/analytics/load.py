@@ -29,7 +29,7 @@ from ingest.analytics.csv_format import (
     csv_load_raw_sql,
     parquet_load_raw_sql,
 )
-from ingest.analytics.detect import AMPLITUDE, CSV, EMPTY, MIXPANEL, Detected, detect_format, detect_member
+from ingest.analytics.detect import AMPLITUDE, CSV, EMPTY, MIXPANEL, Detected, detect_format, detect_member_lines
 from ingest.analytics.errors import AnalyticsFileError, CorruptFileError, UnknownFormatError
 from ingest.analytics.sanitise import count_lines, sanitise_lines
 from ingest.analytics.sql import (
@@ -261,7 +261,11 @@ class _FileLoader:
                 members = iter_extracted_members(self.source_path, self.relative_path, self.work_dir, self.limits)
                 for index, info, member_path in members:
                     label = f"{self.relative_path} member {info.filename!r}"
-                    member_detected = detect_member(member_path, label)
+                    try:
+                        member_detected, physical = detect_member_lines(member_path, label)
+                    except AnalyticsFileError:
+                        member_path.unlink(missing_ok=True)
+                        raise
                     if member_detected.vendor == EMPTY:
                         member_path.unlink(missing_ok=True)
                         continue
@@ -275,11 +279,6 @@ class _FileLoader:
                         if in_flight is not None:
                             in_flight.result()
                         in_flight, batch = pool.submit(self._load_batch, con, batch), _MemberBatch()
-                    try:
-                        physical = count_lines(member_path, member_detected.container == "gzip", label)
-                    except CorruptFileError:
-                        member_path.unlink(missing_ok=True)
-                        raise
                     batch.add(MemberFile(str(member_path), index, info.filename, physical), member_detected)
                 if in_flight is not None:
                     in_flight.result()
