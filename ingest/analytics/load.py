@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -37,9 +36,10 @@ from ingest.analytics.sql import (
     WORK_TABLE_DDL,
     MemberFile,
     amplitude_rows_sql,
+    member_line_prefix,
     mixpanel_rows_sql,
+    read_batch_lines_sql,
     read_lines_sql,
-    read_member_lines_sql,
     sidecar_rejects_insert_sql,
     unit_rows_sql,
 )
@@ -71,33 +71,57 @@ _PART_COMPRESSION = "uncompressed"
 
 
 # A ZIP's members are read in batches of about this many lines: large enough that the per-statement cost vanishes
-# (real Amplitude members are hourly shards of a few hundred lines), small enough that a batch's extracted members
-# take little disk and one batch can be parsed while the next is extracted.
-_BATCH_LINES = 200_000
-# DuckDB is handed the batch's file list (and per-member lists) as SQL literals: keep them short.
+# (real Amplitude members are hourly shards of a few hundred lines), small enough that a batch file (its members'
+# lines, decompressed) takes little disk and one batch can be parsed while the next is extracted.
+_BATCH_LINES = 100_000
+# DuckDB is handed the batch's per-member lists as SQL literals: keep them short.
 _BATCH_MEMBERS = 2_000
 
 
-@dataclass
 class _MemberBatch:
-    """Extracted members of one ZIP read by one DuckDB scan: all Amplitude, all plain or all gzip."""
+    """Extracted Amplitude members of one ZIP read by one DuckDB scan of one plain file, ``path``: their decompressed
+    lines, each prefixed with its member's position in the batch (read_batch_lines_sql). The extracted members are
+    kept until the batch is loaded: if DuckDB refuses it, they are loaded one by one."""
 
-    members: list[MemberFile] = field(default_factory=list)
-    detected: list[Detected] = field(default_factory=list)
-    lines: int = 0
-
-    @property
-    def compression(self) -> str:
-        return self.detected[0].compression
+    def __init__(self, path: Path):
+        self.path = path
+        self.members: list[MemberFile] = []
+        self.detected: list[Detected] = []
+        self.lines = 0
+        self._out = open(path, "wb")  # noqa: SIM115 - closed by close(), once the batch's last member is in
+        self._prefix = b""
+        self._at_line_start = True
 
     @property
     def full(self) -> bool:
         return len(self.members) >= _BATCH_MEMBERS or self.lines >= _BATCH_LINES
 
+    def start_member(self) -> None:
+        self._prefix = member_line_prefix(len(self.members))
+        self._at_line_start = True
+
+    def write(self, chunk: bytes) -> None:
+        """A decompressed chunk of the member being added: each line that starts in it gets the member's prefix."""
+        if self._at_line_start:
+            self._out.write(self._prefix)
+        self._out.write(chunk[:-1].replace(b"\n", b"\n" + self._prefix) + chunk[-1:])
+        self._at_line_start = chunk.endswith(b"\n")
+
     def add(self, member: MemberFile, detected: Detected) -> None:
+        if not self._at_line_start:
+            self._out.write(b"\n")  # the member's last line had no newline: the next member starts a line
         self.members.append(member)
         self.detected.append(detected)
         self.lines += member.lines
+
+    def close(self) -> None:
+        self._out.close()
+
+    def remove(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+        for member in self.members:
+            Path(member.path).unlink(missing_ok=True)
 
 
 class _FileLoader:
@@ -218,6 +242,7 @@ class _FileLoader:
         cursor = con.cursor()  # one connection per thread; all share the in-memory database
         part = self.work_dir / f"batch-{batch.members[0].unit_index}.parquet"
         try:
+            batch.close()
             if self._copy_batch(cursor, batch, part):
                 self.parts[batch.members[0].unit_index] = part
                 for member in batch.members:
@@ -231,12 +256,11 @@ class _FileLoader:
                 )
         finally:
             cursor.close()
-            for member in batch.members:
-                Path(member.path).unlink(missing_ok=True)
+            batch.remove()
 
     def _copy_batch(self, con: duckdb.DuckDBPyConnection, batch: _MemberBatch, part: Path) -> bool:
         """True if the batch's rows are in ``part`` with exactly each member's physical lines."""
-        lines_sql = read_member_lines_sql(batch.members, batch.compression)
+        lines_sql = read_batch_lines_sql(str(batch.path), batch.members)
         try:
             written = self._copy_rows(con, self._rows_sql(AMPLITUDE, lines_sql), part)
             if written != batch.lines:
@@ -246,23 +270,38 @@ class _FileLoader:
                     f"SELECT unit_index, count(*) FROM read_parquet({sql_string(str(part))}) GROUP BY unit_index"
                 ).fetchall()
             )
-        except (duckdb.IOException, duckdb.InvalidInputException, duckdb.NotImplementedException):
-            return False  # a damaged stream or a line DuckDB refuses: the member-by-member path names and handles it
+        except (duckdb.InvalidInputException, duckdb.NotImplementedException, duckdb.ConversionException):
+            # A line DuckDB refuses, or one holding the delimiter or a carriage return (other columns or rows): the
+            # member-by-member path sets such lines aside as it always did.
+            return False
         return all(read_per_unit.get(member.unit_index, 0) == member.lines for member in batch.members)
 
     def _load_zip(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Members are extracted, recognised and counted one at a time, and gathered into batches of up to
-        _BATCH_LINES lines; each batch is one DuckDB scan (no per-member statement or part). One batch is parsed
-        while the next is extracted, so disk use stays about two batches of compressed members."""
+        """Members are extracted one at a time, recognised and counted while their lines are appended to the batch
+        file (one decompression each); a batch of up to _BATCH_LINES lines is one DuckDB scan (no per-member
+        statement, part or file). One batch is parsed while the next is extracted, so disk use stays about two
+        batches."""
         in_flight: Future[None] | None = None
-        batch = _MemberBatch()
+        batches = 0
+
+        def new_batch() -> _MemberBatch:
+            nonlocal batches
+            batches += 1
+            return _MemberBatch(self.work_dir / f"batch-{batches}.lines")
+
+        batch = new_batch()
         with ThreadPoolExecutor(1) as pool:
             try:
                 members = iter_extracted_members(self.source_path, self.relative_path, self.work_dir, self.limits)
                 for index, info, member_path in members:
                     label = f"{self.relative_path} member {info.filename!r}"
+                    if batch.full:
+                        if in_flight is not None:
+                            in_flight.result()
+                        in_flight, batch = pool.submit(self._load_batch, con, batch), new_batch()
+                    batch.start_member()
                     try:
-                        member_detected, physical = detect_member_lines(member_path, label)
+                        member_detected, physical = detect_member_lines(member_path, label, batch.write)
                     except AnalyticsFileError:
                         member_path.unlink(missing_ok=True)
                         raise
@@ -275,10 +314,6 @@ class _FileLoader:
                             f"unknown format: {label}: {member_detected.label} data inside a ZIP (only Amplitude "
                             "export ZIPs are supported)"
                         )
-                    if batch.members and (batch.full or member_detected.compression != batch.compression):
-                        if in_flight is not None:
-                            in_flight.result()
-                        in_flight, batch = pool.submit(self._load_batch, con, batch), _MemberBatch()
                     batch.add(MemberFile(str(member_path), index, info.filename, physical), member_detected)
                 if in_flight is not None:
                     in_flight.result()
@@ -289,6 +324,8 @@ class _FileLoader:
                 if in_flight is not None:
                     in_flight.cancel()
                 raise
+            finally:
+                batch.close()
 
     # -- CSV / Parquet (Segment tracks) ---------------------------------------------------------------------
 
