@@ -76,6 +76,7 @@ _PART_COMPRESSION = "uncompressed"
 _BATCH_LINES = 100_000
 # DuckDB is handed the batch's per-member lists as SQL literals: keep them short.
 _BATCH_MEMBERS = 2_000
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class _MemberBatch:
@@ -91,6 +92,7 @@ class _MemberBatch:
         self._out = open(path, "wb")  # noqa: SIM115 - closed by close(), once the batch's last member is in
         self._prefix = b""
         self._at_line_start = True
+        self._at_member_start = True
 
     @property
     def full(self) -> bool:
@@ -98,10 +100,15 @@ class _MemberBatch:
 
     def start_member(self) -> None:
         self._prefix = member_line_prefix(len(self.members))
-        self._at_line_start = True
+        self._at_line_start = self._at_member_start = True
 
     def write(self, chunk: bytes) -> None:
         """A decompressed chunk of the member being added: each line that starts in it gets the member's prefix."""
+        if self._at_member_start:  # DuckDB skips a UTF-8 BOM at the start of a file: so does a member here
+            chunk = chunk.removeprefix(_UTF8_BOM)
+            self._at_member_start = False
+            if not chunk:
+                return
         if self._at_line_start:
             self._out.write(self._prefix)
         self._out.write(chunk[:-1].replace(b"\n", b"\n" + self._prefix) + chunk[-1:])

@@ -58,10 +58,27 @@ MEMBERS: dict[str, bytes] = {
     "1234/1234_2024-03-05_4#0.json.gz": gzip.compress(_lines(_event("e1"), _event("e2").replace('"Web"', '"W\reb"'))),
     "1234/1234_2024-03-05_5#0.json": _lines(_event("f1"), _event("f2", event_time="not a time")),  # not gzipped
     "1234/1234_2024-03-05_6#0.json.gz": gzip.compress(_lines(*(_event(f"g{i}") for i in range(1, 4)))[:-1]),
+    # a byte order mark: DuckDB skips it at the start of a file, and so must a batch at the start of a member
+    "1234/1234_2024-03-05_7#0.json.gz": gzip.compress(b"\xef\xbb\xbf" + _lines(_event("h1"), "  ", _event("h3"))),
+    # raw control characters, one of them the batch file's own delimiter
+    "1234/1234_2024-03-05_8#0.json.gz": gzip.compress(
+        _lines(_event("i1").replace("Web", "W\x01b"), _event("i2").replace("Web", "W\x00b"), _event("i3"))
+    ),
 }
 
 
-def _load(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, batch_lines: int, batch_members: int):
+def _load(
+    tmp_path: Path,
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_lines: int,
+    batch_members: int,
+    member_by_member: bool = False,
+):
+    if member_by_member:  # as if DuckDB refused every batch: each member is read on its own, as before batches
+        monkeypatch.setattr(analytics_load._FileLoader, "_copy_batch", lambda *_args: False)
+    else:
+        monkeypatch.undo()
     monkeypatch.setattr(analytics_load, "_BATCH_LINES", batch_lines)
     monkeypatch.setattr(analytics_load, "_BATCH_MEMBERS", batch_members)
     paths = get_paths(tmp_path / name).ensure()
@@ -92,20 +109,24 @@ def _load(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, batch_line
 
 
 def test_any_batching_of_members_gives_what_member_by_member_reading_gives(tmp_path, monkeypatch):
-    one_per_member = _load(tmp_path, "per-member", monkeypatch, batch_lines=1, batch_members=1)
+    one_per_member = _load(tmp_path, "per-member", monkeypatch, 1, 1, member_by_member=True)
+    one_per_batch = _load(tmp_path, "one-per-batch", monkeypatch, batch_lines=1, batch_members=1)
+    assert one_per_batch == one_per_member
     few_per_batch = _load(tmp_path, "few", monkeypatch, batch_lines=6, batch_members=3)
     one_batch = _load(tmp_path, "one", monkeypatch, batch_lines=1_000_000, batch_members=2_000)
     assert few_per_batch == one_per_member
     assert one_batch == one_per_member
 
     _lake, quarantine, accounting = one_batch
-    assert accounting == (18, 13, 5, ["surprise_key"], ["server_upload_time"])
+    assert accounting == (23, 16, 7, ["surprise_key"], ["server_upload_time"])
     assert [(member.rsplit("_", 1)[1], line, reason) for member, line, _raw, reason in quarantine] == [
         ("1#0.json.gz", 2, "invalid JSON"),
         ("1#0.json.gz", 5, "not a JSON object"),
         ("3#0.json.gz", 2, "invalid UTF-8 at byte 12"),
         ("4#0.json.gz", 2, "invalid JSON: carriage return inside the line"),
         ("5#0.json", 2, 'unparseable event_time: "not a time"'),
+        ("8#0.json.gz", 1, "invalid JSON: raw control character"),
+        ("8#0.json.gz", 2, "invalid JSON: raw control character"),
     ]
 
 
@@ -123,4 +144,7 @@ def test_members_keep_their_own_line_numbers_in_member_order(tmp_path, monkeypat
         ("4#0.json.gz", 1, "e1"),
         ("5#0.json", 1, "f1"),
         *(("6#0.json.gz", i, f"g{i}") for i in range(1, 4)),
+        ("7#0.json.gz", 1, "h1"),  # after the member's byte order mark
+        ("7#0.json.gz", 3, "h3"),
+        ("8#0.json.gz", 3, "i3"),
     ]
