@@ -1,31 +1,34 @@
-"""Analytics ingest vs baselines measured in the same run (PERFORMANCE-NOTES: compare ratios, not absolutes).
+"""Analytics ingest on the real Amplitude export shape vs baselines measured side by side in the same process.
 
     .venv/bin/python bench/bench_ingest.py --events 1000000 [--repeat 3] [--pandas-lines 100000] [--work-dir DIR]
 
-Builds an Amplitude-shaped export with sample_generator.analytics.generate_events_bench (the ~35 real fields with
-nested event_properties/user_properties; four gzipped JSON-lines members, stored in one ZIP), then reports
-medians over ``--repeat`` rounds of:
-  bare     DuckDB CREATE TABLE AS SELECT * FROM read_json(<the gz members>, format='newline_delimited')
-  ingest   ingest_analytics on the ZIP (hash, detect, extract, parse + validate every line, Parquet + manifest)
-  pandas   pandas.read_json(lines=True) on the first --pandas-lines lines of one member, time scaled to all events
-           (it holds the whole input in memory, so it is not run on everything)
-Each measurement runs in a fresh child process, so its peak RSS (ru_maxrss, includes the interpreter and the
-imports) is its own. Ratios are taken per round (bare and ingest run back to back) and then the median.
-Targets: ingest <= 1.3x bare; pandas >= 5x ingest.
+A real Amplitude Export API ZIP holds hourly gzipped JSON-lines members of a few hundred lines (2,048 members per
+1M events). The bench builds Amplitude-shaped events with sample_generator.analytics.generate_events_bench (the ~35
+real fields with nested event_properties/user_properties), cuts the same lines into two layouts, each a directory
+of gzipped members and a ZIP of them (stored, as Amplitude ships them):
+  hourly   one member per LINES_PER_MEMBER lines (2,048 members per 1M events)
+  few      48 members (one day of hours at a much larger rate): the same lines, so the same bytes
+Each round measures, back to back in this process:
+  bare     DuckDB COPY (SELECT * FROM read_json(<the gz members>, format='newline_delimited')) TO Parquet, per layout
+  ingest   ingest_analytics on the layout's ZIP (hash, detect, extract, parse + validate every line, Parquet +
+           quarantine + manifest), from an empty lake, per layout
+  pandas   pandas.read_json(lines=True) on the first --pandas-lines lines, its time scaled to all events (it holds
+           the whole input in memory, about 14x its size, so it is not run on everything)
+and prints the medians of the rounds and the medians of the per-round ratios the issue asks for (issue 13):
+  ingest / bare on hourly members            target <= 1.3
+  ingest hourly / ingest few (same bytes)    target: 1 within noise (no per-member cost)
+  pandas / ingest                            target >= 5
+The machine's load average is printed before and after: compare ratios, not absolutes, on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
-import itertools
-import json
 import os
 import platform
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,35 +39,96 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _members(work: Path) -> list[Path]:
-    return sorted((work / "members").glob("*.json.gz"))
+# 1,000,000 / 2,048 events: the hourly member of a real export (issue 13).
+LINES_PER_MEMBER = 488
+FEW_MEMBERS = 48
+AMPLITUDE_PROJECT_ID = "187520"
 
 
-def _phase_bare(work: Path, _args: argparse.Namespace) -> dict[str, float]:
+def _load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def _write_layout(lines: list[bytes], members: int, layout_dir: Path) -> None:
+    """``members`` gzipped members of consecutive lines in ``layout_dir/members`` and a ZIP of them in
+    ``layout_dir/data/landing/analytics``."""
+    from core.settings import get_paths
+
+    member_dir = layout_dir / "members"
+    member_dir.mkdir(parents=True)
+    per_member = -(-len(lines) // members)
+    for index in range(members):
+        chunk = lines[index * per_member : (index + 1) * per_member]
+        if not chunk:
+            break
+        name = f"{AMPLITUDE_PROJECT_ID}_2024-01-01_{index}#0.json.gz"
+        with gzip.open(member_dir / name, "wb", compresslevel=6) as out:
+            out.writelines(chunk)
+    paths = get_paths(layout_dir / "data").ensure()
+    with zipfile.ZipFile(paths.landing / "analytics" / "export.zip", "w", compression=zipfile.ZIP_STORED) as archive:
+        for member in sorted(member_dir.iterdir()):
+            archive.write(member, f"{AMPLITUDE_PROJECT_ID}/{member.name}")
+
+
+def _prepare(work: Path, events: int, pandas_lines: int) -> tuple[int, int]:
+    """Generate (or reuse) the two layouts and the pandas subset; return (lines, raw bytes)."""
+    from sample_generator.analytics import generate_events_bench
+
+    stamp = work / "events.txt"
+    if not (stamp.exists() and stamp.read_text() == str(events)):
+        for stale in ("generated", "hourly", "few"):
+            shutil.rmtree(work / stale, ignore_errors=True)
+        t = time.perf_counter()
+        generated = generate_events_bench(work / "generated", events, seed=1)
+        lines: list[bytes] = []
+        for path in generated:
+            with gzip.open(path, "rb") as handle:
+                lines.extend(handle)
+        shutil.rmtree(work / "generated")
+        _write_layout(lines, -(-len(lines) // LINES_PER_MEMBER), work / "hourly")
+        _write_layout(lines, FEW_MEMBERS, work / "few")
+        (work / "pandas-subset.jsonl").write_bytes(b"".join(lines[:pandas_lines]))
+        stamp.write_text(str(events))
+        print(f"generated {len(lines)} events in {time.perf_counter() - t:.1f}s", flush=True)
+    line_count = raw_bytes = 0
+    for member in _members(work / "few"):
+        with gzip.open(member, "rb") as handle:
+            for line in handle:
+                line_count += 1
+                raw_bytes += len(line)
+    return line_count, raw_bytes
+
+
+def _members(layout_dir: Path) -> list[Path]:
+    return sorted((layout_dir / "members").iterdir())
+
+
+def _bare(layout_dir: Path, out: Path) -> tuple[float, int]:
     import duckdb
 
-    file_list = "[" + ", ".join(f"'{p}'" for p in _members(work)) + "]"
+    files = "[" + ", ".join(f"'{member}'" for member in _members(layout_dir)) + "]"
+    out.unlink(missing_ok=True)
     con = duckdb.connect()
-    t = time.perf_counter()
-    con.execute(f"CREATE TABLE t AS SELECT * FROM read_json({file_list}, format='newline_delimited')")
-    seconds = time.perf_counter() - t
-    rows = con.execute("SELECT count(*) FROM t").fetchall()[0][0]
-    con.close()
-    return {"seconds": seconds, "rows": rows}
+    try:
+        t = time.perf_counter()
+        (rows,) = con.execute(
+            f"COPY (SELECT * FROM read_json({files}, format='newline_delimited')) TO '{out}' (FORMAT parquet)"
+        ).fetchone()
+        seconds = time.perf_counter() - t
+    finally:
+        con.close()
+    out.unlink()
+    return seconds, rows
 
 
-def _phase_ingest(work: Path, _args: argparse.Namespace) -> dict[str, float]:
+def _ingest(layout_dir: Path) -> tuple[float, int]:
     from core.config import parse_config
     from core.settings import get_paths
     from ingest.analytics import ingest_analytics
 
-    paths = get_paths(work / "data").ensure()
-    shutil.rmtree(paths.lake, ignore_errors=True)
+    paths = get_paths(layout_dir / "data").ensure()
+    shutil.rmtree(paths.lake, ignore_errors=True)  # the manifest too: the same bytes load again
     config = parse_config({"analytics": {"mixpanel_project_timezone": "UTC"}}, Path("bench.yml"))
     t = time.perf_counter()
     report = ingest_analytics(paths, config)
@@ -72,59 +136,15 @@ def _phase_ingest(work: Path, _args: argparse.Namespace) -> dict[str, float]:
     totals = report.totals
     if totals["failed"] or totals["rows_rejected"]:
         raise SystemExit(f"ingest did not load cleanly: {totals} {[r.error for r in report.failed]}")
-    return {"seconds": seconds, "rows": totals["rows_loaded"]}
+    return seconds, totals["rows_loaded"]
 
 
-def _phase_pandas(work: Path, args: argparse.Namespace) -> dict[str, float]:
+def _pandas(subset: Path) -> tuple[float, int]:
     import pandas as pd
 
-    subset = work / "pandas-subset.jsonl"
     t = time.perf_counter()
     frame = pd.read_json(subset, lines=True)
-    seconds = time.perf_counter() - t
-    return {"seconds": seconds, "rows": len(frame)}
-
-
-PHASES = {"bare": _phase_bare, "ingest": _phase_ingest, "pandas": _phase_pandas}
-
-
-def _run_phase(name: str, work: Path, args: argparse.Namespace) -> dict[str, float]:
-    command = [sys.executable, __file__, "--phase", name, "--work-dir", str(work), "--events", str(args.events)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _prepare(work: Path, args: argparse.Namespace) -> tuple[int, int]:
-    """Generate (or reuse) the members, the landed ZIP and the pandas subset; return (events, raw bytes)."""
-    from core.settings import get_paths
-    from sample_generator.analytics import generate_events_bench
-
-    stamp = work / "members" / "events.txt"
-    if not (stamp.exists() and stamp.read_text() == str(args.events)):
-        shutil.rmtree(work / "members", ignore_errors=True)
-        t = time.perf_counter()
-        generate_events_bench(work / "members", args.events, seed=1)
-        stamp.write_text(str(args.events))
-        print(f"generated {args.events} events in {time.perf_counter() - t:.1f}s", flush=True)
-    members = _members(work)
-    events = raw_bytes = 0
-    for p in members:
-        with gzip.open(p, "rb") as handle:
-            for chunk_lines in iter(lambda h=handle: h.readlines(1 << 24), []):
-                events += len(chunk_lines)
-                raw_bytes += sum(len(line) for line in chunk_lines)
-    with gzip.open(members[0], "rb") as src, open(work / "pandas-subset.jsonl", "wb") as out:
-        out.writelines(itertools.islice(src, args.pandas_lines))
-    paths = get_paths(work / "data").ensure()
-    landed = paths.landing / "analytics" / "export.zip"
-    with zipfile.ZipFile(landed, "w", compression=zipfile.ZIP_STORED) as z:
-        for p in members:
-            z.write(p, f"187520/{p.name}")
-    return events, raw_bytes
-
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
+    return time.perf_counter() - t, len(frame)
 
 
 def main() -> None:
@@ -133,64 +153,67 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pandas-lines", type=int, default=100_000)
     parser.add_argument("--work-dir", type=Path, default=None)
-    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    if args.phase:  # child process: one measurement, one JSON line on stdout
-        result = PHASES[args.phase](args.work_dir, args)
-        print(json.dumps(result | {"peak_rss_mb": _peak_rss_mb()}))
-        return
 
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="pmw-bench-ingest-"))
     work.mkdir(parents=True, exist_ok=True)
-    events, raw_bytes = _prepare(work, args)
-    gz_bytes = sum(p.stat().st_size for p in _members(work))
+    events, raw_bytes = _prepare(work, args.events, args.pandas_lines)
+    hourly, few = work / "hourly", work / "few"
     print(
-        f"{events} Amplitude-shaped events, {raw_bytes / 1e6:.0f} MB raw JSON ({raw_bytes / events:.0f} B/line), "
-        f"{gz_bytes / 1e6:.0f} MB gzip in {len(_members(work))} members; {os.cpu_count()} cores, "
-        f"python {platform.python_version()}",
+        f"{events} Amplitude-shaped events, {raw_bytes / 1e6:.0f} MB raw JSON ({raw_bytes / events:.0f} B/line); "
+        f"hourly: {len(_members(hourly))} members, {sum(p.stat().st_size for p in _members(hourly)) / 1e6:.0f} MB "
+        f"gzip; few: {len(_members(few))} members; python {platform.python_version()}; {_load_average()}",
         flush=True,
     )
 
-    rounds: list[dict[str, dict[str, float]]] = []
+    rounds: list[dict[str, float]] = []
     for i in range(args.repeat):
-        bare = _run_phase("bare", work, args)
-        ingest = _run_phase("ingest", work, args)
-        if ingest["rows"] != events or bare["rows"] != events:
-            raise SystemExit(f"row counts differ: events={events} bare={bare['rows']} ingest={ingest['rows']}")
-        rounds.append({"bare": bare, "ingest": ingest})
+        measured: dict[str, float] = {}
+        for name, run in (
+            ("bare_hourly", lambda: _bare(hourly, work / "bare.parquet")),
+            ("bare_few", lambda: _bare(few, work / "bare.parquet")),
+            ("ingest_hourly", lambda: _ingest(hourly)),
+            ("ingest_few", lambda: _ingest(few)),
+        ):
+            seconds, rows = run()
+            if rows != events:
+                raise SystemExit(f"{name} read {rows} rows, expected {events}")
+            measured[name] = seconds
+        pandas_seconds, pandas_rows = _pandas(work / "pandas-subset.jsonl")
+        measured["pandas"] = pandas_seconds * events / pandas_rows
+        rounds.append(measured)
         print(
-            f"  round {i + 1}: bare {bare['seconds']:.2f}s ({bare['peak_rss_mb']:.0f} MB), "
-            f"ingest {ingest['seconds']:.2f}s ({ingest['peak_rss_mb']:.0f} MB), "
-            f"ratio {ingest['seconds'] / bare['seconds']:.2f}",
+            f"  round {i + 1}: "
+            + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in measured.items())
+            + f"; {_load_average()}",
             flush=True,
         )
-    pandas_runs = [_run_phase("pandas", work, args) for _ in range(args.repeat)]
-    pandas_lines = int(pandas_runs[0]["rows"])
 
-    bare_s = _median([r["bare"]["seconds"] for r in rounds])
-    ingest_s = _median([r["ingest"]["seconds"] for r in rounds])
-    ratio = _median([r["ingest"]["seconds"] / r["bare"]["seconds"] for r in rounds])
-    pandas_s = _median([p["seconds"] for p in pandas_runs]) * events / pandas_lines
-    bare_rss = max(r["bare"]["peak_rss_mb"] for r in rounds)
-    ingest_rss = max(r["ingest"]["peak_rss_mb"] for r in rounds)
-    pandas_rss = max(p["peak_rss_mb"] for p in pandas_runs)
+    def median(name: str) -> float:
+        return statistics.median(r[name] for r in rounds)
+
+    def median_ratio(top: str, bottom: str) -> float:
+        return statistics.median(r[top] / r[bottom] for r in rounds)
 
     print(f"medians of {args.repeat}, N = {events}")
+    for name, label in (
+        ("bare_hourly", f"bare read_json -> Parquet, {len(_members(hourly))} members"),
+        ("bare_few", f"bare read_json -> Parquet, {len(_members(few))} members"),
+        ("ingest_hourly", f"ingest_analytics, ZIP of {len(_members(hourly))} members"),
+        ("ingest_few", f"ingest_analytics, ZIP of {len(_members(few))} members"),
+        ("pandas", f"pandas.read_json(lines=True), scaled from {args.pandas_lines} lines"),
+    ):
+        seconds = median(name)
+        print(f"  {label:<58} {seconds:7.2f}s  {events / seconds / 1e3:6.0f}k events/s")
     print(
-        f"bare DuckDB read_json (table):   {bare_s:7.2f}s  {events / bare_s / 1e3:6.0f}k events/s  "
-        f"{raw_bytes / bare_s / 1e6:4.0f} MB/s  peak RSS {bare_rss:5.0f} MB"
+        f"ratio ingest / bare read_json (hourly members):  {median_ratio('ingest_hourly', 'bare_hourly'):.2f}  (<= 1.3)"
     )
     print(
-        f"ingest_analytics (ZIP -> lake):  {ingest_s:7.2f}s  {events / ingest_s / 1e3:6.0f}k events/s  "
-        f"{raw_bytes / ingest_s / 1e6:4.0f} MB/s  peak RSS {ingest_rss:5.0f} MB"
+        f"ratio ingest hourly / few members (same bytes):   {median_ratio('ingest_hourly', 'ingest_few'):.2f}  "
+        f"(bare: {median_ratio('bare_hourly', 'bare_few'):.2f}; target: no per-member cost)"
     )
-    print(
-        f"pandas.read_json(lines=True):    {pandas_s:7.2f}s  (scaled from {pandas_lines} lines)  "
-        f"peak RSS {pandas_rss:5.0f} MB on those {pandas_lines} lines"
-    )
-    print(f"ratio ingest / bare:   {ratio:.2f}  (target <= 1.3)")
-    print(f"ratio pandas / ingest: {pandas_s / ingest_s:.1f}  (target >= 5)")
+    print(f"ratio pandas / ingest (hourly members):          {median_ratio('pandas', 'ingest_hourly'):.1f}  (>= 5)")
+    print(_load_average())
     if args.work_dir is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -163,6 +163,24 @@ def _number_check(value: Any, *, minimum: float, integer: bool = False) -> Any:
     return value
 
 
+# DuckDB's memory_limit syntax: a number and a unit (DuckDB also reads percentages of RAM, which hide the bound).
+MEMORY_LIMIT = re.compile(r"^[0-9]+(\.[0-9]+)? ?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
+def _memory_limit_check(value: Any) -> str:
+    if not isinstance(value, str) or not MEMORY_LIMIT.match(value.strip()):
+        raise _problem(f"expected a size such as '4GB' or '512MiB', got {value!r}")
+    return value.strip()
+
+
+def _directory_check(value: Any) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or not QUESTION_TEXT.match(value) or "'" in value:
+        raise _problem(f"expected a directory path (no quote or control character), got {value!r}")
+    return Path(value.strip())
+
+
 def _choice_check(value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise _problem(f"{value!r} is not one of {', '.join(choices)}")
@@ -821,6 +839,17 @@ def _repeated(values: list[Any]) -> list[Any]:
     return sorted({v for v in values if v and values.count(v) > 1})
 
 
+class DuckDBConfig(_Section):
+    """Bounds of every DuckDB the pipeline opens (ingest, gates, publish, the portfolio step) and of dbt's: without
+    them DuckDB takes up to 80 % of RAM and spills into its working directory. Applied by core/duckdb_connection.py
+    and, for dbt, through the environment orchestration/dbt_cli.py gives the profile."""
+
+    memory_limit: Annotated[str, _checked(_memory_limit_check)] = "4GB"  # per connection; above it DuckDB spills
+    # Where DuckDB spills; a relative path is taken from the data directory. Default: <data dir>/tmp/duckdb.
+    temp_directory: Annotated[Path | None, _checked(_directory_check)] = None
+    threads: Integer(1) | None = None  # default: DuckDB's own (one per core)
+
+
 class PipelineConfig(_Section):
     """The whole file. ``path`` is where it was read from (not a key of the file)."""
 
@@ -843,6 +872,7 @@ class PipelineConfig(_Section):
     freshness: Annotated[dict[str, FreshnessExpectation], BeforeValidator(_freshness)] = Field(default_factory=dict)
     # Rows per source and day, and per mart, against the history of earlier runs (expectations/volume.py).
     volume: VolumeConfig = Field(default_factory=VolumeConfig)
+    duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> PipelineConfig:

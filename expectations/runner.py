@@ -48,6 +48,7 @@ from great_expectations.expectations.expectation import (
 from great_expectations.expectations.row_conditions import Column, Condition, PassThroughCondition
 
 from core.config import PipelineConfig, load_config
+from core.duckdb_connection import connect_duckdb
 
 Severity = Literal["error", "warn"]
 SEVERITIES: tuple[str, ...] = ("error", "warn")
@@ -291,7 +292,7 @@ def validate_parquet_files(
     # union_by_name: a file missing a column reads it as NULL, which the not-null rules then report per row,
     # instead of DuckDB refusing the whole batch with a schema error that names no rule.
     relation_sql = f"read_parquet([{literals}], union_by_name = true)"
-    with duckdb.connect() as con:
+    with connect_duckdb() as con:
         return _validate(
             con, relation_sql, gate, files=[Path(f) for f in files], slice_rows=slice_rows, config=config, now=now
         )
@@ -310,7 +311,7 @@ def validate_warehouse_table(
     if not _TABLE_NAME.match(table):
         raise ValueError(f"{table!r} is not a plain [schema.]table name")
     quoted = ".".join(f'"{part}"' for part in table.split("."))
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+    with connect_duckdb(str(warehouse_path), read_only=True) as con:
         return validate_relation(con, quoted, gate, slice_rows=slice_rows, config=config, now=now)
 
 

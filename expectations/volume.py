@@ -37,6 +37,7 @@ from typing import Any
 import duckdb
 
 from core.config import VOLUME_SOURCES, MartVolume, PipelineConfig, SourceVolume
+from core.duckdb_connection import connect_duckdb
 from core.settings import Paths
 from ingest.common.atomic import atomic_write_text
 from ingest.common.locking import retry_transient
@@ -399,7 +400,7 @@ class VolumeHistory:
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
         def connect() -> duckdb.DuckDBPyConnection:
-            con = duckdb.connect(str(self.path))
+            con = connect_duckdb(str(self.path))
             for statement in _SCHEMA:
                 con.execute(statement)
             return con
@@ -455,7 +456,7 @@ class VolumeHistory:
 
 
 def _warehouse(paths: Paths) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(paths.warehouse_path), read_only=True)
+    con = connect_duckdb(str(paths.warehouse_path), read_only=True)
     # The staging views read the lake by paths relative to the data directory (as dbt runs there).
     con.execute("set file_search_path = ?", [str(paths.data_dir)])
     return con

@@ -34,6 +34,7 @@ from dagster_dbt.asset_utils import (
 from packaging import version
 
 from core.config import PipelineConfig
+from core.duckdb_connection import DuckDBSettings
 from core.settings import DBT_PROJECT_DIR, Paths, Settings
 
 TARGET_DIR = DBT_PROJECT_DIR / "target"
@@ -54,19 +55,30 @@ class ManifestMissingError(RuntimeError):
 
 
 DBT_WORKDIR_ENV = "PMW_DBT_WORKDIR"
+# What dbt_project/profiles.yml reads into DuckDB's settings.
+DUCKDB_MEMORY_LIMIT_ENV = "PMW_DUCKDB_MEMORY_LIMIT"
+DUCKDB_TEMP_DIRECTORY_ENV = "PMW_DUCKDB_TEMP_DIRECTORY"
+DUCKDB_THREADS_ENV = "PMW_DUCKDB_THREADS"
 
 
-def dbt_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
+def dbt_env(paths: Paths, threads: int | None = None, duckdb_settings: DuckDBSettings | None = None) -> dict[str, str]:
     """Environment variables the dbt profile and sources read (see dbt_project/profiles.yml).
 
     The warehouse and the lake are given relative to the data directory, dbt's working directory (PMW_DBT_WORKDIR,
     see dbt_process_env): the same text for every data directory, so the manifest and dbt's partial-parse state
     serve them all. An absolute warehouse path in the profile differs per data directory and forces a full parse of
-    the project in every new one (dbt re-parses everything when an env var the profile reads changes).
+    the project in every new one (dbt re-parses everything when an env var the profile reads changes). DuckDB's
+    bounds (``duckdb_settings``, default: the run's, see core/duckdb_connection.py) reach the profile's
+    ``settings:`` the same way, the spill directory relative to the data directory too.
     """
+    bounds = duckdb_settings or DuckDBSettings.for_paths(paths)
     env = {
         "PMW_WAREHOUSE_PATH": os.path.relpath(paths.warehouse_path, paths.data_dir),
         "PMW_LAKE_DIR": os.path.relpath(paths.lake, paths.data_dir),
+        DUCKDB_MEMORY_LIMIT_ENV: bounds.memory_limit,
+        DUCKDB_TEMP_DIRECTORY_ENV: os.path.relpath(bounds.temp_directory, paths.data_dir),
+        # DuckDB's threads setting; without one configured, DuckDB's own default (one per core), written out
+        DUCKDB_THREADS_ENV: str(bounds.threads or os.cpu_count() or 1),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         # dbt must not phone home from a machine that only reaches package registries.
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -77,13 +89,17 @@ def dbt_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
     return env
 
 
-def dbt_process_env(paths: Paths, threads: int | None = None) -> dict[str, str]:
+def dbt_process_env(
+    paths: Paths, threads: int | None = None, duckdb_settings: DuckDBSettings | None = None
+) -> dict[str, str]:
     """The whole environment of a dbt subprocess: this process's, plus dbt_env and what the supervisor needs
     (orchestration/dbt_supervisor.py: the interpreter to run it with and the real dbt). This process's is not
-    changed."""
+    changed. DuckDB creates its spill directory but not the folders above it: they are made here."""
+    bounds = duckdb_settings or DuckDBSettings.for_paths(paths)
+    bounds.temp_directory.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
-        **dbt_env(paths, threads),
+        **dbt_env(paths, threads, bounds),
         # dbt's working directory: dbt_env's relative paths resolve against it (the supervisor starts dbt there).
         DBT_WORKDIR_ENV: str(paths.data_dir),
         "PMW_DBT_SUPERVISOR_PYTHON": sys.executable,
@@ -122,7 +138,7 @@ def _parse_inputs(settings: Settings) -> dict[str, Any]:
     vars_json = dbt_vars_json(settings.config)
     return {
         "vars_sha256": hashlib.sha256(vars_json.encode()).hexdigest(),
-        "env": dbt_env(settings.paths),
+        "env": dbt_env(settings.paths, duckdb_settings=DuckDBSettings.for_run(settings)),
         "dbt_executable": dbt_executable(),
     }
 
@@ -174,7 +190,11 @@ def _parse_into_target(settings: Settings) -> None:
                 "--vars",
                 dbt_vars_json(settings.config),
             ],
-            env={**dbt_process_env(settings.paths), "DBT_TARGET_PATH": str(parse_dir), "DBT_LOG_PATH": str(parse_dir)},
+            env={
+                **dbt_process_env(settings.paths, duckdb_settings=DuckDBSettings.for_run(settings)),
+                "DBT_TARGET_PATH": str(parse_dir),
+                "DBT_LOG_PATH": str(parse_dir),
+            },
             # Parsing opens neither the warehouse nor the lake (their relative paths are only text here), and the
             # data directory may not exist yet (`pmw prepare-dbt` before any run): parse from the project.
             cwd=DBT_PROJECT_DIR,

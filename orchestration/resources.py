@@ -11,6 +11,7 @@ The dbt manifest is prepared before the definitions load (orchestration/dbt_cli.
 import dagster as dg
 from dagster_dbt import DbtProject
 
+from core.duckdb_connection import configure_duckdb
 from core.settings import DBT_PROJECT_DIR, DEFAULT_LANDING_SETTLE_SECONDS, Settings, build_settings
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
@@ -58,6 +59,7 @@ PmwSettings = dg.ResourceParam[Settings]
 def pmw_settings(context: dg.InitResourceContext):
     cfg = context.resource_config
     settings = build_settings(cfg["data_dir"], cfg["config_path"], landing_settle_seconds=cfg["landing_settle_seconds"])
+    configure_duckdb(settings)  # every DuckDB this process opens for the run gets the configured bounds
     if context.dagster_run is None:
         # A sensor or schedule evaluation (or `make dev` starting up): the landing folders exist for exporters to
         # drop files into; no lock is held, and nothing is run.

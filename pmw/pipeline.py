@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import load_config
+from core.duckdb_connection import configure_duckdb
 from core.settings import Paths, Settings
 from expectations.volume import NOT_JUDGED
 from ingest.common.landing import require_landed_data
@@ -194,6 +195,7 @@ def _record_exception(paths: Paths, exc: BaseException) -> None:
 
 def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
     paths = settings.paths
+    configure_duckdb(settings)  # every DuckDB this run opens in-process gets the configured bounds
     # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
     with Heartbeat("parsing the dbt project (dbt parse, only when the project or its vars changed)"):
         prepare_dbt_manifest(settings)

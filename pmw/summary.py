@@ -6,8 +6,7 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
-import duckdb
-
+from core.duckdb_connection import connect_duckdb
 from core.settings import SOURCES, Paths
 from expectations.volume import read_results as read_volume_results
 from ingest.common.lake import unresolved_failed_files
@@ -34,7 +33,7 @@ def uncategorised_jira_statuses(paths: Paths) -> list[dict[str, Any]]:
     published_db = paths.published / PUBLISHED_DB_NAME
     if not published_db.exists():
         return []
-    with duckdb.connect(str(published_db), read_only=True) as con:
+    with connect_duckdb(str(published_db), read_only=True) as con:
         has_column = con.execute(
             "select count(*) from information_schema.columns "
             "where table_name = 'fct_issue_cycle_times' and column_name = 'uncategorised_statuses'"

@@ -44,6 +44,7 @@ from pathlib import Path
 import duckdb
 
 from core.config import InterfaceAcknowledgement
+from core.duckdb_connection import connect_duckdb
 from core.settings import Paths
 from publish.interface import (
     CHANGELOG_NAME,
@@ -293,7 +294,7 @@ def publish(
             f"{paths.published} exists and is not a symlink; move it away so publications can be swapped in"
         )
     # In-memory session: the working warehouse attached read-only, the new release attached read-write.
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         con.execute(f"attach '{paths.warehouse_path}' as wh (read_only)")
         names = _mart_tables(con, tables)

@@ -9,6 +9,7 @@ import csv
 import gzip
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,32 @@ def detect_member(path: Path, label: str) -> Detected:
         return Detected(EMPTY, "plain")
     gzipped = magic[:2] == MAGIC_GZIP
     return sniff_text(_sniff_bytes(path, gzipped, label), label, "gzip" if gzipped else "plain")
+
+
+_COUNT_CHUNK_BYTES = 1 << 20
+
+
+def detect_member_lines(path: Path, label: str, sink: Callable[[bytes], None] | None = None) -> tuple[Detected, int]:
+    """detect_member and the member's physical lines (newlines, plus a last line without one) in one read of it,
+    handing each decompressed chunk to ``sink`` once the member is recognised as JSON lines (a ZIP's members are many
+    and small, so reading and decompressing each once is what counts)."""
+    magic = read_magic(path)
+    if not magic or magic[:4] in MAGIC_ZIP or magic[:4] == MAGIC_PARQUET:
+        return detect_member(path, label), 0  # empty (no lines), or refused
+    gzipped = magic[:2] == MAGIC_GZIP
+    try:
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as stream:
+            head = stream.read(_SNIFF_BYTES)
+            detected = sniff_text(head, label, "gzip" if gzipped else "plain")
+            if detected.vendor not in (AMPLITUDE, MIXPANEL):
+                return detected, 0
+            lines, last, chunk = 0, b"", head
+            while chunk:
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+                if sink is not None:
+                    sink(chunk)
+                chunk = stream.read(_COUNT_CHUNK_BYTES)
+    except (EOFError, zlib.error, OSError) as exc:  # BadGzipFile is an OSError
+        raise CorruptFileError(f"corrupt gzip data in {label}: {exc}") from exc
+    return detected, lines + (last not in (b"\n", b""))

@@ -9,8 +9,6 @@ locking and failure handling; this module only loads one file.
 
 from __future__ import annotations
 
-import os
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from core.config import PipelineConfig
+from core.duckdb_connection import connect_duckdb
 from core.settings import Paths
 from ingest.analytics import contract
 from ingest.analytics.csv_format import (
@@ -29,14 +28,17 @@ from ingest.analytics.csv_format import (
     csv_load_raw_sql,
     parquet_load_raw_sql,
 )
-from ingest.analytics.detect import AMPLITUDE, CSV, EMPTY, MIXPANEL, Detected, detect_format, detect_member
+from ingest.analytics.detect import AMPLITUDE, CSV, EMPTY, MIXPANEL, Detected, detect_format, detect_member_lines
 from ingest.analytics.errors import AnalyticsFileError, CorruptFileError, UnknownFormatError
 from ingest.analytics.sanitise import count_lines, sanitise_lines
 from ingest.analytics.sql import (
     TRAILER_REASON,
     WORK_TABLE_DDL,
+    MemberFile,
     amplitude_rows_sql,
+    member_line_prefix,
     mixpanel_rows_sql,
+    read_batch_lines_sql,
     read_lines_sql,
     sidecar_rejects_insert_sql,
     unit_rows_sql,
@@ -68,9 +70,70 @@ def _duckdb_message(exc: BaseException, temp_path: Path, label: str) -> str:
 _PART_COMPRESSION = "uncompressed"
 
 
+# A ZIP's members are read in batches of about this many lines: large enough that the per-statement cost vanishes
+# (real Amplitude members are hourly shards of a few hundred lines), small enough that a batch file (its members'
+# lines, decompressed) takes little disk and one batch can be parsed while the next is extracted.
+_BATCH_LINES = 100_000
+# DuckDB is handed the batch's per-member lists as SQL literals: keep them short.
+_BATCH_MEMBERS = 2_000
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class _MemberBatch:
+    """Extracted Amplitude members of one ZIP read by one DuckDB scan of one plain file, ``path``: their decompressed
+    lines, each prefixed with its member's position in the batch (read_batch_lines_sql). The extracted members are
+    kept until the batch is loaded: if DuckDB refuses it, they are loaded one by one."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.members: list[MemberFile] = []
+        self.detected: list[Detected] = []
+        self.lines = 0
+        self._out = open(path, "wb")  # noqa: SIM115 - closed by close(), once the batch's last member is in
+        self._prefix = b""
+        self._at_line_start = True
+        self._at_member_start = True
+
+    @property
+    def full(self) -> bool:
+        return len(self.members) >= _BATCH_MEMBERS or self.lines >= _BATCH_LINES
+
+    def start_member(self) -> None:
+        self._prefix = member_line_prefix(len(self.members))
+        self._at_line_start = self._at_member_start = True
+
+    def write(self, chunk: bytes) -> None:
+        """A decompressed chunk of the member being added: each line that starts in it gets the member's prefix."""
+        if self._at_member_start:  # DuckDB skips a UTF-8 BOM at the start of a file: so does a member here
+            chunk = chunk.removeprefix(_UTF8_BOM)
+            self._at_member_start = False
+            if not chunk:
+                return
+        if self._at_line_start:
+            self._out.write(self._prefix)
+        self._out.write(chunk[:-1].replace(b"\n", b"\n" + self._prefix) + chunk[-1:])
+        self._at_line_start = chunk.endswith(b"\n")
+
+    def add(self, member: MemberFile, detected: Detected) -> None:
+        if not self._at_line_start:
+            self._out.write(b"\n")  # the member's last line had no newline: the next member starts a line
+        self.members.append(member)
+        self.detected.append(detected)
+        self.lines += member.lines
+
+    def close(self) -> None:
+        self._out.close()
+
+    def remove(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+        for member in self.members:
+            Path(member.path).unlink(missing_ok=True)
+
+
 class _FileLoader:
-    """Parses one landed file, then writes the outputs. Each JSON-lines unit (a file or a ZIP member) is streamed
-    by one COPY into its own Parquet part (memory stays a few read buffers per worker, whatever the size);
+    """Parses one landed file, then writes the outputs. A JSON-lines file, or a batch of a ZIP's members, is streamed
+    by one COPY into its own Parquet part (memory stays a few read buffers per thread, whatever the size);
     CSV/Parquet files and lines set aside by the Python sanitiser go to the ``rows_`` table of a private
     in-memory DuckDB. The lake file is the loadable rows of the parts in unit order (or of ``rows_``)."""
 
@@ -81,7 +144,6 @@ class _FileLoader:
         self.source_path = landed.path
         self.relative_path = landed.relative_path
         self.work_dir = landed.work_dir  # removed by the loop once the file is done
-        self.workers = max(1, min(2, os.cpu_count() or 1))
         self.parts: dict[int, Path] = {}  # unit_index -> its Parquet part (written by the worker threads)
         self.lines: dict[int, int] = {}  # unit_index -> physical lines of a JSON-lines unit (each a part row)
         self.set_aside: dict[int, int] = {}  # unit_index -> lines the Python reader set aside (blank in the part)
@@ -89,7 +151,7 @@ class _FileLoader:
 
     def run(self) -> FileOutputs:
         (self.work_dir / "spill").mkdir(parents=True)
-        con = duckdb.connect()
+        con = connect_duckdb()
         try:
             con.execute(f"SET temp_directory = {sql_string(str(self.work_dir / 'spill'))}")
             con.execute("SET preserve_insertion_order = true")  # line numbering relies on scan order
@@ -109,20 +171,25 @@ class _FileLoader:
 
     # -- JSON lines (Amplitude, Mixpanel) -------------------------------------------------------------------
 
-    def _rows_sql(self, vendor: str, lines_sql: str, unit_index: int, member: str | None) -> str:
+    def _rows_sql(self, vendor: str, lines_sql: str) -> str:
         if vendor == AMPLITUDE:
-            select = amplitude_rows_sql(lines_sql, unit_index, member)
+            select = amplitude_rows_sql(lines_sql)
         else:
-            select = mixpanel_rows_sql(lines_sql, unit_index, member, self.config.analytics.mixpanel_project_timezone)
+            select = mixpanel_rows_sql(lines_sql, self.config.analytics.mixpanel_project_timezone)
         return unit_rows_sql(select)
 
-    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> int:
-        """Stream one unit's rows into its part; returns the rows written (COPY counts them)."""
-        part = self.work_dir / f"part-{unit_index}.parquet"
+    def _copy_rows(self, con: duckdb.DuckDBPyConnection, rows_sql: str, part: Path) -> int:
+        """Stream rows into a Parquet part; returns the rows written (COPY counts them)."""
         part.unlink(missing_ok=True)
         (written,) = con.execute(
             f"COPY ({rows_sql}) TO {sql_string(str(part))} (FORMAT parquet, COMPRESSION {_PART_COMPRESSION})"
         ).fetchone()
+        return written
+
+    def _copy_unit(self, con: duckdb.DuckDBPyConnection, rows_sql: str, unit_index: int) -> int:
+        """Stream one unit's rows into its part; returns the rows written."""
+        part = self.work_dir / f"part-{unit_index}.parquet"
+        written = self._copy_rows(con, rows_sql, part)
         self.parts[unit_index] = part
         return written
 
@@ -143,7 +210,7 @@ class _FileLoader:
         try:
             read = self._copy_unit(
                 con,
-                self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression), unit_index, member),
+                self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression, unit_index, member)),
                 unit_index,
             )
             if read == physical:
@@ -160,7 +227,7 @@ class _FileLoader:
         try:
             unit = sanitise_lines(path, gzipped, clean, sidecar, label)
             read = self._copy_unit(
-                con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none"), unit_index, member), unit_index
+                con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none", unit_index, member)), unit_index
             )
             if read != unit.lines:  # never a silently dropped line
                 raise AnalyticsFileError(f"cannot read {label}: {read} of its {unit.lines} lines were read")
@@ -175,45 +242,97 @@ class _FileLoader:
             clean.unlink(missing_ok=True)
             sidecar.unlink(missing_ok=True)
 
-    def _load_member(
-        self, con: duckdb.DuckDBPyConnection, path: Path, detected: Detected, unit_index: int, member: str, label: str
-    ) -> None:
+    def _load_batch(self, con: duckdb.DuckDBPyConnection, batch: _MemberBatch) -> None:
+        """One DuckDB scan of a batch of members into one part. If DuckDB refuses the scan or any member's rows differ
+        from its physical lines, the batch is loaded member by member instead, each through the checked unit path
+        (which sets bad lines aside and names the member in its error), so a batch behaves as its members would."""
         cursor = con.cursor()  # one connection per thread; all share the in-memory database
+        part = self.work_dir / f"batch-{batch.members[0].unit_index}.parquet"
         try:
-            self._load_json_unit(cursor, path, detected, unit_index, member, label)
+            batch.close()
+            if self._copy_batch(cursor, batch, part):
+                self.parts[batch.members[0].unit_index] = part
+                for member in batch.members:
+                    self.lines[member.unit_index] = member.lines
+                return
+            part.unlink(missing_ok=True)
+            for member, member_detected in zip(batch.members, batch.detected, strict=True):
+                label = f"{self.relative_path} member {member.member!r}"
+                self._load_json_unit(
+                    cursor, Path(member.path), member_detected, member.unit_index, member.member, label
+                )
         finally:
             cursor.close()
-            path.unlink(missing_ok=True)
+            batch.remove()
+
+    def _copy_batch(self, con: duckdb.DuckDBPyConnection, batch: _MemberBatch, part: Path) -> bool:
+        """True if the batch's rows are in ``part`` with exactly each member's physical lines."""
+        lines_sql = read_batch_lines_sql(str(batch.path), batch.members)
+        try:
+            written = self._copy_rows(con, self._rows_sql(AMPLITUDE, lines_sql), part)
+            if written != batch.lines:
+                return False
+            read_per_unit = dict(
+                con.execute(
+                    f"SELECT unit_index, count(*) FROM read_parquet({sql_string(str(part))}) GROUP BY unit_index"
+                ).fetchall()
+            )
+        except (duckdb.InvalidInputException, duckdb.NotImplementedException, duckdb.ConversionException):
+            # A line DuckDB refuses, or one holding the delimiter or a carriage return (other columns or rows): the
+            # member-by-member path sets such lines aside as it always did.
+            return False
+        return all(read_per_unit.get(member.unit_index, 0) == member.lines for member in batch.members)
 
     def _load_zip(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Members are extracted one at a time; up to ``workers`` are parsed concurrently (gzip is one stream
-        per core), so extraction of the next overlaps parsing and disk use stays a few members."""
-        in_flight: deque[Future[None]] = deque()
-        with ThreadPoolExecutor(self.workers) as pool:
+        """Members are extracted one at a time, recognised and counted while their lines are appended to the batch
+        file (one decompression each); a batch of up to _BATCH_LINES lines is one DuckDB scan (no per-member
+        statement, part or file). One batch is parsed while the next is extracted, so disk use stays about two
+        batches."""
+        in_flight: Future[None] | None = None
+        batches = 0
+
+        def new_batch() -> _MemberBatch:
+            nonlocal batches
+            batches += 1
+            return _MemberBatch(self.work_dir / f"batch-{batches}.lines")
+
+        batch = new_batch()
+        with ThreadPoolExecutor(1) as pool:
             try:
                 members = iter_extracted_members(self.source_path, self.relative_path, self.work_dir, self.limits)
                 for index, info, member_path in members:
                     label = f"{self.relative_path} member {info.filename!r}"
-                    member_detected = detect_member(member_path, label)
+                    if batch.full:
+                        if in_flight is not None:
+                            in_flight.result()
+                        in_flight, batch = pool.submit(self._load_batch, con, batch), new_batch()
+                    batch.start_member()
+                    try:
+                        member_detected, physical = detect_member_lines(member_path, label, batch.write)
+                    except AnalyticsFileError:
+                        member_path.unlink(missing_ok=True)
+                        raise
                     if member_detected.vendor == EMPTY:
                         member_path.unlink(missing_ok=True)
                         continue
                     if member_detected.vendor != AMPLITUDE:
+                        member_path.unlink(missing_ok=True)
                         raise UnknownFormatError(
                             f"unknown format: {label}: {member_detected.label} data inside a ZIP (only Amplitude "
                             "export ZIPs are supported)"
                         )
-                    in_flight.append(
-                        pool.submit(self._load_member, con, member_path, member_detected, index, info.filename, label)
-                    )
-                    while len(in_flight) >= self.workers:
-                        in_flight.popleft().result()
-                while in_flight:
-                    in_flight.popleft().result()
+                    batch.add(MemberFile(str(member_path), index, info.filename, physical), member_detected)
+                if in_flight is not None:
+                    in_flight.result()
+                    in_flight = None
+                if batch.members:
+                    self._load_batch(con, batch)
             except BaseException:
-                for future in in_flight:
-                    future.cancel()
+                if in_flight is not None:
+                    in_flight.cancel()
                 raise
+            finally:
+                batch.close()
 
     # -- CSV / Parquet (Segment tracks) ---------------------------------------------------------------------
 

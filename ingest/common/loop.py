@@ -27,8 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import duckdb
-
+from core.duckdb_connection import connect_duckdb
 from core.settings import Paths
 from ingest.common.atomic import remove_stale_temp_files
 from ingest.common.errors import IngestFileError
@@ -184,7 +183,7 @@ def read_lake_column(paths: Paths, source: str, entity: str, columns: str, order
         return []
     listed = ", ".join(sql_string(f) for f in files)
     order = f" ORDER BY {order_by}" if order_by else ""
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         rows = con.execute(f"SELECT {columns} FROM read_parquet([{listed}]){order}").fetchall()
     finally:
@@ -354,7 +353,7 @@ def _ingest_one(spec: SourceSpec, paths: Paths, run: SourceRun, path: Path) -> F
 
 def prepare_lake(spec: SourceSpec, paths: Paths) -> None:
     """Under the lock: remove what a killed run left behind and make sure every dbt source glob matches."""
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         for entity, columns in spec.entities.items():
             for directory in (lake_dir(paths, spec.source, entity), pending_dir(paths, spec.source, entity)):

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from core.duckdb_connection import connect_duckdb
 from ingest.common.errors import IngestFileError
 from ingest.common.loop import Columns, FileOutputs, LandedFile, work_root
 from ingest.common.parquet import copy_query_to_parquet, sql_string
@@ -129,7 +130,7 @@ class _StagedTable:
 def open_stage(spill: Path) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB for a run's writes, bounded, spilling to ``spill``."""
     spill.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
+    con = connect_duckdb()
     con.execute(f"SET temp_directory = {sql_string(str(spill))}")
     con.execute(f"SET memory_limit = {sql_string(STAGE_MEMORY_LIMIT)}")
     con.execute("SET preserve_insertion_order = true")

@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
-
+from core.duckdb_connection import connect_duckdb
 from ingest.common.duplicates import find_duplicates
 from ingest.common.ranges import rows_problem
 from ingest.common.row_writer import RowStage
@@ -93,7 +92,7 @@ class FileRows:
 def load_records(out: FileRows, records: Iterable[Record], parse: Callable[[Record], EntityRows], noun: str) -> None:
     """Parse every record into ``out``; a RecordError quarantines the record with its message. ``records`` is read
     twice (a list, or a re-readable view of the file)."""
-    con = out.stage.con if out.stage is not None else duckdb.connect()
+    con = out.stage.con if out.stage is not None else connect_duckdb()
     try:
         groups = find_duplicates(con, ((i, r.number, r.key, r.raw) for i, r in enumerate(records) if r.key is not None))
     finally:

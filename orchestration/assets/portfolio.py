@@ -1,8 +1,8 @@
 """Portfolio scoring (portfolio/): reads the marts from the working warehouse, scores, writes two marts back."""
 
 import dagster as dg
-import duckdb
 
+from core.duckdb_connection import connect_duckdb
 from ingest.common.locking import retry_transient
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from portfolio.scoring import score_portfolio
@@ -44,7 +44,7 @@ INPUT_KEYS = [dg.AssetKey(["marts", mart]) for mart in INPUT_MARTS.values()] + [
 def portfolio_scores(context: dg.AssetExecutionContext, pmw: PmwSettings):
     config = pmw.config
     warehouse = str(pmw.paths.warehouse_path)
-    connection = retry_transient(lambda: duckdb.connect(warehouse), what=f"opening {warehouse}", log=PROGRESS.warning)
+    connection = retry_transient(lambda: connect_duckdb(warehouse), what=f"opening {warehouse}", log=PROGRESS.warning)
     with connection as con:
         inputs = read_inputs(con, config)
         result = score_portfolio(**inputs, config=config.portfolio)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.duckdb_connection import connect_duckdb
 from publish.report.labels import fmt_date, fmt_month
 from publish.report.marts import DataThrough, Marts, MissingData, ReportError
 from publish.report.page import esc, page, vega_bundle
@@ -123,7 +124,7 @@ def render_report(
     db_path = Path(db_path)
     if not db_path.exists():
         raise ReportError(f"no DuckDB file at {db_path}")
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = connect_duckdb(str(db_path), read_only=True)
     try:
         return render_from_connection(con, release_id=release_id, run_id=run_id, generated_at=generated_at)
     finally:
