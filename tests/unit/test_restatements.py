@@ -340,3 +340,15 @@ def test_report_section_states_why_nothing_is_listed():
     html = section_restatements({"status": "compared", "compared_with": "r1", "changes": [hostile]})
     assert "<script>x" not in html and NO_CAUSE.split(" (")[0] in html
     assert json.dumps(hostile)  # the record's change is plain JSON
+
+
+def test_a_restatement_alert_is_a_warning_naming_each_value_and_its_file():
+    from orchestration.alerts import restatements_alert
+
+    late = _file("billing", "billing/refunds_late.csv", date(2024, 1, 20), date(2024, 1, 21))
+    change = explain(Restatement(_value("refunds", 10.0), 10.0, 20.0), [late]).to_dict()
+    alert = restatements_alert("run-1234567890", "r2", {"compared_with": "r1", "changes": [change]})
+    assert alert.kind == "restatement"
+    assert alert.title == "pmw: 1 closed-period number(s) restated since release r1"
+    assert "refunds, month of 2024-01: 10.00 -> 20.00 (+10.00); cause: billing billing/refunds_late.csv" in alert.text
+    assert "Release r2 is served" in alert.text
