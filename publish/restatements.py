@@ -402,12 +402,13 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:,.2f}"
 
 
-def _fmt_delta(delta: float | None, unit: str) -> str:
+def format_delta(delta: float | None, unit: str) -> str:
+    """A change with its sign: '+4', '+2.86 pp' (shares), '-10.00'; '' when old or new is NULL."""
     if delta is None:
         return ""
     if unit == "share":
-        return f" ({100 * delta:+.2f} pp)"
-    return f" ({delta:+,.0f})" if unit in ("users", "customers") else f" ({delta:+,.2f})"
+        return f"{100 * delta:+.2f} pp"
+    return f"{delta:+,.0f}" if unit in ("users", "customers") else f"{delta:+,.2f}"
 
 
 def describe_keys(change: Mapping[str, Any]) -> str:
@@ -429,7 +430,8 @@ def describe_change(change: Mapping[str, Any]) -> str:
     unit = change["unit"]
     return (
         f"{describe_keys(change)}: {_fmt(change['old'], unit)} -> {_fmt(change['new'], unit)}"
-        f"{_fmt_delta(change['delta'], unit)}; cause: {change['cause']}"
+        + (f" ({format_delta(change['delta'], unit)})" if change["delta"] is not None else "")
+        + f"; cause: {change['cause']}"
     )
 
 

@@ -33,6 +33,7 @@ from publish.report.labels import (
 )
 from publish.report.marts import DataThrough, Marts, MissingData, ReportError
 from publish.report.page import chart_figure, esc, no_data_panel
+from publish.restatements import describe_keys, format_delta, format_value
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, GREY = (
@@ -1252,8 +1253,6 @@ def _scores_for_mix(m: Marts) -> list[dict[str, Any]] | None:
 def section_restatements(restatements: dict[str, Any] | None) -> str:
     """Closed-period headline numbers this release changed beyond their tolerance (publish/restatements.py): one
     row each, with the old and new value and the landed files behind it; an honest sentence when there are none."""
-    from publish.restatements import describe_keys, format_value
-
     if not restatements:
         return '<p class="muted">This report was rendered outside a release: no earlier release to compare with.</p>'
     status, previous = restatements.get("status"), restatements.get("compared_with")
@@ -1278,7 +1277,7 @@ def section_restatements(restatements: dict[str, Any] | None) -> str:
         f"<td>{esc(describe_keys(c))}</td>"
         f"<td>{esc(format_value(c['old'], c['unit']))}</td>"
         f"<td>{esc(format_value(c['new'], c['unit']))}</td>"
-        f"<td>{esc(format_value(c['delta'], c['unit']) if c['delta'] is not None else '–')}</td>"
+        f"<td>{esc(format_delta(c['delta'], c['unit']) or '–')}</td>"
         f"<td>{esc(c['cause'])}</td>"
         "</tr>"
         for c in changes
