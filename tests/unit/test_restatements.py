@@ -352,3 +352,24 @@ def test_a_restatement_alert_is_a_warning_naming_each_value_and_its_file():
     assert alert.title == "pmw: 1 closed-period number(s) restated since release r1"
     assert "refunds, month of 2024-01: 10.00 -> 20.00 (+10.00); cause: billing billing/refunds_late.csv" in alert.text
     assert "Release r2 is served" in alert.text
+
+
+def test_text_made_spreadsheet_safe_on_publication_does_not_look_like_a_restatement(tmp_path):
+    """The previous release holds published (spreadsheet-safe) text: '=cmd' became "'=cmd". The new values are
+    compared as published too, so an unchanged value under such a channel is not 'gone'."""
+    paths = Paths(tmp_path / "data")
+    paths.ensure()
+    for run, rows in (("run-1", 1), ("run-2", 2)):  # the second build changes another mart, so it publishes
+        paths.warehouse_dir.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(paths.warehouse_path)) as con:
+            con.execute("create schema if not exists marts")
+            con.execute(f"create or replace table marts.fct_a as select range as id from range({rows})")
+            con.execute(
+                _HEADLINE_DDL.format(
+                    rows="('k', 'cac', 'month', date '2024-01-01', date '2024-02-01', '(all)', '=cmd', null::integer, "
+                    "12.5, 'currency', 'billing', null::date, date '2024-02-01', date '2024-03-01', true)"
+                )
+            )
+        result = publish(paths, run_id=run)
+    assert result.status == "published" and result.restatements["status"] == "compared"
+    assert result.restatements["changes"] == []
