@@ -333,7 +333,7 @@ def compare_with_published(
     config: RestatementsConfig,
     read_landed: Callable[[], Sequence[Mapping[str, Any]]],
 ) -> RestatementReport:
-    """Compare the working warehouse's headline numbers (``current_table_sql``) with the release BI reads.
+    """Compare the new release's headline numbers (``current_table_sql``) with those of the release BI reads.
     ``read_landed`` returns the ingest manifest's records (the caller's: this layer does not import ingest/); it is
     called only when a value changed."""
     if previous_record is None:
