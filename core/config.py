@@ -835,6 +835,53 @@ class VolumeConfig(_Section):
         return self.sources.get(name) or SourceVolume()
 
 
+# ----------------------------------------------------------------------- publish: restated closed-period numbers
+
+# The metrics of the dbt model fct_headline_metrics (its accepted_values test lists the same names).
+HEADLINE_METRICS = (
+    "dau",
+    "wau",
+    "mau",
+    "funnel_conversion",
+    "retention",
+    "nps",
+    "csat",
+    "mrr",
+    "refunds",
+    "net_revenue",
+    "new_customers",
+    "cac",
+)
+
+
+class RestatementTolerance(_Section):
+    """How far a closed-period value may move between releases unlisted: a change is a restatement when
+    |new - old| > max(absolute, relative x |old|). A value appearing or disappearing (NULL <-> a number) always is."""
+
+    absolute: Number(0) = 0.0  # in the metric's unit (users, share 0-1, NPS points, currency)
+    relative: Number(0) = 0.0  # a share of the old value: 0.01 = 1 %
+
+
+def _tolerances(value: Any) -> dict[str, RestatementTolerance]:
+    def tolerance(item: Any, loc: Location) -> RestatementTolerance:
+        if loc[0] not in HEADLINE_METRICS:
+            raise _problem(f"{loc[0]!r} is not a headline metric (known: {', '.join(HEADLINE_METRICS)})")
+        return RestatementTolerance.model_validate(item)
+
+    return _each(tolerance, value, mapping=True)
+
+
+class RestatementsConfig(_Section):
+    """Restated numbers: each release compares the closed-period headline numbers with the release BI read before
+    (publish/restatements.py) and lists each value that moved beyond its tolerance, with the landed files behind it."""
+
+    default: RestatementTolerance = Field(default_factory=RestatementTolerance)  # metrics without their own entry
+    tolerances: Annotated[dict[str, RestatementTolerance], BeforeValidator(_tolerances)] = Field(default_factory=dict)
+
+    def tolerance(self, metric: str) -> RestatementTolerance:
+        return self.tolerances.get(metric) or self.default
+
+
 def _repeated(values: list[Any]) -> list[Any]:
     return sorted({v for v in values if v and values.count(v) > 1})
 
@@ -873,6 +920,8 @@ class PipelineConfig(_Section):
     # Rows per source and day, and per mart, against the history of earlier runs (expectations/volume.py).
     volume: VolumeConfig = Field(default_factory=VolumeConfig)
     duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
+    # Closed-period headline numbers that changed since the previous release (publish/restatements.py).
+    restatements: RestatementsConfig = Field(default_factory=RestatementsConfig)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> PipelineConfig:

@@ -1,5 +1,5 @@
-"""Tell someone: failed runs, failed gates, stale sources and volume anomalies, posted to the webhooks configured
-under `alerts:`.
+"""Tell someone: failed runs, failed gates, stale sources, volume anomalies and restated numbers, posted to the
+webhooks configured under `alerts:`.
 
 Two kinds of destination: a Slack-compatible incoming webhook (``{"text": ...}``; Mattermost and Rocket.Chat take
 the same body) and a generic JSON webhook (the alert as an object, optionally signed with HMAC-SHA256 in
@@ -28,9 +28,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.config import AlertDestination, AlertsConfig
+from publish.restatements import describe_change
 
 LOG = logging.getLogger("pmw.alerts")
-ALERT_KINDS = ("run_failed", "gate_failed", "source_stale", "volume_anomaly")
+ALERT_KINDS = ("run_failed", "gate_failed", "source_stale", "volume_anomaly", "restatement")
 SIGNATURE_HEADER = "X-PMW-Signature"
 MAX_RETRY_AFTER_SECONDS = 60.0
 _TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -216,4 +217,18 @@ def volume_alert(run_id: str, anomalies: list[dict[str, Any]]) -> Alert:
         + ("; nothing new published" if blocking else ""),
         text="\n".join(lines),
         details={"run_id": run_id, "anomalies": anomalies},
+    )
+
+
+def restatements_alert(run_id: str, release_id: str, restatements: dict[str, Any]) -> Alert:
+    """Closed-period headline numbers the new release changed (publish/restatements.py): a warning, the release is
+    served; each line names the number, old and new value and the landed files behind it."""
+    changes = restatements["changes"]
+    lines = [describe_change(c) for c in changes]
+    lines.append(f"Release {release_id} is served; `pmw summary` and report.html list the restated numbers.")
+    return Alert(
+        kind="restatement",
+        title=f"pmw: {len(changes)} closed-period number(s) restated since release {restatements['compared_with']}",
+        text="\n".join(lines),
+        details={"run_id": run_id, "release_id": release_id, "changes": changes},
     )

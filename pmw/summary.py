@@ -22,6 +22,7 @@ from orchestration.run_records import (
 )
 from publish.interface import CHANGELOG_NAME, InterfaceChange, read_check, yaml_entry
 from publish.release import PUBLISHED_DB_NAME, REPORT_NAME, current_publication
+from publish.restatements import describe_change
 
 # fct_issue_cycle_times.uncategorised_statuses joins the names with this separator (dbt listagg, name order).
 _STATUS_SEPARATOR = ", "
@@ -201,7 +202,38 @@ def format_summary(s: dict[str, Any]) -> str:
     else:
         lines.append("  nothing published yet")
     lines += _interface_lines(s)
+    lines += _restatement_lines(s["publication"])
     return "\n".join(lines)
+
+
+def _restatement_lines(pub: dict[str, Any] | None) -> list[str]:
+    """The served release's restated closed-period numbers (publish/restatements.py), or why there are none."""
+    restatements = (pub or {}).get("restatements")
+    if restatements is None:
+        return []
+    lines = ["", f"restated numbers (closed periods changed by release {pub['release_id']}):"]
+    previous, changes = restatements.get("compared_with"), restatements.get("changes") or []
+    if restatements["status"] == "first_release":
+        lines.append("  the first release: nothing to compare with")
+    elif restatements["status"] == "previous_without_headline":
+        lines.append(f"  release {previous} predates the headline numbers: nothing to compare with")
+    elif restatements["status"] == "no_headline":
+        lines.append("  this release has no headline numbers (fct_headline_metrics was not published)")
+    elif not changes:
+        lines.append(
+            f"  none since release {previous} "
+            f"({restatements.get('closed_values_compared', 0):,} closed values compared, none beyond tolerance)"
+        )
+    else:
+        lines.append(f"  {len(changes)} since release {previous}:")
+        lines += [f"    {describe_change(c)}" for c in changes]
+    snapshot = restatements.get("snapshot") or {}
+    if snapshot:
+        lines.append(
+            f"  daily snapshots for BI: {snapshot['table']} ({snapshot['rows']:,} rows over {snapshot['days']} day(s), "
+            f"latest {snapshot['snapshot_date']})"
+        )
+    return lines
 
 
 def _interface_lines(s: dict[str, Any]) -> list[str]:

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.config import InterfaceAcknowledgement
+from core.config import InterfaceAcknowledgement, RestatementsConfig
 from core.duckdb_connection import connect_duckdb
 from core.settings import Paths
 from publish.interface import (
@@ -57,6 +57,14 @@ from publish.interface import (
     render_changelog,
 )
 from publish.report import render_report
+from publish.restatements import (
+    HEADLINE_TABLE,
+    SNAPSHOT_COLUMNS,
+    SNAPSHOT_TABLE,
+    RestatementReport,
+    build_snapshot,
+    compare_with_published,
+)
 
 MARTS_SCHEMA = "marts"
 PUBLISHED_DB_NAME = "marts.duckdb"
@@ -104,6 +112,7 @@ class PublishResult:
     tables: list[PublishedTable] = field(default_factory=list)
     removed_releases: list[str] = field(default_factory=list)
     interface: dict = field(default_factory=dict)  # InterfaceCheck.to_dict(): version, changes, stale acknowledgements
+    restatements: dict = field(default_factory=dict)  # RestatementReport.to_dict() (publish/restatements.py)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -212,13 +221,22 @@ def _make_writable(directory: Path) -> None:
 
 
 def _write_report(
-    release_dir: Path, db_path: Path, release_id: str, run_id: str, published_at: datetime, *, fail: bool
+    release_dir: Path,
+    db_path: Path,
+    release_id: str,
+    run_id: str,
+    published_at: datetime,
+    restatements: dict,
+    *,
+    fail: bool,
 ) -> dict:
     """Render report.html from the release's own marts.duckdb (read-only), so it shows exactly what BI gets."""
     try:
         if fail:
             raise PublishError("injected failure while rendering the report")
-        page = render_report(db_path, release_id=release_id, run_id=run_id, generated_at=published_at)
+        page = render_report(
+            db_path, release_id=release_id, run_id=run_id, generated_at=published_at, restatements=restatements
+        )
     except Exception as exc:
         raise PublishError(f"rendering {REPORT_NAME} for release {release_id} failed: {exc}") from exc
     data = page.encode("utf-8")
@@ -258,6 +276,20 @@ def _log_acknowledgements(check: InterfaceCheck, log: Callable[[str], None]) -> 
         )
 
 
+def _log_restatements(report: RestatementReport, log: Callable[[str], None]) -> None:
+    if report.status == "first_release":
+        log("publish: restatements: first release, nothing to compare with")
+    elif report.status == "previous_without_headline":
+        log(f"publish: restatements: release {report.compared_with} has no headline numbers to compare with")
+    elif report.status == "compared":
+        log(
+            f"publish: restatements: {len(report.changes)} closed-period value(s) changed beyond tolerance since "
+            f"release {report.compared_with} ({report.closed_values_compared} compared)"
+        )
+        for change in report.changes:
+            log(f"publish: restated: {change.describe()}")
+
+
 def publish(
     paths: Paths,
     *,
@@ -266,6 +298,8 @@ def publish(
     keep_releases: int = 3,
     acknowledged: Sequence[InterfaceAcknowledgement] = (),
     config_path: Path | None = None,
+    restatements: RestatementsConfig | None = None,
+    read_landed: Callable[[], Sequence[dict]] = list,
     log: Callable[[str], None] = lambda _msg: None,
     fail_at: str | None = None,
 ) -> PublishResult:
@@ -274,6 +308,10 @@ def publish(
     ``acknowledged`` (the configuration's publish.acknowledged_interface_changes, read from ``config_path``) names
     the breaking interface changes this release may make; any other one raises InterfaceChangeBlocked before
     anything is built.
+
+    ``restatements`` (the configuration's tolerances) and ``read_landed`` (the ingest manifest's records) serve the
+    comparison of the closed-period headline numbers with the release BI reads (publish/restatements.py); the
+    release records the changes and carries the daily snapshot table of those numbers.
 
     Must run while no other step writes the warehouse (the orchestration's `duckdb_writer` pool): it opens the
     working file read-only. ``fail_at`` exists for the atomicity tests: it raises at one of FAILURE_POINTS — while
@@ -285,7 +323,8 @@ def publish(
     if not paths.warehouse_path.exists():
         raise PublishError(f"no working warehouse at {paths.warehouse_path}: run dbt first")
     paths.releases_dir.mkdir(parents=True, exist_ok=True)
-    release_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + re.sub(r"[^A-Za-z0-9]", "", run_id)[:8]
+    started_at = datetime.now(UTC)  # also the day of the headline snapshot this release carries
+    release_id = started_at.strftime("%Y%m%dT%H%M%S%fZ") + "-" + re.sub(r"[^A-Za-z0-9]", "", run_id)[:8]
     tmp_dir = paths.releases_dir / f".tmp-{release_id}"
     final_dir = paths.releases_dir / release_id
 
@@ -301,7 +340,11 @@ def publish(
         published_tables = _fingerprints(con, names)
         current = current_publication(paths)
         previous = _previous_interface(con, paths, current)
-        check = check_interface(previous, read_interface(con, "wh", MARTS_SCHEMA, names), acknowledged)
+        columns = read_interface(con, "wh", MARTS_SCHEMA, names)
+        with_snapshot = HEADLINE_TABLE in names
+        if with_snapshot:  # built below from the release's own marts and the previous release's snapshots
+            columns[SNAPSHOT_TABLE] = [{"name": n, "type": t} for n, t in SNAPSHOT_COLUMNS]
+        check = check_interface(previous, columns, acknowledged)
         if check.blocked:
             record_check(paths, run_id, "blocked", check)
             raise InterfaceChangeBlocked(check, config_path)
@@ -309,7 +352,9 @@ def publish(
         # A release from before report.html (or the versioned interface) existed is re-published once, so BI gets it.
         if (
             current is not None
-            and current.get("tables") == [asdict(t) for t in published_tables]
+            # The snapshot table is history, not a mart: the marts alone decide whether anything changed.
+            and [t for t in current.get("tables", []) if t["name"] != SNAPSHOT_TABLE]
+            == [asdict(t) for t in published_tables]
             and current.get("report") is not None
             and current.get("interface") is not None
             and not check.changes  # a rename can leave every row hash as it was
@@ -323,6 +368,7 @@ def publish(
                 published_path=paths.published,
                 tables=published_tables,
                 interface=check.to_dict(),
+                restatements={"status": "unchanged", "compared_with": current["release_id"], "changes": []},
             )
         (tmp_dir / "parquet").mkdir(parents=True)
         db_path = tmp_dir / PUBLISHED_DB_NAME
@@ -339,6 +385,36 @@ def publish(
             log(f"publish: {t.name}: {t.rows} rows")
             if fail_at == "build":
                 raise PublishError(f"injected failure while building the release, after copying {t.name}")
+        restated = RestatementReport(compared_with=None, status="no_headline")
+        if with_snapshot:
+            # Compared as published (text made spreadsheet-safe), like the previous release's values it meets.
+            restated = compare_with_published(
+                con,
+                paths,
+                current,
+                paths.published / PUBLISHED_DB_NAME,
+                f'pub.main."{HEADLINE_TABLE}"',
+                restatements or RestatementsConfig(),
+                read_landed,
+            )
+            _log_restatements(restated, log)
+            restated.snapshot = build_snapshot(
+                con, "pub", paths.published / PUBLISHED_DB_NAME if current else None, started_at.date()
+            )
+            con.execute(
+                f'copy (select * from pub.main."{SNAPSHOT_TABLE}" order by all) '
+                f"to '{tmp_dir / 'parquet' / SNAPSHOT_TABLE}.parquet' (format parquet, compression zstd)"
+            )
+            log(f"publish: {SNAPSHOT_TABLE}: {restated.snapshot['rows']} rows over {restated.snapshot['days']} day(s)")
+            snapshot_rows, snapshot_fingerprint = con.execute(
+                f'select count(*), coalesce(sum(hash(t)), 0)::varchar from pub.main."{SNAPSHOT_TABLE}" as t'
+            ).fetchone()
+            released_tables = [
+                *published_tables,
+                PublishedTable(name=SNAPSHOT_TABLE, rows=int(snapshot_rows), fingerprint=str(snapshot_fingerprint)),
+            ]
+        else:
+            released_tables = published_tables
         con.execute("checkpoint pub")
         con.execute("detach pub")
     except Exception:
@@ -349,7 +425,9 @@ def publish(
 
     published_at = datetime.now(UTC)
     try:
-        report = _write_report(tmp_dir, db_path, release_id, run_id, published_at, fail=fail_at == "render")
+        report = _write_report(
+            tmp_dir, db_path, release_id, run_id, published_at, restated.to_dict(), fail=fail_at == "render"
+        )
         log(f"publish: {REPORT_NAME}: {report['bytes']} bytes")
         interface = release_interface(check, previous, release_id, published_at.isoformat())
         (tmp_dir / CHANGELOG_NAME).write_text(render_changelog(interface), encoding="utf-8")
@@ -358,9 +436,10 @@ def publish(
             "release_id": release_id,
             "run_id": run_id,
             "published_at": published_at.isoformat(),
-            "tables": [asdict(t) for t in published_tables],
+            "tables": [asdict(t) for t in released_tables],
             "report": report,
             "interface": interface,
+            "restatements": restated.to_dict(),
         }
         (tmp_dir / PUBLICATION_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         # BI gets files it cannot modify; DuckDB opens a read-only file with read_only=True.
@@ -395,7 +474,8 @@ def publish(
         release_id=release_id,
         release_dir=final_dir,
         published_path=paths.published,
-        tables=published_tables,
+        tables=released_tables,
         removed_releases=removed,
         interface=check.to_dict(),
+        restatements=restated.to_dict(),
     )

@@ -14,6 +14,8 @@ import dagster as dg
 from expectations.volume import SOURCE_TABLES
 from ingest.common.lake import UnresolvedFile, unresolved_failed_files
 from ingest.common.locking import retry_transient
+from ingest.common.manifest import read_manifest
+from orchestration.alerts import AlertError, Notifier, restatements_alert
 from orchestration.assets.portfolio import PORTFOLIO_KEYS
 from orchestration.dbt_cli import mart_models, prepared_manifest_path
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
@@ -71,11 +73,21 @@ def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
             run_id=context.run_id,
             acknowledged=config.publish.acknowledged_interface_changes,
             config_path=config.path,
+            restatements=config.restatements,
+            read_landed=lambda: read_manifest(paths),
             log=PROGRESS.info,
         ),
         what="publish",
         log=PROGRESS.warning,
     )
+    restated = result.restatements.get("changes") or []
+    alert_error = None
+    if restated:  # a warning for the people who read the numbers, never a block: the release is already served
+        try:
+            Notifier(config.alerts).send(restatements_alert(context.run_id, result.release_id, result.restatements))
+        except AlertError as exc:
+            alert_error = str(exc)
+            PROGRESS.warning(f"publish: restatement alert not sent: {exc}")
     return dg.MaterializeResult(
         metadata={
             "status": result.status,
@@ -86,7 +98,9 @@ def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
             "interface_version": result.interface["version"],
             "interface_changes": dg.MetadataValue.json(result.interface["changes"]),
             "stale_acknowledgements": dg.MetadataValue.json(result.interface["stale_acknowledgements"]),
+            "restatements": dg.MetadataValue.json(restated),
         }
+        | ({"restatement_alert_error": alert_error} if alert_error else {})
     )
 
 

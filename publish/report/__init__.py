@@ -59,8 +59,10 @@ def render_from_connection(
     release_id: str | None = None,
     run_id: str | None = None,
     generated_at: datetime | None = None,
+    restatements: dict | None = None,
 ) -> str:
-    """The whole report as one HTML string, from the marts in `schema` of an open (read-only) connection."""
+    """The whole report as one HTML string, from the marts in `schema` of an open (read-only) connection.
+    ``restatements``: the release's comparison with the one before (publish/restatements.py), for its section."""
     # Altair (and its jsonschema validation) costs seconds to import: only when a report is rendered, not whenever
     # publish/release.py (and so the Dagster definitions) is imported.
     from publish.report.sections import (
@@ -70,6 +72,7 @@ def render_from_connection(
         section_initiatives,
         section_nps,
         section_portfolio,
+        section_restatements,
         section_retention,
         section_unit_economics,
     )
@@ -89,6 +92,7 @@ def render_from_connection(
         ),
         ("initiatives", "Initiatives: outcomes, adoption, delivery", section_initiatives(ctx)),
         ("portfolio", "Portfolio", section_portfolio(ctx)),
+        ("restatements", "Restated numbers", section_restatements(restatements)),
     ]
     meta = [
         ("Release", release_id or "(not published)"),
@@ -119,6 +123,7 @@ def render_report(
     release_id: str | None = None,
     run_id: str | None = None,
     generated_at: datetime | None = None,
+    restatements: dict | None = None,
 ) -> str:
     """The report for a publication's marts.duckdb, opened read-only (tables in `main`)."""
     db_path = Path(db_path)
@@ -126,6 +131,8 @@ def render_report(
         raise ReportError(f"no DuckDB file at {db_path}")
     con = connect_duckdb(str(db_path), read_only=True)
     try:
-        return render_from_connection(con, release_id=release_id, run_id=run_id, generated_at=generated_at)
+        return render_from_connection(
+            con, release_id=release_id, run_id=run_id, generated_at=generated_at, restatements=restatements
+        )
     finally:
         con.close()

@@ -33,6 +33,7 @@ from publish.report.labels import (
 )
 from publish.report.marts import DataThrough, Marts, MissingData, ReportError
 from publish.report.page import chart_figure, esc, no_data_panel
+from publish.restatements import describe_keys, format_delta, format_value
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, GREY = (
@@ -1249,3 +1250,44 @@ def _scores_for_mix(m: Marts) -> list[dict[str, Any]] | None:
         )
     except MissingData:
         return None
+
+
+def section_restatements(restatements: dict[str, Any] | None) -> str:
+    """Closed-period headline numbers this release changed beyond their tolerance (publish/restatements.py): one
+    row each, with the old and new value and the landed files behind it; an honest sentence when there are none."""
+    if not restatements:
+        return '<p class="muted">This report was rendered outside a release: no earlier release to compare with.</p>'
+    status, previous = restatements.get("status"), restatements.get("compared_with")
+    if status == "first_release":
+        return '<p class="muted">The first release: there is no earlier release to compare with.</p>'
+    if status == "previous_without_headline":
+        return (
+            f'<p class="muted">Release {esc(previous)} predates the headline numbers: nothing to compare with. '
+            "The next release is compared with this one.</p>"
+        )
+    if status == "no_headline":
+        return '<p class="muted">This release has no headline numbers (fct_headline_metrics was not published).</p>'
+    changes = restatements.get("changes") or []
+    if not changes:
+        return (
+            f'<p class="restatements-none">None since release {esc(previous)}: '
+            f"{fmt_int(restatements.get('closed_values_compared') or 0)} closed-period values compared, "
+            "none moved beyond its tolerance.</p>"
+        )
+    rows = "".join(
+        "<tr>"
+        f"<td>{esc(describe_keys(c))}</td>"
+        f"<td>{esc(format_value(c['old'], c['unit']))}</td>"
+        f"<td>{esc(format_value(c['new'], c['unit']))}</td>"
+        f"<td>{esc(format_delta(c['delta'], c['unit']) or '–')}</td>"
+        f"<td>{esc(c['cause'])}</td>"
+        "</tr>"
+        for c in changes
+    )
+    return (
+        f"<p>{fmt_int(len(changes))} closed-period value(s) changed since release {esc(previous)} beyond the "
+        "tolerances of <code>restatements:</code> in the configuration. A period is closed once every source row "
+        "that can change it is older than its sources' newest day.</p>"
+        '<table class="restatements"><thead><tr><th>Number</th><th>Was</th><th>Now</th><th>Change</th>'
+        f"<th>Landed files that explain it</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
