@@ -15,6 +15,7 @@ from expectations.volume import SOURCE_TABLES
 from ingest.common.lake import UnresolvedFile, unresolved_failed_files
 from ingest.common.locking import retry_transient
 from orchestration.assets.portfolio import PORTFOLIO_KEYS
+from orchestration.build_state import record_build_published
 from orchestration.dbt_cli import mart_models, prepared_manifest_path
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from publish.release import PublishError, publish
@@ -76,6 +77,8 @@ def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
         what="publish",
         log=PROGRESS.warning,
     )
+    # The build this run recorded is now complete and served: a later run with the same inputs may skip it.
+    record_build_published(paths, context.run_id, result.release_id)
     return dg.MaterializeResult(
         metadata={
             "status": result.status,
