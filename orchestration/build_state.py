@@ -185,6 +185,8 @@ def nothing_to_ingest(paths: Paths, settle_seconds: float) -> bool:
                     return False
             except FileNotFoundError:  # moved away since it was listed: nothing to read
                 continue
+            except OSError:  # unreadable: ingest reads it and fails it by name
+                return False
     return True
 
 
