@@ -366,7 +366,9 @@ def _step_seconds(instance, run_id: str) -> dict[str, float]:
     return {s.step_key: round(s.end_time - s.start_time, 3) for s in sorted(stats, key=lambda s: s.start_time)}
 
 
-def print_outcome(outcome: RunOutcome, stream=sys.stdout) -> None:
+def print_outcome(outcome: RunOutcome, stream=None) -> None:
+    # The stdout of the moment (a default argument would keep the one of import time, past any redirection).
+    stream = stream if stream is not None else sys.stdout
     failed, warned = outcome.checks_failed, outcome.checks_warned
     print(
         f"run {outcome.run_id[:8]}: {'OK' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s; "
