@@ -45,7 +45,15 @@ from great_expectations.expectations.expectation import (
     Expectation,
     MulticolumnMapExpectation,
 )
-from great_expectations.expectations.row_conditions import Column, Condition, PassThroughCondition
+from great_expectations.expectations.row_conditions import (
+    AndCondition,
+    Column,
+    Condition,
+    NullityCondition,
+    OrCondition,
+    PassThroughCondition,
+)
+from great_expectations.validator.v1_validator import Validator as V1Validator
 
 from core.config import PipelineConfig, load_config
 from core.duckdb_connection import connect_duckdb
@@ -79,6 +87,9 @@ _SCHEMA_EXPECTATIONS = frozenset(
 )
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 _RULE_INDEX_KEY = "pmw_rule_index"
+# Lineage columns ride along with a slice under this prefix, outside the frame GX validates (see _projection).
+_LINEAGE_PREFIX = "__pmw_lineage__"
+_RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": EXAMPLES_PER_RULE}
 # How a frame of violating rows is judged (see DerivedCheck).
 E_ROW_COUNT_ZERO = gx.expectations.ExpectTableRowCountToEqual(value=0)
 
@@ -267,8 +278,8 @@ def validate_relation(
 ) -> GateResult:
     """Validate ``relation_sql`` (a table name or a table expression such as ``read_parquet([...])``).
 
-    Rows stream from one query in slices of at most ``slice_rows`` rows (DuckDB may cut a slice shorter at the
-    edge of its internal chunks). Unexpected counts are summed over slices; a rule passes when it passes on every
+    Rows stream from one query in slices of at most ``slice_rows`` rows (a slice ends early only where DuckDB ends
+    a batch that would not fit). Unexpected counts are summed over slices; a rule passes when it passes on every
     slice. Only the columns the row rules read (plus the lineage columns that name a failing row's file) are
     read; schema rules are judged on the relation's empty, typed frame.
     """
@@ -391,7 +402,7 @@ def _validate(
             }
         )
         acc = _Accumulator(CONTRACT_TYPES_CHECK, expectation)
-        validator.run_frames([_type_violations(schemas, gate.contract)], [expectation], [acc])
+        validator.run_frames([_Slice(_type_violations(schemas, gate.contract))], [expectation], [acc])
         contract_acc.append(acc)
 
     derived_acc = []
@@ -481,17 +492,51 @@ def _type_violations(schemas: list[_FileSchema], contract: tuple[tuple[str, str]
 
 
 def _projection(rules: list[Expectation], existing: list[str]) -> str:
-    """The select list for the row rules: their columns (row conditions included) and the lineage columns that
-    attribute a failing row, in the relation's order. A rule on a column the relation lacks is left to GX, which
-    reports it as failed; a rule whose columns cannot be read from its configuration gets every column."""
-    needed: set[str] = set(FILE_COLUMNS) | set(ROW_LOCATION_COLUMNS)
+    """The select list for the row rules, in the relation's order: each column a rule reads (row conditions
+    included), in the cheapest form that keeps every verdict, and the lineage columns that attribute a failing row.
+
+    - A column only ever tested for NULL (ExpectColumnValuesToNotBeNull, or an is_null/is_not_null row condition)
+      is read as a NULL-or-1 marker: the same rows are NULL, so counts and examples (NULLs) are the same, and a
+      key or hash column costs a byte per row instead of its text (GX hashes every frame it is given).
+    - Lineage columns are read under a prefix and kept out of the frame GX validates; only a slice that fails a
+      rule gets them back (_Slice.with_lineage) to name its files.
+    A rule on a column the relation lacks is left to GX, which reports it as failed; a rule whose columns cannot be
+    read from its configuration gets every column as it is."""
+    needed: set[str] = set()
+    null_only: set[str] = set()
+    value_read: set[str] = set()
     for expectation in rules:
         columns = _rule_columns(expectation)
         if columns is None:
             return "*"
         needed |= columns
-    keep = [name for name in existing if name in needed]
-    return ", ".join(_quote(name) for name in keep) if keep else "*"
+        tested_for_null = _nullity_columns(getattr(expectation, "row_condition", None))
+        if expectation.expectation_type == "expect_column_values_to_not_be_null":
+            tested_for_null = tested_for_null | set(_columns_of(expectation))
+        null_only |= tested_for_null
+        value_read |= columns - tested_for_null
+    null_only -= value_read
+    lineage = set(FILE_COLUMNS) | set(ROW_LOCATION_COLUMNS)
+    select = []
+    for name in existing:
+        if name in null_only:
+            select.append(f"case when {_quote(name)} is not null then 1::utinyint end as {_quote(name)}")
+        elif name in needed:
+            select.append(_quote(name))
+    select += [f"{_quote(name)} as {_quote(_LINEAGE_PREFIX + name)}" for name in existing if name in lineage]
+    return ", ".join(select) if select else "*"
+
+
+def _nullity_columns(condition: Any) -> set[str]:
+    """Columns a row condition only tests for NULL (its other columns are read for their values)."""
+    if isinstance(condition, NullityCondition):
+        return {condition.column.name}
+    if isinstance(condition, (AndCondition, OrCondition)):
+        found: set[str] = set()
+        for part in condition.conditions:
+            found |= _nullity_columns(part)
+        return found
+    return set()
 
 
 def _rule_columns(expectation: Expectation) -> set[str] | None:
@@ -559,15 +604,13 @@ class _SliceValidator:
         return self.run_frames(_stream_frames(con, sql, slice_rows), expectations, accumulators)
 
     def run_frames(
-        self, frames: Iterable[pd.DataFrame], expectations: list[Expectation], accumulators: list[_Accumulator]
+        self, slices: Iterable[_Slice], expectations: list[Expectation], accumulators: list[_Accumulator]
     ) -> tuple[int, int]:
         suite = self._indexed_suite(expectations)
-        rows = slices = 0
-        for frame in frames:
-            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            validation = batch.validate(
-                suite, result_format={"result_format": "BASIC", "partial_unexpected_count": EXAMPLES_PER_RULE}
-            )
+        rows = count = 0
+        for piece in slices:
+            frame = piece.frame
+            validation = self._validate(frame, suite, _RESULT_FORMAT)
             judged = set()
             to_attribute = []
             for result in validation.results:
@@ -580,11 +623,21 @@ class _SliceValidator:
                 # A rule without a verdict must not read as passed.
                 missing = [expectations[i].expectation_type for i in range(len(expectations)) if i not in judged]
                 raise RuntimeError(f"{self._gate_name}: GX returned no result for {missing}")
-            if to_attribute and FILE_COLUMNS[0] in frame.columns:
-                self._attribute(frame, suite, to_attribute, accumulators)
+            if to_attribute:
+                attributable = piece.with_lineage()
+                if FILE_COLUMNS[0] in attributable.columns:
+                    self._attribute(attributable, suite, to_attribute, accumulators)
             rows += len(frame)
-            slices += 1
-        return rows, slices
+            count += 1
+        return rows, count
+
+    def _validate(self, frame: pd.DataFrame, suite: gx.ExpectationSuite, result_format: dict[str, Any]) -> Any:
+        # GX's Validator on the batch definition, as Batch.validate builds it, without fetching the batch first
+        # through get_batch: each fetch fingerprints the whole frame (pandas hashing, about 1 s per 1M rows).
+        validator = V1Validator(
+            batch_definition=self._batch_definition, batch_parameters={"dataframe": frame}, result_format=result_format
+        )
+        return validator.validate_expectation_suite(suite)
 
     def _attribute(
         self, frame: pd.DataFrame, suite: gx.ExpectationSuite, indexes: list[int], accumulators: list[_Accumulator]
@@ -596,10 +649,10 @@ class _SliceValidator:
             name=f"{suite.name}_attribution",
             expectations=[e.copy(update={"id": None}, deep=True) for e in suite.expectations if _index(e) in indexes],
         )
-        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        validation = batch.validate(
+        validation = self._validate(
+            frame,
             failed,
-            result_format={
+            {
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": index_columns,
                 "return_unexpected_index_query": False,
@@ -625,10 +678,26 @@ def _index(expectation: Any) -> int:
     return expectation.meta[_RULE_INDEX_KEY]
 
 
-def _stream_frames(con: duckdb.DuckDBPyConnection, sql: str, slice_rows: int) -> Iterator[pd.DataFrame]:
-    """Frames of at most ``slice_rows`` rows from one streaming query, via Arrow (5x faster than DuckDB's own
+@dataclass(frozen=True)
+class _Slice:
+    """Rows GX validates, and the lineage columns of the same rows kept aside (None: the frame has its own)."""
+
+    frame: pd.DataFrame
+    lineage: pa.Table | None = None
+
+    def with_lineage(self) -> pd.DataFrame:
+        """The frame with the real lineage values (over a lineage column's NULL marker, if a rule read it)."""
+        if self.lineage is None or self.lineage.num_columns == 0:
+            return self.frame
+        lineage = _to_pandas(self.lineage)
+        lineage.index = self.frame.index
+        return self.frame.assign(**{name: lineage[name] for name in lineage.columns})
+
+
+def _stream_frames(con: duckdb.DuckDBPyConnection, sql: str, slice_rows: int) -> Iterator[_Slice]:
+    """Slices of at most ``slice_rows`` rows from one streaming query, via Arrow (5x faster than DuckDB's own
     pandas conversion on string-heavy rows). An empty result still yields one empty, typed frame so every rule
-    gets a verdict."""
+    gets a verdict. Columns named with the lineage prefix become the slice's lineage."""
     if slice_rows < 1:
         raise ValueError(f"slice_rows must be at least 1, got {slice_rows}")
     # A cursor of its own: the caller's connection may hold a pending result of its own.
@@ -636,16 +705,36 @@ def _stream_frames(con: duckdb.DuckDBPyConnection, sql: str, slice_rows: int) ->
     try:
         cursor.execute("set enable_progress_bar = false")  # a gate's log is its result, not a terminal bar
         reader = cursor.sql(sql).to_arrow_reader(slice_rows)
+        # DuckDB ends a batch at the end of each file it scans, so a relation of many small files arrives in many
+        # small batches; GX pays a fixed cost per frame (~0.2 s), so batches are gathered up to slice_rows first.
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
         empty = True
         for batch in reader:
             if batch.num_rows == 0:
                 continue
             empty = False
-            yield _to_pandas(batch)
+            if pending_rows + batch.num_rows > slice_rows and pending:
+                yield _slice(pa.Table.from_batches(pending, schema=reader.schema))
+                pending, pending_rows = [], 0
+            pending.append(batch)
+            pending_rows += batch.num_rows
+        if pending:
+            yield _slice(pa.Table.from_batches(pending, schema=reader.schema))
         if empty:
-            yield _to_pandas(reader.schema.empty_table())
+            yield _slice(reader.schema.empty_table())
     finally:
         cursor.close()
+
+
+def _slice(table: pa.Table) -> _Slice:
+    names = table.schema.names
+    lineage = [n for n in names if n.startswith(_LINEAGE_PREFIX)]
+    if not lineage:
+        return _Slice(_to_pandas(table))
+    kept = table.select([n for n in names if n not in lineage])
+    aside = table.select(lineage).rename_columns([n.removeprefix(_LINEAGE_PREFIX) for n in lineage])
+    return _Slice(_to_pandas(kept), aside)
 
 
 def _to_pandas(batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:

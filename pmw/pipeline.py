@@ -29,6 +29,14 @@ from core.settings import Paths, Settings
 from expectations.volume import NOT_JUDGED
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
+from orchestration.build_state import (
+    UnchangedBuild,
+    build_inputs,
+    nothing_to_ingest,
+    record_build_failed,
+    skip_of_run,
+    unchanged_build,
+)
 from orchestration.dbt_cli import prepare_dbt_manifest
 from orchestration.instance import fail_runs_of_dead_workers, open_instance
 from orchestration.run_records import (
@@ -55,6 +63,9 @@ class RunOutcome:
     materialized: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)  # wall time per executed step, in run order
     step_errors: dict[str, str] = field(default_factory=dict)  # failed step -> its error, one named line or more
+    # Set when nothing the build reads changed since the last successful build, so the dbt build, the mart gates
+    # and publish were skipped (orchestration/build_state.py): that build's run, its release and the statement.
+    unchanged: dict[str, str] | None = None
 
     @property
     def checks_failed(self) -> list[dict[str, Any]]:
@@ -74,7 +85,9 @@ class RunOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.success and not self.steps_failed and not self.checks_failed and not self.steps_skipped
+        # Steps skipped because nothing changed are not a failure; any other skip means an upstream step failed.
+        skipped_for_failure = self.steps_skipped and self.unchanged is None
+        return self.success and not self.steps_failed and not self.checks_failed and not skipped_for_failure
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,12 +101,15 @@ class RunOutcome:
             "materialized": self.materialized,
             "step_seconds": self.step_seconds,
             "step_errors": self.step_errors,
+            "unchanged": self.unchanged,
         }
 
 
 # dbt's per-node lines that are noise on a terminal; failures, model builds and the final tally stay.
 _DBT_NOISE = re.compile(r"^\d+ of \d+ (START|PASS) |^\s*$|^Concurrency:|^Registered adapter|^Running with dbt")
 _MAX_LINE = 160
+# Dagster's note for each blocking check a step did not evaluate (hundreds when the dbt step builds nothing).
+_UNEVALUATED_CHECK = re.compile(r"^Blocking asset check .* emitted no result in step ")
 
 
 class _FilteredStdout(io.TextIOBase):
@@ -132,6 +148,8 @@ class _ProgressHandler(logging.Handler):
         # Dagster prefixes user messages with "<job> - <run id> - <step> - "; keep the message itself.
         parts = msg.split(" - ", 3)
         text = parts[-1] if len(parts) == 4 else msg
+        if _UNEVALUATED_CHECK.search(text):
+            return  # one line per blocking check of a step that built nothing; the outcome names the skipped steps
         if len(text) > _MAX_LINE:
             text = text[: _MAX_LINE - 3] + "..."
         print(f"  {time.strftime('%H:%M:%S')} {text}", flush=True)
@@ -200,10 +218,7 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
     with Heartbeat("parsing the dbt project (dbt parse, only when the project or its vars changed)"):
         prepare_dbt_manifest(settings)
 
-    from dagster._core.utils import make_new_run_id
-
     from orchestration.definitions import defs  # imported late: loading it needs the manifest prepared above
-    from orchestration.sensors import LAUNCHED_BY_TAG
 
     job = defs.resolve_job_def("pmw_pipeline")
     # Dagster's console logger would print each step failure with its stack trace; print_outcome names every failed
@@ -221,8 +236,50 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
 
     # The data directory's own instance, the one `make dev` serves: the UI shows this run, its checks and assets.
     instance = open_instance(paths)
-    for dead in fail_runs_of_dead_workers(instance):
-        print(f"marked run {dead[:8]} failed: its process died without reporting an end (its pool slots are freed)")
+    try:
+        for dead in fail_runs_of_dead_workers(instance):
+            print(f"marked run {dead[:8]} failed: its process died without reporting an end (its pool slots are freed)")
+        unchanged = None if files else _unchanged_night(settings)
+        if unchanged is not None:
+            outcome = _run_job(_ingest_only(job), instance, settings, run_config)
+            # Checked again after ingest: a file that completed in the meantime was loaded, and then tonight builds.
+            still, _reason = unchanged_build(settings, build_inputs(settings))
+            if not outcome.ok or still is not None:
+                outcome.unchanged = _unchanged_record(unchanged) if outcome.ok else None
+                return outcome
+            print(f"run {outcome.run_id[:8]} loaded new data after all; running the whole pipeline")
+        outcome = _run_job(job, instance, settings, run_config)
+        _settle_build_record(paths, outcome)
+        return outcome
+    finally:
+        instance.dispose()
+
+
+def _unchanged_night(settings: Settings) -> UnchangedBuild | None:
+    """The last successful build, when nothing it read changed and ingest has nothing to read: the run needs
+    only ingest and the raw gates (which find nothing and say so)."""
+    unchanged, _reason = unchanged_build(settings, build_inputs(settings))
+    if unchanged is None or not nothing_to_ingest(settings.paths, settings.landing_settle_seconds):
+        return None
+    return unchanged
+
+
+def _ingest_only(job):
+    """The job without the build: planning the dbt assets and their ~400 checks alone costs a no-op night most
+    of its time (Dagster writes one event per planned asset and check), and none of them would run."""
+    from orchestration.assets.ingest import LAKE_ASSETS, RAW_ASSETS
+    from orchestration.checks.gates import RAW_GATE_CHECKS
+
+    assets = {key for asset in (*RAW_ASSETS.values(), *LAKE_ASSETS.values()) for key in asset.keys}
+    checks = {key for check in RAW_GATE_CHECKS for key in check.check_keys}
+    return job.get_subset(asset_selection=assets, asset_check_selection=checks)
+
+
+def _run_job(job, instance, settings: Settings, run_config: dict[str, Any]) -> RunOutcome:
+    from dagster._core.utils import make_new_run_id
+
+    from orchestration.sensors import LAUNCHED_BY_TAG
+
     run_id = make_new_run_id()
     # Steps that print nothing for a while (a gate over many files, dbt's parse) still show they are running.
     heartbeat = Heartbeat("running the pipeline", describe=lambda: _running_steps(instance, run_id))
@@ -244,8 +301,26 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
         outcome.step_seconds = _step_seconds(instance, result.run_id)
     finally:
         user_logger.removeHandler(handler)
-        instance.dispose()
     return outcome
+
+
+def _unchanged_record(unchanged: UnchangedBuild) -> dict[str, str]:
+    return {
+        "run_id": unchanged.run_id,
+        "release_id": unchanged.release_id,
+        "built_at": unchanged.built_at,
+        "statement": unchanged.statement(),
+    }
+
+
+def _settle_build_record(paths: Paths, outcome: RunOutcome) -> None:
+    """Say whether this run skipped the build for nothing new; a run that built but ended not OK (a failed check
+    after publish) marks its build failed, so the next run builds again instead of skipping."""
+    unchanged = skip_of_run(paths, outcome.run_id)
+    if unchanged is not None and not outcome.steps_failed:
+        outcome.unchanged = _unchanged_record(unchanged)
+    if not outcome.ok:
+        record_build_failed(paths, outcome.run_id, "the run ended not OK")
 
 
 def _running_steps(instance, run_id: str) -> str | None:
@@ -315,7 +390,9 @@ def _step_seconds(instance, run_id: str) -> dict[str, float]:
     return {s.step_key: round(s.end_time - s.start_time, 3) for s in sorted(stats, key=lambda s: s.start_time)}
 
 
-def print_outcome(outcome: RunOutcome, stream=sys.stdout) -> None:
+def print_outcome(outcome: RunOutcome, stream=None) -> None:
+    # The stdout of the moment (a default argument would keep the one of import time, past any redirection).
+    stream = stream if stream is not None else sys.stdout
     failed, warned = outcome.checks_failed, outcome.checks_warned
     print(
         f"run {outcome.run_id[:8]}: {'OK' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s; "
@@ -329,5 +406,8 @@ def print_outcome(outcome: RunOutcome, stream=sys.stdout) -> None:
     for s in outcome.steps_failed:
         error = outcome.step_errors.get(s)
         print(f"  step failed: {s}" + (f": {error}" if error else ""), file=stream)
+    if outcome.unchanged is not None:
+        print(f"  {outcome.unchanged['statement']}", file=stream)
+        return
     for s in outcome.steps_skipped:
         print(f"  step skipped (upstream failed): {s}", file=stream)

@@ -163,7 +163,11 @@ def format_summary(s: dict[str, Any]) -> str:
             f"  step failed: {x}" + (f": {step_errors[x].splitlines()[0]}" if x in step_errors else "")
             for x in run.get("steps_failed", [])
         ]
-        lines += [f"  step skipped: {x}" for x in run.get("steps_skipped", [])]
+        if run.get("unchanged"):
+            # A no-op night: say which build still stands instead of listing the steps it did not need.
+            lines.append(f"  {run['unchanged']['statement']}")
+        else:
+            lines += [f"  step skipped: {x}" for x in run.get("steps_skipped", [])]
     else:
         lines.append("  no run recorded")
     lines += ["", "gates (latest result of each):"]

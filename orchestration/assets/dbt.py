@@ -1,4 +1,9 @@
-"""The dbt project as Dagster assets; dbt tests become asset checks. One `dbt build` per run (fixed cost ~3 s)."""
+"""The dbt project as Dagster assets; dbt tests become asset checks. One `dbt build` per run (fixed cost ~3 s).
+
+A run whose build inputs are those of the last successful build (orchestration/build_state.py) builds nothing: the
+step yields no output, so no dbt asset is recorded as materialised, and Dagster skips the mart gates, the portfolio
+scoring and publish, which depend on them. The step's log and the run's summary say which build it relied on.
+"""
 
 from collections.abc import Mapping
 from typing import Any
@@ -6,8 +11,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
+from orchestration.build_state import build_inputs, record_build_started, record_skip, unchanged_build
 from orchestration.dbt_cli import DbtCli, dbt_process_env, dbt_vars_json, prepare_dbt_manifest, prepared_manifest_path
-from orchestration.resources import DUCKDB_POOL, PmwSettings, dbt_project
+from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
 
 
 class PmwDbtTranslator(DagsterDbtTranslator):
@@ -35,6 +41,17 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
     # Normally a no-op (`pmw run` / `make dev` prepared it); re-parses only if this run's vars or data directory
     # differ from the prepared manifest's, so that the build below can parse partially.
     prepare_dbt_manifest(pmw)
+    inputs = build_inputs(pmw)
+    # Only a build of the whole project can stand for tonight's; a subset chosen in the UI always runs.
+    if not context.is_subset:
+        unchanged, reason = unchanged_build(pmw, inputs)
+        if unchanged is not None:
+            record_skip(pmw.paths, context.run_id, unchanged)
+            PROGRESS.info(f"dbt: {unchanged.statement()}")
+            return
+        PROGRESS.info(f"dbt: building ({reason})")
+    # From here until publish succeeds the recorded build is incomplete: a run that stops midway never skips.
+    record_build_started(pmw.paths, context.run_id, inputs)
     # Unit tests check SQL logic on fixed inputs: they run in CI (tests/unit/test_dbt_unit_tests.py), not on
     # production data, as dbt recommends; data tests run here and become asset checks.
     args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config)]

@@ -17,6 +17,7 @@ from ingest.common.locking import retry_transient
 from ingest.common.manifest import read_manifest
 from orchestration.alerts import AlertError, Notifier, restatements_alert
 from orchestration.assets.portfolio import PORTFOLIO_KEYS
+from orchestration.build_state import record_build_published
 from orchestration.dbt_cli import mart_models, prepared_manifest_path
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from publish.release import PublishError, publish
@@ -80,6 +81,8 @@ def published_marts(context: dg.AssetExecutionContext, pmw: PmwSettings):
         what="publish",
         log=PROGRESS.warning,
     )
+    # The build this run recorded is now complete and served: a later run with the same inputs may skip it.
+    record_build_published(paths, context.run_id, result.release_id)
     restated = result.restatements.get("changes") or []
     alert_error = None
     if restated:  # a warning for the people who read the numbers, never a block: the release is already served

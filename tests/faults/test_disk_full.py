@@ -30,6 +30,9 @@ def test_a_full_disk_during_the_mart_gates_is_named_and_leaves_no_temp_file(
         return write_bytes(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", disk_full_for_mart_gate_records)
+    # Nothing landed since the reference's build, so the run would skip the build and its mart gates; forget that
+    # build (as after a failed one) so this run builds and reaches the gates' records.
+    (paths.runs_dir / "last_build.json").unlink()
 
     code = main(["--data-dir", str(paths.data_dir), "run", "--settle-seconds", "0"])
 

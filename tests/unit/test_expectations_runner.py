@@ -305,9 +305,53 @@ def test_row_rules_read_only_the_columns_they_need(config):
     wide = E.ExpectColumnValuesToNotBeNull(
         column="ordered_at", row_condition=Column("amount") > 0, meta=rule_meta("error", "a time")
     )
+    # ordered_at is only tested for NULL: read as a NULL-or-1 marker; the lineage column rides along aside.
     assert _projection([amount_rule(), wide], ["order_id", "amount", "ordered_at", "note", "_file_sha256"]) == (
-        '"amount", "ordered_at", "_file_sha256"'
+        '"amount", case when "ordered_at" is not null then 1::utinyint end as "ordered_at", '
+        '"_file_sha256" as "__pmw_lineage___file_sha256"'
     )
+    # A column also read for its value (here by a row condition) is read as it is.
+    by_time = E.ExpectColumnValuesToNotBeNull(
+        column="amount", row_condition=Column("ordered_at") > NOW, meta=rule_meta("error", "an amount")
+    )
+    anonymous = E.ExpectColumnValuesToNotBeNull(
+        column="order_id", row_condition=Column("note").is_null(), meta=rule_meta("error", "an order")
+    )
+    assert _projection([wide, by_time, anonymous], ["order_id", "amount", "ordered_at", "note"]) == (
+        'case when "order_id" is not null then 1::utinyint end as "order_id", "amount", "ordered_at", '
+        'case when "note" is not null then 1::utinyint end as "note"'
+    )
+
+
+def test_null_markers_keep_the_verdict_counts_and_examples_of_not_null_rules(config, tmp_path):
+    """A NULL-only column read as a marker fails the same rows, with the same examples and file attribution."""
+    files = []
+    with duckdb.connect() as con:
+        for sha in "abc":
+            files.append(tmp_path / f"{sha * 64}.parquet")
+            # Only file c has orders without a note (every fourth).
+            missing = "range % 4 = 0" if sha == "c" else "false"
+            con.execute(
+                f"""copy (select range as order_id, case when {missing} then null else 'n' || range end as note,
+                                 '{sha * 64}' as _file_sha256, 'orders/{sha}.csv' as _source_file,
+                                 range + 1 as _record_number from range(40)) to '{files[-1]}' (format parquet)"""
+            )
+    gate = small_gate(
+        E.ExpectColumnValuesToNotBeNull(column="note", meta=rule_meta("error", "every order has a note")),
+        E.ExpectColumnValuesToNotBeNull(
+            column="_file_sha256", row_condition=Column("note").is_null(), meta=rule_meta("error", "lineage")
+        ),
+    )
+    result = validate_parquet_files(files, gate, config=config, now=NOW, slice_rows=32)
+    note_rule = next(r for r in result.results if r.columns == ("note",))
+    assert (note_rule.success, note_rule.unexpected_count, note_rule.element_count) == (False, 10, 120)
+    assert note_rule.unexpected_examples == [None] * 5
+    (failing,) = result.failing_files()
+    assert (failing["file_sha256"], failing["source_file"]) == ("c" * 64, "orders/c.csv")
+    assert failing["rules"] == [{"rule": "expect_column_values_to_not_be_null(note)", "unexpected_count": 10}]
+    assert [e["row"]["_record_number"] for e in failing["examples"]] == [1, 5, 9]
+    lineage_rule = next(r for r in result.results if r.columns == ("_file_sha256",))
+    assert lineage_rule.success and lineage_rule.element_count == 10
 
 
 def test_the_discard_command_in_a_gate_failure_is_the_real_cli_syntax(tmp_path):

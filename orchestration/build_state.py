@@ -1,0 +1,241 @@
+"""Whether tonight's dbt build, mart gates and publish can be skipped: nothing they depend on changed since the last
+successful build (a no-op night costs Dagster's and ingest's fixed costs, not a rebuild).
+
+The record ``data/runs/last_build.json`` goes through three states:
+  building   written by the dbt asset before `dbt build` starts, with the fingerprint of its inputs; a run that
+             fails or stops anywhere after that leaves it here, and a record in this state never allows a skip
+  published  written by the publish asset once the release is swapped in (same run, full build): the fingerprint,
+             the release id and the warehouse file's size and mtime after the portfolio asset wrote into it
+  failed     written by the in-process runner when a run that published still ended not OK (a failed check)
+
+A run may skip only when the record is ``published`` and all of these hold, compared cheaply (stat or a hash of a
+few MB, no query):
+- the inputs' fingerprint is the same: every lake file dbt reads (name, size, mtime; names are content hashes),
+  every file of the dbt project, the dbt vars and environment, the whole configuration, the code of the layers
+  that build, gate and publish, and the versions of the packages doing it;
+- the warehouse file is the one that run left (size and mtime), and BI still reads that run's release;
+- no landed file is failed and unresolved (publish refuses to publish then; skipping would hide it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from core.settings import DBT_PROJECT_DIR, SOURCES, Paths, Settings
+from ingest.common.hashing import file_sha256
+from ingest.common.lake import pending_files, unresolved_failed_files
+from ingest.common.landing import list_settled_files
+from ingest.common.manifest import read_manifest
+from orchestration.assets.ingest import SOURCE_SPECS
+from orchestration.dbt_cli import dbt_env, dbt_vars_json
+from orchestration.run_records import _write_json_atomic
+from publish.release import current_publication
+
+BUILDING = "building"
+PUBLISHED = "published"
+FAILED = "failed"
+
+REPO = Path(__file__).resolve().parents[1]
+# The code the skipped steps run (dbt's inputs are the dbt project itself): the gates, the portfolio scoring, the
+# release and its report, the Dagster wiring and the settings they share. Ingest code only changes the lake on a
+# load, which the lake's listing shows.
+CODE_DIRS = ("core", "expectations", "portfolio", "publish", "orchestration")
+# dbt's own outputs and caches live in the project directory; they are results of a build, not its inputs.
+_DBT_OUTPUT_DIRS = frozenset({"target", "logs", "dbt_packages"})
+# The lake's areas dbt does not read: files waiting for their gate, rejected rows, the ingest manifest (a file landed
+# again under another name only adds an alias there) and temporary files.
+_LAKE_UNREAD_DIRS = frozenset({"_pending", "_quarantine", "_manifest", "_tmp"})
+DISTRIBUTIONS = (
+    "dbt-core",
+    "dbt-duckdb",
+    "duckdb",
+    "dagster",
+    "dagster-dbt",
+    "great_expectations",
+    "pandas",
+    "pyarrow",
+    "altair",
+)
+
+
+def _last_build_path(paths: Paths) -> Path:
+    return paths.runs_dir / "last_build.json"
+
+
+def read_last_build(paths: Paths) -> dict[str, Any] | None:
+    path = _last_build_path(paths)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _tree_digest(root: Path, *, skip_dirs: frozenset[str], content: bool) -> str:
+    """sha256 over the relative path and either the bytes or (size, mtime_ns) of every file under ``root``."""
+    digest = hashlib.sha256()
+    if not root.is_dir():
+        return digest.hexdigest()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        # Dot files are tool state (dbt's .user.yml), not inputs.
+        hidden = any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
+        if relative.parts[0] in skip_dirs or hidden or not path.is_file():
+            continue
+        digest.update(str(relative).encode() + b"\0")
+        if content:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        else:
+            stat = path.stat()
+            digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in DISTRIBUTIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def build_inputs(settings: Settings) -> dict[str, str]:
+    """The fingerprint of everything the dbt build, the mart gates and publish read, one digest per input."""
+    paths, config = settings.paths, settings.config
+    return {
+        "lake": _tree_digest(paths.lake, skip_dirs=_LAKE_UNREAD_DIRS, content=False),
+        "dbt_project": _tree_digest(DBT_PROJECT_DIR, skip_dirs=_DBT_OUTPUT_DIRS, content=True),
+        "dbt_vars": _text_digest(dbt_vars_json(config)),
+        "dbt_env": _text_digest(json.dumps(dbt_env(paths), sort_keys=True)),
+        "config": _text_digest(config.model_dump_json(exclude={"path"})),
+        "code": _text_digest("".join(_tree_digest(REPO / d, skip_dirs=frozenset(), content=True) for d in CODE_DIRS)),
+        "packages": _text_digest(json.dumps(_versions(), sort_keys=True)),
+    }
+
+
+def _warehouse_state(paths: Paths) -> dict[str, int] | None:
+    try:
+        stat = paths.warehouse_path.stat()
+    except FileNotFoundError:
+        return None
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+@dataclass(frozen=True)
+class UnchangedBuild:
+    """Tonight changes nothing the build reads: the last successful build's run and the release BI reads."""
+
+    run_id: str
+    release_id: str
+    built_at: str
+
+    def statement(self) -> str:
+        return (
+            f"nothing landed since run {self.run_id[:8]}; warehouse and publication unchanged "
+            f"(release {self.release_id}): dbt build, mart gates and publish skipped"
+        )
+
+
+def unchanged_build(settings: Settings, inputs: dict[str, str]) -> tuple[UnchangedBuild | None, str]:
+    """The last successful build when tonight may skip (else None), and why: the first difference found."""
+    paths = settings.paths
+    record = read_last_build(paths)
+    if record is None:
+        return None, "no successful build recorded"
+    if record.get("status") != PUBLISHED:
+        return None, f"the last build (run {str(record.get('run_id'))[:8]}) did not finish: {record.get('status')}"
+    changed = sorted(k for k in inputs if record.get("inputs", {}).get(k) != inputs[k])
+    changed += sorted(k for k in record.get("inputs", {}) if k not in inputs)
+    if changed:
+        return None, f"changed since run {str(record['run_id'])[:8]}: {', '.join(changed)}"
+    if _warehouse_state(paths) != record.get("warehouse"):
+        return None, "the warehouse file changed since the last build"
+    publication = current_publication(paths)
+    if publication is None or publication.get("release_id") != record.get("release_id"):
+        return None, "BI no longer reads the last build's release"
+    if unresolved_failed_files(paths):
+        return None, "landed files failed to load and are unresolved"
+    return UnchangedBuild(record["run_id"], record["release_id"], record["built_at"]), "unchanged"
+
+
+# Manifest statuses after which ingest never reads the same bytes again.
+_SETTLED_STATUSES = frozenset({"loaded", "discarded"})
+
+
+def nothing_to_ingest(paths: Paths, settle_seconds: float) -> bool:
+    """No landed file ingest would read (every complete one's bytes are loaded or discarded) and no pending lake
+    file waiting for its gate: tonight's ingest cannot change the lake.
+
+    Conservative (it hashes every complete landed file, as ingest does); the caller checks the lake afterwards."""
+    for source in SOURCES:
+        if any(pending_files(paths, source, entity) for entity in SOURCE_SPECS[source].entities):
+            return False
+        settled = {r["sha256"] for r in read_manifest(paths, source) if r.get("status") in _SETTLED_STATUSES}
+        for landed in list_settled_files(paths, source, settle_seconds).settled:
+            try:
+                if file_sha256(landed) not in settled:
+                    return False
+            except FileNotFoundError:  # moved away since it was listed: nothing to read
+                continue
+            except OSError:  # unreadable: ingest reads it and fails it by name
+                return False
+    return True
+
+
+def record_build_started(paths: Paths, run_id: str, inputs: dict[str, str]) -> None:
+    """Before `dbt build`: from here until publish succeeds, no later run may skip."""
+    _write(paths, {"status": BUILDING, "run_id": run_id, "inputs": inputs})
+
+
+def record_build_published(paths: Paths, run_id: str, release_id: str) -> bool:
+    """After this run's release is swapped in: the build whose inputs the dbt asset recorded is complete.
+
+    Only a run that built everything (its own ``building`` record) completes it; a publish on its own (the UI)
+    leaves the record as it is, so the next run builds. Returns whether the record was completed."""
+    record = read_last_build(paths)
+    if record is None or record.get("status") != BUILDING or record.get("run_id") != run_id:
+        return False
+    _write(
+        paths,
+        record
+        | {
+            "status": PUBLISHED,
+            "release_id": release_id,
+            "warehouse": _warehouse_state(paths),
+            "built_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    return True
+
+
+def record_build_failed(paths: Paths, run_id: str, reason: str) -> None:
+    """A run that built and published but still ended not OK: the next run must build again."""
+    record = read_last_build(paths)
+    if record is not None and record.get("run_id") == run_id and record.get("status") != FAILED:
+        _write(paths, record | {"status": FAILED, "reason": reason})
+
+
+def record_skip(paths: Paths, run_id: str, unchanged: UnchangedBuild) -> None:
+    """Which run skipped, so the runner can tell a skip for nothing new from a step skipped after a failure."""
+    record = read_last_build(paths) or {}
+    _write(paths, record | {"skipped_by": {"run_id": run_id, "at": datetime.now(UTC).isoformat()}})
+
+
+def skip_of_run(paths: Paths, run_id: str) -> UnchangedBuild | None:
+    """The unchanged build ``run_id`` skipped for, if it skipped."""
+    record = read_last_build(paths)
+    if not record or (record.get("skipped_by") or {}).get("run_id") != run_id:
+        return None
+    return UnchangedBuild(record["run_id"], record["release_id"], record["built_at"])
+
+
+def _write(paths: Paths, payload: dict[str, Any]) -> None:
+    _write_json_atomic(_last_build_path(paths), {**payload, "recorded_at": datetime.now(UTC).isoformat()})

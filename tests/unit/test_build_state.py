@@ -1,0 +1,207 @@
+"""The no-op night's decision (orchestration/build_state.py): skip only after a complete, published build whose
+inputs are all unchanged; any change, an unfinished or failed build, a touched warehouse or another release builds."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from core.config import load_config
+from core.settings import Paths, Settings
+from ingest.common.hashing import file_sha256
+from ingest.common.lake import pending_dir
+from ingest.common.manifest import manifest_source_dir
+from orchestration import build_state
+from orchestration.build_state import (
+    build_inputs,
+    read_last_build,
+    record_build_failed,
+    record_build_published,
+    record_build_started,
+    record_skip,
+    skip_of_run,
+    unchanged_build,
+)
+from publish.release import PUBLICATION_RECORD
+
+RUN = "11111111-aaaa-bbbb-cccc-000000000001"
+NEXT_RUN = "22222222-aaaa-bbbb-cccc-000000000002"
+
+
+def _publish(paths: Paths, release_id: str) -> None:
+    paths.published.mkdir(parents=True, exist_ok=True)
+    (paths.published / PUBLICATION_RECORD).write_text(json.dumps({"release_id": release_id, "run_id": RUN}))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A data directory after one complete run: a lake file, a warehouse file and the release BI reads."""
+    paths = Paths(tmp_path / "data").ensure()
+    events = paths.lake / "analytics" / "events"
+    events.mkdir(parents=True)
+    (events / f"{'a' * 64}.parquet").write_bytes(b"PAR1 one landed file")
+    paths.warehouse_path.write_bytes(b"duckdb file")
+    return Settings(paths=paths, config=load_config(), landing_settle_seconds=0)
+
+
+def _complete_build(settings: Settings, run_id: str = RUN, release_id: str = "r1") -> dict[str, str]:
+    """What a successful run records: the dbt asset before building, publish once the release is served."""
+    inputs = build_inputs(settings)
+    record_build_started(settings.paths, run_id, inputs)
+    settings.paths.warehouse_path.write_bytes(b"duckdb file, built")  # dbt and the portfolio asset wrote it
+    _publish(settings.paths, release_id)
+    assert record_build_published(settings.paths, run_id, release_id)
+    return inputs
+
+
+def test_an_unchanged_night_after_a_published_build_skips_and_says_which_build_stands(settings):
+    _complete_build(settings)
+    unchanged, reason = unchanged_build(settings, build_inputs(settings))
+    assert unchanged is not None, reason
+    assert (unchanged.run_id, unchanged.release_id) == (RUN, "r1")
+    assert unchanged.statement().startswith("nothing landed since run 11111111; warehouse and publication unchanged")
+    assert "(release r1)" in unchanged.statement()
+
+    record_skip(settings.paths, NEXT_RUN, unchanged)
+    assert skip_of_run(settings.paths, NEXT_RUN) == unchanged
+    assert skip_of_run(settings.paths, RUN) is None  # the build's own run did not skip
+    # A skip leaves the build standing: the night after may skip too.
+    assert unchanged_build(settings, build_inputs(settings))[0] == unchanged
+
+
+def test_no_record_or_an_unfinished_or_failed_build_never_skips(settings):
+    assert unchanged_build(settings, build_inputs(settings)) == (None, "no successful build recorded")
+
+    inputs = build_inputs(settings)
+    record_build_started(settings.paths, RUN, inputs)  # dbt started; the run stopped before publish
+    unchanged, reason = unchanged_build(settings, inputs)
+    assert unchanged is None and "did not finish: building" in reason
+
+    _complete_build(settings, NEXT_RUN, "r2")
+    record_build_failed(settings.paths, NEXT_RUN, "the run ended not OK")  # a check failed after publish
+    unchanged, reason = unchanged_build(settings, build_inputs(settings))
+    assert unchanged is None and "did not finish: failed" in reason
+
+
+def test_only_the_run_that_built_completes_the_record(settings):
+    inputs = build_inputs(settings)
+    record_build_started(settings.paths, RUN, inputs)
+    _publish(settings.paths, "r1")
+    # A publish on its own (another run, e.g. from the UI) does not vouch for a build it did not make.
+    assert not record_build_published(settings.paths, NEXT_RUN, "r1")
+    assert read_last_build(settings.paths)["status"] == "building"
+    assert record_build_published(settings.paths, RUN, "r1")
+    assert read_last_build(settings.paths)["status"] == "published"
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("new_lake_file", "lake"),
+        ("lake_file_rewritten", "lake"),
+        ("dbt_vars", "config, dbt_vars"),
+        ("dbt_model_edited", "dbt_project"),
+        ("code_edited", "code"),
+    ],
+)
+def test_a_change_to_any_build_input_builds(settings, monkeypatch, tmp_path, change, named):
+    _complete_build(settings)
+    events = settings.paths.lake / "analytics" / "events"
+    if change == "new_lake_file":
+        (events / f"{'b' * 64}.parquet").write_bytes(b"PAR1 a second landed file")
+    elif change == "lake_file_rewritten":
+        lake_file = events / f"{'a' * 64}.parquet"
+        stat = lake_file.stat()
+        os.utime(lake_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    elif change == "dbt_vars":
+        config = settings.config
+        funnels = [f.model_copy(update={"conversion_window_hours": 1}) for f in config.funnels]
+        settings = Settings(
+            paths=settings.paths, config=config.model_copy(update={"funnels": funnels}), landing_settle_seconds=0
+        )
+    else:
+        # A copy of the project's files with one edited, standing in for the real ones.
+        source = build_state.DBT_PROJECT_DIR if change == "dbt_model_edited" else build_state.REPO / "publish"
+        copy = tmp_path / "copy"
+        for path in source.rglob("*"):
+            relative = path.relative_to(source)
+            if path.is_file() and relative.parts[0] not in ("target", "logs") and "__pycache__" not in relative.parts:
+                (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+                (copy / relative).write_bytes(path.read_bytes())
+        if change == "dbt_model_edited":
+            monkeypatch.setattr(build_state, "DBT_PROJECT_DIR", copy)
+            edited = next(copy.glob("models/marts/**/*.sql"))
+        else:
+            monkeypatch.setattr(build_state, "REPO", tmp_path)
+            monkeypatch.setattr(build_state, "CODE_DIRS", ("copy",))
+            edited = copy / "release.py"
+        # Recorded with the copy as it was, then the copy edited.
+        _complete_build(settings, NEXT_RUN, "r2")
+        edited.write_text(edited.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
+    unchanged, reason = unchanged_build(settings, build_inputs(settings))
+    assert unchanged is None
+    assert reason.endswith(f": {named}"), reason
+
+
+def test_a_touched_warehouse_or_another_served_release_builds(settings):
+    _complete_build(settings)
+    _publish(settings.paths, "r-other")  # BI was pointed at another release since
+    assert unchanged_build(settings, build_inputs(settings)) == (None, "BI no longer reads the last build's release")
+
+    _publish(settings.paths, "r1")
+    settings.paths.warehouse_path.write_bytes(b"duckdb file, changed by hand")
+    changed = (None, "the warehouse file changed since the last build")
+    assert unchanged_build(settings, build_inputs(settings)) == changed
+
+
+def test_an_unresolved_failed_landed_file_builds_so_publish_can_refuse_by_name(settings):
+    _complete_build(settings)
+    manifest = manifest_source_dir(settings.paths, "analytics")
+    manifest.mkdir(parents=True, exist_ok=True)
+    sha = "c" * 64
+    (manifest / f"{sha}.json").write_text(
+        json.dumps({"path": "analytics/broken.zip", "sha256": sha, "status": "failed", "error": "not a ZIP"})
+    )
+    unchanged, reason = unchanged_build(settings, build_inputs(settings))
+    assert unchanged is None and reason == "landed files failed to load and are unresolved"
+
+
+def test_pending_and_quarantined_files_and_the_manifest_are_not_build_inputs(settings):
+    inputs = build_inputs(settings)
+    for area in ("_pending", "_quarantine", "_manifest"):
+        folder = settings.paths.lake / area / "analytics" / "events"
+        folder.mkdir(parents=True)
+        (folder / f"{'d' * 64}.parquet").write_bytes(b"PAR1 not read by dbt")
+    assert build_inputs(settings) == inputs
+
+
+def test_nothing_to_ingest_only_when_every_complete_landed_file_is_loaded_or_discarded_and_nothing_is_pending(
+    settings,
+):
+    paths = settings.paths
+    landed = paths.landing / "analytics" / "export.jsonl"
+    landed.write_bytes(b'{"event": "signed_up"}\n')
+    assert not build_state.nothing_to_ingest(paths, 0)  # never loaded
+
+    manifest = manifest_source_dir(paths, "analytics")
+    manifest.mkdir(parents=True, exist_ok=True)
+    sha = file_sha256(landed)
+    (manifest / f"{sha}.json").write_text(
+        json.dumps({"path": "analytics/export.jsonl", "sha256": sha, "status": "loaded"})
+    )
+    assert build_state.nothing_to_ingest(paths, 0)
+    # The same bytes under another name are an alias, not new data.
+    (paths.landing / "analytics" / "export-again.jsonl").write_bytes(landed.read_bytes())
+    assert build_state.nothing_to_ingest(paths, 0)
+
+    pending = pending_dir(paths, "analytics", "events")
+    pending.mkdir(parents=True)
+    (pending / f"{'e' * 64}.parquet").write_bytes(b"PAR1 waiting for its gate")
+    assert not build_state.nothing_to_ingest(paths, 0)
+    (pending / f"{'e' * 64}.parquet").unlink()
+
+    landed.write_bytes(b'{"event": "signed_up"}\n{"event": "report_created"}\n')  # re-exported, same name
+    assert not build_state.nothing_to_ingest(paths, 0)
