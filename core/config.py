@@ -813,13 +813,19 @@ class MartVolume(_VolumeBand):
         return self
 
 
-def _source_volumes(value: Any) -> dict[str, SourceVolume]:
-    def settings(item: Any, loc: Location) -> SourceVolume:
-        if loc[0] not in VOLUME_SOURCES:
-            raise _problem(f"{loc[0]!r} is not a watched source table (known: {', '.join(VOLUME_SOURCES)})")
-        return SourceVolume.model_validate(item)
+def _keyed_sections(section: type[_Section], known: tuple[str, ...], what: str) -> Callable[[Any], dict[str, Any]]:
+    """A validator of a mapping from names in ``known`` to ``section`` settings; an unknown name is "'x' is not
+    <what> (known: ...)", located at its key."""
 
-    return _each(settings, value, mapping=True)
+    def each(item: Any, loc: Location) -> Any:
+        if loc[0] not in known:
+            raise _problem(f"{loc[0]!r} is not {what} (known: {', '.join(known)})")
+        return section.model_validate(item)
+
+    return lambda value: _each(each, value, mapping=True)
+
+
+_source_volumes = _keyed_sections(SourceVolume, VOLUME_SOURCES, "a watched source table")
 
 
 class VolumeConfig(_Section):
@@ -862,13 +868,7 @@ class RestatementTolerance(_Section):
     relative: Number(0) = 0.0  # a share of the old value: 0.01 = 1 %
 
 
-def _tolerances(value: Any) -> dict[str, RestatementTolerance]:
-    def tolerance(item: Any, loc: Location) -> RestatementTolerance:
-        if loc[0] not in HEADLINE_METRICS:
-            raise _problem(f"{loc[0]!r} is not a headline metric (known: {', '.join(HEADLINE_METRICS)})")
-        return RestatementTolerance.model_validate(item)
-
-    return _each(tolerance, value, mapping=True)
+_tolerances = _keyed_sections(RestatementTolerance, HEADLINE_METRICS, "a headline metric")
 
 
 class RestatementsConfig(_Section):
