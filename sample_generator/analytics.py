@@ -32,7 +32,7 @@ import random
 import tempfile
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -336,7 +336,7 @@ def planted_utm_plan(seed: int, profile: _Profile, events: list[Event]) -> UtmPl
     rng = random.Random(f"utm:{seed}:{profile.index}")
     if rng.random() >= P_UTM_USER:
         return None
-    kind = _pick_weighted(rng, UTM_KINDS)
+    kind = weighted_choice(rng, UTM_KINDS)
     first_campaign = UTM_FIRST_CAMPAIGNS[_below(rng, len(UTM_FIRST_CAMPAIGNS))]
     times = sorted(e[0] for e in events if e[1] not in _NOT_A_TOUCH)
     if not times:
@@ -352,7 +352,8 @@ def planted_utm_plan(seed: int, profile: _Profile, events: list[Event]) -> UtmPl
     return UtmPlan("first_visit", (first,))
 
 
-def _pick_weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
+def weighted_choice(rng: random.Random, options: Sequence[tuple[Any, float]]) -> Any:
+    """One option, drawn with probability proportional to its weight (one rng draw)."""
     r = rng.random() * sum(w for _o, w in options)
     for option, weight in options:
         r -= weight

@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from sample_generator.analytics import weighted_choice
 from sample_generator.people import SampleUser, sample_users
 
 NPS_QUESTION = "How likely are you to recommend us to a friend or colleague?"
@@ -354,15 +355,6 @@ def _rng(seed: int, *purpose: object) -> random.Random:
     return random.Random(":".join(["pmw.sample.feedback", str(seed), *map(str, purpose)]))
 
 
-def _weighted(rng: random.Random, options: Sequence[tuple[Any, float]]) -> Any:
-    r = rng.random() * sum(w for _o, w in options)
-    for option, weight in options:
-        r -= weight
-        if r < 0:
-            return option
-    return options[-1][0]
-
-
 def _between(rng: random.Random, lo: int, hi: int) -> int:
     return lo + int(rng.random() * (hi - lo + 1))
 
@@ -480,12 +472,12 @@ def _response_time(rng: random.Random, user: SampleUser, end_s: int) -> int | No
 
 def _nps_score(rng: random.Random, plan: str, platform: str) -> int:
     kinds = zip(("promoter", "passive", "detractor"), NPS_PROBABILITIES[plan, platform], strict=True)
-    kind = _weighted(rng, list(kinds))
+    kind = weighted_choice(rng, list(kinds))
     if kind == "promoter":
         return 9 if rng.random() < 0.4 else 10
     if kind == "passive":
         return 7 if rng.random() < 0.5 else 8
-    return _weighted(rng, list(enumerate(DETRACTOR_SCORE_WEIGHTS)))
+    return weighted_choice(rng, list(enumerate(DETRACTOR_SCORE_WEIGHTS)))
 
 
 def _nps_kind(score: int) -> str:
@@ -503,7 +495,7 @@ def _nps_responses(people: Sequence[SampleUser], seed: int, end_s: int) -> dict[
             continue
         score = _nps_score(rng, user.plan, user.platform)
         comment = _free_text(rng, COMMENTS[_nps_kind(score)])
-        source = _weighted(rng, NPS_SOURCES)
+        source = weighted_choice(rng, NPS_SOURCES)
         email_only = rng.random() < P_EMAIL_ONLY
         by_source[source].append(_Response(user, at, score, comment, email_only, rng, source))
     for responses in by_source.values():
@@ -521,9 +513,9 @@ def _csat_responses(people: Sequence[SampleUser], seed: int, start_s: int, end_s
         if lo >= hi:
             continue
         at = _between(rng, lo, hi)
-        score = _weighted(rng, list(CSAT_SCORE_PROBABILITIES.items()))
+        score = weighted_choice(rng, list(CSAT_SCORE_PROBABILITIES.items()))
         comment = _free_text(rng, CSAT_COMMENTS, p_empty=0.5)
-        source = _weighted(rng, CSAT_SOURCES)
+        source = weighted_choice(rng, CSAT_SOURCES)
         by_source[source].append(_Response(user, at, score, comment, rng.random() < P_EMAIL_ONLY, rng, source))
     for responses in by_source.values():
         responses.sort(key=lambda r: (r.at, r.user.user_id))
@@ -543,7 +535,7 @@ def _write_delighted_json(out: _Output, responses: list[_Response]) -> None:
     for n, r in enumerate(responses, start=1):
         u, rng = r.user, r.rng
         person_id = str(50_000_000 + u.index)
-        properties = {"Delighted Source": _weighted(rng, [("Email", 0.6), ("Web", 0.3), ("SMS", 0.1)])}
+        properties = {"Delighted Source": weighted_choice(rng, [("Email", 0.6), ("Web", 0.3), ("SMS", 0.1)])}
         properties |= {"plan": u.plan, "platform": u.platform}
         expanded = r.email_only or rng.random() < 0.7  # a bare person id always comes with the user_id property
         if not r.email_only:
@@ -708,7 +700,7 @@ def _requests(
         if support:
             titles: Sequence[str] = SUPPORT_SUBJECTS
         elif rng.random() < P_REQUEST_LINKED:
-            initiative = _weighted(rng, list(INITIATIVE_VOTE_WEIGHTS.items()))
+            initiative = weighted_choice(rng, list(INITIATIVE_VOTE_WEIGHTS.items()))
             feature = next(f for f, key in FEATURE_INITIATIVES.items() if key == initiative)
             jira = rng.random() < P_JIRA_KEY[vendor]
             titles = REQUEST_TITLES[feature]
@@ -732,7 +724,7 @@ def _write_productboard(out: _Output, notes: list[_Request]) -> None:
         u, rng = r.user, r.rng
         h = _token(rng, 32, "0123456789abcdef")
         note_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:]}"
-        source = _weighted(rng, [("Intercom", 0.4), ("Email", 0.3), ("Slack", 0.2), ("Chrome extension", 0.1)])
+        source = weighted_choice(rng, [("Intercom", 0.4), ("Email", 0.3), ("Slack", 0.2), ("Chrome extension", 0.1)])
         content = f"{r.title}\n\n{u.name} ({u.account_name}) asked for this on {source}.\nQuote: « we need it weekly »"
         has_company = rng.random() > 0.05
         r.account_written = has_company
@@ -792,10 +784,12 @@ def _zendesk(out: _Output, seed: int, requests: list[_Request], support: list[_R
         u, rng = r.user, r.rng
         ticket_id = 1000 + n
         is_request = id(r) not in support_ids
-        status = _weighted(rng, [("new", 0.15), ("open", 0.3), ("pending", 0.1), ("solved", 0.3), ("closed", 0.15)])
+        status = weighted_choice(
+            rng, [("new", 0.15), ("open", 0.3), ("pending", 0.1), ("solved", 0.3), ("closed", 0.15)]
+        )
         rating: dict[str, Any] = {"score": "unoffered"}
         if status in ("solved", "closed"):
-            score = _weighted(rng, [("good", 0.5), ("bad", 0.15), ("offered", 0.35)])
+            score = weighted_choice(rng, [("good", 0.5), ("bad", 0.15), ("offered", 0.35)])
             rating_id = 9_000_000 + ticket_id
             comment = "Thanks!" if score == "good" else "Still broken" if score == "bad" else None
             rating = {"id": rating_id, "score": score, "comment": comment, "reason": None}
@@ -815,7 +809,7 @@ def _zendesk(out: _Output, seed: int, requests: list[_Request], support: list[_R
             feature_value = jira_value = None
             description = f"Hello,\n\n{r.title}\n\nRegards,\n{u.name}"
         custom = [{"id": JIRA_KEY_FIELD_ID, "value": jira_value}, {"id": FEATURE_FIELD_ID, "value": feature_value}]
-        channel = _weighted(rng, [("email", 0.5), ("web", 0.35), ("api", 0.05), ("chat", 0.1)])
+        channel = weighted_choice(rng, [("email", 0.5), ("web", 0.35), ("api", 0.05), ("chat", 0.1)])
         tickets.append((r, {
             "url": f"{ZENDESK_SITE}/tickets/{ticket_id}.json", "id": ticket_id, "external_id": None,
             "via": {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}},
@@ -877,13 +871,15 @@ def _archetype_pair(rng: random.Random, category: str) -> tuple[str, str]:
     """An answer pair the table classifies as category, with the spread real answers show."""
     middle = (("neutral", 0.6), ("expect", 0.2), ("live_with", 0.2))
     if category == "A":
-        return "like", _weighted(rng, middle)
+        return "like", weighted_choice(rng, middle)
     if category == "M":
-        return _weighted(rng, (("neutral", 0.4), ("expect", 0.4), ("live_with", 0.2))), "dislike"
+        return weighted_choice(rng, (("neutral", 0.4), ("expect", 0.4), ("live_with", 0.2))), "dislike"
     if category == "O":
         return "like", "dislike"
     if category == "I":
-        return _weighted(rng, middle), _weighted(rng, (("neutral", 0.6), ("live_with", 0.25), ("expect", 0.15)))
+        return weighted_choice(rng, middle), weighted_choice(
+            rng, (("neutral", 0.6), ("live_with", 0.25), ("expect", 0.15))
+        )
     raise ValueError(f"no archetype for category {category!r}")
 
 
