@@ -13,26 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-PMW = [sys.executable, "-m", "pmw.cli"]
-
-
-def _timed(argv: list[str], log_path: Path) -> tuple[float, float, int]:
-    """Run argv with output to log_path; return (seconds, peak RSS in MB, exit status)."""
-    started = time.monotonic()
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - started, usage.ru_maxrss / 1024, proc.returncode
+from pmw_process import PMW, timed_run
 
 
 def _events_in(data_dir: Path) -> int | None:
@@ -57,7 +43,7 @@ def main() -> int:
     rows: list[tuple[str, float, float]] = []
     try:
         if not args.skip_generate:
-            seconds, rss, status = _timed([*base, "generate", "--users", str(args.users)], data_dir / "generate.log")
+            seconds, rss, status = timed_run([*base, "generate", "--users", str(args.users)], data_dir / "generate.log")
             if status:
                 print(f"generate failed (exit {status}); see {data_dir / 'generate.log'}")
                 return 1
@@ -67,7 +53,7 @@ def main() -> int:
         for label in ("run (first)", "run (second, no-op)"):
             log = data_dir / f"{label.split()[0]}-{len(rows)}.log"
             # The files were just generated, completely: no settle time before reading them.
-            seconds, rss, status = _timed([*base, "run", "--settle-seconds", "0"], log)
+            seconds, rss, status = timed_run([*base, "run", "--settle-seconds", "0"], log)
             rows.append((label, seconds, rss))
             record = json.loads((data_dir / "runs" / "last_run.json").read_text(encoding="utf-8"))
             print(f"\n{label}: {seconds:.1f} s, peak RSS {rss:.0f} MB, ok={record.get('ok')} (log: {log})")

@@ -19,23 +19,11 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-PMW = [sys.executable, "-m", "pmw.cli"]
-
-
-def _timed(argv: list[str], log_path: Path) -> tuple[float, float, int]:
-    """Run argv with output to log_path; return (seconds, peak RSS in MB, exit status)."""
-    started = time.monotonic()
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    return time.monotonic() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+from pmw_process import PMW, timed_run
 
 
 def _newest_amplitude_day(landing: Path) -> Path:
@@ -55,7 +43,7 @@ def main() -> int:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="pmw-bench-nightly-"))
     base = [*PMW, "--data-dir", str(data_dir)]
     if args.data_dir is None:
-        seconds, _, status = _timed([*base, "generate", "--users", str(args.users)], data_dir / "generate.log")
+        seconds, _, status = timed_run([*base, "generate", "--users", str(args.users)], data_dir / "generate.log")
         if status:
             print(f"generate failed (exit {status}); see {data_dir / 'generate.log'}")
             return 1
@@ -75,7 +63,7 @@ def main() -> int:
             os.utime(held_back)  # landed now
         load = os.getloadavg()[0]
         log = data_dir / f"run-{label.replace(' ', '-')}.log"
-        seconds, rss, status = _timed([*base, "run", "--settle-seconds", "0"], log)
+        seconds, rss, status = timed_run([*base, "run", "--settle-seconds", "0"], log)
         record = json.loads((data_dir / "runs" / "last_run.json").read_text(encoding="utf-8"))
         print(f"\n{label}: {seconds:.1f} s, peak RSS {rss:.0f} MB, load average {load:.2f} at start (log: {log})")
         if status or not record.get("ok"):
