@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Paths
+from expectations.volume import NOT_JUDGED
 from ingest.common.atomic import atomic_write_text
 from ingest.common.locking import retry_transient, run_lock_is_held
 
@@ -150,6 +151,13 @@ def read_landing_waiting(paths: Paths) -> list[dict[str, Any]]:
 
 
 # How a run's recorded checks read (each: passed, severity, judged): one place for `pmw run` and `pmw summary`.
+def check_judged(evaluation: Any) -> bool:
+    """False for an asset check evaluation that could not judge: a volume check's cold start, whose metadata status
+    is NOT_JUDGED (read by `pmw run`'s outcome and the failure sensor alike)."""
+    status = evaluation.metadata.get("status")
+    return getattr(status, "value", status) != NOT_JUDGED
+
+
 def checks_failed(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for c in checks if not c["passed"] and c.get("severity") != "WARN"]
 

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from expectations.volume import NOT_JUDGED
 from orchestration.alerts import AlertDeliveryError, AlertError, Notifier, run_failed_alert
 from orchestration.assets.ingest import RAW_ASSETS
 from orchestration.freshness import check_evaluation, source_freshness, stale_alert
@@ -13,7 +12,7 @@ from orchestration.instance import fail_runs_of_dead_workers
 from orchestration.jobs import pmw_pipeline
 from orchestration.landing_watch import LandingCursor, batch_run_key, files_to_request
 from orchestration.resources import PmwSettings
-from orchestration.run_records import record_run_failure
+from orchestration.run_records import check_judged, record_run_failure
 
 # Which ingest asset takes a landed file of each source (later sources add theirs here).
 INGEST_OP_BY_SOURCE = {source: asset.op.name for source, asset in RAW_ASSETS.items()}
@@ -64,7 +63,7 @@ def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
     return [
         {"asset": e.asset_key.to_user_string(), "check": e.check_name, "description": e.description}
         for e in evaluations
-        if not e.passed and getattr(e.metadata.get("status"), "value", None) != NOT_JUDGED
+        if not e.passed and check_judged(e)
     ]
 
 

@@ -26,7 +26,6 @@ from typing import Any
 from core.config import load_config
 from core.duckdb_connection import configure_duckdb
 from core.settings import Paths, Settings
-from expectations.volume import NOT_JUDGED
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
 from orchestration.build_state import (
@@ -40,6 +39,7 @@ from orchestration.build_state import (
 from orchestration.dbt_cli import prepare_dbt_manifest
 from orchestration.instance import fail_runs_of_dead_workers, open_instance
 from orchestration.run_records import (
+    check_judged,
     checks_failed,
     checks_headline,
     checks_not_judged,
@@ -329,12 +329,6 @@ def _running_steps(instance, run_id: str) -> str | None:
     return f"running {', '.join(running)}" if running else None
 
 
-def _check_status(evaluation) -> str | None:
-    """The `status` a check put in its metadata (volume checks: ok | anomaly | cold_start), if any."""
-    status = evaluation.metadata.get("status")
-    return getattr(status, "value", status)
-
-
 def _outcome(result, seconds: float) -> RunOutcome:
     import dagster as dg
 
@@ -347,7 +341,7 @@ def _outcome(result, seconds: float) -> RunOutcome:
             "passed": ev.passed,
             "severity": ev.severity.value,
             "description": ev.description,
-            "judged": _check_status(ev) != NOT_JUDGED,
+            "judged": check_judged(ev),
         }
         for ev in result.get_asset_check_evaluations()
     ]

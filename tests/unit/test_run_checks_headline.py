@@ -1,7 +1,7 @@
 """How a run's checks read in `pmw run` and `pmw summary`: failed (ERROR), warned (WARN), not judged (a volume
 check's cold start, WARN with judged false) and passed, each check in exactly one of them."""
 
-from orchestration.run_records import checks_failed, checks_headline, checks_not_judged, checks_warned
+from orchestration.run_records import check_judged, checks_failed, checks_headline, checks_not_judged, checks_warned
 
 
 def _check(name: str, passed: bool, severity: str = "ERROR", judged: bool = True) -> dict:
@@ -26,3 +26,14 @@ def test_records_from_before_the_judged_field_read_as_judged():
     old = [{"asset": "a", "check": "c", "passed": False, "severity": "WARN", "description": "d"}]
     assert checks_warned(old) == old and checks_not_judged(old) == []
     assert checks_headline([_check("g", True)]) == "1 passed, 0 failed"
+
+
+def test_a_check_judged_unless_its_metadata_status_says_cold_start():
+    import dagster as dg
+
+    def evaluation(metadata: dict) -> dg.AssetCheckEvaluation:
+        return dg.AssetCheckEvaluation(asset_key=dg.AssetKey("a"), check_name="c", passed=False, metadata=metadata)
+
+    assert not check_judged(evaluation({"status": dg.MetadataValue.text("cold_start")}))
+    assert check_judged(evaluation({"status": dg.MetadataValue.text("anomaly")}))
+    assert check_judged(evaluation({}))
