@@ -49,7 +49,9 @@ class UnresolvedLandingError(PublishError):
     kinds={"duckdb", "parquet"},
     pool=DUCKDB_POOL,
     # The nightly run publishes soon after 03:00 UTC; not materialised in the 24 h before 04:00 means runs
-    # stopped or gates kept failing (an unchanged publication still materialises the asset).
+    # stopped, gates kept failing, or nothing landed for a day (a night with nothing new skips the build and
+    # publish, orchestration/build_state.py: BI's data is then a day old, and the per-source freshness checks
+    # say which source did not deliver). Shown in the UI as overdue, never as fresh.
     freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 4 * * *", lower_bound_delta=timedelta(hours=24)),
     description=(
         "published/marts.duckdb (read-only copy of every mart), published/parquet/<mart>.parquet and "
