@@ -322,6 +322,9 @@ def _ingest_one(spec: SourceSpec, paths: Paths, run: SourceRun, path: Path) -> F
         out = run.load(landed)
         out.check_counts(relative)
     except IngestFileError as exc:
+        # A load that failed after writing some outputs leaves none of them pending: the file is not loaded.
+        for entity in spec.entities:
+            landed.pending_file(entity).unlink(missing_ok=True)
         message = public_message(str(exc), landed)
         failed = _failed_record(spec, record, message)
         unchanged = previous is not None and all(previous.get(key) == failed.get(key) for key in _FAILURE_IDENTITY)

@@ -156,10 +156,14 @@ class RowStage:
         self.rules = rules
         self.tables: dict[str, _StagedTable] = {}
         self.buffers: dict[str, list[dict[str, Any]]] = {}
+        # Rows handed over per entity, counted apart from the batches: what is written must equal it (a batch
+        # bookkeeping slip once wrote 10,000 of a 16,040-row file while the manifest said 16,040 loaded).
+        self.handed: dict[str, int] = {}
 
     def add(self, entity: str, rows: Iterable[dict[str, Any]]) -> None:
         buffer = self.buffers.setdefault(entity, [])
         for row in rows:
+            self.handed[entity] = self.handed.get(entity, 0) + 1
             buffer.append(row)
             if len(buffer) >= BATCH_ROWS:
                 self._flush(entity)
@@ -229,8 +233,11 @@ class RowStage:
                 written = copy_query_to_parquet(self.con, self.tables[entity].select(lineage, order), target)
             except duckdb.Error as exc:
                 raise IngestFileError(f"{label}: cannot store {entity} rows: {str(exc).splitlines()[0]}") from exc
-            if written != expected:
-                raise IngestFileError(f"{label}: wrote {written} {entity} rows to {target}, expected {expected}")
+            handed = self.handed.get(entity, 0)
+            if written != expected or written != handed:
+                raise IngestFileError(
+                    f"{label}: wrote {written} {entity} rows to {target}, the parser handed over {handed}"
+                )
             entity_rows[entity] = written
         return FileOutputs(
             format=parsed.format,
@@ -252,6 +259,11 @@ class RowStage:
         landed = self.landed
         self._flush(_QUARANTINE)
         rows = self.count(_QUARANTINE)
+        if rows != self.handed.get(_QUARANTINE, 0):
+            raise IngestFileError(
+                f"{landed.relative_path}: {rows} quarantine rows staged, the parser rejected "
+                f"{self.handed.get(_QUARANTINE, 0)}"
+            )
         if not rows:  # a clean reload must not leave an older run's quarantine behind
             landed.quarantine_file.unlink(missing_ok=True)
             return 0
@@ -269,6 +281,7 @@ class RowStage:
             table.drop()
         self.tables.clear()
         self.buffers.clear()
+        self.handed.clear()
 
 
 def _raw_rows(rows: dict[str, list[dict[str, Any]]]) -> str:

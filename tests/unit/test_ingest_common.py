@@ -280,6 +280,25 @@ def test_a_parser_whose_counts_do_not_add_up_fails_its_file_and_writes_nothing(p
     assert read_manifest_record(paths, "marketing", result.sha256)["status"] == "failed"  # type: ignore[index]
 
 
+def test_rows_lost_between_the_parser_and_the_lake_fail_the_file(paths: Paths, monkeypatch) -> None:
+    # A batching slip that drops a row and counts only what it kept: the staged count and the written file agree,
+    # only the tally of rows the parser handed over shows the loss.
+    monkeypatch.setattr(row_writer, "BATCH_ROWS", 3)
+    keep = row_writer._StagedTable.append
+    monkeypatch.setattr(
+        row_writer._StagedTable, "append", lambda table, batch, transform: keep(table, batch[:-1], transform)
+    )
+    landed = paths.landing / "marketing" / "items.csv"
+    landed.parent.mkdir(parents=True, exist_ok=True)
+    landed.write_text("".join(f"i{n},{n}\n" for n in range(1, 8)))
+
+    [result] = _toy_ingest(paths).results
+
+    assert result.status == "failed"
+    assert result.error is not None and "items rows" in result.error and "the parser handed over 7" in result.error
+    assert list((paths.lake / "_pending" / "marketing" / "items").glob("*.parquet")) == []
+
+
 def test_a_value_the_contract_cannot_hold_fails_the_file_naming_it(paths: Paths) -> None:
     landed = paths.landing / "marketing" / "items.csv"
     landed.parent.mkdir(parents=True, exist_ok=True)
