@@ -12,6 +12,7 @@ publish) runs as after a whole build, and the log and the summary say what was b
 """
 
 from collections.abc import Mapping
+from graphlib import TopologicalSorter
 from typing import Any
 
 import dagster as dg
@@ -70,33 +71,60 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
     # Unit tests check SQL logic on fixed inputs: they run in CI (tests/unit/test_dbt_unit_tests.py), not on
     # production data, as dbt recommends; data tests run here and become asset checks.
     args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config)]
+    # The models outside the selection first: none of them reads a model the selection builds (that would put it
+    # downstream of a changed source), and Dagster wants a multi-asset's outputs in dependency order.
+    left = left_as_built_outputs(context.assets_def, scope) if scope is not None else []
+    yield from (left_as_built(output_name, scope) for output_name in left)
     invocation = dbt.cli_with_env(
         args, env=dbt_process_env(pmw.paths), context=context, select=scope.dbt_select if scope else None
     )
-    built: set[str] = set()
     for event in invocation.stream():
-        if isinstance(event, dg.Output):
-            built.add(event.output_name)
+        if isinstance(event, dg.Output) and event.output_name in left:
+            raise PartialBuildError(
+                f"dbt --select {scope.dbt_select} built {event.output_name}, which reads no changed source"
+            )
         yield event
-    if scope is not None:
-        # The stream raised if any node failed, so what the selection built is all here; the rest stands.
-        yield from left_as_built(context, built, scope)
 
 
-def left_as_built(context: dg.AssetExecutionContext, built: set[str], scope: BuildScope):
-    """An output for each selected model this partial build did not select: the table is the one the last build
-    left (its inputs unchanged), recorded as such, so the steps that read it run as after a whole build."""
-    # keys_by_output_name: the selected assets' outputs (the asset checks' outputs are not in it).
-    for output_name in sorted(set(context.assets_def.keys_by_output_name) - built):
-        yield dg.Output(
-            None,
-            output_name=output_name,
-            metadata={
-                "rebuilt": False,
-                "left_as_built_by_run": scope.since_run_id,
-                "reason": f"reads none of {', '.join(scope.changed_sources)}, the only sources with new lake files",
-            },
-        )
+class PartialBuildError(RuntimeError):
+    """dbt's selection and the asset graph disagree on which models read the changed sources."""
+
+
+def _reads_changed_source(upstream: dg.AssetKey, changed_sources: tuple[str, ...]) -> bool:
+    # dbt sources are lake/<source>_<table> (PmwDbtTranslator)
+    return upstream.path[0] == "lake" and upstream.path[-1].startswith(tuple(f"{s}_" for s in changed_sources))
+
+
+def left_as_built_outputs(assets_def: dg.AssetsDefinition, scope: BuildScope) -> list[str]:
+    """The selected outputs of the models `dbt build --select source:<changed>+` leaves out (those not downstream
+    of a changed source in the asset graph: the same graph dbt selects on), in dependency order."""
+    deps = assets_def.asset_deps
+    own = set(assets_def.keys_by_output_name.values())
+    order = TopologicalSorter({key: {d for d in deps.get(key, ()) if d in own} for key in own}).static_order()
+    rebuilt: set[dg.AssetKey] = set()
+    left: list[dg.AssetKey] = []
+    for key in order:
+        upstream = deps.get(key, set())
+        if any(d in rebuilt or _reads_changed_source(d, scope.changed_sources) for d in upstream):
+            rebuilt.add(key)
+        else:
+            left.append(key)
+    output_names = {key: name for name, key in assets_def.keys_by_output_name.items()}
+    return [output_names[key] for key in left]
+
+
+def left_as_built(output_name: str, scope: BuildScope) -> dg.Output:
+    """The output of a model this partial build leaves out: the table is the one the last build left (its inputs
+    unchanged), recorded as such, so the steps that read it run as after a whole build."""
+    return dg.Output(
+        None,
+        output_name=output_name,
+        metadata={
+            "rebuilt": False,
+            "left_as_built_by_run": scope.since_run_id,
+            "reason": f"reads none of {', '.join(scope.changed_sources)}, the only sources with new lake files",
+        },
+    )
 
 
 defs = dg.Definitions(assets=[product_metrics_dbt])
