@@ -8,7 +8,8 @@ Runs, each `pmw run --settle-seconds 0` in its own child process (wall time and 
   full     the first run over the landing (with --one-day: all but the newest Amplitude day ZIP)
   no-op    the same landing again: nothing landed, so the dbt build, mart gates and publish must be skipped and the
            run must say which build still stands (data/runs/last_run.json ``unchanged``); the bench fails otherwise
-  one day  (--one-day) the held-back day landed: a real build again
+  one day  (--one-day) the held-back day landed: a build of only what reads analytics (dbt --select
+           source:analytics+, data/runs/last_build.json ``scope``), printed with the run
 The ratio of each later run to the full run is the figure (issue 13: no-op <= 0.05). The machine's load average is
 printed with each run: the machine is shared, compare ratios measured in one invocation.
 """
@@ -78,6 +79,9 @@ def main() -> int:
             return 1
         if unchanged:
             print(f"  {unchanged['statement']}")
+        if label == "one day":
+            scope = json.loads((data_dir / "runs" / "last_build.json").read_text(encoding="utf-8")).get("scope")
+            print(f"  {scope['statement'] if scope else 'built the whole dbt project'}")
         steps = sorted(record.get("step_seconds", {}).items(), key=lambda kv: -kv[1])
         for step, step_seconds in steps[:6]:
             print(f"  {step_seconds:8.1f} s  {step}")

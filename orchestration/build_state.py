@@ -1,5 +1,6 @@
 """Whether tonight's dbt build, mart gates and publish can be skipped: nothing they depend on changed since the last
-successful build (a no-op night costs Dagster's and ingest's fixed costs, not a rebuild).
+successful build (a no-op night costs Dagster's and ingest's fixed costs, not a rebuild); and, when only some
+sources' lake files changed, which part of the dbt project must be built again (``partial_build_scope``).
 
 The record ``data/runs/last_build.json`` goes through three states:
   building   written by the dbt asset before `dbt build` starts, with the fingerprint of its inputs; a run that
@@ -15,6 +16,11 @@ few MB, no query):
   that build, gate and publish, and the versions of the packages doing it;
 - the warehouse file is the one that run left (size and mtime), and BI still reads that run's release;
 - no landed file is failed and unresolved (publish refuses to publish then; skipping would hide it).
+
+A run may build only the models downstream of some sources (``dbt build --select source:<name>+``) when the record
+is ``published``, the warehouse and the served release are that build's, and the only inputs that changed are the
+lake files of those sources: every other model reads nothing that changed, so the table that build left is the one
+a full build would make again.
 """
 
 from __future__ import annotations
@@ -107,11 +113,26 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
+# Inputs named "lake/<source>" are one source's lake files; "lake/other" is anything else in the lake dbt could read.
+LAKE_INPUT_PREFIX = "lake/"
+_OTHER_LAKE_INPUT = f"{LAKE_INPUT_PREFIX}other"
+
+
+def _lake_digests(lake: Path) -> dict[str, str]:
+    """One digest per source's lake folder (lake/<source>/<entity>/*.parquet), so a build can tell which changed."""
+    digests = {
+        f"{LAKE_INPUT_PREFIX}{source}": _tree_digest(lake / source, skip_dirs=frozenset(), content=False)
+        for source in SOURCES
+    }
+    digests[_OTHER_LAKE_INPUT] = _tree_digest(lake, skip_dirs=_LAKE_UNREAD_DIRS | set(SOURCES), content=False)
+    return digests
+
+
 def build_inputs(settings: Settings) -> dict[str, str]:
     """The fingerprint of everything the dbt build, the mart gates and publish read, one digest per input."""
     paths, config = settings.paths, settings.config
     return {
-        "lake": _tree_digest(paths.lake, skip_dirs=_LAKE_UNREAD_DIRS, content=False),
+        **_lake_digests(paths.lake),
         "dbt_project": _tree_digest(DBT_PROJECT_DIR, skip_dirs=_DBT_OUTPUT_DIRS, content=True),
         "dbt_vars": _text_digest(dbt_vars_json(config)),
         "dbt_env": _text_digest(json.dumps(dbt_env(paths), sort_keys=True)),
@@ -166,6 +187,75 @@ def unchanged_build(settings: Settings, inputs: dict[str, str]) -> tuple[Unchang
     return UnchangedBuild(record["run_id"], record["release_id"], record["built_at"]), "unchanged"
 
 
+@dataclass(frozen=True)
+class BuildScope:
+    """Tonight's build is the models downstream of the sources whose lake files changed since the last published
+    build; every other model is left as that build made it (it reads nothing that changed)."""
+
+    changed_sources: tuple[str, ...]
+    unchanged_sources: tuple[str, ...]
+    since_run_id: str
+
+    @property
+    def dbt_select(self) -> str:
+        """dbt's selection: each changed source and everything downstream of it (tests included)."""
+        return " ".join(f"source:{source}+" for source in self.changed_sources)
+
+    def statement(self) -> str:
+        return (
+            f"built the models downstream of {', '.join(self.changed_sources)} (new lake files; dbt --select "
+            f"{self.dbt_select}); the models that read only {', '.join(self.unchanged_sources)} were left as run "
+            f"{self.since_run_id[:8]} built them (their lake files unchanged)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changed_sources": list(self.changed_sources),
+            "unchanged_sources": list(self.unchanged_sources),
+            "since_run_id": self.since_run_id,
+            "dbt_select": self.dbt_select,
+            "statement": self.statement(),
+        }
+
+
+def partial_build_scope(settings: Settings, inputs: dict[str, str]) -> tuple[BuildScope | None, str]:
+    """The part of the project tonight must build when only some sources' lake files changed since the last
+    published build (else None: build everything), and why not when it must build everything.
+
+    Conservative: any other changed input (project, vars, configuration, code, packages, a lake file outside the
+    sources' folders), a warehouse or release not the last build's, or every source changed, builds everything."""
+    paths = settings.paths
+    record = read_last_build(paths)
+    if record is None or record.get("status") != PUBLISHED:
+        return None, "no published build to build on"
+    recorded = record.get("inputs", {})
+    changed = sorted(k for k in inputs.keys() | recorded.keys() if recorded.get(k) != inputs.get(k))
+    since = str(record["run_id"])
+    other = [k for k in changed if not k.startswith(LAKE_INPUT_PREFIX) or k == _OTHER_LAKE_INPUT]
+    if other:
+        return None, f"changed since run {since[:8]}: {', '.join(other)}"
+    changed_sources = tuple(s for s in SOURCES if f"{LAKE_INPUT_PREFIX}{s}" in changed)
+    if not changed_sources:
+        return None, f"no source's lake files changed since run {since[:8]}"
+    if len(changed_sources) == len(SOURCES):
+        return None, f"every source's lake files changed since run {since[:8]}"
+    if _warehouse_state(paths) != record.get("warehouse"):
+        return None, "the warehouse file changed since the last build"
+    publication = current_publication(paths)
+    if publication is None or publication.get("release_id") != record.get("release_id"):
+        return None, "BI no longer reads the last build's release"
+    unchanged_sources = tuple(s for s in SOURCES if s not in changed_sources)
+    return BuildScope(changed_sources, unchanged_sources, since), "only some sources' lake files changed"
+
+
+def build_scope_of_run(paths: Paths, run_id: str) -> dict[str, Any] | None:
+    """The scope ``run_id`` built (BuildScope.to_dict), if it built part of the project; None for a whole build."""
+    record = read_last_build(paths)
+    if not record or record.get("run_id") != run_id:
+        return None
+    return record.get("scope")
+
+
 # Manifest statuses after which ingest never reads the same bytes again.
 _SETTLED_STATUSES = frozenset({"loaded", "discarded"})
 
@@ -190,9 +280,10 @@ def nothing_to_ingest(paths: Paths, settle_seconds: float) -> bool:
     return True
 
 
-def record_build_started(paths: Paths, run_id: str, inputs: dict[str, str]) -> None:
-    """Before `dbt build`: from here until publish succeeds, no later run may skip."""
-    _write(paths, {"status": BUILDING, "run_id": run_id, "inputs": inputs})
+def record_build_started(paths: Paths, run_id: str, inputs: dict[str, str], scope: BuildScope | None = None) -> None:
+    """Before `dbt build`: from here until publish succeeds, no later run may skip (nor build only a part).
+    ``scope``: the part built, when not everything (the summary says what was built and what was left)."""
+    _write(paths, {"status": BUILDING, "run_id": run_id, "inputs": inputs, "scope": scope and scope.to_dict()})
 
 
 def record_build_published(paths: Paths, run_id: str, release_id: str) -> bool:

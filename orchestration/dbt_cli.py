@@ -253,8 +253,17 @@ class DbtCli(DbtCliResource):
         return version.parse(match.group(1))
 
     def cli_with_env(
-        self, args: Sequence[str], *, env: Mapping[str, str], context: AssetExecutionContext
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        context: AssetExecutionContext,
+        select: str | None = None,
     ) -> DbtCliInvocation:
+        """``select``: a dbt selection that replaces the asset's own (``fqn:*``) in a run of the whole asset (a
+        `--select` in ``args`` would be added to ``fqn:*``, i.e. select everything)."""
+        if select is not None and context.is_subset:
+            raise ValueError("a dbt selection replaces the whole asset's, not a subset chosen by asset")
         cleaned_args, runtime_selects, runtime_excludes = extract_runtime_selection_from_args(args)
         params = get_updated_cli_invocation_params_for_context(
             context=context,
@@ -267,6 +276,10 @@ class DbtCli(DbtCliResource):
         target_path = self._get_unique_target_path(context=context)
         if not target_path.is_absolute():
             target_path = project_dir / target_path
+        selection_args = list(params.selection_args)
+        if select is not None:
+            excludes = ["--exclude", " ".join(runtime_excludes)] if runtime_excludes else []
+            selection_args = ["--select", select, *excludes]
         process_env = {
             **env,
             "DAGSTER_DBT_CLI": "true",
@@ -291,7 +304,7 @@ class DbtCli(DbtCliResource):
                     *self.global_config_flags,
                     *cleaned_args,
                     *profile_args,
-                    *params.selection_args,
+                    *selection_args,
                 ],
                 env=process_env,
                 manifest=params.manifest,

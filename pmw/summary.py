@@ -11,6 +11,7 @@ from core.settings import SOURCES, Paths
 from expectations.volume import read_results as read_volume_results
 from ingest.common.lake import unresolved_failed_files
 from ingest.common.manifest import read_manifest
+from orchestration.build_state import build_scope_of_run
 from orchestration.run_records import (
     checks_failed,
     checks_headline,
@@ -86,6 +87,7 @@ def build_summary(paths: Paths) -> dict[str, Any]:
                 "discard_command": unresolved.discard_command,
             }
         )
+    last_run = read_last_run(paths)
     return {
         "data_dir": str(paths.data_dir),
         "sources": per_source,
@@ -101,7 +103,9 @@ def build_summary(paths: Paths) -> dict[str, Any]:
         "jira_uncategorised_statuses": uncategorised_jira_statuses(paths),
         # The latest verdict of every volume check (rows per source and day, rows per mart), by check group.
         "volume": read_volume_results(paths),
-        "last_run": read_last_run(paths),
+        "last_run": last_run,
+        # The part of the dbt project the last run built, when only some sources changed (else None: all of it).
+        "build_scope": build_scope_of_run(paths, last_run["run_id"]) if last_run and last_run.get("run_id") else None,
         "publication": current_publication(paths),
         # The latest comparison of the marts' columns with the published interface (blocked, published, unchanged).
         "interface_check": read_check(paths),
@@ -167,6 +171,8 @@ def format_summary(s: dict[str, Any]) -> str:
             # A no-op night: say which build still stands instead of listing the steps it did not need.
             lines.append(f"  {run['unchanged']['statement']}")
         else:
+            if s.get("build_scope"):
+                lines.append(f"  {s['build_scope']['statement']}")
             lines += [f"  step skipped: {x}" for x in run.get("steps_skipped", [])]
     else:
         lines.append("  no run recorded")

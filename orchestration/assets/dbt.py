@@ -3,15 +3,29 @@
 A run whose build inputs are those of the last successful build (orchestration/build_state.py) builds nothing: the
 step yields no output, so no dbt asset is recorded as materialised, and Dagster skips the mart gates, the portfolio
 scoring and publish, which depend on them. The step's log and the run's summary say which build it relied on.
+
+A run where only some sources' lake files changed builds only their models and everything downstream
+(build_state.partial_build_scope: `dbt build --select source:<name>+`, their data tests included). The models
+outside the selection are the tables the last build left, from inputs that did not change: the step yields them
+as outputs with ``rebuilt: false`` and the run they were built by, so what depends on them (gates, portfolio,
+publish) runs as after a whole build, and the log and the summary say what was built and what was left.
 """
 
 from collections.abc import Mapping
+from graphlib import TopologicalSorter
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from orchestration.build_state import build_inputs, record_build_started, record_skip, unchanged_build
+from orchestration.build_state import (
+    BuildScope,
+    build_inputs,
+    partial_build_scope,
+    record_build_started,
+    record_skip,
+    unchanged_build,
+)
 from orchestration.dbt_cli import DbtCli, dbt_process_env, dbt_vars_json, prepare_dbt_manifest, prepared_manifest_path
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
 
@@ -42,20 +56,75 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
     # differ from the prepared manifest's, so that the build below can parse partially.
     prepare_dbt_manifest(pmw)
     inputs = build_inputs(pmw)
-    # Only a build of the whole project can stand for tonight's; a subset chosen in the UI always runs.
+    scope: BuildScope | None = None
+    # Only a build of the whole project can stand for tonight's; a subset chosen in the UI always runs as chosen.
     if not context.is_subset:
-        unchanged, reason = unchanged_build(pmw, inputs)
+        unchanged, _reason = unchanged_build(pmw, inputs)
         if unchanged is not None:
             record_skip(pmw.paths, context.run_id, unchanged)
             PROGRESS.info(f"dbt: {unchanged.statement()}")
             return
-        PROGRESS.info(f"dbt: building ({reason})")
+        scope, scope_reason = partial_build_scope(pmw, inputs)
+        PROGRESS.info(f"dbt: {scope.statement()}" if scope else f"dbt: building everything ({scope_reason})")
     # From here until publish succeeds the recorded build is incomplete: a run that stops midway never skips.
-    record_build_started(pmw.paths, context.run_id, inputs)
+    record_build_started(pmw.paths, context.run_id, inputs, scope)
     # Unit tests check SQL logic on fixed inputs: they run in CI (tests/unit/test_dbt_unit_tests.py), not on
     # production data, as dbt recommends; data tests run here and become asset checks.
     args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config)]
-    yield from dbt.cli_with_env(args, env=dbt_process_env(pmw.paths), context=context).stream()
+    # The models outside the selection first: none of them reads a model the selection builds (that would put it
+    # downstream of a changed source), and Dagster wants a multi-asset's outputs in dependency order.
+    left = left_as_built_outputs(context.assets_def, scope) if scope is not None else []
+    yield from (left_as_built(output_name, scope) for output_name in left)
+    invocation = dbt.cli_with_env(
+        args, env=dbt_process_env(pmw.paths), context=context, select=scope.dbt_select if scope else None
+    )
+    for event in invocation.stream():
+        if isinstance(event, dg.Output) and event.output_name in left:
+            raise PartialBuildError(
+                f"dbt --select {scope.dbt_select} built {event.output_name}, which reads no changed source"
+            )
+        yield event
+
+
+class PartialBuildError(RuntimeError):
+    """dbt's selection and the asset graph disagree on which models read the changed sources."""
+
+
+def _reads_changed_source(upstream: dg.AssetKey, changed_sources: tuple[str, ...]) -> bool:
+    # dbt sources are lake/<source>_<table> (PmwDbtTranslator)
+    return upstream.path[0] == "lake" and upstream.path[-1].startswith(tuple(f"{s}_" for s in changed_sources))
+
+
+def left_as_built_outputs(assets_def: dg.AssetsDefinition, scope: BuildScope) -> list[str]:
+    """The selected outputs of the models `dbt build --select source:<changed>+` leaves out (those not downstream
+    of a changed source in the asset graph: the same graph dbt selects on), in dependency order."""
+    deps = assets_def.asset_deps
+    own = set(assets_def.keys_by_output_name.values())
+    order = TopologicalSorter({key: {d for d in deps.get(key, ()) if d in own} for key in own}).static_order()
+    rebuilt: set[dg.AssetKey] = set()
+    left: list[dg.AssetKey] = []
+    for key in order:
+        upstream = deps.get(key, set())
+        if any(d in rebuilt or _reads_changed_source(d, scope.changed_sources) for d in upstream):
+            rebuilt.add(key)
+        else:
+            left.append(key)
+    output_names = {key: name for name, key in assets_def.keys_by_output_name.items()}
+    return [output_names[key] for key in left]
+
+
+def left_as_built(output_name: str, scope: BuildScope) -> dg.Output:
+    """The output of a model this partial build leaves out: the table is the one the last build left (its inputs
+    unchanged), recorded as such, so the steps that read it run as after a whole build."""
+    return dg.Output(
+        None,
+        output_name=output_name,
+        metadata={
+            "rebuilt": False,
+            "left_as_built_by_run": scope.since_run_id,
+            "reason": f"reads none of {', '.join(scope.changed_sources)}, the only sources with new lake files",
+        },
+    )
 
 
 defs = dg.Definitions(assets=[product_metrics_dbt])

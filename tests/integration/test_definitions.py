@@ -138,3 +138,33 @@ def test_loading_the_definitions_does_no_work(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "true"
     assert not data_dir.exists()
+
+
+def test_a_partial_build_leaves_exactly_the_models_dbt_does_not_select_in_dependency_order():
+    """What orchestration/assets/dbt.py yields as left as built when only analytics changed: the models outside
+    dbt's `source:analytics+` (read here from the manifest's child map, as dbt selects), before any it builds."""
+    from orchestration.assets.dbt import left_as_built_outputs, product_metrics_dbt
+    from orchestration.build_state import BuildScope
+    from orchestration.dbt_cli import MANIFEST_PATH
+
+    scope = BuildScope(("analytics",), ("jira", "feedback", "billing", "marketing"), "1" * 36)
+    left = left_as_built_outputs(product_metrics_dbt, scope)
+
+    manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    children, selected = manifest["child_map"], set()
+    stack = [key for key, source in manifest["sources"].items() if source["source_name"] == "analytics"]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in selected:
+                selected.add(child)
+                stack.append(child)
+    selected_names = {node.split(".")[-1] for node in selected if node.startswith("model.")}
+    keys = product_metrics_dbt.keys_by_output_name
+    assert {keys[name].path[-1] for name in set(keys) - set(left)} == selected_names
+    assert {"stg_analytics__events", "fct_funnel_conversion", "fct_active_users"} <= selected_names
+    left_models = [keys[name].path[-1] for name in left]
+    assert {"stg_jira__issues", "fct_issue_cycle_times", "country_names"} <= set(left_models)
+    # Dependency order: every model comes after the models it reads.
+    position = {keys[name]: i for i, name in enumerate(left)}
+    for key, i in position.items():
+        assert all(position[d] < i for d in product_metrics_dbt.asset_deps[key] if d in position), key

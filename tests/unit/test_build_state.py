@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from core.config import load_config
-from core.settings import Paths, Settings
+from core.settings import SOURCES, Paths, Settings
 from ingest.common.hashing import file_sha256
 from ingest.common.lake import pending_dir
 from ingest.common.manifest import manifest_source_dir
 from orchestration import build_state
 from orchestration.build_state import (
     build_inputs,
+    build_scope_of_run,
+    partial_build_scope,
     read_last_build,
     record_build_failed,
     record_build_published,
@@ -100,8 +102,8 @@ def test_only_the_run_that_built_completes_the_record(settings):
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ("new_lake_file", "lake"),
-        ("lake_file_rewritten", "lake"),
+        ("new_lake_file", "lake/analytics"),
+        ("lake_file_rewritten", "lake/analytics"),
         ("dbt_vars", "config, dbt_vars"),
         ("dbt_model_edited", "dbt_project"),
         ("code_edited", "code"),
@@ -205,3 +207,120 @@ def test_nothing_to_ingest_only_when_every_complete_landed_file_is_loaded_or_dis
 
     landed.write_bytes(b'{"event": "signed_up"}\n{"event": "report_created"}\n')  # re-exported, same name
     assert not build_state.nothing_to_ingest(paths, 0)
+
+
+# Which part of the project a night builds (partial_build_scope): only the models downstream of the sources whose
+# lake files changed, and only when nothing else did.
+
+
+def _land_lake_file(settings: Settings, source: str, entity: str, name: str) -> None:
+    folder = settings.paths.lake / source / entity
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name * 64}.parquet").write_bytes(b"PAR1 " + name.encode())
+
+
+def test_new_lake_files_of_some_sources_build_only_those_sources_and_their_descendants(settings):
+    _complete_build(settings)
+    _land_lake_file(settings, "analytics", "events", "b")
+    _land_lake_file(settings, "marketing", "spend", "c")
+    inputs = build_inputs(settings)
+    assert unchanged_build(settings, inputs)[0] is None
+
+    scope, reason = partial_build_scope(settings, inputs)
+    assert scope is not None, reason
+    assert scope.changed_sources == ("analytics", "marketing")
+    assert scope.unchanged_sources == ("jira", "feedback", "billing")
+    assert scope.dbt_select == "source:analytics+ source:marketing+"
+    assert scope.since_run_id == RUN
+    # What was built and what was left, and by which run: the run's log and the summary print this.
+    assert scope.statement() == (
+        "built the models downstream of analytics, marketing (new lake files; dbt --select source:analytics+ "
+        "source:marketing+); the models that read only jira, feedback, billing were left as run 11111111 built "
+        "them (their lake files unchanged)"
+    )
+
+    record_build_started(settings.paths, NEXT_RUN, inputs, scope)
+    assert build_scope_of_run(settings.paths, NEXT_RUN) == scope.to_dict()
+    assert build_scope_of_run(settings.paths, RUN) is None
+    # A partial build that published stands like a whole one: the next night with nothing new skips.
+    settings.paths.warehouse_path.write_bytes(b"duckdb file, analytics and marketing rebuilt")
+    _publish(settings.paths, "r2")
+    assert record_build_published(settings.paths, NEXT_RUN, "r2")
+    assert read_last_build(settings.paths)["scope"] == scope.to_dict()
+    unchanged, reason = unchanged_build(settings, build_inputs(settings))
+    assert unchanged is not None and unchanged.run_id == NEXT_RUN, reason
+
+
+def test_a_whole_build_is_recorded_without_a_scope(settings):
+    record_build_started(settings.paths, RUN, build_inputs(settings))
+    assert read_last_build(settings.paths)["scope"] is None
+    assert build_scope_of_run(settings.paths, RUN) is None
+
+
+def test_a_new_lake_file_with_any_other_change_builds_everything_and_names_the_other_change(settings):
+    _complete_build(settings)
+    _land_lake_file(settings, "analytics", "events", "b")
+    config = settings.config
+    funnels = [f.model_copy(update={"conversion_window_hours": 1}) for f in config.funnels]
+    changed = Settings(
+        paths=settings.paths, config=config.model_copy(update={"funnels": funnels}), landing_settle_seconds=0
+    )
+    assert partial_build_scope(changed, build_inputs(changed)) == (None, "changed since run 11111111: config, dbt_vars")
+
+
+def test_a_lake_file_outside_the_sources_folders_builds_everything(settings):
+    _complete_build(settings)
+    (settings.paths.lake / "reference").mkdir()
+    (settings.paths.lake / "reference" / "rates.parquet").write_bytes(b"PAR1 not a source's")
+    assert partial_build_scope(settings, build_inputs(settings)) == (
+        None,
+        "changed since run 11111111: lake/other",
+    )
+
+
+def test_every_source_changed_or_none_builds_everything(settings):
+    _complete_build(settings)
+    assert partial_build_scope(settings, build_inputs(settings)) == (
+        None,
+        "no source's lake files changed since run 11111111",
+    )
+    for source, letter in zip(SOURCES, "bcdef", strict=True):
+        _land_lake_file(settings, source, "entity", letter)
+    assert partial_build_scope(settings, build_inputs(settings)) == (
+        None,
+        "every source's lake files changed since run 11111111",
+    )
+
+
+def test_only_a_published_build_with_its_own_warehouse_and_release_is_built_on(settings):
+    inputs = build_inputs(settings)
+    assert partial_build_scope(settings, inputs) == (None, "no published build to build on")
+    record_build_started(settings.paths, RUN, inputs)  # stopped before publish: its warehouse is half built
+    _land_lake_file(settings, "analytics", "events", "b")
+    assert partial_build_scope(settings, build_inputs(settings)) == (None, "no published build to build on")
+
+    _complete_build(settings, NEXT_RUN, "r2")
+    _land_lake_file(settings, "analytics", "events", "c")
+    settings.paths.warehouse_path.write_bytes(b"duckdb file, changed by hand")
+    assert partial_build_scope(settings, build_inputs(settings)) == (
+        None,
+        "the warehouse file changed since the last build",
+    )
+
+    _complete_build(settings, NEXT_RUN, "r3")
+    _land_lake_file(settings, "analytics", "events", "d")
+    _publish(settings.paths, "r-other")
+    assert partial_build_scope(settings, build_inputs(settings)) == (
+        None,
+        "BI no longer reads the last build's release",
+    )
+
+
+def test_a_record_from_before_per_source_lake_digests_builds_everything(settings):
+    _complete_build(settings)
+    record = read_last_build(settings.paths)
+    lake_inputs = [k for k in record["inputs"] if k.startswith("lake/")]
+    record["inputs"] = {k: v for k, v in record["inputs"].items() if k not in lake_inputs} | {"lake": "0" * 64}
+    (settings.paths.runs_dir / "last_build.json").write_text(json.dumps(record))
+    scope, reason = partial_build_scope(settings, build_inputs(settings))
+    assert scope is None and reason.startswith("changed since run 11111111: lake, lake/")

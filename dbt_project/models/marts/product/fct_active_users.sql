@@ -7,17 +7,61 @@
     overlap; each range adds +1 at its start and -1 at its end, and a running sum over the calendar turns the
     changes into counts. Cost is one row per user-day, whatever the window length.
 
-    A full rebuild: it aggregates user-days (far fewer rows than events) and every date's counts depend on the
-    28 days before it, so re-deriving the touched range would cost about the same.
+    Incremental by day: int_events_sessionized rewrites (restamps) every event whose user or session changed, so
+    the days a build can change are those from the earliest event of the batches not consumed yet (late events
+    and re-keyed users included) to the newest: a day's counts read only user-days of the 28 days up to it, and
+    a user's first day (new_users) only moves to an earlier, rewritten day. Those days are recomputed from the
+    user-days of the 28 days before the earliest one (every range covering them starts there) and replace their
+    rows (delete+insert by activity_date); older days are kept. The first build, or --full-refresh, computes all.
 -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='activity_date',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook="{{ record_consumed_batches('fct_active_users') }}",
+    )
+}}
+
+{% if is_incremental() -%}
+    {#- The earliest day the unconsumed batches touch (NULL when there are none: nothing is recomputed). -#}
+    {%- set first_changed_date -%}
+        (
+            select cast(min(rewritten.event_at) as date)
+            from {{ ref('int_events_sessionized') }} as rewritten
+            where rewritten.sessionized_through > {{ consumed_batches('fct_active_users') }}
+        )
+    {%- endset -%}
+{%- endif %}
+
 with user_days as (
 
     select distinct
         sessionized.user_key,
         cast(sessionized.event_at as date) as activity_date
     from {{ ref('int_events_sessionized') }} as sessionized
+    {% if is_incremental() -%}
+        where
+            sessionized.event_at
+            >= cast({{ dbt.dateadd('day', -28, first_changed_date) }} as date)
+    {%- endif %}
 
 ),
+
+{% if is_incremental() -%}
+    -- A user's first day ever, for new_users: the user-days above start 28 days before the recomputed ones.
+    first_activity_dates as (
+
+        select
+            sessionized.user_key,
+            cast(min(sessionized.event_at) as date) as first_activity_date
+        from {{ ref('int_events_sessionized') }} as sessionized
+        where sessionized.user_key in (select user_days.user_key from user_days)
+        group by sessionized.user_key
+
+    ),
+{%- endif %}
 
 user_day_sequence as (
 
@@ -27,8 +71,16 @@ user_day_sequence as (
         lead(user_days.activity_date) over (
             partition by user_days.user_key order by user_days.activity_date
         ) as next_activity_date,
-        min(user_days.activity_date) over (partition by user_days.user_key) as first_activity_date
+        {% if is_incremental() -%}
+            first_activity_dates.first_activity_date
+        {%- else -%}
+            min(user_days.activity_date) over (partition by user_days.user_key) as first_activity_date
+        {%- endif %}
     from user_days
+    {% if is_incremental() -%}
+        inner join first_activity_dates
+            on user_days.user_key = first_activity_dates.user_key
+    {%- endif %}
 
 ),
 
@@ -142,3 +194,7 @@ select
     cast(daily_counts.new_users as bigint) as new_users,
     cast(daily_counts.dau - daily_counts.new_users as bigint) as returning_users
 from daily_counts
+{% if is_incremental() -%}
+    -- The days before it only served to open the ranges still covering the recomputed days.
+    where daily_counts.activity_date >= {{ first_changed_date }}
+{%- endif %}

@@ -1,10 +1,41 @@
 {#-
     Funnel conversion for every entry of var('funnels'): one row per (funnel, period, breakdown value, step).
     The full reasoning is the docs block fct_funnel_conversion in product/_product__docs.md.
+
+    Incremental by period: a period's rows depend only on the paths starting in it, i.e. on its events and those
+    up to one conversion window after it. int_events_sessionized rewrites (restamps) every event whose user changed,
+    so a build recomputes, per funnel, the periods from the one holding (earliest event of the batches not
+    consumed yet - conversion window - 1 s, for same_second) to the newest, from the events since the earliest of
+    those periods, and replaces their rows (delete+insert by funnel and period); older periods are kept.
 -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['funnel_name', 'period_start'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook="{{ record_consumed_batches('fct_funnel_conversion') }}",
+    )
+}}
 {%- set funnels = var('funnels') -%}
 {#- A JSON string is accepted too (sqlfluff's dbt templater can only pass string vars; see .sqlfluff). -#}
 {%- if funnels is string %}{% set funnels = fromjson(funnels) %}{% endif -%}
+
+{#- Per funnel, the first period to recompute (NULL when no batch is unconsumed: nothing is recomputed). -#}
+{%- set recompute_from = [] -%}
+{%- if is_incremental() -%}
+    {%- set earliest_change -%}
+        (
+            select min(rewritten.event_at)
+            from {{ ref('int_events_sessionized') }} as rewritten
+            where rewritten.sessionized_through > {{ consumed_batches('fct_funnel_conversion') }}
+        )
+    {%- endset -%}
+    {%- for funnel in funnels -%}
+        {%- set window_start = dbt.dateadd('second', -(funnel.conversion_window_seconds | int) - 1, earliest_change) -%}
+        {%- do recompute_from.append('cast(' ~ dbt.date_trunc(funnel.period, window_start) ~ ' as date)') -%}
+    {%- endfor -%}
+{%- endif -%}
 
 {%- if funnels | length == 0 %}
 
@@ -43,6 +74,11 @@
             sessionized.country,
             sessionized.properties
         from {{ ref('int_events_sessionized') }} as sessionized
+        {% if recompute_from -%}
+            -- Paths move forward from their start: the earliest recomputed period's events and later suffice.
+            where sessionized.event_at >= {{ recompute_from | first if recompute_from | length == 1
+                else 'least(' ~ recompute_from | join(', ') ~ ')' }}
+        {%- endif %}
 
     ),
 
@@ -93,7 +129,11 @@
                     ) as path_rank
                 from {{ prefix }}_paths
             ) as ranked_paths
-            where ranked_paths.path_rank = 1
+            where
+                ranked_paths.path_rank = 1
+            {% if recompute_from -%}
+                and ranked_paths.period_start >= {{ recompute_from[loop.index0] }}
+            {%- endif %}
 
         ),
 

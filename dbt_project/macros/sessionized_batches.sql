@@ -1,0 +1,31 @@
+{#-
+    The batches of int_events_sessionized a mart has consumed, for marts that recompute only what the newer batches
+    touch (fct_active_users). int_events_sessionized stamps every row it (re)computes with its batch's
+    `sessionized_through`; such a mart reads the rows stamped later than the newest batch it consumed, and records
+    the new newest batch in a post-hook. The watermark is build-time bookkeeping, kept in a one-row table of the
+    working warehouse's intermediate schema (never published), as fct_sessions does with its own
+    (macros/delete_superseded_sessions.sql).
+-#}
+{% macro consumed_batches_relation(consumer) -%}
+    {%- set sessionized = ref('int_events_sessionized') -%}
+    {{ return(api.Relation.create(
+        database=sessionized.database, schema=sessionized.schema, identifier=consumer ~ '_sessionized_through'
+    )) }}
+{%- endmacro %}
+
+{#- The newest sessionisation batch `consumer` has consumed; 1900-01-01 (everything is new) before any. -#}
+{% macro consumed_batches(consumer) -%}
+    {%- set watermark = consumed_batches_relation(consumer) -%}
+    {%- if execute and adapter.get_relation(watermark.database, watermark.schema, watermark.identifier) -%}
+        (select coalesce(max(done.sessionized_through), cast('1900-01-01' as timestamp)) from {{ watermark }} as done)
+    {%- else -%}
+        cast('1900-01-01' as timestamp)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of `consumer`: it has now consumed every batch int_events_sessionized holds. -#}
+{% macro record_consumed_batches(consumer) -%}
+    create or replace table {{ consumed_batches_relation(consumer) }} as
+    select max(sessionized.sessionized_through) as sessionized_through
+    from {{ ref('int_events_sessionized') }} as sessionized
+{%- endmacro %}
