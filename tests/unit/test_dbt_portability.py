@@ -124,6 +124,20 @@ def test_models_use_no_duckdb_only_sql():
     assert not found, found
 
 
+def test_incremental_models_take_their_strategy_from_the_per_adapter_macros():
+    # delete+insert, DuckDB's strategy here, is refused by dbt-spark on Parquet tables (incremental_strategy.sql).
+    literal = re.compile(
+        r"\b(?:incremental_strategy|materialized)\s*=\s*['\"](?:incremental|delete\+insert|merge)['\"]"
+    )
+    found = [
+        str(path.relative_to(DBT_PROJECT_DIR))
+        for path in sorted((DBT_PROJECT_DIR / "models").rglob("*.sql"))
+        if literal.search(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, f"use pmw_incremental_materialization()/pmw_incremental_strategy(): {found}"
+    assert literal.search("config(materialized='incremental', incremental_strategy='delete+insert')")
+
+
 def test_duckdb_only_sql_lives_in_duckdb_macros_with_a_portable_version():
     macros: dict[str, str] = {}
     for path in sorted((DBT_PROJECT_DIR / "macros").rglob("*.sql")):
