@@ -34,8 +34,8 @@ with issues as (
 
 ),
 
-{#- The ancestry walk, unrolled to its 10-level bound (portable: Spark before 4.1 has no recursive CTE).
-    hop_N holds every issue's ancestor N parents up; the union is what `with recursive` produced. #}
+-- The ancestry walk, unrolled to its 10-level bound (portable: Spark before 4.1 has no recursive CTE).
+-- hop_N holds every issue's ancestor N parents up; their union is what a recursive CTE would produce.
 hop_0 as (
 
     select
@@ -45,25 +45,32 @@ hop_0 as (
     from issues
 
 ),
+
 {% for hop in range(1, 11) %}
-hop_{{ hop }} as (
+    hop_{{ hop }} as (
 
-    select
-        previous_hop.issue_key,
-        parents.parent_issue_key as ancestor_key,
-        {{ hop }} as depth
-    from hop_{{ hop - 1 }} as previous_hop
-    inner join issues as parents
-        on previous_hop.ancestor_key = parents.issue_key
-    where parents.parent_issue_key is not null
+        select
+            previous_hop.issue_key,
+            parents.parent_issue_key as ancestor_key,
+            {{ hop }} as depth
+        from hop_{{ hop - 1 }} as previous_hop
+        inner join issues as parents
+            on previous_hop.ancestor_key = parents.issue_key
+        where parents.parent_issue_key is not null
 
-),
+    ),
+
 {% endfor %}
 ancestry as (
-{% for hop in range(0, 11) %}
-    select hop_{{ hop }}.issue_key, hop_{{ hop }}.ancestor_key, hop_{{ hop }}.depth from hop_{{ hop }}
-    {% if not loop.last %}union all{% endif %}
-{%- endfor %}
+
+    {% for hop in range(0, 11) -%}
+        select
+            hop_{{ hop }}.issue_key,
+            hop_{{ hop }}.ancestor_key,
+            hop_{{ hop }}.depth
+        from hop_{{ hop }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

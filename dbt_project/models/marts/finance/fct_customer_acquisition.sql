@@ -174,7 +174,9 @@ select
     cast(attributed.acquired_at as timestamp) as acquired_at,
     cast(attributed.acquired_at as date) as acquisition_date,
     cast({{ month_start('attributed.acquired_at') }} as date) as cohort_month,
-    cast(coalesce(attributed.metadata_channel, attributed.utm_channel, 'unattributed') as {{ dbt.type_string() }}) as channel,
+    cast(
+        coalesce(attributed.metadata_channel, attributed.utm_channel, 'unattributed') as {{ dbt.type_string() }}
+    ) as channel,
     cast(
         case
             when attributed.metadata_channel is not null then 'billing_metadata'

@@ -60,7 +60,8 @@
                     {{ loop.index }} as step_index,
                     {% if loop.first and funnel.breakdown_property -%}
                         coalesce(
-                            cast({{ event_property(funnel.breakdown_property, 'events') }} as {{ dbt.type_string() }}), '(none)'
+                            cast({{ event_property(funnel.breakdown_property, 'events') }} as {{ dbt.type_string() }}),
+                            '(none)'
                         )
                     {%- else -%}
                         cast(null as {{ dbt.type_string() }})
