@@ -71,7 +71,7 @@ postgres:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 	@ls $(POSTGRES_INITDB)
 
-## parity-spark: the dbt project on Apache Spark against DuckDB, mart for mart (tests/spark/parity.py,
+## parity-spark: the dbt project on Apache Spark against DuckDB, mart for mart (tests/support/spark_parity.py,
 ## docs/scale-out.md): builds the default sample with `pmw demo` (or reuses PARITY_DATA_DIR=<a built data dir>), runs
 ## seeds and models on the profile's `spark` output (PySpark in the dbt process, one Spark session; SPARK_UNIT_TESTS=1
 ## adds the dbt unit tests Spark can run, ~15 s each there), compares every mart; exits non-zero on any difference
@@ -90,7 +90,7 @@ parity-spark: $(SPARK_STAMP) java
 		$(BIN)/pmw --data-dir $(PARITY_DIR)/data demo > $(PARITY_DIR)/duckdb-demo.log 2>&1 || \
 			{ tail -40 $(PARITY_DIR)/duckdb-demo.log; exit 1; }; \
 	fi
-	$(BIN)/python -m tests.spark.parity --data-dir $(or $(PARITY_DATA_DIR),$(PARITY_DIR)/data) \
+	$(BIN)/python -m tests.support.spark_parity --data-dir $(or $(PARITY_DATA_DIR),$(PARITY_DIR)/data) \
 		--spark-dir $(PARITY_DIR)/spark $(if $(SPARK_UNIT_TESTS),--unit-tests)
 
 $(SPARK_STAMP): $(STAMP)

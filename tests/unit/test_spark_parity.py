@@ -1,4 +1,4 @@
-"""The Spark parity comparison (tests/spark/parity.py) on tiny tables: what must pass and what must fail."""
+"""The Spark parity comparison (tests/support/spark_parity.py) on tiny tables: what must pass and what must fail."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.spark.parity import FloatTolerance, compare_marts, compare_tables
+from tests.support.spark_parity import FloatTolerance, compare_marts, compare_tables
 
 ROWS = """
     select * from (values
