@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test test-fast lint dev bench clean browser postgres docs bi-clients init
+.PHONY: demo run test test-fast lint dev bench clean browser postgres docs bi-clients init parity-spark java
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, got {sys.version}"'
@@ -71,6 +71,40 @@ postgres:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 	@ls $(POSTGRES_INITDB)
 
+## parity-spark: the dbt project on Apache Spark against DuckDB, mart for mart (tests/support/spark_parity.py,
+## docs/scale-out.md): builds the default sample with `pmw demo` (or reuses PARITY_DATA_DIR=<a built data dir>), runs
+## seeds and models on the profile's `spark` output (PySpark in the dbt process, one Spark session; SPARK_UNIT_TESTS=1
+## adds the dbt unit tests Spark can run, ~15 s each there), compares every mart; exits non-zero on any difference
+## beyond the float tolerance.
+# The spark extra goes into .venv, not a venv of its own: the parity run needs the whole project too (pmw demo,
+# the configuration's vars, DuckDB), constraints.txt pins one set that resolves with dbt-spark, and pyspark is
+# only imported when a dbt target is `spark`; a second venv would reinstall ~130 packages for these 4.
+SPARK_STAMP := $(VENV)/.installed-spark
+PARITY_DIR := .parity-spark
+PARITY_DATA_DIR ?=
+parity-spark: $(SPARK_STAMP) java
+	rm -rf $(PARITY_DIR)/spark
+	@if [ -z "$(PARITY_DATA_DIR)" ]; then \
+		chmod -R u+w $(PARITY_DIR)/data 2>/dev/null; rm -rf $(PARITY_DIR)/data; mkdir -p $(PARITY_DIR); \
+		echo "building the default sample on DuckDB into $(PARITY_DIR)/data"; \
+		$(BIN)/pmw --data-dir $(PARITY_DIR)/data demo > $(PARITY_DIR)/duckdb-demo.log 2>&1 || \
+			{ tail -40 $(PARITY_DIR)/duckdb-demo.log; exit 1; }; \
+	fi
+	$(BIN)/python -m tests.support.spark_parity --data-dir $(or $(PARITY_DATA_DIR),$(PARITY_DIR)/data) \
+		--spark-dir $(PARITY_DIR)/spark $(if $(SPARK_UNIT_TESTS),--unit-tests)
+
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+## java: Java 17 for PySpark (Debian's openjdk-17-jre-headless; apt-get, sudo when not root)
+java:
+	@java -version 2>&1 | grep -q 'version "17\.' || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+	@java -version 2>&1 | head -1
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -91,4 +125,5 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py --events $${N:-1000000}
 
 clean:
-	rm -rf data dbt_project/target dbt_project/logs
+	chmod -R u+w $(PARITY_DIR) 2>/dev/null || true
+	rm -rf data dbt_project/target dbt_project/logs $(PARITY_DIR)

@@ -24,7 +24,20 @@
 
 {#- Post-hook of fct_sessions: it has now consumed every batch int_events_sessionized holds. -#}
 {% macro record_sessions_watermark() -%}
+    {{ return(adapter.dispatch('record_sessions_watermark', 'product_metrics_warehouse')()) }}
+{%- endmacro %}
+
+{% macro duckdb__record_sessions_watermark() -%}
     create or replace table {{ sessions_watermark_relation() }} as
+    select max(sessionized.sessionized_through) as sessionized_through
+    from {{ ref('int_events_sessionized') }} as sessionized
+{%- endmacro %}
+
+{#- Spark: plain Parquet tables have no REPLACE TABLE AS SELECT (v2/Delta only); create once, overwrite. -#}
+{% macro spark__record_sessions_watermark() -%}
+    {%- do run_query('create table if not exists ' ~ sessions_watermark_relation()
+        ~ ' (sessionized_through timestamp) using parquet') -%}
+    insert overwrite table {{ sessions_watermark_relation() }}
     select max(sessionized.sessionized_through) as sessionized_through
     from {{ ref('int_events_sessionized') }} as sessionized
 {%- endmacro %}

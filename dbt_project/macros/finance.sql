@@ -134,11 +134,21 @@
     end
 {%- endmacro %}
 
+{#- Portable (Spark runs it; docs/scale-out.md): decimal(38,10) / decimal(38,10) keeps only 6 decimals on Spark
+    (spark.sql.decimalOperations.allowPrecisionLoss), and a decimal cast rounds half-up where DuckDB's integer `//`
+    truncates. decimal(24,10) operands give a decimal(38,14) quotient; subtracting its remainder modulo 1e-10
+    truncates it toward zero to 10 decimals, as DuckDB's version does. -#}
 {% macro default__divide_decimal(numerator, denominator) -%}
-    cast(
-        cast({{ numerator }} as decimal(38, 10)) / nullif(cast({{ denominator }} as decimal(38, 10)), 0)
-        as decimal(38, 10)
-    )
+    {%- set quotient -%}
+        (cast({{ numerator }} as decimal(24, 10)) / cast({{ denominator }} as decimal(24, 10)))
+    {%- endset -%}
+    case
+        when cast({{ denominator }} as decimal(24, 10)) != 0
+            then cast(
+                {{ quotient }} - mod({{ quotient }}, cast('0.0000000001' as decimal(11, 10)))
+                as decimal(38, 10)
+            )
+    end
 {%- endmacro %}
 
 

@@ -25,6 +25,7 @@ from core.settings import DBT_PROJECT_DIR
 from expectations import GATES, validate_parquet_files, validate_warehouse_table
 from ingest.common.identity import email_hash
 from ingest.feedback.contract import ENTITIES
+from tests.support.contract_types import duckdb_spelling
 from tests.support.intervals import nps_interval, wilson_interval
 from tests.support.jira_lake import issue, write_jira_file, write_jira_schema_files
 from tests.support.warehouse import Warehouse, as_dicts, build_selecting, by_key, write_schema_file
@@ -242,7 +243,9 @@ def test_source_columns_match_the_feedback_contract():
     tables = {t["name"]: t for t in source["tables"]}
     assert set(tables) == set(ENTITIES)
     for entity, columns in ENTITIES.items():
-        assert [(c["name"], c["data_type"].upper()) for c in tables[entity]["columns"]] == list(columns), entity
+        assert [(c["name"], duckdb_spelling(c["data_type"])) for c in tables[entity]["columns"]] == [
+            (name, duckdb_spelling(dtype)) for name, dtype in columns
+        ], entity
 
 
 def design_kano_table(design_text: str) -> dict[tuple[str, str], str]:

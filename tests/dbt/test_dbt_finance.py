@@ -33,6 +33,7 @@ from core.config import load_config
 from core.settings import DBT_PROJECT_DIR
 from ingest.billing import contract as billing_contract
 from ingest.marketing import contract as marketing_contract
+from tests.support.contract_types import duckdb_spelling
 from tests.support.warehouse import Event, Warehouse, as_dicts, build_selecting, write_lake_file, write_schema_file
 
 D = decimal.Decimal
@@ -324,7 +325,9 @@ def test_source_columns_match_the_contracts(source, folder):
     tables = {t["name"]: t for t in declared_source["tables"]}
     assert set(tables) == set(CONTRACTS[source])
     for entity, columns in CONTRACTS[source].items():
-        assert [(c["name"], c["data_type"].upper()) for c in tables[entity]["columns"]] == list(columns), entity
+        assert [(c["name"], duckdb_spelling(c["data_type"])) for c in tables[entity]["columns"]] == [
+            (name, duckdb_spelling(dtype)) for name, dtype in columns
+        ], entity
 
 
 def test_staging_dedupes_on_ids_keeping_the_latest_ingest(warehouse):

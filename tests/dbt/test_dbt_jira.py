@@ -18,6 +18,7 @@ import yaml
 from core.config import load_config
 from core.settings import DBT_PROJECT_DIR
 from ingest.jira.contract import ENTITIES
+from tests.support.contract_types import duckdb_spelling
 from tests.support.jira_lake import at, issue, write_jira_file, write_jira_schema_files
 from tests.support.warehouse import Warehouse, as_dicts, build_selecting, by_key, write_schema_file
 
@@ -255,7 +256,9 @@ def test_source_columns_match_the_jira_contract():
     tables = {t["name"]: t for t in source["tables"]}
     assert set(tables) == set(ENTITIES)
     for entity, columns in ENTITIES.items():
-        assert [(c["name"], c["data_type"].upper()) for c in tables[entity]["columns"]] == list(columns), entity
+        assert [(c["name"], duckdb_spelling(c["data_type"])) for c in tables[entity]["columns"]] == [
+            (name, duckdb_spelling(dtype)) for name, dtype in columns
+        ], entity
 
 
 def test_issues_keep_the_newest_json_copy_and_resolve_categories(warehouse):

@@ -22,6 +22,7 @@ import yaml
 from core.config import load_config
 from core.settings import DBT_PROJECT_DIR
 from ingest.analytics.contract import EVENT_COLUMNS
+from tests.support.contract_types import duckdb_spelling
 from tests.support.warehouse import (
     ANALYTICS_MARTS,
     Event,
@@ -52,8 +53,8 @@ def test_source_columns_match_the_ingest_contract():
     declared = yaml.safe_load(sources_yml.read_text())
     (source,) = [s for s in declared["sources"] if s["name"] == "analytics"]
     (table,) = [t for t in source["tables"] if t["name"] == "events"]
-    declared_columns = [(c["name"], c["data_type"].upper().replace(" ", "")) for c in table["columns"]]
-    assert declared_columns == [(name, dtype.replace(" ", "")) for name, dtype in EVENT_COLUMNS]
+    declared_columns = [(c["name"], duckdb_spelling(c["data_type"])) for c in table["columns"]]
+    assert declared_columns == [(name, duckdb_spelling(dtype)) for name, dtype in EVENT_COLUMNS]
 
 
 # --------------------------------------------------------------------------------------------------------------

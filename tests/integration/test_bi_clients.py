@@ -19,6 +19,7 @@ import pytest
 from core.settings import PROJECT_ROOT, Paths
 from orchestration.dbt_cli import MANIFEST_PATH
 from publish.release import PUBLISHED_DB_NAME, publish
+from tests.support.contract_types import duckdb_spelling
 
 READER = PROJECT_ROOT / "bench" / "bi_client_read.py"
 CLIENTS_DIR = PROJECT_ROOT / ".venv-bi"
@@ -49,7 +50,7 @@ TYPED_COLUMNS = {
 def _mart_contract_types() -> set[str]:
     manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
     return {
-        column["data_type"].lower()
+        duckdb_spelling(column["data_type"])
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"].get("schema") == "marts"
         for column in node["columns"].values()
@@ -87,7 +88,7 @@ def published_db(tmp_path_factory):
 
 
 def test_the_fixture_holds_every_type_the_marts_declare():
-    assert _mart_contract_types() <= {sql_type for sql_type, _value in TYPED_COLUMNS.values()}
+    assert _mart_contract_types() <= {duckdb_spelling(sql_type) for sql_type, _value in TYPED_COLUMNS.values()}
 
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))

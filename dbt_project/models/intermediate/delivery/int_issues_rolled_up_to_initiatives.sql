@@ -11,7 +11,7 @@
 {%- if initiatives is string %}{% set initiatives = fromjson(initiatives) %}{% endif -%}
 {%- set initiative_keys = initiatives | map(attribute='key') | list -%}
 
-with recursive issues as (
+with issues as (
 
     select
         issues.issue_key,
@@ -34,7 +34,9 @@ with recursive issues as (
 
 ),
 
-ancestry as (
+-- The ancestry walk, unrolled to its 10-level bound (portable: Spark before 4.1 has no recursive CTE).
+-- hop_N holds every issue's ancestor N parents up; their union is what a recursive CTE would produce.
+hop_0 as (
 
     select
         issues.issue_key,
@@ -42,16 +44,33 @@ ancestry as (
         0 as depth
     from issues
 
-    union all
+),
 
-    select
-        ancestry.issue_key,
-        parents.parent_issue_key as ancestor_key,
-        ancestry.depth + 1 as depth
-    from ancestry
-    inner join issues as parents
-        on ancestry.ancestor_key = parents.issue_key
-    where parents.parent_issue_key is not null and ancestry.depth < 10
+{% for hop in range(1, 11) %}
+    hop_{{ hop }} as (
+
+        select
+            previous_hop.issue_key,
+            parents.parent_issue_key as ancestor_key,
+            {{ hop }} as depth
+        from hop_{{ hop - 1 }} as previous_hop
+        inner join issues as parents
+            on previous_hop.ancestor_key = parents.issue_key
+        where parents.parent_issue_key is not null
+
+    ),
+
+{% endfor %}
+ancestry as (
+
+    {% for hop in range(0, 11) -%}
+        select
+            hop_{{ hop }}.issue_key,
+            hop_{{ hop }}.ancestor_key,
+            hop_{{ hop }}.depth
+        from hop_{{ hop }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

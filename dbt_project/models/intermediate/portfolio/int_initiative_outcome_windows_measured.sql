@@ -258,7 +258,9 @@ events as (
             {{ prefix }}_units.window_side,
             count(*) as sample_size,
             sum(case when {{ prefix }}_units.outcome = 1 then 1 else 0 end) as successes,
-            avg({{ prefix }}_units.outcome) as mean_outcome,
+            -- A double before averaging: Spark's avg of the decimal(2,1) outcomes is a decimal(6,5), rounded to 5
+            -- decimals. DuckDB averages a decimal into a double already, bit for bit the same for these 0/1/-1 values.
+            avg(cast({{ prefix }}_units.outcome as double)) as mean_outcome,
             var_pop({{ prefix }}_units.outcome) as variance_population,
             var_samp({{ prefix }}_units.outcome) as variance_sample
         from {{ prefix }}_units

@@ -8,9 +8,9 @@
 -#}
 {{
     config(
-        materialized='incremental',
+        materialized=pmw_incremental_materialization('replace_by_key'),
         unique_key='anonymous_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=pmw_incremental_strategy('replace_by_key'),
         on_schema_change='fail',
     )
 }}

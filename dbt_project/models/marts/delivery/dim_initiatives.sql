@@ -160,13 +160,13 @@ ship_dates as (
 )
 
 select
-    cast(issues.issue_key as varchar) as initiative_key,
-    cast(issues.project_key as varchar) as project_key,
-    cast(issues.issue_type as varchar) as issue_type,
+    cast(issues.issue_key as {{ dbt.type_string() }}) as initiative_key,
+    cast(issues.project_key as {{ dbt.type_string() }}) as project_key,
+    cast(issues.issue_type as {{ dbt.type_string() }}) as issue_type,
     cast(issues.hierarchy_level as integer) as hierarchy_level,
-    cast(issues.summary as varchar) as summary,
-    cast(issues.status as varchar) as status,
-    cast(issues.status_category as varchar) as status_category,
+    cast(issues.summary as {{ dbt.type_string() }}) as summary,
+    cast(issues.status as {{ dbt.type_string() }}) as status,
+    cast(issues.status_category as {{ dbt.type_string() }}) as status_category,
     cast(issues.due_date as date) as due_date,
     cast(issues.created_at as timestamp) as created_at,
     cast(coalesce(descendant_totals.epic_count, 0) as bigint) as epic_count,
@@ -188,17 +188,17 @@ select
         case
             when coalesce(descendant_totals.uncategorised_child_issue_count, 0) = 0
                 then
-                    coalesce(descendant_totals.completed_story_points, 0) * 1.0
+                    cast(coalesce(descendant_totals.completed_story_points, 0) as double)
                     / nullif(descendant_totals.total_story_points, 0)
         end as double
     ) as progress,
     cast(coalesce(descendant_totals.uncategorised_work_item_count, 0) as bigint) as uncategorised_work_item_count,
     cast(ship_dates.shipped_at as timestamp) as shipped_at,
     cast(ship_dates.shipped_at as date) as ship_date,
-    cast(ship_dates.ship_date_rule as varchar) as ship_date_rule,
+    cast(ship_dates.ship_date_rule as {{ dbt.type_string() }}) as ship_date_rule,
     cast(configured_initiatives.initiative_key is not null as boolean) as is_configured,
     coalesce(configured_initiatives.adoption_events, {{ string_array_literal([]) }}) as adoption_events,
-    cast(configured_initiatives.target_metric_type as varchar) as target_metric_type,
+    cast(configured_initiatives.target_metric_type as {{ dbt.type_string() }}) as target_metric_type,
     cast(issues.changelog_complete as boolean) as changelog_complete
 from ship_dates
 inner join issues

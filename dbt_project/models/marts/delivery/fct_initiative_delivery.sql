@@ -112,13 +112,13 @@ measured as (
 )
 
 select
-    cast(measured.initiative_key as varchar) as initiative_key,
-    cast(measured.summary as varchar) as summary,
-    cast(measured.status_category as varchar) as status_category,
+    cast(measured.initiative_key as {{ dbt.type_string() }}) as initiative_key,
+    cast(measured.summary as {{ dbt.type_string() }}) as summary,
+    cast(measured.status_category as {{ dbt.type_string() }}) as status_category,
     cast(measured.due_date as date) as due_date,
     cast(measured.ship_date as date) as ship_date,
     cast(measured.shipped_at as timestamp) as shipped_at,
-    cast(measured.ship_date_rule as varchar) as ship_date_rule,
+    cast(measured.ship_date_rule as {{ dbt.type_string() }}) as ship_date_rule,
     cast(measured.shipped_at is not null as boolean) as is_shipped,
     cast(measured.slip_days as integer) as slip_days,
     cast(measured.first_started_at as timestamp) as first_started_at,
@@ -138,9 +138,9 @@ select
     cast(coalesce(measured.time_spent_seconds, 0) as bigint) as time_spent_seconds,
     cast(
         case measured.effort_basis
-            when 'time_tracking' then measured.time_spent_seconds * 1.0 / {{ seconds_per_person_month }}
-            when 'story_points' then measured.total_story_points * 1.0 / {{ points_per_person_month }}
+            when 'time_tracking' then cast(measured.time_spent_seconds as double) / {{ seconds_per_person_month }}
+            when 'story_points' then cast(measured.total_story_points as double) / {{ points_per_person_month }}
         end as double
     ) as effort_person_months,
-    cast(measured.effort_basis as varchar) as effort_basis
+    cast(measured.effort_basis as {{ dbt.type_string() }}) as effort_basis
 from measured

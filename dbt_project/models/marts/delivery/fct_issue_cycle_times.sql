@@ -140,14 +140,14 @@ trusted_facts as (
 )
 
 select
-    cast(issues.issue_key as varchar) as issue_key,
-    cast(issues.project_key as varchar) as project_key,
-    cast(issues.issue_type as varchar) as issue_type,
+    cast(issues.issue_key as {{ dbt.type_string() }}) as issue_key,
+    cast(issues.project_key as {{ dbt.type_string() }}) as project_key,
+    cast(issues.issue_type as {{ dbt.type_string() }}) as issue_type,
     cast(issues.hierarchy_level as integer) as hierarchy_level,
-    cast(rollup.epic_key as varchar) as epic_key,
-    cast(rollup.initiative_key as varchar) as initiative_key,
-    cast(issues.status as varchar) as status,
-    cast(issues.status_category as varchar) as status_category,
+    cast(rollup.epic_key as {{ dbt.type_string() }}) as epic_key,
+    cast(rollup.initiative_key as {{ dbt.type_string() }}) as initiative_key,
+    cast(issues.status as {{ dbt.type_string() }}) as status,
+    cast(issues.status_category as {{ dbt.type_string() }}) as status_category,
     -- NULL when the current status has no known category: not done and not open, but unknown (flagged).
     cast(issues.status_category = 'done' as boolean) as is_done,
     cast(issues.created_at as timestamp) as created_at,
@@ -165,7 +165,7 @@ select
     cast(issues.story_points as decimal(10, 2)) as story_points,
     cast(issues.changelog_complete as boolean) as changelog_complete,
     cast(uncategorised_statuses.uncategorised_statuses is not null as boolean) as has_uncategorised_status,
-    cast(uncategorised_statuses.uncategorised_statuses as varchar) as uncategorised_statuses
+    cast(uncategorised_statuses.uncategorised_statuses as {{ dbt.type_string() }}) as uncategorised_statuses
 from issues
 left join trusted_facts
     on issues.issue_key = trusted_facts.issue_key

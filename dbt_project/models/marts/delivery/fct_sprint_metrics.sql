@@ -159,9 +159,9 @@ sprint_totals as (
 select
     cast(sprints.sprint_id as bigint) as sprint_id,
     cast(sprints.board_id as bigint) as board_id,
-    cast(sprints.sprint_name as varchar) as sprint_name,
-    cast(sprints.state as varchar) as state,
-    cast(sprints.goal as varchar) as goal,
+    cast(sprints.sprint_name as {{ dbt.type_string() }}) as sprint_name,
+    cast(sprints.state as {{ dbt.type_string() }}) as state,
+    cast(sprints.goal as {{ dbt.type_string() }}) as goal,
     cast(sprints.start_at as timestamp) as start_at,
     cast(sprints.end_at as timestamp) as end_at,
     cast(sprints.complete_at as timestamp) as complete_at,

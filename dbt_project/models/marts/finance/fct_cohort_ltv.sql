@@ -78,10 +78,10 @@ cumulative as (
 select
     cast(
         {{ surrogate_key(['cumulative.cohort_month', 'cumulative.channel', 'cumulative.months_since_acquisition']) }}
-        as varchar
+        as {{ dbt.type_string() }}
     ) as cohort_ltv_id,
     cast(cumulative.cohort_month as date) as cohort_month,
-    cast(cumulative.channel as varchar) as channel,
+    cast(cumulative.channel as {{ dbt.type_string() }}) as channel,
     cast(cumulative.months_since_acquisition as integer) as months_since_acquisition,
     cast(cumulative.calendar_month as date) as calendar_month,
     cast(cumulative.customers as bigint) as customers,
@@ -95,5 +95,5 @@ select
         {{ divide_decimal('cumulative.cumulative_net_revenue * ' ~ gross_margin, 'cumulative.customers') }}
         as decimal(18, 4)
     ) as cumulative_gross_margin_per_customer,
-    cast({{ sql_string_literal(var('reporting_currency') | upper) }} as varchar) as reporting_currency
+    cast({{ sql_string_literal(var('reporting_currency') | upper) }} as {{ dbt.type_string() }}) as reporting_currency
 from cumulative

@@ -168,26 +168,28 @@ attributed as (
 )
 
 select
-    cast(attributed.customer_id as varchar) as customer_id,
-    cast(attributed.user_id as varchar) as user_id,
-    cast(attributed.first_invoice_id as varchar) as first_invoice_id,
+    cast(attributed.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(attributed.user_id as {{ dbt.type_string() }}) as user_id,
+    cast(attributed.first_invoice_id as {{ dbt.type_string() }}) as first_invoice_id,
     cast(attributed.acquired_at as timestamp) as acquired_at,
     cast(attributed.acquired_at as date) as acquisition_date,
     cast({{ month_start('attributed.acquired_at') }} as date) as cohort_month,
-    cast(coalesce(attributed.metadata_channel, attributed.utm_channel, 'unattributed') as varchar) as channel,
+    cast(
+        coalesce(attributed.metadata_channel, attributed.utm_channel, 'unattributed') as {{ dbt.type_string() }}
+    ) as channel,
     cast(
         case
             when attributed.metadata_channel is not null then 'billing_metadata'
             when attributed.utm_channel is not null then 'first_touch_utm'
             else 'unattributed'
-        end as varchar
+        end as {{ dbt.type_string() }}
     ) as attribution_rule,
     cast(
         case
             when attributed.metadata_channel is not null then attributed.acquisition_campaign
             when attributed.utm_channel is not null then attributed.first_touch_utm_campaign
-        end as varchar
+        end as {{ dbt.type_string() }}
     ) as acquisition_campaign,
     cast(attributed.first_touch_at as timestamp) as first_touch_at,
-    cast(attributed.first_touch_utm_source as varchar) as first_touch_utm_source
+    cast(attributed.first_touch_utm_source as {{ dbt.type_string() }}) as first_touch_utm_source
 from attributed

@@ -18,13 +18,13 @@ with published as (
 )
 
 select
-    cast(published.customer_month_id as varchar) as customer_month_id,
-    cast(published.customer_id as varchar) as customer_id,
+    cast(published.customer_month_id as {{ dbt.type_string() }}) as customer_month_id,
+    cast(published.customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(published.month_start as date) as month_start,
     published.published_mrr as mrr,
     published.published_previous_mrr as previous_mrr,
     cast(published.published_mrr - published.published_previous_mrr as decimal(18, 4)) as mrr_change,
-    cast(published.movement as varchar) as movement,
+    cast(published.movement as {{ dbt.type_string() }}) as movement,
     cast(
         case when published.movement = 'new' then published.published_mrr else 0 end as decimal(18, 4)
     ) as new_mrr,
@@ -50,5 +50,5 @@ select
     cast(published.revenue as decimal(18, 4)) as revenue,
     cast(published.refunds as decimal(18, 4)) as refunds,
     cast(published.net_revenue as decimal(18, 4)) as net_revenue,
-    cast({{ sql_string_literal(var('reporting_currency') | upper) }} as varchar) as reporting_currency
+    cast({{ sql_string_literal(var('reporting_currency') | upper) }} as {{ dbt.type_string() }}) as reporting_currency
 from published

@@ -170,9 +170,9 @@ final as (
 )
 
 select
-    cast({{ surrogate_key(['final.month_start', 'final.channel']) }} as varchar) as unit_economics_id,
+    cast({{ surrogate_key(['final.month_start', 'final.channel']) }} as {{ dbt.type_string() }}) as unit_economics_id,
     cast(final.month_start as date) as month_start,
-    cast(final.channel as varchar) as channel,
+    cast(final.channel as {{ dbt.type_string() }}) as channel,
     cast(final.is_blended as boolean) as is_blended,
     cast(final.customers_at_start as bigint) as customers_at_start,
     cast(final.active_customers as bigint) as active_customers,
@@ -186,7 +186,7 @@ select
     cast(final.predicted_ltv as decimal(18, 4)) as predicted_ltv,
     cast(final.spend as decimal(18, 4)) as spend,
     cast(final.cac as decimal(18, 4)) as cac,
-    cast(final.cac_status as varchar) as cac_status,
+    cast(final.cac_status as {{ dbt.type_string() }}) as cac_status,
     cast(final.ltv_to_cac as decimal(18, 4)) as ltv_to_cac,
     cast(final.payback_months as decimal(18, 4)) as payback_months,
     -- The targets compare the unrounded ratios: a flag never depends on the presentation rounding.
@@ -197,5 +197,5 @@ select
         final.payback_months <= cast({{ sql_string_literal(var('payback_months_target')) }} as decimal(18, 4))
         as boolean
     ) as payback_ok,
-    cast({{ sql_string_literal(var('reporting_currency') | upper) }} as varchar) as reporting_currency
+    cast({{ sql_string_literal(var('reporting_currency') | upper) }} as {{ dbt.type_string() }}) as reporting_currency
 from final

@@ -189,7 +189,7 @@ select
     cast(daily_counts.wau as bigint) as wau,
     cast(daily_counts.mau as bigint) as mau,
     cast(
-        case when daily_counts.mau > 0 then daily_counts.dau * 1.0 / daily_counts.mau end as double
+        case when daily_counts.mau > 0 then cast(daily_counts.dau as double) / daily_counts.mau end as double
     ) as stickiness,
     cast(daily_counts.new_users as bigint) as new_users,
     cast(daily_counts.dau - daily_counts.new_users as bigint) as returning_users

@@ -41,16 +41,16 @@
 
     -- No funnel configured: an empty table with the contracted columns.
     select
-        cast(null as varchar) as funnel_step_id,
-        cast(null as varchar) as funnel_name,
-        cast(null as varchar) as entry_mode,
+        cast(null as {{ dbt.type_string() }}) as funnel_step_id,
+        cast(null as {{ dbt.type_string() }}) as funnel_name,
+        cast(null as {{ dbt.type_string() }}) as entry_mode,
         cast(null as bigint) as conversion_window_seconds,
-        cast(null as varchar) as period_grain,
+        cast(null as {{ dbt.type_string() }}) as period_grain,
         cast(null as date) as period_start,
-        cast(null as varchar) as breakdown_property,
-        cast(null as varchar) as breakdown_value,
+        cast(null as {{ dbt.type_string() }}) as breakdown_property,
+        cast(null as {{ dbt.type_string() }}) as breakdown_value,
         cast(null as integer) as step_index,
-        cast(null as varchar) as step_event,
+        cast(null as {{ dbt.type_string() }}) as step_event,
         cast(null as bigint) as users,
         cast(null as bigint) as users_at_previous_step,
         cast(null as bigint) as users_at_first_step,
@@ -96,10 +96,11 @@
                     {{ loop.index }} as step_index,
                     {% if loop.first and funnel.breakdown_property -%}
                         coalesce(
-                            cast({{ event_property(funnel.breakdown_property, 'events') }} as varchar), '(none)'
+                            cast({{ event_property(funnel.breakdown_property, 'events') }} as {{ dbt.type_string() }}),
+                            '(none)'
                         )
                     {%- else -%}
-                        cast(null as varchar)
+                        cast(null as {{ dbt.type_string() }})
                     {%- endif %} as breakdown_value
                 from events
                 where {{ funnel_step_condition(step, 'events') }}
@@ -228,7 +229,7 @@
                 {% if funnel.breakdown_property -%}
                     {{ sql_string_literal(funnel.breakdown_property) }}
                 {%- else -%}
-                    cast(null as varchar)
+                    cast(null as {{ dbt.type_string() }})
                 {%- endif %} as breakdown_property,
                 path_groups.period_start,
                 path_groups.breakdown_value,
@@ -294,27 +295,27 @@
             'with_reference_counts.period_start',
             'with_reference_counts.breakdown_value',
             'with_reference_counts.step_index'
-        ]) }} as varchar) as funnel_step_id,
-        cast(with_reference_counts.funnel_name as varchar) as funnel_name,
-        cast(with_reference_counts.entry_mode as varchar) as entry_mode,
+        ]) }} as {{ dbt.type_string() }}) as funnel_step_id,
+        cast(with_reference_counts.funnel_name as {{ dbt.type_string() }}) as funnel_name,
+        cast(with_reference_counts.entry_mode as {{ dbt.type_string() }}) as entry_mode,
         cast(with_reference_counts.conversion_window_seconds as bigint) as conversion_window_seconds,
-        cast(with_reference_counts.period_grain as varchar) as period_grain,
+        cast(with_reference_counts.period_grain as {{ dbt.type_string() }}) as period_grain,
         cast(with_reference_counts.period_start as date) as period_start,
-        cast(with_reference_counts.breakdown_property as varchar) as breakdown_property,
-        cast(with_reference_counts.breakdown_value as varchar) as breakdown_value,
+        cast(with_reference_counts.breakdown_property as {{ dbt.type_string() }}) as breakdown_property,
+        cast(with_reference_counts.breakdown_value as {{ dbt.type_string() }}) as breakdown_value,
         cast(with_reference_counts.step_index as integer) as step_index,
-        cast(with_reference_counts.step_event as varchar) as step_event,
+        cast(with_reference_counts.step_event as {{ dbt.type_string() }}) as step_event,
         cast(with_reference_counts.users as bigint) as users,
         cast(with_reference_counts.users_at_previous_step as bigint) as users_at_previous_step,
         cast(with_reference_counts.users_at_first_step as bigint) as users_at_first_step,
         cast(
             case
                 when with_reference_counts.users_at_previous_step > 0
-                    then with_reference_counts.users * 1.0 / with_reference_counts.users_at_previous_step
+                    then cast(with_reference_counts.users as double) / with_reference_counts.users_at_previous_step
             end as double
         ) as conversion_from_previous,
         cast(
-            with_reference_counts.users * 1.0 / with_reference_counts.users_at_first_step as double
+            cast(with_reference_counts.users as double) / with_reference_counts.users_at_first_step as double
         ) as conversion_from_first,
         cast(with_reference_counts.median_seconds_from_previous as double) as median_seconds_from_previous,
         cast(with_reference_counts.median_seconds_from_first as double) as median_seconds_from_first

@@ -10,14 +10,14 @@
 
     -- No retention analysis configured: an empty table with the contracted columns.
     select
-        cast(null as varchar) as retention_cohort_id,
-        cast(null as varchar) as retention_name,
-        cast(null as varchar) as period_grain,
-        cast(null as varchar) as start_event,
-        cast(null as varchar) as return_event,
+        cast(null as {{ dbt.type_string() }}) as retention_cohort_id,
+        cast(null as {{ dbt.type_string() }}) as retention_name,
+        cast(null as {{ dbt.type_string() }}) as period_grain,
+        cast(null as {{ dbt.type_string() }}) as start_event,
+        cast(null as {{ dbt.type_string() }}) as return_event,
         cast(null as date) as cohort_start,
-        cast(null as varchar) as breakdown_property,
-        cast(null as varchar) as breakdown_value,
+        cast(null as {{ dbt.type_string() }}) as breakdown_property,
+        cast(null as {{ dbt.type_string() }}) as breakdown_value,
         cast(null as bigint) as cohort_users,
         cast(null as integer) as period_number,
         cast(null as boolean) as is_complete,
@@ -68,7 +68,7 @@
                         events.user_key,
                         events.event_at,
                         coalesce(
-                            cast({{ event_property(retention.breakdown_property, 'events') }} as varchar), '(none)'
+                            cast({{ event_property(retention.breakdown_property, 'events') }} as {{ dbt.type_string() }}), '(none)'
                         ) as breakdown_value,
                         row_number() over (
                             partition by events.user_key order by events.event_at asc, events.event_id asc
@@ -289,7 +289,7 @@
                 {% if retention.breakdown_property -%}
                     {{ sql_string_literal(retention.breakdown_property) }}
                 {%- else -%}
-                    cast(null as varchar)
+                    cast(null as {{ dbt.type_string() }})
                 {%- endif %} as breakdown_property,
                 {{ prefix }}_cohort_periods.breakdown_value,
                 {{ prefix }}_cohort_periods.cohort_users,
@@ -346,25 +346,25 @@
                     'all_retention_rows.breakdown_value',
                     'all_retention_rows.period_number'
                 ]) }}
-            end as varchar
+            end as {{ dbt.type_string() }}
         ) as retention_cohort_id,
-        cast(all_retention_rows.retention_name as varchar) as retention_name,
-        cast(all_retention_rows.period_grain as varchar) as period_grain,
-        cast(all_retention_rows.start_event as varchar) as start_event,
-        cast(all_retention_rows.return_event as varchar) as return_event,
+        cast(all_retention_rows.retention_name as {{ dbt.type_string() }}) as retention_name,
+        cast(all_retention_rows.period_grain as {{ dbt.type_string() }}) as period_grain,
+        cast(all_retention_rows.start_event as {{ dbt.type_string() }}) as start_event,
+        cast(all_retention_rows.return_event as {{ dbt.type_string() }}) as return_event,
         cast(all_retention_rows.cohort_start as date) as cohort_start,
-        cast(all_retention_rows.breakdown_property as varchar) as breakdown_property,
-        cast(all_retention_rows.breakdown_value as varchar) as breakdown_value,
+        cast(all_retention_rows.breakdown_property as {{ dbt.type_string() }}) as breakdown_property,
+        cast(all_retention_rows.breakdown_value as {{ dbt.type_string() }}) as breakdown_value,
         cast(all_retention_rows.cohort_users as bigint) as cohort_users,
         cast(all_retention_rows.period_number as integer) as period_number,
         cast(all_retention_rows.is_complete as boolean) as is_complete,
         cast(all_retention_rows.users_on_period as bigint) as users_on_period,
         cast(all_retention_rows.users_on_or_after_period as bigint) as users_on_or_after_period,
         cast(
-            all_retention_rows.users_on_period * 1.0 / all_retention_rows.cohort_users as double
+            cast(all_retention_rows.users_on_period as double) / all_retention_rows.cohort_users as double
         ) as retention_on_period,
         cast(
-            all_retention_rows.users_on_or_after_period * 1.0 / all_retention_rows.cohort_users as double
+            cast(all_retention_rows.users_on_or_after_period as double) / all_retention_rows.cohort_users as double
         ) as retention_on_or_after_period
     from all_retention_rows
 

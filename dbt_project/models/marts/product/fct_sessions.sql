@@ -11,9 +11,9 @@
 -#}
 {{
     config(
-        materialized='incremental',
+        materialized=pmw_incremental_materialization('replace_by_key'),
         unique_key='session_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=pmw_incremental_strategy('replace_by_key'),
         on_schema_change='fail',
         pre_hook="{{ delete_superseded_sessions() }}",
         post_hook="{{ record_sessions_watermark() }}",
@@ -100,20 +100,20 @@ last_events as (
 )
 
 select
-    cast(session_totals.session_id as varchar) as session_id,
-    cast(first_events.user_key as varchar) as user_key,
-    cast(first_events.resolved_user_id as varchar) as user_id,
-    cast(first_anonymous_ids.anonymous_id as varchar) as anonymous_id,
-    cast(first_events.source as varchar) as source,
-    cast(first_events.platform as varchar) as platform,
-    cast(first_events.country as varchar) as country,
+    cast(session_totals.session_id as {{ dbt.type_string() }}) as session_id,
+    cast(first_events.user_key as {{ dbt.type_string() }}) as user_key,
+    cast(first_events.resolved_user_id as {{ dbt.type_string() }}) as user_id,
+    cast(first_anonymous_ids.anonymous_id as {{ dbt.type_string() }}) as anonymous_id,
+    cast(first_events.source as {{ dbt.type_string() }}) as source,
+    cast(first_events.platform as {{ dbt.type_string() }}) as platform,
+    cast(first_events.country as {{ dbt.type_string() }}) as country,
     cast(session_totals.session_started_at as timestamp) as session_started_at,
     cast(session_totals.session_ended_at as timestamp) as session_ended_at,
     {{ seconds_between('session_totals.session_started_at', 'session_totals.session_ended_at') }}
         as duration_seconds,
     cast(session_totals.event_count as bigint) as event_count,
-    cast(first_events.event_name as varchar) as first_event_name,
-    cast(last_events.event_name as varchar) as last_event_name,
+    cast(first_events.event_name as {{ dbt.type_string() }}) as first_event_name,
+    cast(last_events.event_name as {{ dbt.type_string() }}) as last_event_name,
     cast(session_totals.revenue as decimal(18, 6)) as revenue
 from session_totals
 inner join first_events

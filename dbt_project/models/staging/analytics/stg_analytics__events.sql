@@ -12,9 +12,9 @@
 -#}
 {{
     config(
-        materialized='incremental',
+        materialized=pmw_incremental_materialization('insert_only'),
         unique_key='event_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=pmw_incremental_strategy('insert_only'),
         on_schema_change='fail',
     )
 }}
