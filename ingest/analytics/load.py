@@ -201,6 +201,7 @@ class _FileLoader:
         unit_index: int,
         member: str | None,
         label: str,
+        file_lines_before: int = 0,
     ) -> None:
         """One part row per physical line, checked: DuckDB reads the unit; if it refuses the read (one bad or
         over-long line stops it) or reads fewer lines than the unit has (it drops a last line longer than its read
@@ -210,7 +211,10 @@ class _FileLoader:
         try:
             read = self._copy_unit(
                 con,
-                self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression, unit_index, member)),
+                self._rows_sql(
+                    detected.vendor,
+                    read_lines_sql(str(path), detected.compression, unit_index, member, file_lines_before),
+                ),
                 unit_index,
             )
             if read == physical:
@@ -227,7 +231,11 @@ class _FileLoader:
         try:
             unit = sanitise_lines(path, gzipped, clean, sidecar, label)
             read = self._copy_unit(
-                con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none", unit_index, member)), unit_index
+                con,
+                self._rows_sql(
+                    detected.vendor, read_lines_sql(str(clean), "none", unit_index, member, file_lines_before)
+                ),
+                unit_index,
             )
             if read != unit.lines:  # never a silently dropped line
                 raise AnalyticsFileError(f"cannot read {label}: {read} of its {unit.lines} lines were read")
@@ -259,7 +267,13 @@ class _FileLoader:
             for member, member_detected in zip(batch.members, batch.detected, strict=True):
                 label = f"{self.relative_path} member {member.member!r}"
                 self._load_json_unit(
-                    cursor, Path(member.path), member_detected, member.unit_index, member.member, label
+                    cursor,
+                    Path(member.path),
+                    member_detected,
+                    member.unit_index,
+                    member.member,
+                    label,
+                    member.file_lines_before,
                 )
         finally:
             cursor.close()
@@ -290,6 +304,7 @@ class _FileLoader:
         batches."""
         in_flight: Future[None] | None = None
         batches = 0
+        file_lines = 0  # physical lines of the members added so far
 
         def new_batch() -> _MemberBatch:
             nonlocal batches
@@ -321,7 +336,8 @@ class _FileLoader:
                             f"unknown format: {label}: {member_detected.label} data inside a ZIP (only Amplitude "
                             "export ZIPs are supported)"
                         )
-                    batch.add(MemberFile(str(member_path), index, info.filename, physical), member_detected)
+                    batch.add(MemberFile(str(member_path), index, info.filename, physical, file_lines), member_detected)
+                    file_lines += physical
                 if in_flight is not None:
                     in_flight.result()
                     in_flight = None
@@ -432,7 +448,8 @@ class _FileLoader:
     @staticmethod
     def _key_drift(con: duckdb.DuckDBPyConnection, all_rows: str) -> tuple[list[str], list[str]]:
         """JSON lines: the top-level keys outside the vendor's record seen on any checked line (sorted), and the
-        optional keys read that no checked loaded line carries (see KEY_CHECK_LINES in ingest/analytics/sql.py)."""
+        optional keys read that no checked loaded line carries (the lines checked: KEY_CHECK_FILE_LINES in
+        ingest/analytics/sql.py)."""
         (unknown,) = con.execute(
             f"SELECT list_sort(list_distinct(flatten(list(unknown_keys)))) FROM {all_rows} "
             "WHERE unknown_keys IS NOT NULL"
