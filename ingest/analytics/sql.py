@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ingest.common.parquet import sql_string
 from ingest.common.ranges import EARLIEST_TIME, LATEST_TIME
@@ -119,61 +118,23 @@ def read_lines_sql(path: str, compression: str, unit_index: int, member: str | N
               FROM {_line_reader_sql(sql_string(path), compression)})"""
 
 
-@dataclass(frozen=True)
-class MemberFile:
-    """One extracted ZIP member of a batch: where it is, its unit index and name, its physical lines, and the physical
-    lines of the ZIP's members before it (its first line is line ``file_lines_before + 1`` of the file)."""
-
-    path: str
-    unit_index: int
-    member: str
-    lines: int
-    file_lines_before: int
-
-
-def member_line_prefix(position: int) -> bytes:
-    """What starts each line of the member at ``position`` of a batch file (see read_batch_lines_sql)."""
-    return f"{position}{LINE_DELIMITER}".encode()
-
-
-def read_batch_lines_sql(batch_path: str, members: Sequence[MemberFile]) -> str:
-    """Like read_lines_sql for a batch of members in one scan of one plain file: their lines, decompressed and in
-    member order, each prefixed with its member's position in ``members`` and LINE_DELIMITER. One plain file is read
-    as fast as one large member, where a scan of hundreds of small gzip files costs two to three times more. Line
-    numbers restart at 1 in each member: DuckDB reads the file in order (insertion order is preserved), so the
-    streaming row_number() over the whole scan minus the lines of the members before is the member's own line
-    number. That holds only if DuckDB read exactly each member's physical lines (a line holding the delimiter or a
-    carriage return reads as other columns or rows): the caller checks the rows per unit_index afterwards. The
-    members of a batch are consecutive in the ZIP, so the scan's line plus the lines before the first member is the
-    line's number in the whole file (for ``check_keys``)."""
-    offsets, before = [], 0
-    for member in members:
-        offsets.append(before)
-        before += member.lines
-    units_sql = "[" + ", ".join(str(member.unit_index) for member in members) + "]"
-    names_sql = "[" + ", ".join(sql_string(member.member) for member in members) + "]"
-    offsets_sql = "[" + ", ".join(str(offset) for offset in offsets) + "]"
-    reader = (
-        f"read_csv({sql_string(batch_path)}, columns={{'position': 'INTEGER', 'line': 'VARCHAR'}}, "
-        f"delim={sql_string(LINE_DELIMITER)}, quote='', escape='', header=false, auto_detect=false, "
-        f"compression='none', max_line_size={MAX_LINE_BYTES}, buffer_size={READ_BUFFER_BYTES})"
-    )
-    file_line = f"scan_line + {int(members[0].file_lines_before)}"
+def read_batch_lines_sql(lines_relation: str, member_names: Sequence[str]) -> str:
+    """Like read_lines_sql for a batch of ZIP members split into lines in Python (load.py ``_MemberBatch``), read
+    from the Arrow relation ``lines_relation``: one row per physical line, in member order, with its member's
+    position in ``member_names``, its unit_index, its line number in the member and in the whole landed file."""
+    names_sql = "[" + ", ".join(sql_string(name) for name in member_names) + "]"
     return f"""
-        SELECT unit_index, source_member, line_number, line, is_blank,
-               {check_keys_sql("line_number", file_line)} AS check_keys
-        FROM (
-            SELECT CAST({units_sql}[position + 1] AS INTEGER) AS unit_index,
-                   {names_sql}[position + 1] AS source_member, scan_line,
-                   scan_line - {offsets_sql}[position + 1] AS line_number, line, NOT ({NOT_BLANK_SQL}) AS is_blank
-            FROM (SELECT position, row_number() OVER () AS scan_line, line FROM {reader})
-        )"""
+        SELECT unit_index, {names_sql}[position + 1] AS source_member, line_number, line,
+               NOT ({NOT_BLANK_SQL}) AS is_blank, {check_keys_sql("line_number", "file_line")} AS check_keys
+        FROM {lines_relation}"""
 
 
-# A line is blank if it holds only spaces, tabs and carriage returns. trim() with a character list walks the
-# whole line (about half the cost of a read), so it only runs on the rare line that starts with one of those.
+# A line is blank if it is empty (read_csv reads NULL, an Arrow batch '') or holds only spaces, tabs and carriage
+# returns. trim() with a character list walks the whole line (about half the cost of a read), so it only runs on the
+# rare line that starts with one of those.
 NOT_BLANK_SQL = (
-    "line IS NOT NULL AND CASE WHEN starts_with(line, ' ') OR starts_with(line, chr(9)) OR starts_with(line, chr(13)) "
+    "line IS NOT NULL AND line <> '' AND CASE WHEN starts_with(line, ' ') OR starts_with(line, chr(9)) "
+    "OR starts_with(line, chr(13)) "
     "THEN trim(line, ' \t\r') <> '' ELSE true END"
 )
 
