@@ -1,9 +1,9 @@
 """DuckDB SQL that turns one unit (a file or a ZIP member) into rows of the ``rows_`` work table.
 
-Every line is read as raw text (a CSV read with a delimiter and quote that never match), numbered, then
-validated and parsed with an explicit field list, so one bad line becomes one quarantine row with its reason
-instead of stopping the file. Values reach SQL only as escaped string literals; identifiers only after
-whitelisting (CSV headers, see csv_columns.py).
+Every line is read as raw text (a CSV read with a delimiter and quote that never match, or, for a batch of ZIP
+members, an Arrow table of lines split in Python), numbered, then validated and parsed with an explicit field list,
+so one bad line becomes one quarantine row with its reason instead of stopping the file. Values reach SQL only as
+escaped string literals; identifiers only after whitelisting (CSV headers, see csv_columns.py).
 """
 
 from __future__ import annotations
