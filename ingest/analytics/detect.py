@@ -20,7 +20,7 @@ MAGIC_ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # local file header; end of central 
 MAGIC_GZIP = b"\x1f\x8b"
 MAGIC_PARQUET = b"PAR1"
 
-_SNIFF_BYTES = 256 * 1024
+SNIFF_BYTES = 256 * 1024
 _SNIFF_LINES = 20
 
 AMPLITUDE = "amplitude"
@@ -56,9 +56,9 @@ def _sniff_bytes(path: Path, gzipped: bool, label: str) -> bytes:
     try:
         if gzipped:
             with gzip.open(path, "rb") as handle:
-                return handle.read(_SNIFF_BYTES)
+                return handle.read(SNIFF_BYTES)
         with open(path, "rb") as handle:
-            return handle.read(_SNIFF_BYTES)
+            return handle.read(SNIFF_BYTES)
     except (gzip.BadGzipFile, EOFError, zlib.error, OSError) as exc:
         raise CorruptFileError(f"corrupt gzip data in {label}: {exc}") from exc
 
@@ -76,7 +76,7 @@ def _json_vendor(record: Any) -> str | None:
 
 def sniff_text(head: bytes, label: str, container: str) -> Detected:
     """Classify decompressed leading bytes: JSON lines (Amplitude/Mixpanel) or a CSV header."""
-    truncated = len(head) >= _SNIFF_BYTES
+    truncated = len(head) >= SNIFF_BYTES
     head = head.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM some tools write
     lines = head.split(b"\n")
     if truncated and len(lines) > 1:
@@ -155,7 +155,7 @@ def detect_member_lines(path: Path, label: str, sink: Callable[[bytes], None] | 
     gzipped = magic[:2] == MAGIC_GZIP
     try:
         with gzip.open(path, "rb") if gzipped else open(path, "rb") as stream:
-            head = stream.read(_SNIFF_BYTES)
+            head = stream.read(SNIFF_BYTES)
             detected = sniff_text(head, label, "gzip" if gzipped else "plain")
             if detected.vendor not in (AMPLITUDE, MIXPANEL):
                 return detected, 0

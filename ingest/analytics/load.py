@@ -9,11 +9,15 @@ locking and failure handling; this module only loads one file.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from core.config import PipelineConfig
 from core.duckdb_connection import connect_duckdb
@@ -28,22 +32,35 @@ from ingest.analytics.csv_format import (
     csv_load_raw_sql,
     parquet_load_raw_sql,
 )
-from ingest.analytics.detect import AMPLITUDE, CSV, EMPTY, MIXPANEL, Detected, detect_format, detect_member_lines
+from ingest.analytics.detect import (
+    AMPLITUDE,
+    CSV,
+    EMPTY,
+    MAGIC_GZIP,
+    MAGIC_PARQUET,
+    MAGIC_ZIP,
+    MIXPANEL,
+    SNIFF_BYTES,
+    Detected,
+    detect_format,
+    detect_member_lines,
+    sniff_text,
+)
 from ingest.analytics.errors import AnalyticsFileError, CorruptFileError, UnknownFormatError
 from ingest.analytics.sanitise import count_lines, sanitise_lines
 from ingest.analytics.sql import (
+    LINE_DELIMITER,
+    MAX_LINE_BYTES,
     TRAILER_REASON,
     WORK_TABLE_DDL,
-    MemberFile,
     amplitude_rows_sql,
-    member_line_prefix,
     mixpanel_rows_sql,
     read_batch_lines_sql,
     read_lines_sql,
     sidecar_rejects_insert_sql,
     unit_rows_sql,
 )
-from ingest.common.archive import ArchiveLimits, iter_extracted_members
+from ingest.common.archive import ArchiveLimits, iter_archive_members
 from ingest.common.loop import FileOutputs, LandedFile, SourceSpec, ingest_files
 from ingest.common.parquet import copy_query_to_parquet, sql_string
 from ingest.common.quarantine import write_quarantine
@@ -70,65 +87,133 @@ def _duckdb_message(exc: BaseException, temp_path: Path, label: str) -> str:
 _PART_COMPRESSION = "uncompressed"
 
 
-# A ZIP's members are read in batches of about this many lines: large enough that the per-statement cost vanishes
-# (real Amplitude members are hourly shards of a few hundred lines), small enough that a batch file (its members'
-# lines, decompressed) takes little disk and one batch can be parsed while the next is extracted.
+# A ZIP's members are read in batches of up to this many lines or bytes: large enough that the per-statement cost
+# vanishes (real Amplitude members are hourly shards of a few hundred lines), small enough that a batch held in memory
+# (its members' lines, decompressed) stays small, and one batch can be parsed while the next is read.
 _BATCH_LINES = 100_000
-# DuckDB is handed the batch's per-member lists as SQL literals: keep them short.
+_BATCH_BYTES = 64 * 1024 * 1024
+# DuckDB is handed the batch's member names as one SQL literal: keep it short.
 _BATCH_MEMBERS = 2_000
+# A member larger than this (in the ZIP, or decompressed) is extracted to disk and streamed by DuckDB on its own: a
+# large member has no per-member cost to save, and memory stays bounded.
+_MEMBER_IN_MEMORY_BYTES = 128 * 1024 * 1024
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Bytes DuckDB's line reader does not read as one line of text (the sanitiser's reasons, sanitise.line_problem): a
+# member holding one is read on its own through the checked unit path, which sets such lines aside.
+_UNREADABLE_BYTES = (b"\x00", LINE_DELIMITER.encode(), b"\r")
+
+
+@dataclass(frozen=True)
+class _BatchMember:
+    """A ZIP member of a batch: its unit index and name, physical lines, the physical lines of the ZIP's members before
+    it, and its bytes as stored in the ZIP (to read it on its own if DuckDB refuses the batch)."""
+
+    unit_index: int
+    name: str
+    lines: int
+    file_lines_before: int
+    data: bytes
+    detected: Detected
 
 
 class _MemberBatch:
-    """Extracted Amplitude members of one ZIP read by one DuckDB scan of one plain file, ``path``: their decompressed
-    lines, each prefixed with its member's position in the batch (read_batch_lines_sql). The extracted members are
-    kept until the batch is loaded: if DuckDB refuses it, they are loaded one by one."""
+    """Consecutive Amplitude members of one ZIP, decompressed in memory and read by one DuckDB scan of an Arrow table
+    of their lines (no file, no per-member statement). Only members whose every line DuckDB's line reader would read
+    as it is (see _readable_lines) join a batch, so splitting at newlines here gives exactly the lines and line
+    numbers reading each member on its own gives."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.members: list[MemberFile] = []
-        self.detected: list[Detected] = []
+    def __init__(self) -> None:
+        self.members: list[_BatchMember] = []
+        self.texts: list[bytes] = []  # each member's lines back to back, without their newlines
+        self.lengths: list[np.ndarray] = []  # each member's line lengths in bytes
         self.lines = 0
-        self._out = open(path, "wb")  # noqa: SIM115 - closed by close(), once the batch's last member is in
-        self._prefix = b""
-        self._at_line_start = True
-        self._at_member_start = True
+        self.size = 0
 
     @property
     def full(self) -> bool:
-        return len(self.members) >= _BATCH_MEMBERS or self.lines >= _BATCH_LINES
+        return len(self.members) >= _BATCH_MEMBERS or self.lines >= _BATCH_LINES or self.size >= _BATCH_BYTES
 
-    def start_member(self) -> None:
-        self._prefix = member_line_prefix(len(self.members))
-        self._at_line_start = self._at_member_start = True
-
-    def write(self, chunk: bytes) -> None:
-        """A decompressed chunk of the member being added: each line that starts in it gets the member's prefix."""
-        if self._at_member_start:  # DuckDB skips a UTF-8 BOM at the start of a file: so does a member here
-            chunk = chunk.removeprefix(_UTF8_BOM)
-            self._at_member_start = False
-            if not chunk:
-                return
-        if self._at_line_start:
-            self._out.write(self._prefix)
-        self._out.write(chunk[:-1].replace(b"\n", b"\n" + self._prefix) + chunk[-1:])
-        self._at_line_start = chunk.endswith(b"\n")
-
-    def add(self, member: MemberFile, detected: Detected) -> None:
-        if not self._at_line_start:
-            self._out.write(b"\n")  # the member's last line had no newline: the next member starts a line
+    def add(self, member: _BatchMember, lines: _ReadableLines) -> None:
         self.members.append(member)
-        self.detected.append(detected)
+        self.texts.append(lines.text)
+        self.lengths.append(lines.lengths)
         self.lines += member.lines
+        self.size += len(lines.text)
 
-    def close(self) -> None:
-        self._out.close()
+    def arrow_lines(self) -> pa.Table:
+        """One row per physical line: position (in ``members``), unit_index, line_number (in its member),
+        file_line (in the landed file) and line (its text, without the newline)."""
+        lengths = np.concatenate(self.lengths)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # an Arrow string array is one buffer of the strings back to back and their offsets
+        lines = pa.LargeStringArray.from_buffers(
+            len(lengths), pa.py_buffer(offsets), pa.py_buffer(b"".join(self.texts))
+        )
+        counts = np.array([len(member_lengths) for member_lengths in self.lengths], dtype=np.int64)
+        line_number = np.arange(1, len(lengths) + 1, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        before = np.array([member.file_lines_before for member in self.members], dtype=np.int64)
+        return pa.table(
+            {
+                "position": np.repeat(np.arange(len(counts), dtype=np.int32), counts),
+                "unit_index": np.repeat(np.array([m.unit_index for m in self.members], dtype=np.int32), counts),
+                "line_number": line_number,
+                "file_line": line_number + np.repeat(before, counts),
+                "line": lines,
+            }
+        )
 
-    def remove(self) -> None:
-        self.close()
-        self.path.unlink(missing_ok=True)
-        for member in self.members:
-            Path(member.path).unlink(missing_ok=True)
+
+def _decompressed(data: bytes) -> bytes | None:
+    """A member's text: gzip (one or more concatenated streams) decompressed in memory, else the bytes as they are;
+    None if the stream is damaged or expands beyond _MEMBER_IN_MEMORY_BYTES (the disk path reads it and names the
+    problem as it always did)."""
+    if not data.startswith(MAGIC_GZIP):
+        return data
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    try:
+        while rest:
+            stream = zlib.decompressobj(wbits=31)  # gzip header and trailer (CRC-32, length) checked by zlib
+            chunk = stream.decompress(rest, _MEMBER_IN_MEMORY_BYTES - size + 1)
+            size += len(chunk)
+            out.append(chunk)
+            if size > _MEMBER_IN_MEMORY_BYTES or not stream.eof:
+                return None
+            rest = stream.unused_data
+            if rest and not rest.startswith(MAGIC_GZIP):
+                return None  # trailing garbage after a stream: gzip's own reader decides
+    except zlib.error:
+        return None
+    return b"".join(out)
+
+
+@dataclass(frozen=True)
+class _ReadableLines:
+    text: bytes  # a member's lines back to back, without their newlines
+    lengths: np.ndarray  # the length in bytes of each physical line
+
+
+def _readable_lines(text: bytes) -> _ReadableLines | None:
+    """``text``'s lines (after a BOM, which DuckDB skips at the start of a file) if DuckDB's line reader reads each
+    of them as it is, else None: not UTF-8, a NUL, delimiter or carriage return, or a line over MAX_LINE_BYTES."""
+    text = text.removeprefix(_UTF8_BOM)
+    if any(byte in text for byte in _UNREADABLE_BYTES):
+        return None
+    try:
+        pa.Array.from_buffers(
+            pa.large_string(), 1, [None, pa.py_buffer(np.array([0, len(text)], dtype=np.int64)), pa.py_buffer(text)]
+        ).validate(full=True)  # UTF-8, vectorised (bytes.decode is ~20x slower)
+    except pa.ArrowInvalid:
+        return None
+    if not text.endswith(b"\n"):
+        text += b"\n"  # a last line without its newline is still a line
+    newlines = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)
+    lengths = np.diff(newlines, prepend=-1) - 1
+    if len(lengths) and lengths.max() > MAX_LINE_BYTES:
+        return None
+    return _ReadableLines(text.replace(b"\n", b""), lengths)
 
 
 class _FileLoader:
@@ -201,6 +286,7 @@ class _FileLoader:
         unit_index: int,
         member: str | None,
         label: str,
+        file_lines_before: int = 0,
     ) -> None:
         """One part row per physical line, checked: DuckDB reads the unit; if it refuses the read (one bad or
         over-long line stops it) or reads fewer lines than the unit has (it drops a last line longer than its read
@@ -210,7 +296,10 @@ class _FileLoader:
         try:
             read = self._copy_unit(
                 con,
-                self._rows_sql(detected.vendor, read_lines_sql(str(path), detected.compression, unit_index, member)),
+                self._rows_sql(
+                    detected.vendor,
+                    read_lines_sql(str(path), detected.compression, unit_index, member, file_lines_before),
+                ),
                 unit_index,
             )
             if read == physical:
@@ -227,7 +316,11 @@ class _FileLoader:
         try:
             unit = sanitise_lines(path, gzipped, clean, sidecar, label)
             read = self._copy_unit(
-                con, self._rows_sql(detected.vendor, read_lines_sql(str(clean), "none", unit_index, member)), unit_index
+                con,
+                self._rows_sql(
+                    detected.vendor, read_lines_sql(str(clean), "none", unit_index, member, file_lines_before)
+                ),
+                unit_index,
             )
             if read != unit.lines:  # never a silently dropped line
                 raise AnalyticsFileError(f"cannot read {label}: {read} of its {unit.lines} lines were read")
@@ -243,96 +336,134 @@ class _FileLoader:
             sidecar.unlink(missing_ok=True)
 
     def _load_batch(self, con: duckdb.DuckDBPyConnection, batch: _MemberBatch) -> None:
-        """One DuckDB scan of a batch of members into one part. If DuckDB refuses the scan or any member's rows differ
-        from its physical lines, the batch is loaded member by member instead, each through the checked unit path
-        (which sets bad lines aside and names the member in its error), so a batch behaves as its members would."""
+        """One DuckDB scan of a batch of members into one part. If DuckDB refuses the scan, the batch is loaded member
+        by member instead, each through the checked unit path (which sets bad lines aside and names the member in its
+        error), so a batch behaves as its members would."""
         cursor = con.cursor()  # one connection per thread; all share the in-memory database
         part = self.work_dir / f"batch-{batch.members[0].unit_index}.parquet"
         try:
-            batch.close()
             if self._copy_batch(cursor, batch, part):
                 self.parts[batch.members[0].unit_index] = part
                 for member in batch.members:
                     self.lines[member.unit_index] = member.lines
                 return
             part.unlink(missing_ok=True)
-            for member, member_detected in zip(batch.members, batch.detected, strict=True):
-                label = f"{self.relative_path} member {member.member!r}"
-                self._load_json_unit(
-                    cursor, Path(member.path), member_detected, member.unit_index, member.member, label
-                )
+            for member in batch.members:
+                path = self.work_dir / f"member-{member.unit_index}"
+                path.write_bytes(member.data)
+                self._load_member(con, member, path)
         finally:
             cursor.close()
-            batch.remove()
 
     def _copy_batch(self, con: duckdb.DuckDBPyConnection, batch: _MemberBatch, part: Path) -> bool:
-        """True if the batch's rows are in ``part`` with exactly each member's physical lines."""
-        lines_sql = read_batch_lines_sql(str(batch.path), batch.members)
+        """True if the batch's rows are in ``part``, one per physical line of its members."""
+        con.register("batch_lines", batch.arrow_lines())
         try:
+            lines_sql = read_batch_lines_sql("batch_lines", [member.name for member in batch.members])
             written = self._copy_rows(con, self._rows_sql(AMPLITUDE, lines_sql), part)
-            if written != batch.lines:
-                return False
-            read_per_unit = dict(
-                con.execute(
-                    f"SELECT unit_index, count(*) FROM read_parquet({sql_string(str(part))}) GROUP BY unit_index"
-                ).fetchall()
-            )
         except (duckdb.InvalidInputException, duckdb.NotImplementedException, duckdb.ConversionException):
-            # A line DuckDB refuses, or one holding the delimiter or a carriage return (other columns or rows): the
-            # member-by-member path sets such lines aside as it always did.
-            return False
-        return all(read_per_unit.get(member.unit_index, 0) == member.lines for member in batch.members)
+            return False  # a JSON object DuckDB cannot parse: the unit path names the member
+        finally:
+            con.unregister("batch_lines")
+        return written == batch.lines
 
     def _load_zip(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Members are extracted one at a time, recognised and counted while their lines are appended to the batch
-        file (one decompression each); a batch of up to _BATCH_LINES lines is one DuckDB scan (no per-member
-        statement, part or file). One batch is parsed while the next is extracted, so disk use stays about two
+        """Members are read one at a time into memory, recognised and counted; consecutive readable members form a
+        batch of up to _BATCH_LINES lines or _BATCH_BYTES, read by one DuckDB scan (no per-member statement, part or
+        file). A member that is large, damaged or holds a line DuckDB's reader would not read as it is goes on its own
+        through the unit path, in order. One batch (or unit) is parsed while the next is read: memory stays about two
         batches."""
         in_flight: Future[None] | None = None
-        batches = 0
+        file_lines = 0  # physical lines of the members before the current one
 
-        def new_batch() -> _MemberBatch:
-            nonlocal batches
-            batches += 1
-            return _MemberBatch(self.work_dir / f"batch-{batches}.lines")
+        def submit(task: Callable[[], None]) -> None:
+            nonlocal in_flight
+            if in_flight is not None:
+                in_flight.result()
+            in_flight = pool.submit(task)
 
-        batch = new_batch()
+        def submit_batch(full: _MemberBatch) -> None:
+            submit(lambda: self._load_batch(con, full))
+
+        batch = _MemberBatch()
         with ThreadPoolExecutor(1) as pool:
             try:
-                members = iter_extracted_members(self.source_path, self.relative_path, self.work_dir, self.limits)
-                for index, info, member_path in members:
+                for index, info, archive, budget in iter_archive_members(
+                    self.source_path, self.relative_path, self.limits
+                ):
                     label = f"{self.relative_path} member {info.filename!r}"
-                    if batch.full:
-                        if in_flight is not None:
-                            in_flight.result()
-                        in_flight, batch = pool.submit(self._load_batch, con, batch), new_batch()
-                    batch.start_member()
-                    try:
-                        member_detected, physical = detect_member_lines(member_path, label, batch.write)
-                    except AnalyticsFileError:
-                        member_path.unlink(missing_ok=True)
-                        raise
-                    if member_detected.vendor == EMPTY:
-                        member_path.unlink(missing_ok=True)
+                    data = budget.read(archive, info) if info.file_size <= _MEMBER_IN_MEMORY_BYTES else None
+                    decompressed = _decompressed(data) if data is not None else None
+                    readable = _readable_lines(decompressed) if decompressed is not None else None
+                    if readable is None or data[:4] in (*MAGIC_ZIP, MAGIC_PARQUET):
+                        # On its own, from disk, as before batches: the same errors (a nested archive is refused),
+                        # reasons and line numbers.
+                        if batch.members:
+                            submit_batch(batch)
+                            batch = _MemberBatch()
+                        member_path = self.work_dir / f"member-{index}"
+                        if data is None:
+                            budget.extract(archive, info, member_path)
+                        else:
+                            member_path.write_bytes(data)
+                        member_detected, physical = self._check_member(member_path, label)
+                        if physical:
+                            member = _BatchMember(index, info.filename, physical, file_lines, b"", member_detected)
+                            submit(lambda m=member, p=member_path: self._load_member(con, m, p))
+                        else:
+                            member_path.unlink(missing_ok=True)
+                        file_lines += physical
                         continue
-                    if member_detected.vendor != AMPLITUDE:
-                        member_path.unlink(missing_ok=True)
-                        raise UnknownFormatError(
-                            f"unknown format: {label}: {member_detected.label} data inside a ZIP (only Amplitude "
-                            "export ZIPs are supported)"
-                        )
-                    batch.add(MemberFile(str(member_path), index, info.filename, physical), member_detected)
+                    container = "gzip" if data.startswith(MAGIC_GZIP) else "plain"
+                    member_detected = sniff_text(decompressed[:SNIFF_BYTES], label, container)
+                    self._check_vendor(member_detected, label)
+                    if member_detected.vendor == EMPTY:
+                        continue
+                    physical = len(readable.lengths)
+                    batch.add(_BatchMember(index, info.filename, physical, file_lines, data, member_detected), readable)
+                    file_lines += physical
+                    if batch.full:
+                        submit_batch(batch)
+                        batch = _MemberBatch()
+                if batch.members:
+                    submit_batch(batch)
                 if in_flight is not None:
                     in_flight.result()
                     in_flight = None
-                if batch.members:
-                    self._load_batch(con, batch)
             except BaseException:
                 if in_flight is not None:
                     in_flight.cancel()
                 raise
-            finally:
-                batch.close()
+
+    @staticmethod
+    def _check_vendor(detected: Detected, label: str) -> None:
+        if detected.vendor not in (AMPLITUDE, EMPTY):
+            raise UnknownFormatError(
+                f"unknown format: {label}: {detected.label} data inside a ZIP (only Amplitude export ZIPs are "
+                "supported)"
+            )
+
+    def _check_member(self, member_path: Path, label: str) -> tuple[Detected, int]:
+        """An extracted member's format and physical lines (0 if it is empty); raises for any other format."""
+        try:
+            detected, physical = detect_member_lines(member_path, label)
+            self._check_vendor(detected, label)
+        except AnalyticsFileError:
+            member_path.unlink(missing_ok=True)
+            raise
+        return detected, physical if detected.vendor != EMPTY else 0
+
+    def _load_member(self, con: duckdb.DuckDBPyConnection, member: _BatchMember, path: Path) -> None:
+        """One member through the checked unit path, from ``path`` (its bytes as stored in the ZIP, removed after)."""
+        cursor = con.cursor()
+        try:
+            label = f"{self.relative_path} member {member.name!r}"
+            self._load_json_unit(
+                cursor, path, member.detected, member.unit_index, member.name, label, member.file_lines_before
+            )
+        finally:
+            cursor.close()
+            path.unlink(missing_ok=True)
 
     # -- CSV / Parquet (Segment tracks) ---------------------------------------------------------------------
 
@@ -432,7 +563,8 @@ class _FileLoader:
     @staticmethod
     def _key_drift(con: duckdb.DuckDBPyConnection, all_rows: str) -> tuple[list[str], list[str]]:
         """JSON lines: the top-level keys outside the vendor's record seen on any checked line (sorted), and the
-        optional keys read that no checked loaded line carries (see KEY_CHECK_LINES in ingest/analytics/sql.py)."""
+        optional keys read that no checked loaded line carries (the lines checked: KEY_CHECK_FILE_LINES in
+        ingest/analytics/sql.py)."""
         (unknown,) = con.execute(
             f"SELECT list_sort(list_distinct(flatten(list(unknown_keys)))) FROM {all_rows} "
             "WHERE unknown_keys IS NOT NULL"

@@ -1,9 +1,9 @@
 """DuckDB SQL that turns one unit (a file or a ZIP member) into rows of the ``rows_`` work table.
 
-Every line is read as raw text (a CSV read with a delimiter and quote that never match), numbered, then
-validated and parsed with an explicit field list, so one bad line becomes one quarantine row with its reason
-instead of stopping the file. Values reach SQL only as escaped string literals; identifiers only after
-whitelisting (CSV headers, see csv_columns.py).
+Every line is read as raw text (a CSV read with a delimiter and quote that never match, or, for a batch of ZIP
+members, an Arrow table of lines split in Python), numbered, then validated and parsed with an explicit field list,
+so one bad line becomes one quarantine row with its reason instead of stopping the file. Values reach SQL only as
+escaped string literals; identifiers only after whitelisting (CSV headers, see csv_columns.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ingest.common.parquet import sql_string
 from ingest.common.ranges import EARLIEST_TIME, LATEST_TIME
@@ -104,62 +103,38 @@ def _line_reader_sql(paths_sql: str, compression: str) -> str:
     )
 
 
-def read_lines_sql(path: str, compression: str, unit_index: int, member: str | None) -> str:
+def read_lines_sql(path: str, compression: str, unit_index: int, member: str | None, file_lines_before: int = 0) -> str:
     """Numbered raw lines of one JSON-lines unit (plain or gzip), blank ones flagged ``is_blank`` (every line is
-    kept, so the rows of a unit can be checked against its physical line count), with the unit's index and member."""
+    kept, so the rows of a unit can be checked against its physical line count), with the unit's index and member.
+    ``file_lines_before``: the physical lines of the file's members before this one (0 for a whole file), for
+    ``check_keys`` (see KEY_CHECK_FILE_LINES)."""
     member_sql = sql_string(member) if member is not None else "NULL"
     # row_number() OVER () is a streaming window: it numbers rows in scan order (insertion order is preserved).
-    return (
-        f"SELECT {unit_index} AS unit_index, {member_sql} AS source_member, row_number() OVER () AS line_number, "
-        f"line, NOT ({NOT_BLANK_SQL}) AS is_blank FROM {_line_reader_sql(sql_string(path), compression)}"
-    )
-
-
-@dataclass(frozen=True)
-class MemberFile:
-    """One extracted ZIP member of a batch: where it is, its unit index and name, its physical lines."""
-
-    path: str
-    unit_index: int
-    member: str
-    lines: int
-
-
-def member_line_prefix(position: int) -> bytes:
-    """What starts each line of the member at ``position`` of a batch file (see read_batch_lines_sql)."""
-    return f"{position}{LINE_DELIMITER}".encode()
-
-
-def read_batch_lines_sql(batch_path: str, members: Sequence[MemberFile]) -> str:
-    """Like read_lines_sql for a batch of members in one scan of one plain file: their lines, decompressed and in
-    member order, each prefixed with its member's position in ``members`` and LINE_DELIMITER. One plain file is read
-    as fast as one large member, where a scan of hundreds of small gzip files costs two to three times more. Line
-    numbers restart at 1 in each member: DuckDB reads the file in order (insertion order is preserved), so the
-    streaming row_number() over the whole scan minus the lines of the members before is the member's own line
-    number. That holds only if DuckDB read exactly each member's physical lines (a line holding the delimiter or a
-    carriage return reads as other columns or rows): the caller checks the rows per unit_index afterwards."""
-    offsets, before = [], 0
-    for member in members:
-        offsets.append(before)
-        before += member.lines
-    units_sql = "[" + ", ".join(str(member.unit_index) for member in members) + "]"
-    names_sql = "[" + ", ".join(sql_string(member.member) for member in members) + "]"
-    offsets_sql = "[" + ", ".join(str(offset) for offset in offsets) + "]"
-    reader = (
-        f"read_csv({sql_string(batch_path)}, columns={{'position': 'INTEGER', 'line': 'VARCHAR'}}, "
-        f"delim={sql_string(LINE_DELIMITER)}, quote='', escape='', header=false, auto_detect=false, "
-        f"compression='none', max_line_size={MAX_LINE_BYTES}, buffer_size={READ_BUFFER_BYTES})"
-    )
     return f"""
-        SELECT CAST({units_sql}[position + 1] AS INTEGER) AS unit_index, {names_sql}[position + 1] AS source_member,
-               scan_line - {offsets_sql}[position + 1] AS line_number, line, NOT ({NOT_BLANK_SQL}) AS is_blank
-        FROM (SELECT position, row_number() OVER () AS scan_line, line FROM {reader})"""
+        SELECT unit_index, source_member, line_number, line, is_blank,
+               {check_keys_sql("line_number", f"line_number + {int(file_lines_before)}")} AS check_keys
+        FROM (SELECT {unit_index} AS unit_index, {member_sql} AS source_member, row_number() OVER () AS line_number,
+                     line, NOT ({NOT_BLANK_SQL}) AS is_blank
+              FROM {_line_reader_sql(sql_string(path), compression)})"""
 
 
-# A line is blank if it holds only spaces, tabs and carriage returns. trim() with a character list walks the
-# whole line (about half the cost of a read), so it only runs on the rare line that starts with one of those.
+def read_batch_lines_sql(lines_relation: str, member_names: Sequence[str]) -> str:
+    """Like read_lines_sql for a batch of ZIP members split into lines in Python (load.py ``_MemberBatch``), read
+    from the Arrow relation ``lines_relation``: one row per physical line, in member order, with its member's
+    position in ``member_names``, its unit_index, its line number in the member and in the whole landed file."""
+    names_sql = "[" + ", ".join(sql_string(name) for name in member_names) + "]"
+    return f"""
+        SELECT unit_index, {names_sql}[position + 1] AS source_member, line_number, line,
+               NOT ({NOT_BLANK_SQL}) AS is_blank, {check_keys_sql("line_number", "file_line")} AS check_keys
+        FROM {lines_relation}"""
+
+
+# A line is blank if it is empty (read_csv reads NULL, an Arrow batch '') or holds only spaces, tabs and carriage
+# returns. trim() with a character list walks the whole line (about half the cost of a read), so it only runs on the
+# rare line that starts with one of those.
 NOT_BLANK_SQL = (
-    "line IS NOT NULL AND CASE WHEN starts_with(line, ' ') OR starts_with(line, chr(9)) OR starts_with(line, chr(13)) "
+    "line IS NOT NULL AND line <> '' AND CASE WHEN starts_with(line, ' ') OR starts_with(line, chr(9)) "
+    "OR starts_with(line, chr(13)) "
     "THEN trim(line, ' \t\r') <> '' ELSE true END"
 )
 
@@ -168,17 +143,25 @@ def _key_list(keys: tuple[str, ...]) -> str:
     return "[" + ", ".join(sql_string(key) for key in keys) + "]"
 
 
-# Schema drift is read from the first lines of each unit (a file or a ZIP member) only. Reading every line's keys
-# costs a second JSON parse of it (json_keys): measured +11-50 % on the unit SQL depending on the form, against a
-# target of no measurable cost. A vendor's export fields change per export, not per line, and real Amplitude
-# members are hourly shards of a few hundred lines, so in practice every line is still read.
-KEY_CHECK_LINES = 1000
+# Schema drift is read from a bounded sample of each landed file's lines: its first KEY_CHECK_FILE_LINES lines (of
+# all its members together, in ZIP order), plus the first KEY_CHECK_MEMBER_LINES lines of every ZIP member, so a
+# member whose records change shape (an hourly shard written after a tracking-plan release) is still seen. Reading a
+# line's keys costs a second JSON parse of it (json_keys): on every line it was 44 % of the ingest time of a
+# real export of hourly members (~490 lines each). Vendors change the fields of an export per export or per
+# member, not per line: a key that first appears on a later line of a member is not reported.
+KEY_CHECK_FILE_LINES = 1000
+KEY_CHECK_MEMBER_LINES = 10
+
+
+def check_keys_sql(member_line: str, file_line: str) -> str:
+    """SQL: the line at ``member_line`` of its unit and ``file_line`` of its landed file is in the key-check sample."""
+    return f"({member_line} <= {KEY_CHECK_MEMBER_LINES} OR {file_line} <= {KEY_CHECK_FILE_LINES})"
 
 
 def top_keys_sql() -> str:
-    """The line's top-level keys on the first KEY_CHECK_LINES lines of a unit that are JSON objects, else NULL (the
+    """The line's top-level keys if it is a JSON object in the key-check sample (``check_keys``), else NULL (the
     CASE keeps json_keys off every other line)."""
-    return f"CASE WHEN is_object AND line_number <= {KEY_CHECK_LINES} THEN json_keys(line) END"
+    return "CASE WHEN is_object AND check_keys THEN json_keys(line) END"
 
 
 def key_drift_sql(keys_expr: str, known: tuple[str, ...], optional: tuple[str, ...]) -> str:
@@ -207,17 +190,17 @@ def _validated_lines(lines_sql: str, line_struct: dict[str, str]) -> str:
     array or scalar parses to a struct of NULLs, so ``is_object`` also looks at the first character. A JSON
     object that from_json still refuses stops the read (as before the single parse), never a silent reject."""
     return f"""
-        SELECT unit_index, source_member, line_number, line, is_blank, is_json, is_object,
+        SELECT unit_index, source_member, line_number, line, is_blank, check_keys, is_json, is_object,
                CASE WHEN is_object AND j IS NULL
                     THEN error('cannot parse the JSON object on line ' || line_number)
                     WHEN is_object THEN j END AS j
         FROM (
-            SELECT unit_index, source_member, line_number, line, is_blank, j, is_json,
+            SELECT unit_index, source_member, line_number, line, is_blank, check_keys, j, is_json,
                    is_json AND (starts_with(line, '{{') OR starts_with(ltrim(line), '{{')) AS is_object
             FROM (
-                SELECT unit_index, source_member, line_number, line, is_blank, j,
+                SELECT unit_index, source_member, line_number, line, is_blank, check_keys, j,
                        CASE WHEN j IS NOT NULL THEN true ELSE json_valid(line) END AS is_json
-                FROM (SELECT unit_index, source_member, line_number, line, is_blank,
+                FROM (SELECT unit_index, source_member, line_number, line, is_blank, check_keys,
                              try(from_json(line, {_json_struct(line_struct)})) AS j
                       FROM ({lines_sql}))
             )

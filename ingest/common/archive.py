@@ -9,7 +9,7 @@ import re
 import shutil
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -92,10 +92,24 @@ class ExtractionBudget:
 
     def extract(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> int:
         """Stream one member to ``dest`` (a path we chose, never the member name); return its size."""
+        try:
+            with open(dest, "wb") as target:
+                return self._copy(archive, info, target.write)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+
+    def read(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+        """One member's bytes, with the same bounds as extract (for small members, read without a file)."""
+        chunks: list[bytes] = []
+        self._copy(archive, info, chunks.append)
+        return b"".join(chunks)
+
+    def _copy(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, write: Callable[[bytes], object]) -> int:
         written = 0
         compressed = max(info.compress_size, 1)
         try:
-            with archive.open(info) as source, open(dest, "wb") as target:
+            with archive.open(info) as source:
                 while chunk := source.read(_COPY_CHUNK_BYTES):
                     written += len(chunk)
                     self.total_bytes += len(chunk)
@@ -110,13 +124,9 @@ class ExtractionBudget:
                             f"{self.limits.max_member_ratio:g}x its compressed size ({compressed} bytes): refusing a "
                             "possible zip bomb"
                         )
-                    target.write(chunk)
-        except ArchiveError:
-            dest.unlink(missing_ok=True)
-            raise
+                    write(chunk)
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
             # A damaged deflate stream or a CRC mismatch: name the member, not just the archive.
-            dest.unlink(missing_ok=True)
             raise ArchiveError(f"corrupt ZIP member {info.filename!r} in {self.archive_label}: {exc}") from exc
         return written
 
@@ -139,3 +149,15 @@ def iter_extracted_members(
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def iter_archive_members(
+    path: Path, archive_label: str, limits: ArchiveLimits
+) -> Iterator[tuple[int, zipfile.ZipInfo, zipfile.ZipFile, ExtractionBudget]]:
+    """Like iter_extracted_members, but extracts nothing: yields (index, info, the open archive, its budget), and the
+    caller reads (``budget.read``) or extracts (``budget.extract``) each member as it sees fit."""
+    archive, members = open_zip(path, archive_label, limits)
+    budget = ExtractionBudget(archive_label, limits)
+    with archive:
+        for index, info in enumerate(members):
+            yield index, info, archive, budget

@@ -64,6 +64,8 @@ MEMBERS: dict[str, bytes] = {
     "1234/1234_2024-03-05_8#0.json.gz": gzip.compress(
         _lines(_event("i1").replace("Web", "W\x01b"), _event("i2").replace("Web", "W\x00b"), _event("i3"))
     ),
+    # two gzip streams one after the other (a valid gzip file: gzip's reader, and DuckDB's, read both)
+    "1234/1234_2024-03-05_9#0.json.gz": gzip.compress(_lines(_event("j1"))) + gzip.compress(_lines(_event("j2"))),
 }
 
 
@@ -74,6 +76,7 @@ def _load(
     batch_lines: int,
     batch_members: int,
     member_by_member: bool = False,
+    in_memory_bytes: int | None = None,
 ):
     if member_by_member:  # as if DuckDB refused every batch: each member is read on its own, as before batches
         monkeypatch.setattr(analytics_load._FileLoader, "_copy_batch", lambda *_args: False)
@@ -81,6 +84,8 @@ def _load(
         monkeypatch.undo()
     monkeypatch.setattr(analytics_load, "_BATCH_LINES", batch_lines)
     monkeypatch.setattr(analytics_load, "_BATCH_MEMBERS", batch_members)
+    if in_memory_bytes is not None:  # larger members are extracted to disk and read on their own
+        monkeypatch.setattr(analytics_load, "_MEMBER_IN_MEMORY_BYTES", in_memory_bytes)
     paths = get_paths(tmp_path / name).ensure()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -116,9 +121,11 @@ def test_any_batching_of_members_gives_what_member_by_member_reading_gives(tmp_p
     one_batch = _load(tmp_path, "one", monkeypatch, batch_lines=1_000_000, batch_members=2_000)
     assert few_per_batch == one_per_member
     assert one_batch == one_per_member
+    some_on_disk = _load(tmp_path, "some-on-disk", monkeypatch, 1_000_000, 2_000, in_memory_bytes=200)
+    assert some_on_disk == one_per_member
 
     _lake, quarantine, accounting = one_batch
-    assert accounting == (23, 16, 7, ["surprise_key"], ["server_upload_time"])
+    assert accounting == (25, 18, 7, ["surprise_key"], ["server_upload_time"])
     assert [(member.rsplit("_", 1)[1], line, reason) for member, line, _raw, reason in quarantine] == [
         ("1#0.json.gz", 2, "invalid JSON"),
         ("1#0.json.gz", 5, "not a JSON object"),
@@ -147,4 +154,6 @@ def test_members_keep_their_own_line_numbers_in_member_order(tmp_path, monkeypat
         ("7#0.json.gz", 1, "h1"),  # after the member's byte order mark
         ("7#0.json.gz", 3, "h3"),
         ("8#0.json.gz", 3, "i3"),
+        ("9#0.json.gz", 1, "j1"),
+        ("9#0.json.gz", 2, "j2"),
     ]

@@ -6,16 +6,20 @@ to flag keys their vendor documents."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import ingest.analytics.load as analytics_load
 from core.config import PipelineConfig, parse_config
 from core.settings import PROJECT_ROOT, Paths, get_paths
 from ingest.analytics import ingest_analytics
+from ingest.analytics.sql import KEY_CHECK_FILE_LINES, KEY_CHECK_MEMBER_LINES
 from ingest.billing import ingest_billing
 from ingest.common.manifest import read_manifest_record
 from ingest.common.report import LOADED, FileResult, IngestReport
@@ -277,3 +281,55 @@ def test_amplitude_lines_without_drift_report_nothing(paths, config):
     land(paths, "analytics", "amp.jsonl", jsonl([amplitude_event(f"a-{n}") for n in range(5)]))
 
     assert drift(paths, ingest_analytics(paths, config), "amp.jsonl") == ([], [])
+
+
+def amplitude_zip(members: list[list[dict[str, Any]]]) -> bytes:
+    """An Amplitude Export API ZIP: one gzipped hourly member per list of events, in order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for hour, events in enumerate(members):
+            archive.writestr(f"1234/1234_2024-03-05_{hour}#0.json.gz", gzip.compress(jsonl(events).encode()))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "reading",
+    ["one batch", "a batch per member", "member by member"],
+)
+def test_amplitude_member_that_drifts_after_the_files_first_lines_is_reported(paths, config, monkeypatch, reading):
+    # Hourly members of 400 lines: the 4th member starts at line 1,201 of the file, past its first
+    # KEY_CHECK_FILE_LINES lines. Its events carry a new key (a tracking-plan release at that hour) and lack one the
+    # parser reads: the first KEY_CHECK_MEMBER_LINES lines of each member are checked, so the drift is seen.
+    assert KEY_CHECK_FILE_LINES < 3 * 400 and KEY_CHECK_MEMBER_LINES < 400
+    if reading == "a batch per member":
+        monkeypatch.setattr(analytics_load, "_BATCH_MEMBERS", 1)
+    elif reading == "member by member":  # as if DuckDB refused every batch: each member through the unit path
+        monkeypatch.setattr(analytics_load._FileLoader, "_copy_batch", lambda *_args: False)
+    members = [[amplitude_event(f"h{hour}-{n}") for n in range(400)] for hour in range(3)]
+    members.append([amplitude_event(f"h3-{n}", experiment_arm="B") for n in range(400)])
+    # ...and a key that only appears on line 200 of the 5th member: outside the sample, not reported
+    members.append([amplitude_event(f"h4-{n}", **({"late_key": 1} if n == 199 else {})) for n in range(400)])
+    land(paths, "analytics", "export.zip", amplitude_zip(members))
+    report = ingest_analytics(paths, config)
+
+    assert drift(paths, report, "export.zip") == (["experiment_arm"], [])
+    assert single(report).rows_loaded == 2000
+
+
+def test_amplitude_optional_key_absent_from_a_later_member_is_not_missing_from_the_file(paths, config):
+    # missing_columns lists a key no checked loaded line of the file carries: the earlier members do carry country
+    members = [[amplitude_event(f"h{hour}-{n}") for n in range(400)] for hour in range(3)]
+    members.append([{k: v for k, v in amplitude_event(f"h3-{n}").items() if k != "country"} for n in range(400)])
+    land(paths, "analytics", "export.zip", amplitude_zip(members))
+
+    assert drift(paths, ingest_analytics(paths, config), "export.zip") == ([], [])
+
+
+def test_amplitude_plain_file_checks_its_first_lines_only(paths, config):
+    # One unit: the sample is its first KEY_CHECK_FILE_LINES lines.
+    lines = [amplitude_event(f"a-{n}") for n in range(KEY_CHECK_FILE_LINES + 5)]
+    lines[KEY_CHECK_FILE_LINES - 1] = amplitude_event("last-checked", seen_key=1)
+    lines[KEY_CHECK_FILE_LINES] = amplitude_event("first-unchecked", unseen_key=1)
+    land(paths, "analytics", "amp.jsonl", jsonl(lines))
+
+    assert drift(paths, ingest_analytics(paths, config), "amp.jsonl") == (["seen_key"], [])
