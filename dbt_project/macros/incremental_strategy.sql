@@ -4,7 +4,8 @@
     - 'insert_only': the incremental SELECT anti-joins {{ this }}, so it never re-sends a loaded key
       (stg_analytics__events, stg_jira__changelog);
     - 'replace_by_key': an incremental run re-sends keys already loaded, whose rows it replaces
-      (int_events_sessionized, int_identities_stitched, fct_sessions).
+      (int_events_sessionized, int_identities_stitched, fct_sessions; fct_active_users and
+      fct_funnel_conversion by period).
     DuckDB runs both as delete+insert, its fastest exact strategy here. dbt-spark on plain Parquet tables has
     append and insert_overwrite only (merge needs Delta, Iceberg or Hudi): append is exact for 'insert_only';
     a 'replace_by_key' model is rebuilt whole (materialized table) rather than appended to, which would

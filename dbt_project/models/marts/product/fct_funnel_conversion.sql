@@ -10,9 +10,9 @@
 -#}
 {{
     config(
-        materialized='incremental',
+        materialized=pmw_incremental_materialization('replace_by_key'),
         unique_key=['funnel_name', 'period_start'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=pmw_incremental_strategy('replace_by_key'),
         on_schema_change='fail',
         post_hook="{{ record_consumed_batches('fct_funnel_conversion') }}",
     )

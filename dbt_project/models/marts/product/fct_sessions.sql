@@ -7,7 +7,7 @@
     with that batch's `sessionized_through`), so this model re-aggregates exactly the sessions stamped later
     than the newest batch it consumed (none when the run loaded nothing), and the pre-hook drops sessions that no
     longer exist upstream. That watermark is bookkeeping of the working warehouse (macros/
-    delete_superseded_sessions.sql), not a column: the published mart is a function of the landed data only.
+    sessionized_batches.sql), not a column: the published mart is a function of the landed data only.
 -#}
 {{
     config(
@@ -16,7 +16,7 @@
         incremental_strategy=pmw_incremental_strategy('replace_by_key'),
         on_schema_change='fail',
         pre_hook="{{ delete_superseded_sessions() }}",
-        post_hook="{{ record_sessions_watermark() }}",
+        post_hook="{{ record_consumed_batches('fct_sessions') }}",
     )
 }}
 
@@ -28,7 +28,7 @@ with session_events as (
         where sessionized.session_id in (
             select rewritten.session_id
             from {{ ref('int_events_sessionized') }} as rewritten
-            where rewritten.sessionized_through > {{ sessions_watermark() }}
+            where rewritten.sessionized_through > {{ consumed_batches('fct_sessions') }}
         )
     {% endif %}
 
