@@ -184,7 +184,7 @@ def measure(
         main_peak_mb=usage.ru_maxrss / 1024,
         load_average=load,
     )
-    if result.exit_status == 0:
+    if (data_dir / "dagster_home").exists():  # a failed run's steps up to the failure are figures too
         result.steps = _per_step(samples, _step_windows(data_dir))
     return result
 
