@@ -13,7 +13,7 @@ from pathlib import Path
 from core.config import PipelineConfig
 from core.settings import Paths
 from ingest.billing import contract
-from ingest.billing.stripe import BillingContext, is_customer_file, parse_stripe_file
+from ingest.billing.stripe import BillingContext, StripeFile, is_customer_file, parse_stripe_file
 from ingest.common.loop import SourceSpec, ingest_files, read_lake_column, sniff_text
 from ingest.common.report import IngestReport
 from ingest.common.row_writer import ParsedRows, RowRules, RowSource
@@ -46,10 +46,12 @@ def ingest_billing(
         context = billing_context(paths, config)  # read under the lock, after a killed run's leftovers are gone
 
         def learn(parsed: ParsedRows, _label: str) -> None:
-            context.known_customers.update(row["customer_id"] for row in parsed.entities["customers"])
+            if not isinstance(parsed, StripeFile):  # parse below makes nothing else
+                raise TypeError(f"billing parser returned {type(parsed).__name__}, not StripeFile")
+            context.known_customers.update(parsed.customer_ids)
 
         return RowSource(
-            parse=lambda path, label, _stage: parse_stripe_file(path, label, context),
+            parse=lambda path, label, stage: parse_stripe_file(path, label, context, stage),
             rules=RowRules(scrub_raw_record=scrub_emails),
             order=lambda path: 0 if is_customer_file(sniff_text(paths, SOURCE, path)) else 1,
             learn=learn,

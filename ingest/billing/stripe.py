@@ -3,16 +3,22 @@ lists (integer minor units, epoch seconds), detected from the content: CSV heade
 
 Records that cannot be loaded are quarantined with a reason naming the field and value; an invoice must belong to a
 known customer (this file's, an earlier file's in this run, or one already in the lake).
+
+Given the ingest loop's ``RowStage``, rows go to it as they are made. A dashboard CSV is then read from disk row by
+row, so memory does not grow with the export (a 22 MB invoices.csv held whole peaked 230 MB above the interpreter).
+An API JSON document is still parsed whole: its records are counted, keyed and checked for drift before any is
+loaded, and Stripe's API pages hold at most 100 objects.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.billing import contract
 from ingest.billing.api_keys import api_key_drift
@@ -38,7 +44,10 @@ from ingest.common.errors import MalformedFileError, UnknownLayoutError
 from ingest.common.identity import email_hash
 from ingest.common.parsed import ParsedFile
 from ingest.common.ranges import rows_problem
-from ingest.common.text import csv_rows, decode_text, load_json, raw_json
+from ingest.common.text import decode_text, load_json, raw_json
+
+if TYPE_CHECKING:
+    from ingest.common.row_writer import RowStage
 
 CSV_FORMAT = "stripe_csv"
 API_FORMAT = "stripe_api"
@@ -55,6 +64,33 @@ class BillingContext:
 
 def _empty_entities() -> dict[str, list[dict[str, Any]]]:
     return {entity: [] for entity in contract.ENTITIES}
+
+
+@dataclass
+class StripeFile(ParsedFile):
+    """A parsed Stripe file. With a ``stage``, rows and quarantine rows go to it as they are made instead of into
+    ``entities`` / ``quarantine``; ``customer_ids`` are the file's loaded customers either way (what later files'
+    invoices may refer to)."""
+
+    customer_ids: set[str] = field(default_factory=set)
+    stage: RowStage | None = field(default=None, repr=False)
+
+    def add(self, entity: str, rows: list[dict[str, Any]]) -> None:
+        if entity == "customers":
+            self.customer_ids.update(row["customer_id"] for row in rows)
+        if self.stage is not None:
+            self.stage.add(entity, rows)
+        else:
+            self.entities[entity].extend(rows)
+
+    def reject(self, record_number: int, entity: str, key: str | None, raw: str, reason: str) -> None:
+        if self.stage is None:
+            super().reject(record_number, entity, key, raw, reason)
+            return
+        self.stage.reject(
+            {"_record_number": record_number, "entity": entity, "record_key": key, "raw_record": raw, "reason": reason}
+        )
+        self.rows_rejected += 1
 
 
 # -- dashboard CSV ------------------------------------------------------------------------------------------------
@@ -299,13 +335,16 @@ def _check_invoice_customer(row: dict[str, Any], known: set[str]) -> None:
         )
 
 
-def parse_stripe_csv(text_: str, label: str, context: BillingContext) -> ParsedFile:
-    rows = csv_rows(text_, label)
-    if not rows:
+def parse_stripe_csv(
+    rows: Iterable[list[str]], label: str, context: BillingContext, stage: RowStage | None = None
+) -> StripeFile:
+    """``rows``: the file's non-blank CSV rows, header first, read once in order (``csv_file_rows``)."""
+    data = iter(rows)
+    headers = next(data, None)
+    if headers is None:
         raise UnknownLayoutError(f"unknown layout: {label}: the file is empty")
-    headers, data = rows[0], rows[1:]
     layout = detect_csv_layout(headers, label)
-    out = ParsedFile(CSV_FORMAT, layout.entity, _empty_entities(), details={"layout": layout.name})
+    out = StripeFile(CSV_FORMAT, layout.entity, _empty_entities(), details={"layout": layout.name}, stage=stage)
     drift = layout.drift(headers)
     out.unknown_columns, out.missing_columns = list(drift.unknown), list(drift.missing)
     build = _CSV_BUILDERS[layout.name]
@@ -328,9 +367,26 @@ def parse_stripe_csv(text_: str, label: str, context: BillingContext) -> ParsedF
         except RowError as exc:
             out.reject(number, layout.entity, key, raw, str(exc))
             continue
-        out.entities[layout.entity].append(row | {"_record_number": number})
+        out.add(layout.entity, [row | {"_record_number": number}])
         out.rows_loaded += 1
     return out
+
+
+def csv_file_rows(path: Path, label: str) -> Iterator[list[str]]:
+    """The non-blank CSV rows of a landed file, read from disk as they are consumed (never the whole text), split
+    and decoded exactly as the whole text was (UTF-8 without its BOM, quoted multi-line cells kept whole). A file
+    that is not UTF-8 fails with the whole-file error naming the first bad byte, a malformed one with csv's error."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            try:
+                for row in csv.reader(handle):
+                    if any(cell.strip() for cell in row):
+                        yield row
+            except csv.Error as exc:
+                raise MalformedFileError(f"malformed CSV in {label}: {exc}") from None
+    except UnicodeDecodeError:
+        decode_text(path.read_bytes(), label)  # raises MalformedFileError with the offset of the first bad byte
+        raise
 
 
 # -- API JSON -----------------------------------------------------------------------------------------------------
@@ -520,7 +576,7 @@ def _api_records(document: Any, label: str) -> tuple[list[Any], bool]:
     raise UnknownLayoutError(f"unknown layout: {label}: expected a Stripe list or object, saw {seen}")
 
 
-def parse_stripe_api(document: Any, label: str, context: BillingContext) -> ParsedFile:
+def parse_stripe_api(document: Any, label: str, context: BillingContext, stage: RowStage | None = None) -> StripeFile:
     records, has_more = _api_records(document, label)
     types = Counter(r.get("object") if isinstance(r, dict) else type(r).__name__ for r in records)
     known_types = [t for t, _ in types.most_common() if t in OBJECT_ENTITIES]
@@ -528,7 +584,7 @@ def parse_stripe_api(document: Any, label: str, context: BillingContext) -> Pars
         shown = ", ".join(f"{t!r} x{n}" for t, n in types.most_common(5))
         raise UnknownLayoutError(f"unknown layout: {label}: no Stripe billing objects in the list (saw {shown})")
     main_entity = OBJECT_ENTITIES[known_types[0]] if known_types else "customers"
-    out = ParsedFile(API_FORMAT, main_entity, _empty_entities(), details={"objects": dict(types)})
+    out = StripeFile(API_FORMAT, main_entity, _empty_entities(), details={"objects": dict(types)}, stage=stage)
     if has_more:
         out.notes.append("the list has more pages (has_more); land them as further files")
     drift = api_key_drift(records)
@@ -568,21 +624,38 @@ def parse_stripe_api(document: Any, label: str, context: BillingContext) -> Pars
         except (AttributeError, TypeError) as exc:  # a nested field of the wrong JSON type
             out.reject(number, entity, key, raw, f"unexpected structure: {exc}")
             continue
-        out.entities[entity].append(row | {"_record_number": number})
-        out.entities["invoice_lines"].extend(line | {"_record_number": number} for line in lines)
+        out.add(entity, [row | {"_record_number": number}])
+        out.add("invoice_lines", [line | {"_record_number": number} for line in lines])
         out.rows_loaded += 1
     return out
 
 
-def parse_stripe_file(path: Path, label: str, context: BillingContext) -> ParsedFile:
-    """Detect the layout of one landed billing file from its content and parse it (no lake writes)."""
-    content = decode_text(path.read_bytes(), label)
-    stripped = content.lstrip()
-    if not stripped:
+_SNIFF_CHARS = 4096
+
+
+def _first_character(path: Path, label: str) -> str:
+    """The file's first character that is not whitespace ('' for a blank file), read in small chunks."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            while chunk := handle.read(_SNIFF_CHARS):
+                stripped = chunk.lstrip()
+                if stripped:
+                    return stripped[0]
+    except UnicodeDecodeError:
+        decode_text(path.read_bytes(), label)  # raises MalformedFileError with the offset of the first bad byte
+        raise
+    return ""
+
+
+def parse_stripe_file(path: Path, label: str, context: BillingContext, stage: RowStage | None = None) -> StripeFile:
+    """Detect the layout of one landed billing file from its content and parse it (no lake writes). With a
+    ``stage`` the rows go there as they are made, and a CSV is never read whole."""
+    first = _first_character(path, label)
+    if not first:
         raise UnknownLayoutError(f"unknown layout: {label}: the file is empty")
-    if stripped[0] in "{[":
-        return parse_stripe_api(load_json(content, label), label, context)
-    return parse_stripe_csv(content, label, context)
+    if first in "{[":
+        return parse_stripe_api(load_json(decode_text(path.read_bytes(), label), label), label, context, stage)
+    return parse_stripe_csv(csv_file_rows(path, label), label, context, stage)
 
 
 def is_customer_file(head: str) -> bool:
@@ -594,4 +667,4 @@ def is_customer_file(head: str) -> bool:
     return {"id", "email", "created (utc)"} <= cells
 
 
-__all__ = ["BillingContext", "is_customer_file", "parse_stripe_file"]
+__all__ = ["BillingContext", "StripeFile", "is_customer_file", "parse_stripe_file"]

@@ -167,6 +167,7 @@ class RowStage:
             buffer.append(row)
             if len(buffer) >= BATCH_ROWS:
                 self._flush(entity)
+                buffer = self.buffers[entity]  # the flush started a new batch list: the rest of rows goes there
 
     def reject(self, row: dict[str, Any]) -> None:
         """A quarantine row: _record_number, entity, record_key, raw_record (the original record), reason."""

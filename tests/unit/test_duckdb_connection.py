@@ -124,10 +124,13 @@ def test_dbt_env_carries_the_bounds_and_the_profile_reads_them(tmp_path):
     assert process_env[DUCKDB_MEMORY_LIMIT_ENV] == "3GB"
     assert (settings.paths.data_dir / "spill").is_dir()
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8"))
-    duckdb_settings = profile["pmw"]["outputs"]["duckdb"]["settings"]
-    assert DUCKDB_MEMORY_LIMIT_ENV in duckdb_settings["memory_limit"]
-    assert DUCKDB_TEMP_DIRECTORY_ENV in duckdb_settings["temp_directory"]
-    assert DUCKDB_THREADS_ENV in duckdb_settings["threads"]
+    # At open (config_options), never per cursor (settings): DuckDB refuses a second SET temp_directory once spilled.
+    output = profile["pmw"]["outputs"]["duckdb"]
+    bounds = output["config_options"]
+    assert DUCKDB_MEMORY_LIMIT_ENV in bounds["memory_limit"]
+    assert DUCKDB_TEMP_DIRECTORY_ENV in bounds["temp_directory"]
+    assert DUCKDB_THREADS_ENV in bounds["threads"]
+    assert not {"memory_limit", "temp_directory", "threads"} & set(output["settings"])
 
 
 def test_no_pipeline_module_opens_duckdb_around_the_helper():
