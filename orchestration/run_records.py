@@ -158,6 +158,17 @@ def check_judged(evaluation: Any) -> bool:
     return getattr(status, "value", status) != NOT_JUDGED
 
 
+# The metadata status of a mart gate that did not validate again because its mart was not rebuilt (a partial
+# build: orchestration/checks/gates.py); its pass is the one of the run that validated the same table.
+KEPT = "kept"
+
+
+def check_kept(evaluation: Any) -> bool:
+    """True for a gate's pass kept from an earlier run on a mart this run left as built (not validated again)."""
+    status = evaluation.metadata.get("status")
+    return getattr(status, "value", status) == KEPT
+
+
 def checks_failed(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for c in checks if not c["passed"] and c.get("severity") != "WARN"]
 
@@ -171,11 +182,21 @@ def checks_not_judged(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def checks_headline(checks: list[dict[str, Any]]) -> str:
-    """'N passed, N failed[, N warned][, N not judged (cold start)]', the same words in `pmw run` and `pmw summary`."""
+    """'N passed[ (K kept: marts not rebuilt)], N failed[, N warned][, N not judged (cold start)]', the same words
+    in `pmw run` and `pmw summary`."""
     failed, warned, not_judged = checks_failed(checks), checks_warned(checks), checks_not_judged(checks)
     passed = len(checks) - len(failed) - len(warned) - len(not_judged)
+    kept = sum(1 for c in checks if c["passed"] and c.get("kept"))
     return (
-        f"{passed} passed, {len(failed)} failed"
+        f"{passed} passed"
+        + (f" ({kept} kept from the run that validated the same, not rebuilt, mart)" if kept else "")
+        + f", {len(failed)} failed"
         + (f", {len(warned)} warned" if warned else "")
         + (f", {len(not_judged)} not judged (cold start)" if not_judged else "")
     )
+
+
+def materialised_headline(materialized: list[str], left_as_built: list[str]) -> str:
+    """'N assets materialised[ (M of them dbt models left as built, not rebuilt)]'."""
+    left = f" ({len(left_as_built)} of them dbt models left as built, not rebuilt)" if left_as_built else ""
+    return f"{len(materialized)} assets materialised{left}"

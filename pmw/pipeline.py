@@ -40,10 +40,12 @@ from orchestration.dbt_cli import prepare_dbt_manifest
 from orchestration.instance import fail_runs_of_dead_workers, open_instance
 from orchestration.run_records import (
     check_judged,
+    check_kept,
     checks_failed,
     checks_headline,
     checks_not_judged,
     checks_warned,
+    materialised_headline,
     record_run,
     record_run_failure,
     record_run_started,
@@ -61,6 +63,8 @@ class RunOutcome:
     steps_skipped: list[str] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
+    # Of those, the dbt models a partial build left as the last build made them (metadata rebuilt: false).
+    left_as_built: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)  # wall time per executed step, in run order
     step_errors: dict[str, str] = field(default_factory=dict)  # failed step -> its error, one named line or more
     # Set when nothing the build reads changed since the last successful build, so the dbt build, the mart gates
@@ -99,6 +103,7 @@ class RunOutcome:
             "steps_skipped": self.steps_skipped,
             "checks": self.checks,
             "materialized": self.materialized,
+            "left_as_built": self.left_as_built,
             "step_seconds": self.step_seconds,
             "step_errors": self.step_errors,
             "unchanged": self.unchanged,
@@ -342,13 +347,16 @@ def _outcome(result, seconds: float) -> RunOutcome:
             "severity": ev.severity.value,
             "description": ev.description,
             "judged": check_judged(ev),
+            "kept": check_kept(ev),
         }
         for ev in result.get_asset_check_evaluations()
     ]
-    materialized = sorted(
+    materializations = [e for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
+    materialized = sorted(e.asset_key.to_user_string() for e in materializations)
+    left_as_built = sorted(
         e.asset_key.to_user_string()
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        for e in materializations
+        if getattr(e.event_specific_data.materialization.metadata.get("rebuilt"), "value", None) is False
     )
     step_errors = {
         e.step_key: _step_error(e.event_specific_data.error)
@@ -363,6 +371,7 @@ def _outcome(result, seconds: float) -> RunOutcome:
         steps_skipped=steps_skipped,
         checks=checks,
         materialized=materialized,
+        left_as_built=left_as_built,
         step_errors=step_errors,
     )
 
@@ -390,7 +399,8 @@ def print_outcome(outcome: RunOutcome, stream=None) -> None:
     failed, warned = outcome.checks_failed, outcome.checks_warned
     print(
         f"run {outcome.run_id[:8]}: {'OK' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s; "
-        f"checks {checks_headline(outcome.checks)}; {len(outcome.materialized)} assets materialised",
+        f"checks {checks_headline(outcome.checks)}; "
+        + materialised_headline(outcome.materialized, outcome.left_as_built),
         file=stream,
     )
     for c in failed:

@@ -16,6 +16,7 @@ from orchestration.run_records import (
     checks_failed,
     checks_headline,
     checks_warned,
+    materialised_headline,
     read_gate_results,
     read_landing_waiting,
     read_last_run,
@@ -158,7 +159,8 @@ def format_summary(s: dict[str, Any]) -> str:
         failed, warned = checks_failed(checks), checks_warned(checks)
         lines.append(
             f"  {run['run_id'][:8]} {'OK' if run.get('ok') else 'FAILED'} in {run.get('seconds')}s; "
-            f"checks {checks_headline(checks)}; assets materialised {len(run.get('materialized', []))}"
+            f"checks {checks_headline(checks)}; "
+            + materialised_headline(run.get("materialized", []), run.get("left_as_built", []))
         )
         lines += [f"  check failed: {c['asset']} / {c['check']}: {c['description']}" for c in failed]
         lines += [f"  check warned: {c['asset']} / {c['check']}: {c['description']}" for c in warned]

@@ -12,7 +12,7 @@ from ingest.common.lake import discard_command, pending_files
 from ingest.common.locking import retry_transient
 from orchestration.assets.ingest import SOURCE_SPECS
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
-from orchestration.run_records import read_gate_result, record_gate_result
+from orchestration.run_records import KEPT, read_gate_result, record_gate_result
 
 
 def _check_result(
@@ -116,7 +116,9 @@ def _mart_gate(table: str) -> dg.AssetChecksDefinition:
         standing = _standing_verdict(context, pmw.paths, table)
         if standing is not None:
             PROGRESS.info(f"gate: {standing}")
-            return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.ERROR, description=standing)
+            return dg.AssetCheckResult(
+                passed=True, severity=dg.AssetCheckSeverity.ERROR, description=standing, metadata={"status": KEPT}
+            )
         # A read-only validation: retried as a whole when the warehouse is locked elsewhere for a moment.
         result = retry_transient(
             lambda: validate_warehouse_table(

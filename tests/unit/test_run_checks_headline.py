@@ -37,3 +37,23 @@ def test_a_check_judged_unless_its_metadata_status_says_cold_start():
     assert not check_judged(evaluation({"status": dg.MetadataValue.text("cold_start")}))
     assert check_judged(evaluation({"status": dg.MetadataValue.text("anomaly")}))
     assert check_judged(evaluation({}))
+
+
+def test_a_pass_kept_on_a_mart_not_rebuilt_is_counted_apart_in_the_headline():
+    import dagster as dg
+
+    from orchestration.run_records import check_kept, materialised_headline
+
+    kept = dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey("a"), check_name="c", passed=True, metadata={"status": dg.MetadataValue.text("kept")}
+    )
+    validated = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("a"), check_name="c", passed=True, metadata={})
+    assert check_kept(kept) and not check_kept(validated)
+    checks = [_check("gate_a", True) | {"kept": True}, _check("gate_b", True), _check("gate_c", False)]
+    assert checks_headline(checks) == (
+        "2 passed (1 kept from the run that validated the same, not rebuilt, mart), 1 failed"
+    )
+    assert materialised_headline(["m1", "m2", "m3"], ["m2"]) == (
+        "3 assets materialised (1 of them dbt models left as built, not rebuilt)"
+    )
+    assert materialised_headline(["m1"], []) == "1 assets materialised"
