@@ -900,13 +900,15 @@ def generate_billing(
     users: int = 2000,
     analytics_signup_days: int | None = None,
     launches: dict[str, datetime] | None = None,
+    analytics_users: tuple[list[AnalyticsUpgrade], list[str], dict[str, _analytics.UtmTouch]] | None = None,
 ) -> BillingTruths:
     """Write the Stripe and ad-spend exports under ``landing_dir / "billing"`` and ``/ "marketing"``.
 
     ``users`` and ``seed`` are the analytics sample's: its plan_upgraded users are the first customers. The range
     is ``months`` calendar months from ``start`` (which must be the first of a month). ``analytics_signup_days``
-    and ``launches`` must be the ones the analytics sample was generated with (its journeys are replayed). Same
-    arguments, same bytes.
+    and ``launches`` must be the ones the analytics sample was generated with (its journeys are replayed), unless
+    ``analytics_users`` gives what the replay would (upgrades, the other signed-up users, first UTM touches): the
+    vectorised analytics engine hands them over. Same arguments, same bytes.
     """
     if start.day != 1:
         raise ValueError(f"start must be the first day of a month; got {start}")
@@ -924,7 +926,7 @@ def generate_billing(
     month_ends = [_add_months(_epoch(start), k + 1) for k in range(months)]
 
     sim = _Simulator(seed, start, end)
-    upgrades, others, first_touches = _replay_analytics(
+    upgrades, others, first_touches = analytics_users or _replay_analytics(
         seed, users, start, signup_days=analytics_signup_days, launches=launches
     )
     analytics_end = _epoch(start + timedelta(days=ANALYTICS_DAYS))

@@ -1011,20 +1011,23 @@ def generate_feedback(
     analytics_mess: bool = True,
     analytics_signup_days: int | None = None,
     launches: dict[str, datetime] | None = None,
+    people: tuple[SampleUser, ...] | None = None,
 ) -> FeedbackTruths:
     """Write every feedback export layout under ``landing_dir / "feedback"`` and return what was planted.
 
     The respondents are the users of ``generate_analytics(landing_dir, seed=seed, users=users, days=days,
-    start=start, mess=analytics_mess, signup_days=analytics_signup_days, launches=launches)``. Same arguments,
-    same bytes.
+    start=start, mess=analytics_mess, signup_days=analytics_signup_days, launches=launches)``: ``people`` when
+    given (the vectorised analytics engine's users), else replayed with ``sample_users``. Same arguments, same
+    bytes.
     """
     if users < 50:
         raise ValueError(f"users must be >= 50 so that every layout gets respondents; got {users}")
     landing_dir = Path(landing_dir)
-    people = sample_users(
-        seed=seed, users=users, days=days, start=start, mess=analytics_mess, signup_days=analytics_signup_days,
-        launches=launches,
-    )  # fmt: skip
+    if people is None:
+        people = sample_users(
+            seed=seed, users=users, days=days, start=start, mess=analytics_mess, signup_days=analytics_signup_days,
+            launches=launches,
+        )  # fmt: skip
     start_s = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     end_s = start_s + days * DAY
     out = _Output(landing_dir)
