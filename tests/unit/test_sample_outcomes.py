@@ -16,6 +16,7 @@ from core.config import load_config
 from core.settings import DEFAULT_CONFIG_PATH
 from sample_generator import AnalyticsTruths, generate_analytics
 from sample_generator.analytics import ENGINES, OUTCOME_WINDOW_DAYS, PLANTED_OUTCOMES
+from sample_generator.analytics_vectorised import generate_analytics_vectorised
 from sample_generator.billing import analytics_plan_upgrades
 from sample_generator.people import sample_users
 from tests.support.analytics_readback import ReadBack
@@ -106,7 +107,7 @@ def test_no_launches_plants_nothing(tmp_path):
 
 def test_replays_see_the_same_journeys(sample, engine):
     if engine != "reference":
-        pytest.skip("the vectorised engine hands its users to billing and feedback instead (test_sample_vectorised)")
+        pytest.skip("no replay: see test_vectorised_engine_hands_over_the_users_its_files_hold")
     landing, truths = sample
     read_back = ReadBack(landing, truths).by_user()
     upgraded = {u for u, events in read_back.items() if any(name == "plan_upgraded" for _t, name, _p in events)}
@@ -118,6 +119,27 @@ def test_replays_see_the_same_journeys(sample, engine):
                           signup_days=SAMPLE["signup_days"], launches=LAUNCHES)  # fmt: skip
     signups = {u: min(t for t, name, _p in events if name == "signed_up") for u, events in read_back.items()}
     assert {p.user_id: p.signed_up_at for p in people} == {u: int(t.timestamp()) for u, t in signups.items()}
+
+
+def test_vectorised_engine_hands_over_the_users_its_files_hold(tmp_path):
+    """Billing and feedback take the vectorised engine's users instead of replaying journeys: the upgrades, plans
+    and sign-up times they get are the ones in the exported files."""
+    truths, signed_up = generate_analytics_vectorised(tmp_path, **SAMPLE, launches=LAUNCHES)
+    read_back = ReadBack(tmp_path, truths).by_user()
+    upgrades, others, first_touches = signed_up.billing_users()
+    in_files = {
+        u: next((t, p) for t, name, p in events if name == "plan_upgraded")
+        for u, events in read_back.items()
+        if any(name == "plan_upgraded" for _t, name, _p in events)
+    }
+    assert {u.user_id: (u.upgraded_ms, u.plan, u.currency) for u in upgrades} == {
+        u: (int(t.timestamp() * 1000), p["properties_plan"], p["properties_currency"]) for u, (t, p) in in_files.items()
+    }
+    assert len(upgrades) + len(others) == SAMPLE["users"] and not set(others) & set(in_files) and first_touches == {}
+    people = signed_up.sample_users()
+    signups = {u: min(t for t, name, _p in events if name == "signed_up") for u, events in read_back.items()}
+    assert {p.user_id: p.signed_up_at for p in people} == {u: int(t.timestamp()) for u, t in signups.items()}
+    assert {p.user_id for p in people if p.plan != "free"} == set(in_files)
 
 
 @pytest.mark.parametrize(
