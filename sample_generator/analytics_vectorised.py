@@ -585,7 +585,7 @@ def _props_sql(mixpanel: bool) -> str:
     themes = _sql_list([ref._json(x) for x in THEMES])
     methods = _sql_list([ref._json(x) for x in SIGNUP_METHODS])
     channels = _sql_list([ref._json(x) for x in CHANNELS])
-    rid = "concat('\"r_', rid, '\"')"
+    rid = "concat('\"', rid, '\"')"  # rid is already r_ and 12 hex digits
     row_count = "CASE WHEN row_count_text THEN concat('\"', b, '\"') ELSE b::VARCHAR END" if mixpanel else "b::VARCHAR"
     cases = {
         PAGE: f"concat('\"path\": ', {pages}[a + 1], ', \"load_ms\": ', b)",

@@ -299,6 +299,16 @@ def test_unicode_and_string_numbers_survive(read_back):
     assert any(isinstance(e[3].get("row_count"), str) for e in read_back.events["mixpanel"].values())
 
 
+def test_report_ids_are_shared_by_a_report_and_its_shares(read_back):
+    for source in ("amplitude", "mixpanel"):
+        events = read_back.events[source].values()
+        created = {e[3]["report_id"] for e in events if e[0] == "report_created"}
+        shared = {e[3]["report_id"] for e in events if e[0] == "report_shared"}
+        assert created and all(re.fullmatch(r"r_[0-9a-f]{12}", rid) for rid in created), source
+        assert shared and shared <= created | {e[3]["report_id"] for e in read_back.events["mixpanel"].values()
+                                               if e[0] == "report_created"}, source  # fmt: skip
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_without_mess_nothing_is_broken_or_duplicated(tmp_path, engine):
     truths = generate_analytics(tmp_path, users=60, days=31, mess=False, engine=engine)
