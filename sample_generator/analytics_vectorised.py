@@ -12,8 +12,9 @@ arrays (one numpy draw per decision for all users of the chunk); each chunk's tr
 (a user's events never span chunks, so the counts add up); its events go to per-day Arrow IPC spill files with
 only the narrow columns (times, names, small codes). Each day is then read back, sorted by its file order, and
 formatted into JSON lines by one DuckDB projection (multi-threaded, no per-line Python), whose string column's
-buffer is already the member body; members are gzipped in two threads (zlib releases the GIL) while DuckDB
-formats the next day. The per-event random identifiers (uuid, $insert_id) are drawn per day at format time.
+buffer is already the member body; members are gzipped in two threads (zlib releases the GIL). The per-event
+random identifiers (uuid, $insert_id) are drawn per day at format time. gzip at level 1 is the floor of this
+engine: bench/README.md "Sample generator at scale" has the figures.
 
 Not planted here (the reference engine's only): the UTM first-touch plans (``utm_users`` = 0, no campaign
 properties on the events) and the one Mixpanel ``$insert_id`` collision.
@@ -21,6 +22,7 @@ properties on the events) and the one Mixpanel ``$insert_id`` collision.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -763,8 +765,6 @@ def generate_analytics_vectorised(
         raise ValueError("users must be >= 1 and events_per_user >= 0")
     if days < 31:
         raise ValueError(f"days must be >= 31 so that day-28 cohorts and the 7-day window elapse; got {days}")
-    import tempfile
-
     signup_span = ref.resolve_signup_days(days, signup_days)
     launch_ms = ref.launch_instants(launches)
     model = _Model(seed=seed, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
