@@ -36,7 +36,9 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -880,8 +882,9 @@ def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
-def _gzip(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=1, mtime=0)
+def _gzip(data: bytes, deflate: ModuleType = gzip) -> bytes:
+    """A gzip member at level 1 without a timestamp; ``deflate`` is ``gzip`` or a drop-in (``isal.igzip``)."""
+    return deflate.compress(data, compresslevel=1, mtime=0)
 
 
 class _Clock:
@@ -978,7 +981,7 @@ class _Spill:
 class _StreamFile:
     """A text-lines file written in batches under a hidden name (optionally gzipped), renamed when closed."""
 
-    def __init__(self, path: Path, chunk: int, *, gzipped: bool):
+    def __init__(self, path: Path, chunk: int, *, gzipped: bool, deflate: ModuleType = gzip):
         self.path = path
         self.chunk = chunk
         self.lines = 0
@@ -986,7 +989,9 @@ class _StreamFile:
         self.tmp = path.with_name(f".{path.name}.partial")
         self.raw = open(self.tmp, "wb")  # noqa: SIM115
         self.stream: Any = (
-            gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=1, mtime=0) if gzipped else self.raw
+            deflate.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=1, mtime=0)
+            if gzipped
+            else self.raw
         )
 
     def write(self, body: bytes) -> None:
@@ -1049,8 +1054,13 @@ class _BenchSink:
 
 
 class _ExportWriter:
-    def __init__(self, landing_dir: Path, tmp: Path, *, switch_ms: int, mess: bool, tz: ZoneInfo):
+    def __init__(
+        self, landing_dir: Path, tmp: Path, *, switch_ms: int, mess: bool, tz: ZoneInfo, deflate: ModuleType = gzip
+    ):
+        """``deflate`` writes the gzip streams: the standard library's ``gzip`` (the reference bytes) or a drop-in
+        with the same ``compress``/``GzipFile`` (the vectorised engine's ``isal.igzip``: other bytes, same data)."""
         self.landing_dir = landing_dir
+        self.deflate = deflate
         self.out = landing_dir / "analytics"
         self.switch_ms = switch_ms
         self.mess = mess
@@ -1300,7 +1310,8 @@ class _ExportWriter:
                     )
                 )
             bodies = [members[key] for key in ordered]
-            packed = list(zip([named[key] for key in ordered], self.compressor.map(_gzip, bodies), strict=True))
+            gzipped = self.compressor.map(partial(_gzip, deflate=self.deflate), bodies)
+            packed = list(zip([named[key] for key in ordered], gzipped, strict=True))
             _write_atomic(path, _zip_bytes(packed))
             self.files.append(self._rel(path))
             if self.mess and position == 1:  # re-sent later: the first three hours again, byte for byte
@@ -1330,7 +1341,7 @@ class _ExportWriter:
                 lo = epoch + timedelta(days=first + chunk * 7)  # project-local dates, as Mixpanel's from/to_date
                 gzipped = self.mess and position == 1
                 name = f"mixpanel_export_{lo}_{lo + timedelta(days=6)}.jsonl{'.gz' if gzipped else ''}"
-                out = _StreamFile(self.out / "mixpanel" / name, chunk, gzipped=gzipped)
+                out = _StreamFile(self.out / "mixpanel" / name, chunk, gzipped=gzipped, deflate=self.deflate)
                 self.files.append(self._rel(out.path))
             if self.mess and position == 0 and out.lines == 0:
                 head = body.split(b"\n", 2)  # up to two lines, then the rest of the body
