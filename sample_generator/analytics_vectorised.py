@@ -731,7 +731,7 @@ class SignedUpUsers:
 
     def sample_users(self) -> tuple[Any, ...]:
         """What ``people.sample_users`` returns for these users (survey respondents and requesters)."""
-        from sample_generator.people import SampleUser, user_account, user_email, user_name
+        from sample_generator.people import SampleUser, user_identity
 
         out = []
         for i in range(len(self.platform)):
@@ -739,11 +739,11 @@ class SignedUpUsers:
             signed_up = int(self.signed_up_ms[i])
             upgraded = self.upgraded_ms[i] >= 0
             plan, since = (PLANS[self.plan[i]][0], int(self.upgraded_ms[i])) if upgraded else ("free", signed_up)
-            account_id, account_name, domain = user_account(user_id)
+            name, email, (account_id, account_name, domain) = user_identity(user_id)
             out.append(SampleUser(
                 index=i, user_id=user_id, platform=PLATFORMS[self.platform[i]], plan=plan,
-                signed_up_at=signed_up // 1000, plan_since=since // 1000, email=user_email(user_id),
-                name=user_name(user_id)[0], account_id=account_id, account_name=account_name, account_domain=domain,
+                signed_up_at=signed_up // 1000, plan_since=since // 1000, email=email,
+                name=name, account_id=account_id, account_name=account_name, account_domain=domain,
             ))  # fmt: skip
         return tuple(out)
 

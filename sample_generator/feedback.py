@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import random
 from collections import Counter, defaultdict
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from sample_generator.analytics import weighted_choice
+from sample_generator.indented_json import dumps_indented
 from sample_generator.people import SampleUser, sample_users
 
 NPS_QUESTION = "How likely are you to recommend us to a friend or colleague?"
@@ -414,7 +414,7 @@ def _csv_bytes(rows: Iterable[Sequence[Any]], *, bom: bool = False) -> bytes:
 
 
 def _json_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return (dumps_indented(obj, 1) + "\n").encode("utf-8")  # json.dumps(indent=1), faster
 
 
 class _Output:
