@@ -30,6 +30,7 @@ name and are renamed.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import random
@@ -360,7 +361,8 @@ def _between(rng: random.Random, lo: int, hi: int) -> int:
 
 
 def _token(rng: random.Random, n: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
-    return "".join(alphabet[int(rng.random() * len(alphabet))] for _ in range(n))
+    draw, size = rng.random, len(alphabet)  # the same n draws, without a generator frame per character
+    return "".join([alphabet[int(draw() * size)] for _ in range(n)])
 
 
 def _utc(t: int) -> datetime:
@@ -368,11 +370,19 @@ def _utc(t: int) -> datetime:
 
 
 def _iso(t: int) -> str:
-    return _utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
+    day, rem = divmod(t, DAY)
+    return f"{_day_text(day)}T{rem // 3600:02d}:{rem // 60 % 60:02d}:{rem % 60:02d}Z"
 
 
 def _month(t: int) -> str:
-    return _utc(t).strftime("%Y-%m")
+    return _day_text(t // DAY)[:7]
+
+
+@functools.cache
+def _day_text(day: int) -> str:
+    """``YYYY-MM-DD`` of a day since the epoch: a few hundred days, formatted once per response at scale."""
+    return _utc(day * DAY).strftime("%Y-%m-%d")
 
 
 def _messy_email(rng: random.Random, email: str) -> str:
