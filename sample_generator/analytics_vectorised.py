@@ -17,7 +17,7 @@ streams, ~3x zlib's level-1 speed, releases the GIL). The per-event random ident
 per day at format time. bench/README.md "Sample generator at scale" has the figures.
 
 Not planted here (the reference engine's only): the UTM first-touch plans (``utm_users`` = 0, no campaign
-properties on the events) and the one Mixpanel ``$insert_id`` collision.
+properties on the events).
 """
 
 from __future__ import annotations
@@ -909,6 +909,8 @@ def _route(model: _Model, writer: ref._ExportWriter, people: _People, u: _Users,
         "row_count_text": (name[mp_idx] == REPORT) & (rng.random(m) < 0.1),
         "ins_lo": rng.integers(0, 2**64, m, dtype=np.uint64), "processed": processed, "copy": np.zeros(m, np.int8),
     }  # fmt: skip
+    if model.mess and not writer.collisions:
+        _plant_insert_id_collision(writer, columns["name"], columns["ins_lo"])
     dup = np.flatnonzero(model.mess & (rng.random(m) < P_MIXPANEL_DUPLICATE))
     again = {c: v[dup] for c, v in columns.items()}
     reprocessed = rng.random(len(dup)) >= 0.5
@@ -921,6 +923,22 @@ def _route(model: _Model, writer: ref._ExportWriter, people: _People, u: _Users,
     writer.lines["mixpanel"] += m + len(dup)
     writer.duplicates["mixpanel"] += len(dup)
     writer.late["mixpanel"] += int(late[mp_idx].sum())
+
+
+def _plant_insert_id_collision(writer: ref._ExportWriter, name: np.ndarray, insert_id: np.ndarray) -> None:
+    """The reference writer's one collision: the first Mixpanel settings_changed after the first signed_up (in
+    user order, as written) takes its $insert_id: a different event, NOT a duplicate. May span chunks."""
+    after = 0
+    if writer.collision_insert_id is None:
+        signups = np.flatnonzero(name == SIGNUP)
+        if not len(signups):
+            return
+        writer.collision_insert_id = f"{int(insert_id[signups[0]]):016x}"
+        after = int(signups[0]) + 1
+    settings = np.flatnonzero(name[after:] == SETTINGS)
+    if len(settings):
+        insert_id[after + settings[0]] = np.uint64(int(writer.collision_insert_id, 16))
+        writer.collisions.append(writer.collision_insert_id)
 
 
 def _csv_row(writer: ref._ExportWriter, rng: np.random.Generator, people: _People, user: int, t: int, a: int,

@@ -194,7 +194,6 @@ def test_malformed_lines_are_exactly_the_planted_ones(read_back, sample):
 
 
 def test_insert_id_collision_is_two_different_events(read_back, sample, engine):
-    _reference_only(engine, "the $insert_id collision")
     _landing, truths = sample
     assert len(truths.mixpanel_insert_id_collisions) == 1
     events = read_back.insert_ids[truths.mixpanel_insert_id_collisions[0]]
