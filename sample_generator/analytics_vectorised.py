@@ -16,8 +16,8 @@ buffer is already the member body; members are gzipped in two threads by ISA-L's
 streams, ~3x zlib's level-1 speed, releases the GIL). The per-event random identifiers (uuid, $insert_id) are drawn
 per day at format time. bench/README.md "Sample generator at scale" has the figures.
 
-Not planted here (the reference engine's only): the UTM first-touch plans (``utm_users`` = 0, no campaign
-properties on the events).
+The UTM first-touch plans are drawn per chunk with ``planted_utm_plan``'s model; their property texts are the
+reference functions' own.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from sample_generator.analytics import (
     P_SHARE_PER_REPORT_AFTER_PROD_1,
     P_STEP_AFTER_WINDOW,
     P_UPGRADE_AFTER_REPORT,
+    P_UTM_USER,
     PAGES,
     PLANS,
     PLANTED_OUTCOMES,
@@ -61,6 +62,9 @@ from sample_generator.analytics import (
     SECOND,
     SHARING_WINDOW_MS,
     SIGNUP_METHODS,
+    UTM_FIRST_CAMPAIGNS,
+    UTM_KINDS,
+    UTM_LATER_CAMPAIGN,
     AnalyticsTruths,
     retention_probability,
 )
@@ -606,19 +610,24 @@ def _props_sql(mixpanel: bool) -> str:
     return f"CASE name {body} ELSE '{{}}' END"
 
 
-def _amplitude_sql(amp_consts: list[str]) -> str:
+def _amplitude_sql(amp_consts: list[str], utm_texts: list[str]) -> str:
     names = _sql_list(list(NAMES))
     methods = _sql_list(list(SIGNUP_METHODS))
     plans = _sql_list([p for p, _c in PLANS])
-    user_props = (
-        'CASE WHEN name = 0 THEN concat(\'{"$set": {"signup_method": "\', ' + methods + "[method + 1], '\"}}') "
-        "WHEN NOT identified THEN '{}' WHEN null_props THEN 'null' "
-        'WHEN t >= upgraded_at THEN concat(\'{"plan": "\', '
+    known = (  # the user properties an identified user's events carry, without braces
+        'CASE WHEN t >= upgraded_at THEN concat(\'"plan": "\', '
         + plans
         + '[plan + 1], \'", "signup_method": "\', '
         + methods
-        + "[method + 1], '\"}') "
-        'ELSE concat(\'{"plan": "free", "signup_method": "\', ' + methods + "[method + 1], '\"}') END"
+        + "[method + 1], '\"') "
+        'ELSE concat(\'"plan": "free", "signup_method": "\', ' + methods + "[method + 1], '\"') END"
+    )
+    user_props = (  # a UTM plan's attribution properties are merged in, also on anonymous events (the reference's)
+        'CASE WHEN name = 0 THEN concat(\'{"$set": {"signup_method": "\', ' + methods + "[method + 1], '\"}}') "
+        f"WHEN utm >= 0 THEN concat('{{', CASE WHEN identified AND NOT null_props THEN concat({known}, ', ') "
+        f"ELSE '' END, {_sql_list(utm_texts)}[utm + 1], '}}') "
+        "WHEN NOT identified THEN '{}' WHEN null_props THEN 'null' "
+        f"ELSE concat('{{', {known}, '}}') END"
     )
     return f"""
     SELECT concat(
@@ -639,8 +648,9 @@ def _amplitude_sql(amp_consts: list[str]) -> str:
     """
 
 
-def _mixpanel_sql(mp_consts: list[str]) -> str:
+def _mixpanel_sql(mp_consts: list[str], utm_texts: list[str]) -> str:
     names = _sql_list(list(NAMES))
+    utm = f"CASE WHEN utm < 0 OR name = {IDENTIFY} THEN '' ELSE {_sql_list(utm_texts)}[utm + 1] END"
     return f"""
     SELECT concat(
         '{{"event": "', {names}[name + 1], '", "properties": {{"time": ',
@@ -648,7 +658,8 @@ def _mixpanel_sql(mp_consts: list[str]) -> str:
         ', "distinct_id": "', CASE WHEN identified THEN uid::VARCHAR ELSE concat('$device:', dev) END,
         '", "mp_processing_time_ms": ', processed, ', "$insert_id": "', ins, '", ',
         CASE WHEN identified THEN concat('"$user_id": "', uid, '", ') ELSE '' END,
-        '"$device_id": "', dev, '"', {_sql_list(mp_consts)}[combo + 1], {_props_sql(True)}, '}}}}', chr(10)) AS line
+        '"$device_id": "', dev, '"', {_sql_list(mp_consts)}[combo + 1], {_props_sql(True)}, {utm}, '}}}}', chr(10))
+        AS line
     FROM day
     """
 
@@ -713,11 +724,17 @@ class SignedUpUsers:
     upgraded_ms: np.ndarray  # first plan_upgraded event, -1 if none
     plan: np.ndarray  # index into PLANS of that event, -1 if none
     currency: np.ndarray  # index into CURRENCIES of that event, -1 if none
+    utm_first_ms: np.ndarray  # the planted first UTM touch (the event carrying it), -1 if none
+    utm_campaign: np.ndarray  # its campaign: index into UTM_FIRST_CAMPAIGNS
 
     def billing_users(self) -> tuple[list[Any], list[str], dict[str, Any]]:
-        """What billing's journey replay returns: the upgrades, the other users, first UTM touches (none here)."""
+        """What billing's journey replay returns: the upgrades, the other users, first UTM touches."""
         from sample_generator.billing import AnalyticsUpgrade
 
+        touches = {
+            str(100_000 + i): ref.UtmTouch(int(self.utm_first_ms[i]), *UTM_FIRST_CAMPAIGNS[self.utm_campaign[i]])
+            for i in np.flatnonzero(self.utm_first_ms >= 0)
+        }
         upgrades, others = [], []
         for i in range(len(self.platform)):
             user_id = str(100_000 + i)
@@ -727,7 +744,7 @@ class SignedUpUsers:
             geo = COUNTRIES[self.country[i]]
             upgrades.append(AnalyticsUpgrade(user_id, int(self.upgraded_ms[i]), PLANS[self.plan[i]][0],
                                              CURRENCIES[self.currency[i]], geo[1] if geo else None))  # fmt: skip
-        return upgrades, others, {}
+        return upgrades, others, touches
 
     def sample_users(self) -> tuple[Any, ...]:
         """What ``people.sample_users`` returns for these users (survey respondents and requesters)."""
@@ -786,6 +803,7 @@ def generate_analytics_vectorised(
             hi = min(lo + CHUNK_USERS, users if lo < users else total)
             chunk_users, cols = model.chunk(lo, hi)
             people.add(model, chunk_users, cols)
+            _plan_utm(model, people, chunk_users, cols)
             _count_truths(acc, chunk_users, cols, model.start_ms)
             _route(model, writer, people, chunk_users, cols, amplitude, mixpanel, offsets)
         with writer.compressor:
@@ -796,12 +814,14 @@ def generate_analytics_vectorised(
         writer, acc, seed=seed, users=users, days=days, events_per_user=events_per_user, start=start, mess=mess,
         switch_day=min(ref.SWITCH_DAY, days // 2), signup_span=signup_span, launch_ms=launch_ms,
         late_signups=model.late_signups, identified_later=int(people.identified_later),
-        visitors=model.visitors, utm_users=0,
+        visitors=model.visitors, utm_users=int((people.utm_kind >= 0).sum()),
     )  # fmt: skip
     signed = slice(0, users)
     return truths, SignedUpUsers(
         platform=people.platform[signed], country=people.country[signed], signed_up_ms=people.su[signed],
         upgraded_ms=people.upgraded_at[signed], plan=people.plan[signed], currency=people.currency[signed],
+        utm_first_ms=np.where(people.utm_kind[signed] >= 0, people.utm_t1[signed], -1),
+        utm_campaign=people.utm_campaign[signed],
     )  # fmt: skip
 
 
@@ -823,6 +843,12 @@ class _People:
         self.ad = np.zeros((total, 36), dtype=np.uint8)  # advertising ids (upper case)
         self.has_ad = np.zeros(total, dtype=bool)
         self.identified_later = 0
+        # UTM plans (planted_utm_plan's model): kind index into UTM_KINDS (-1: none), first campaign, the touch
+        # times (touch 1: the first visit, or the later touch of direct_then_touch; touch 2: the later campaign)
+        self.utm_kind = np.full(total, -1, dtype=np.int8)
+        self.utm_campaign = np.zeros(total, dtype=np.int8)
+        self.utm_t1 = np.full(total, np.iinfo(np.int64).max, dtype=np.int64)
+        self.utm_t2 = np.full(total, np.iinfo(np.int64).max, dtype=np.int64)
 
     def add(self, model: _Model, u: _Users, cols: dict[str, np.ndarray]) -> None:
         rng = model.rng(2, u.lo)
@@ -862,6 +888,65 @@ class _MixpanelOffsets:
         return t // SECOND + self.offsets[t // HOUR - self.h0]
 
 
+def _plan_utm(model: _Model, people: _People, u: _Users, cols: dict[str, np.ndarray]) -> None:
+    """``planted_utm_plan`` for the chunk's signed-up Web users, from their events (sorted by user, then time)."""
+    rng = model.rng(5, u.lo)
+    n = len(u.platform)
+    candidate = u.signed_up & (u.platform == PLATFORMS.index("Web")) & (rng.random(n) < P_UTM_USER)
+    weights = np.array([w for _k, w in UTM_KINDS])
+    kind = np.searchsorted(np.cumsum(weights), rng.random(n) * weights.sum(), side="right").clip(0, len(weights) - 1)
+    campaign = (rng.random(n) * len(UTM_FIRST_CAMPAIGNS)).astype(np.int8)
+    pick = rng.random(n)
+    # touches ride on page events, not on the billing backend's or identity events
+    user, t = cols["user"] - u.lo, cols["t"]
+    eligible = candidate[user] & (cols["name"] != UPGRADE) & (cols["name"] != IDENTIFY)
+    e_user, e_t = user[eligible], t[eligible]
+    first_t = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_t, e_user, e_t)
+    later = e_t >= first_t[e_user] + DAY
+    l_user, l_t = e_user[later], e_t[later]  # still sorted by user, then time
+    owners, starts, counts = np.unique(l_user, return_index=True, return_counts=True)
+    later_t = np.full(n, -1, dtype=np.int64)  # one of the user's later events, drawn uniformly; -1: none
+    later_t[owners] = l_t[starts + (pick[owners] * counts).astype(np.int64)]
+    has_events = candidate & (first_t < np.iinfo(np.int64).max)
+    kinds = [k for k, _w in UTM_KINDS]
+    direct, then_other = kinds.index("direct_then_touch"), kinds.index("first_visit_then_other")
+    first_visit = kinds.index("first_visit")
+    kind = np.where((kind == then_other) & (later_t < 0), first_visit, kind)  # no later visit: one touch only
+    planted = has_events & ((kind != direct) | (later_t >= 0))
+    s = slice(u.lo, u.lo + n)
+    people.utm_kind[s] = np.where(planted, kind, -1)
+    people.utm_campaign[s] = campaign
+    people.utm_t1[s] = np.where(kind == direct, later_t, first_t)
+    people.utm_t2[s] = np.where(kind == then_other, later_t, np.iinfo(np.int64).max)
+
+
+def _utm_code(people: _People, user: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per event: which UTM text it carries (index into ``_utm_texts``; -1: its user has no plan)."""
+    kind = people.utm_kind[user].astype(np.int64)
+    state = (t >= people.utm_t1[user]).astype(np.int64) + (t >= people.utm_t2[user])
+    return np.where(kind < 0, -1, (kind * len(UTM_FIRST_CAMPAIGNS) + people.utm_campaign[user]) * 3 + state)
+
+
+def _utm_texts() -> tuple[list[str], list[str]]:
+    """For every (kind, first campaign, touches in force) code: the Mixpanel properties the reference writer adds
+    (``, "$initial_referrer": ...``) and the Amplitude user properties it merges (without braces), from the
+    reference's own functions on a plan with touches at 10 and 20 ms, seen at 5, 15 and 25 ms."""
+    mixpanel, amplitude = [], []
+    for kind, _w in UTM_KINDS:
+        for campaign in UTM_FIRST_CAMPAIGNS:
+            if kind == "direct_then_touch":
+                plan = ref.UtmPlan(kind, (ref.UtmTouch(10, *campaign),))
+            elif kind == "first_visit_then_other":
+                plan = ref.UtmPlan(kind, (ref.UtmTouch(10, *campaign), ref.UtmTouch(20, *UTM_LATER_CAMPAIGN)))
+            else:
+                plan = ref.UtmPlan(kind, (ref.UtmTouch(10, *campaign),))
+            for at in (5, 15, 25):
+                mixpanel.append(", " + ref._json(ref._utm_event_properties(plan, at))[1:-1])
+                amplitude.append(ref._json(ref._utm_user_properties(plan, at))[1:-1])
+    return mixpanel, amplitude
+
+
 def _route(model: _Model, writer: ref._ExportWriter, people: _People, u: _Users, cols: dict[str, np.ndarray],
            amplitude: _DaySpill, mixpanel: _DaySpill, offsets: _MixpanelOffsets) -> None:  # fmt: skip
     """Split one chunk's events by vendor: upload delays, late events, Mixpanel duplicates; count them."""
@@ -891,6 +976,7 @@ def _route(model: _Model, writer: ref._ExportWriter, people: _People, u: _Users,
         "user": a_user, "t": t[amp_idx], "upload": upload, "name": name[amp_idx], "session": cols["session"][amp_idx],
         "a": cols["a"][amp_idx], "b": cols["b"][amp_idx], "rid": cols["rid"][amp_idx], "event_id": event_id,
         "identified": identified[amp_idx], "shard": (rng.random(len(amp_idx)) < 0.5).astype(np.int8),
+        "utm": _utm_code(people, a_user, t[amp_idx]),
     })  # fmt: skip
     for code, count in zip(*np.unique(name[amp_idx], return_counts=True), strict=True):
         names["amplitude"][NAMES[code]] += int(count)
@@ -908,6 +994,7 @@ def _route(model: _Model, writer: ref._ExportWriter, people: _People, u: _Users,
         "time_text": rng.random(m) < 0.02,
         "row_count_text": (name[mp_idx] == REPORT) & (rng.random(m) < 0.1),
         "ins_lo": rng.integers(0, 2**64, m, dtype=np.uint64), "processed": processed, "copy": np.zeros(m, np.int8),
+        "utm": _utm_code(people, user[mp_idx], t[mp_idx]),
     }  # fmt: skip
     if model.mess and not writer.collisions:
         _plant_insert_id_collision(writer, columns["name"], columns["ins_lo"])
@@ -992,7 +1079,7 @@ def _lines(con: duckdb.DuckDBPyConnection, view: str, sql: str, frame: pa.Table)
 def _amplitude_days(model: _Model, people: _People, spill: _DaySpill) -> Any:
     """Each upload day's members, formatted by DuckDB: (day, {(hour, shard): body})."""
     amp_consts, _mp = _constants()
-    sql = _amplitude_sql(amp_consts)
+    sql = _amplitude_sql(amp_consts, _utm_texts()[1])
     con = duckdb.connect()
     try:
         for day, table in spill.days():
@@ -1023,7 +1110,7 @@ def _amplitude_days(model: _Model, people: _People, spill: _DaySpill) -> Any:
 def _mixpanel_days(people: _People, spill: _DaySpill) -> Any:
     """Each project-local day's lines in time order, formatted by DuckDB: (day, body)."""
     _amp, mp_consts = _constants()
-    sql = _mixpanel_sql(mp_consts)
+    sql = _mixpanel_sql(mp_consts, _utm_texts()[0])
     con = duckdb.connect()
     try:
         for day, table in spill.days():

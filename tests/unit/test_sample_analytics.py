@@ -43,11 +43,6 @@ def sample(engine, tmp_path_factory) -> tuple[Path, AnalyticsTruths]:
     return landing, generate_analytics(landing, users=USERS, days=DAYS, start=START, engine=engine)
 
 
-def _reference_only(engine: str, what: str) -> None:
-    if engine != "reference":
-        pytest.skip(f"the {engine} engine does not plant {what}")
-
-
 def _files(landing: Path) -> dict[str, bytes]:
     return {p.relative_to(landing).as_posix(): p.read_bytes() for p in sorted(landing.rglob("*")) if p.is_file()}
 
@@ -385,7 +380,6 @@ def _utm_touches_in_the_files(sample) -> dict[str, list[tuple[datetime, str, str
 
 
 def test_planted_utm_touches_are_where_each_vendor_puts_them(sample, engine):
-    _reference_only(engine, "UTM touches")
     _landing, truths = sample
     touches = _utm_touches_in_the_files(sample)
     assert len(touches) == truths.utm_users > 0

@@ -15,7 +15,7 @@ import pytest
 from core.config import load_config
 from core.settings import DEFAULT_CONFIG_PATH
 from sample_generator import AnalyticsTruths, generate_analytics
-from sample_generator.analytics import ENGINES, OUTCOME_WINDOW_DAYS, PLANTED_OUTCOMES
+from sample_generator.analytics import ENGINES, OUTCOME_WINDOW_DAYS, PLANTED_OUTCOMES, UTM_FIRST_CAMPAIGNS
 from sample_generator.analytics_vectorised import generate_analytics_vectorised
 from sample_generator.billing import analytics_plan_upgrades
 from sample_generator.people import sample_users
@@ -135,7 +135,14 @@ def test_vectorised_engine_hands_over_the_users_its_files_hold(tmp_path):
     assert {u.user_id: (u.upgraded_ms, u.plan, u.currency) for u in upgrades} == {
         u: (int(t.timestamp() * 1000), p["properties_plan"], p["properties_currency"]) for u, (t, p) in in_files.items()
     }
-    assert len(upgrades) + len(others) == SAMPLE["users"] and not set(others) & set(in_files) and first_touches == {}
+    assert len(upgrades) + len(others) == SAMPLE["users"] and not set(others) & set(in_files)
+    # the planted first UTM touches (billing's first-touch truths) are events of their users in the files: one of
+    # their identified events, or an anonymous first visit before them
+    assert len(first_touches) == truths.utm_users > 0
+    for user, touch in first_touches.items():
+        identified = {int(t.timestamp() * 1000) for t, _name, _p in read_back[user]}
+        assert touch.at_ms in identified or touch.at_ms < min(identified), user
+        assert touch.source in {campaign[0] for campaign in UTM_FIRST_CAMPAIGNS}
     people = signed_up.sample_users()
     signups = {u: min(t for t, name, _p in events if name == "signed_up") for u, events in read_back.items()}
     assert {p.user_id: p.signed_up_at for p in people} == {u: int(t.timestamp()) for u, t in signups.items()}
