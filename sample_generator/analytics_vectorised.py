@@ -70,6 +70,9 @@ from sample_generator.analytics import (
 )
 
 CHUNK_USERS = 50_000  # users drawn at once: ~3.5M events, a few hundred MB of arrays
+# Lines formatted by one DuckDB statement: a day's lines at 100M events are ~2 GB of JSON, and formatting them at
+# once held them twice (DuckDB's result and its Arrow copy) beside the member bodies (10.9 GB RSS at 100M).
+FORMAT_BATCH_ROWS = 250_000
 # Event names coded in their sort order, so sorting by (time, code) is the reference's sort by (time, name).
 NAMES = (
     "$identify",
@@ -1076,6 +1079,19 @@ def _lines(con: duckdb.DuckDBPyConnection, view: str, sql: str, frame: pa.Table)
         con.unregister("day")
 
 
+def _batches(bounds: list[tuple[int, int]]) -> Any:
+    """Consecutive (lo, hi) row ranges grouped into batches of about ``FORMAT_BATCH_ROWS`` rows (never splitting
+    one range)."""
+    batch: list[tuple[int, int]] = []
+    for lo, hi in bounds:
+        batch.append((lo, hi))
+        if hi - batch[0][0] >= FORMAT_BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _amplitude_days(model: _Model, people: _People, spill: _DaySpill) -> Any:
     """Each upload day's members, formatted by DuckDB: (day, {(hour, shard): body})."""
     amp_consts, _mp = _constants()
@@ -1096,12 +1112,16 @@ def _amplitude_days(model: _Model, people: _People, spill: _DaySpill) -> Any:
                 **cols, **_people_columns(people, cols["user"]), "uuid": _strings(_uuid_bytes(ids[:, 0], ids[:, 1])),
                 "ins": _strings(insert_id), "rid": _report_ids(cols["rid"]),
             })  # fmt: skip
-            lines = _lines(con, "amplitude_lines", sql, frame)
             member = hour * 2 + cols["shard"]
             cuts = np.flatnonzero(np.diff(member)) + 1
+            bounds = list(zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [k])).tolist(), strict=True))
             members = {}
-            for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [k])), strict=True):
-                members[(int(hour[lo]), int(cols["shard"][lo]))] = _body(lines.slice(lo, hi - lo))
+            for batch in _batches(bounds):  # whole members per batch: a member's lines are one slice of a batch
+                first, last = batch[0][0], batch[-1][1]
+                lines = _lines(con, "amplitude_lines", sql, frame.slice(first, last - first))
+                for lo, hi in batch:
+                    members[(int(hour[lo]), int(cols["shard"][lo]))] = _body(lines.slice(lo - first, hi - lo))
+                del lines
             yield day, members
     finally:
         con.close()
@@ -1121,6 +1141,14 @@ def _mixpanel_days(people: _People, spill: _DaySpill) -> Any:
                 **cols, **_people_columns(people, cols["user"]), "ins": _strings(_hex(cols["ins_lo"], 16)),
                 "rid": _report_ids(cols["rid"]),
             })  # fmt: skip
-            yield day, _body(_lines(con, "mixpanel_lines", sql, frame))
+            rows = len(frame)
+            step = FORMAT_BATCH_ROWS
+            yield (
+                day,
+                b"".join(
+                    _body(_lines(con, "mixpanel_lines", sql, frame.slice(lo, min(step, rows - lo))))
+                    for lo in range(0, rows, step)
+                ),
+            )
     finally:
         con.close()

@@ -393,3 +393,17 @@ def test_planted_utm_touches_are_where_each_vendor_puts_them(sample, engine):
         "amplitude.user_properties.initial_utm_source",
         "amplitude.user_properties.utm_source",
     }
+
+
+def test_vectorised_lines_formatted_in_batches_are_the_same_bytes(tmp_path, monkeypatch):
+    """Each day's lines are formatted in batches of whole members (memory at 100M events); the batch size must not
+    change a byte."""
+    from sample_generator import analytics_vectorised
+
+    landings = {}
+    for rows in (analytics_vectorised.FORMAT_BATCH_ROWS, 97):  # one batch per day, then one or a few members per batch
+        monkeypatch.setattr(analytics_vectorised, "FORMAT_BATCH_ROWS", rows)
+        landings[rows] = tmp_path / f"batch-{rows}"
+        generate_analytics(landings[rows], users=USERS, days=DAYS, start=START, engine="vectorised")
+    files = [_files(landing) for landing in landings.values()]
+    assert len(files[0]) > 10 and files[0] == files[1]
