@@ -11,10 +11,11 @@ How it scales (issue 13: 100M events): users are drawn in chunks of ``CHUNK_USER
 arrays (one numpy draw per decision for all users of the chunk); each chunk's truths are counted on its arrays
 (a user's events never span chunks, so the counts add up); its events go to per-day Arrow IPC spill files with
 only the narrow columns (times, names, small codes). Each day is then read back, sorted by its file order, and
-formatted into JSON lines by one DuckDB projection (multi-threaded, no per-line Python), whose string column's
-buffer is already the member body; members are gzipped in two threads by ISA-L's igzip (``isal``: standard gzip
-streams, ~3x zlib's level-1 speed, releases the GIL). The per-event random identifiers (uuid, $insert_id) are drawn
-per day at format time. bench/README.md "Sample generator at scale" has the figures.
+formatted into JSON lines by one DuckDB projection per batch of whole members (multi-threaded, no per-line
+Python), whose string column's buffer is already the member body; members are gzipped in two threads by ISA-L's
+igzip (``isal``: standard gzip streams, ~3x zlib's level-1 speed, releases the GIL). The per-event random
+identifiers (uuid, $insert_id) are drawn per day at format time. bench/README.md "Sample generator at scale" has
+the figures.
 
 The UTM first-touch plans are drawn per chunk with ``planted_utm_plan``'s model; their property texts are the
 reference functions' own.
