@@ -71,8 +71,8 @@ from sample_generator.analytics import (
 )
 
 CHUNK_USERS = 50_000  # users drawn at once: ~3.5M events, a few hundred MB of arrays
-# Lines formatted by one DuckDB statement: a day's lines at 100M events are ~2 GB of JSON, and formatting them at
-# once held them twice (DuckDB's result and its Arrow copy) beside the member bodies (10.9 GB RSS at 100M).
+# Lines formatted by one DuckDB statement: a day's lines at 100M events are ~2 GB of JSON; formatted at once, they
+# were one Arrow column beside the member bodies cut from it (a 100M run reached 10.9 GB RSS while formatting).
 FORMAT_BATCH_ROWS = 250_000
 # Event names coded in their sort order, so sorting by (time, code) is the reference's sort by (time, name).
 NAMES = (
