@@ -1,7 +1,8 @@
 """End-to-end time of the main command: `pmw generate`, then `pmw run` twice (the second must be a no-op).
 
-    .venv/bin/python bench/bench_e2e.py                      # the default sample (2,000 users, ~143k events)
-    .venv/bin/python bench/bench_e2e.py --users 140000       # ~10M events
+    .venv/bin/python bench/bench_e2e.py                      # 2,000 users, ~133k events
+    .venv/bin/python bench/bench_e2e.py --users 150000       # ~10M events
+    .venv/bin/python bench/bench_e2e.py --engine reference   # the default sample's own bytes (make demo)
     .venv/bin/python bench/bench_e2e.py --data-dir D --skip-generate   # time runs on an existing landing
 
 Each command runs in its own child process (peak RSS = that process's ru_maxrss, from wait4). After each run the
@@ -32,6 +33,12 @@ def _events_in(data_dir: Path) -> int | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument(
+        "--engine",
+        choices=("vectorised", "reference"),
+        default="vectorised",
+        help="pmw generate's analytics engine (default vectorised: the one that reaches 100M events)",
+    )
     parser.add_argument("--data-dir", type=Path, help="default: a temporary directory, removed afterwards")
     parser.add_argument("--skip-generate", action="store_true", help="time the runs on the landing already there")
     parser.add_argument("--top", type=int, default=12, help="slowest steps to print per run")
@@ -43,11 +50,12 @@ def main() -> int:
     rows: list[tuple[str, float, float]] = []
     try:
         if not args.skip_generate:
-            seconds, rss, status = timed_run([*base, "generate", "--users", str(args.users)], data_dir / "generate.log")
+            argv = [*base, "generate", "--users", str(args.users), "--engine", args.engine]
+            seconds, rss, status = timed_run(argv, data_dir / "generate.log")
             if status:
                 print(f"generate failed (exit {status}); see {data_dir / 'generate.log'}")
                 return 1
-            rows.append(("generate", seconds, rss))
+            rows.append((f"generate ({args.engine})", seconds, rss))
         events = _events_in(data_dir)
         print(f"data: {data_dir}  analytics lines landed: {events if events is not None else 'unknown'}")
         for label in ("run (first)", "run (second, no-op)"):

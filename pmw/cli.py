@@ -72,6 +72,7 @@ def _cmd_generate(args: argparse.Namespace, settings: Settings | None = None) ->
             signup_days=signup_days,
             plant_outcomes=not args.no_outcomes,
             jira_csv_timezone=config.jira.csv_timezone,
+            engine=args.engine,
         )
     truths_path = paths.data_dir / "sample_truths.json"
     truths_path.write_text(
@@ -332,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--no-outcomes", action="store_true", help="do not plant the initiative outcomes at the Jira ship dates"
+        )
+        p.add_argument(
+            "--engine",
+            choices=("reference", "vectorised"),
+            default="reference",
+            help="how analytics journeys are drawn: reference (one user at a time; the default sample's bytes) or "
+            "vectorised (the same model as arrays, for millions of events)",
         )
 
     def add_run_args(p: argparse.ArgumentParser) -> None:

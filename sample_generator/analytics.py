@@ -36,7 +36,9 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +46,7 @@ from zoneinfo import ZoneInfo
 MIXPANEL_TIMEZONE = "America/Los_Angeles"
 AMPLITUDE_PROJECT_ID = 187520
 SOURCES = ("amplitude", "mixpanel", "csv")
+ENGINES = ("reference", "vectorised")  # generate_analytics's two ways of drawing the same model
 # The company moved from Mixpanel to Amplitude on this day index (clamped to half the range for short ranges).
 SWITCH_DAY = 20
 
@@ -879,8 +882,9 @@ def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
-def _gzip(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=1, mtime=0)
+def _gzip(data: bytes, deflate: ModuleType = gzip) -> bytes:
+    """A gzip member at level 1 without a timestamp; ``deflate`` is ``gzip`` or a drop-in (``isal.igzip``)."""
+    return deflate.compress(data, compresslevel=1, mtime=0)
 
 
 class _Clock:
@@ -977,7 +981,7 @@ class _Spill:
 class _StreamFile:
     """A text-lines file written in batches under a hidden name (optionally gzipped), renamed when closed."""
 
-    def __init__(self, path: Path, chunk: int, *, gzipped: bool):
+    def __init__(self, path: Path, chunk: int, *, gzipped: bool, deflate: ModuleType = gzip):
         self.path = path
         self.chunk = chunk
         self.lines = 0
@@ -985,12 +989,15 @@ class _StreamFile:
         self.tmp = path.with_name(f".{path.name}.partial")
         self.raw = open(self.tmp, "wb")  # noqa: SIM115
         self.stream: Any = (
-            gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=1, mtime=0) if gzipped else self.raw
+            deflate.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=1, mtime=0)
+            if gzipped
+            else self.raw
         )
 
-    def write(self, lines: list[bytes]) -> None:
-        self.stream.write(b"\n".join(lines) + b"\n")
-        self.lines += len(lines)
+    def write(self, body: bytes) -> None:
+        """Append whole lines (``body`` ends with a newline)."""
+        self.stream.write(body)
+        self.lines += body.count(b"\n")
 
     def close(self) -> None:
         if self.stream is not self.raw:
@@ -1047,8 +1054,13 @@ class _BenchSink:
 
 
 class _ExportWriter:
-    def __init__(self, landing_dir: Path, tmp: Path, *, switch_ms: int, mess: bool, tz: ZoneInfo):
+    def __init__(
+        self, landing_dir: Path, tmp: Path, *, switch_ms: int, mess: bool, tz: ZoneInfo, deflate: ModuleType = gzip
+    ):
+        """``deflate`` writes the gzip streams: the standard library's ``gzip`` (the reference bytes) or a drop-in
+        with the same ``compress``/``GzipFile`` (the vectorised engine's ``isal.igzip``: other bytes, same data)."""
         self.landing_dir = landing_dir
+        self.deflate = deflate
         self.out = landing_dir / "analytics"
         self.switch_ms = switch_ms
         self.mess = mess
@@ -1248,19 +1260,34 @@ class _ExportWriter:
 
     def finish(self) -> None:
         with self.compressor:
-            self._finish_amplitude()
-            self._finish_mixpanel()
+            self._finish_amplitude(self._amplitude_days())
+            self._finish_mixpanel(self._mixpanel_days())
             self._finish_csv()
 
-    def _finish_amplitude(self) -> None:
+    def _amplitude_days(self) -> Iterable[tuple[int, dict[tuple[int, int], bytes]]]:
+        """Each spilled upload day as its members' bodies: (hour, shard) -> the lines in upload order."""
+        assert isinstance(self.amplitude, _Spill)
+        for bucket, entries in self.amplitude.buckets():
+            # entries sort by "<hour:02><shard><upload ms:013>\t": one group per member, in upload order within it
+            members: dict[tuple[int, int], bytes] = {}
+            for prefix, group in itertools.groupby(entries, key=operator.itemgetter(slice(0, 3))):
+                body = b"\n".join([entry[_AMPLITUDE_KEY_LEN:] for entry in group]) + b"\n"
+                members[(int(prefix[:2]), prefix[2] - 48)] = body
+            yield bucket, members
+
+    def _mixpanel_days(self) -> Iterable[tuple[int, bytes]]:
+        """Each spilled project-local day as the body of its lines, in time order."""
+        for bucket, entries in self.mixpanel.buckets():
+            yield bucket, b"\n".join([entry[_MIXPANEL_KEY_LEN:] for entry in entries]) + b"\n"
+
+    def _finish_amplitude(self, days: Iterable[tuple[int, dict[tuple[int, int], bytes]]]) -> None:
+        """Pack each upload day's members (bodies of lines ending in a newline) into its ZIP, with the planted mess.
+
+        Shared by both engines: the vectorised one hands over members it formatted itself."""
         pid = AMPLITUDE_PROJECT_ID
         folder = self.out / "amplitude"
-        for position, (bucket, entries) in enumerate(self.amplitude.buckets()):
+        for position, (bucket, members) in enumerate(days):
             day = self.clock.day_and_hour(bucket * DAY)[0]
-            # entries sort by "<hour:02><shard><upload ms:013>\t": one group per member, in upload order within it
-            members: dict[tuple[int, int], list[bytes]] = {}
-            for prefix, group in itertools.groupby(entries, key=operator.itemgetter(slice(0, 3))):
-                members[(int(prefix[:2]), prefix[2] - 48)] = [entry[_AMPLITUDE_KEY_LEN:] for entry in group]
             ordered = sorted(members)
             named = {key: _AMPLITUDE_MEMBER.format(pid=pid, day=day, hour=key[0], shard=key[1]) for key in ordered}
             name = f"amplitude_{pid}_{day}.zip"
@@ -1268,39 +1295,43 @@ class _ExportWriter:
                 name = f"amplitude_{pid}_{day}.json.gz"  # a real-world quirk: a ZIP body under a .json.gz name
             path = folder / name
             if self.mess and position == 0:  # the start of a line (ASCII, so still valid UTF-8), after line 1
-                member = members[ordered[0]]
-                member.insert(1, member[0][:60])
+                first_line, rest = members[ordered[0]].split(b"\n", 1)
+                members[ordered[0]] = first_line + b"\n" + first_line[:60] + b"\n" + rest
                 self.malformed.append(MalformedLine("amplitude", self._rel(path), named[ordered[0]], 2, "not_json"))
             if self.mess and position == 3:  # a full event without event_type at the end of the last member
-                member = members[ordered[-1]]
-                broken = json.loads(member[0])
+                body = members[ordered[-1]]
+                broken = json.loads(body.split(b"\n", 1)[0])
                 del broken["event_type"]
                 broken["uuid"] = broken["$insert_id"] = f"00000000-0000-4000-a000-{bucket:012d}"
-                member.append(_json(broken).encode())
+                members[ordered[-1]] = body = body + _json(broken).encode() + b"\n"
                 self.malformed.append(
-                    MalformedLine("amplitude", self._rel(path), named[ordered[-1]], len(member), "missing_event_type")
+                    MalformedLine(
+                        "amplitude", self._rel(path), named[ordered[-1]], body.count(b"\n"), "missing_event_type"
+                    )
                 )
-            bodies = [b"\n".join(members[key]) + b"\n" for key in ordered]
-            packed = list(zip([named[key] for key in ordered], self.compressor.map(_gzip, bodies), strict=True))
+            bodies = [members[key] for key in ordered]
+            gzipped = self.compressor.map(partial(_gzip, deflate=self.deflate), bodies)
+            packed = list(zip([named[key] for key in ordered], gzipped, strict=True))
             _write_atomic(path, _zip_bytes(packed))
             self.files.append(self._rel(path))
             if self.mess and position == 1:  # re-sent later: the first three hours again, byte for byte
                 hours = sorted({key[0] for key in ordered})[:3]
                 again = [(n, data) for (n, data), key in zip(packed, ordered, strict=True) if key[0] in hours]
-                resent = sum(len(members[key]) for key in ordered if key[0] in hours)
+                resent = sum(members[key].count(b"\n") for key in ordered if key[0] in hours)
                 self.duplicates["amplitude"] += resent
                 self.lines["amplitude"] += resent
                 re_path = folder / f"amplitude_{pid}_{day}_reexport.zip"
                 _write_atomic(re_path, _zip_bytes(again))
                 self.files.append(self._rel(re_path))
 
-    def _finish_mixpanel(self) -> None:
-        """Stream the sorted project-local days into one file per seven days (never more than a day in memory)."""
+    def _finish_mixpanel(self, days: Iterable[tuple[int, bytes]]) -> None:
+        """Stream the project-local days (bodies of lines in time order) into one file per seven days (never more
+        than a day in memory), with the planted mess. Shared by both engines."""
         epoch = date(1970, 1, 1)
         first: int | None = None
         out: _StreamFile | None = None
         position = -1
-        for bucket, entries in self.mixpanel.buckets():
+        for bucket, body in days:
             first = bucket if first is None else first
             chunk = (bucket - first) // 7
             if out is None or out.chunk != chunk:
@@ -1310,20 +1341,21 @@ class _ExportWriter:
                 lo = epoch + timedelta(days=first + chunk * 7)  # project-local dates, as Mixpanel's from/to_date
                 gzipped = self.mess and position == 1
                 name = f"mixpanel_export_{lo}_{lo + timedelta(days=6)}.jsonl{'.gz' if gzipped else ''}"
-                out = _StreamFile(self.out / "mixpanel" / name, chunk, gzipped=gzipped)
+                out = _StreamFile(self.out / "mixpanel" / name, chunk, gzipped=gzipped, deflate=self.deflate)
                 self.files.append(self._rel(out.path))
-            lines = [entry[_MIXPANEL_KEY_LEN:] for entry in entries]
             if self.mess and position == 0 and out.lines == 0:
-                broken = json.loads(lines[0])
+                head = body.split(b"\n", 2)  # up to two lines, then the rest of the body
+                lines_before = head[:2] if len(head) == 3 else head[:1]
+                broken = json.loads(head[0])
                 broken["properties"]["time"] = "yesterday"
                 broken["properties"]["$insert_id"] = "broken-time-0001"
-                at = min(2, len(lines))
-                lines.insert(at, _json(broken).encode())
+                at = len(lines_before)
+                body = b"".join(line + b"\n" for line in lines_before) + _json(broken).encode() + b"\n" + head[at]
                 self.malformed.append(MalformedLine("mixpanel", self._rel(out.path), None, at + 1, "non_numeric_time"))
-            out.write(lines)
+            out.write(body)
         if out is not None:
             if self.mess:
-                out.write([b"terminated early"])
+                out.write(b"terminated early\n")
                 self.malformed.append(MalformedLine("mixpanel", self._rel(out.path), None, out.lines, "vendor_trailer"))
             out.close()
 
@@ -1367,6 +1399,7 @@ def generate_analytics(
     mess: bool = True,
     signup_days: int | None = None,
     launches: dict[str, datetime] | None = None,
+    engine: str = "reference",
 ) -> AnalyticsTruths:
     """Write the three analytics exports under ``landing_dir / "analytics"`` and return what was planted.
 
@@ -1375,7 +1408,19 @@ def generate_analytics(
     background page views per user; journeys add roughly 15 more events each. ``launches`` (initiative key -> ship
     instant, e.g. from ``generate_jira``'s truths) plants the initiative outcomes of ``PLANTED_OUTCOMES``; None
     plants nothing. Same arguments, same bytes.
+
+    ``engine``: "reference" (one user at a time, the default sample's bytes) or "vectorised" (the same model drawn
+    as arrays, ~10x faster, for samples of millions of events; see ``analytics_vectorised``).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "vectorised":
+        from sample_generator.analytics_vectorised import generate_analytics_vectorised
+
+        return generate_analytics_vectorised(
+            landing_dir, seed=seed, users=users, days=days, events_per_user=events_per_user, start=start, mess=mess,
+            signup_days=signup_days, launches=launches,
+        )[0]  # fmt: skip
     if users < 1 or events_per_user < 0:
         raise ValueError("users must be >= 1 and events_per_user >= 0")
     if days < 31:
@@ -1415,6 +1460,32 @@ def generate_analytics(
             writer.write_user(rng, profile, journey.events, utm)
         writer.finish()
 
+    return _analytics_truths(
+        writer, truths, seed=seed, users=users, days=days, events_per_user=events_per_user, start=start, mess=mess,
+        switch_day=switch_day, signup_span=signup_span, launch_ms=launch_ms, late_signups=late_signups,
+        identified_later=identified_later, visitors=visitors, utm_users=utm_users,
+    )  # fmt: skip
+
+
+def _analytics_truths(
+    writer: _ExportWriter,
+    truths: _TruthAccumulator,
+    *,
+    seed: int,
+    users: int,
+    days: int,
+    events_per_user: int,
+    start: date,
+    mess: bool,
+    switch_day: int,
+    signup_span: int,
+    launch_ms: dict[str, int],
+    late_signups: int,
+    identified_later: int,
+    visitors: int,
+    utm_users: int,
+) -> AnalyticsTruths:
+    """What was planted, from the finished writer's counts and the accumulated truths (both engines)."""
     events_by_source = {s: sum(c.values()) for s, c in writer.events_by_source_and_name.items()}
     sources = SOURCES
     n_steps = len(ACTIVATION_STEPS)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sample_generator.analytics import PLANTED_OUTCOMES, generate_analytics
+from sample_generator.analytics import ENGINES, PLANTED_OUTCOMES, generate_analytics
+from sample_generator.analytics_vectorised import generate_analytics_vectorised
 from sample_generator.billing import generate_billing
 from sample_generator.feedback import generate_feedback
 from sample_generator.jira import generate_jira
@@ -23,12 +24,18 @@ def generate_sample(
     signup_days: int | None = None,
     plant_outcomes: bool = True,
     jira_csv_timezone: str = "Europe/Paris",
+    engine: str = "reference",
 ) -> dict[str, Any]:
     """Write every source's exports under ``landing_dir``; returns their truths by source name.
+
+    ``engine`` draws the analytics journeys (``generate_analytics``): "reference" replays them per user for
+    feedback and billing, "vectorised" hands its users over (for samples of millions of events).
 
     With ``plant_outcomes`` the shipped initiatives of the Jira sample that have a planted outcome
     (``sample_generator.analytics.PLANTED_OUTCOMES``) are launched at their ship instants.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     landing_dir = Path(landing_dir)
     # The Jira project's REST JSON and its UI CSV export: two layouts of the same issues, deduplicated in staging.
     jira = generate_jira(landing_dir, seed=seed, csv_timezone=jira_csv_timezone)
@@ -37,23 +44,23 @@ def generate_sample(
         if plant_outcomes
         else None
     )
-    analytics = generate_analytics(
-        landing_dir,
-        seed=seed,
-        users=users,
-        days=days,
-        events_per_user=events_per_user,
-        mess=mess,
-        signup_days=signup_days,
-        launches=launches,
-    )
+    common = {"seed": seed, "users": users, "days": days, "signup_days": signup_days, "launches": launches}
+    people = billing_users = None
+    if engine == "vectorised":
+        analytics, signed_up = generate_analytics_vectorised(
+            landing_dir, events_per_user=events_per_user, mess=mess, **common
+        )
+        people, billing_users = signed_up.sample_users(), signed_up.billing_users()
+    else:
+        analytics = generate_analytics(landing_dir, events_per_user=events_per_user, mess=mess, **common)
     # Survey respondents and requesters are the analytics sample's users (same seed, size, mess and journeys).
     feedback = generate_feedback(
         landing_dir, seed=seed, users=users, days=days, analytics_mess=mess, analytics_signup_days=signup_days,
-        launches=launches,
+        launches=launches, people=people,
     )  # fmt: skip
     # Customers are the analytics users who upgraded (same journeys), plus later sign-ups.
     billing = generate_billing(
-        landing_dir, seed=seed, users=users, analytics_signup_days=signup_days, launches=launches
-    )
+        landing_dir, seed=seed, users=users, analytics_signup_days=signup_days, launches=launches,
+        analytics_users=billing_users,
+    )  # fmt: skip
     return {"analytics": analytics, "jira": jira, "feedback": feedback, "billing": billing}

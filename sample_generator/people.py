@@ -74,7 +74,14 @@ def user_name(user_id: str) -> tuple[str, str]:
 
 def user_email(user_id: str) -> str:
     """The user's canonical email address (lower case, no spaces): ``<first name>.<user id>@<company domain>``."""
-    return f"{user_name(user_id)[1]}.{user_id}@{user_account(user_id)[2]}"
+    return user_identity(user_id)[1]
+
+
+def user_identity(user_id: str) -> tuple[str, str, tuple[str, str, str]]:
+    """(display name, canonical email, ``user_account``) of a user, each digest computed once."""
+    account = user_account(user_id)
+    name, slug = user_name(user_id)
+    return name, f"{slug}.{user_id}@{account[2]}", account
 
 
 def sample_users(
@@ -110,11 +117,11 @@ def sample_users(
         signed_up = next(t for t, name, *_ in journey.events if name == "signed_up")
         upgrades = [(t, props) for t, name, _s, props, _i in journey.events if name == "plan_upgraded"]
         plan, plan_since = ("free", signed_up) if not upgrades else (upgrades[-1][1]["plan"], upgrades[-1][0])
-        account_id, account_name, domain = user_account(user_id)
+        name, email, (account_id, account_name, domain) = user_identity(user_id)
         out.append(
             SampleUser(
                 index=i, user_id=user_id, platform=profile.platform, plan=plan, signed_up_at=signed_up // 1000,
-                plan_since=plan_since // 1000, email=user_email(user_id), name=user_name(user_id)[0],
+                plan_since=plan_since // 1000, email=email, name=name,
                 account_id=account_id, account_name=account_name, account_domain=domain,
             )
         )  # fmt: skip

@@ -20,7 +20,7 @@ import pytest
 from core.config import load_config
 from core.settings import DEFAULT_CONFIG_PATH
 from sample_generator import AnalyticsTruths, generate_analytics, generate_events_bench
-from sample_generator.analytics import MIXPANEL_TIMEZONE, UTM_FIRST_CAMPAIGNS, UTM_LATER_CAMPAIGN
+from sample_generator.analytics import ENGINES, MIXPANEL_TIMEZONE, UTM_FIRST_CAMPAIGNS, UTM_LATER_CAMPAIGN
 from tests.support.analytics_readback import AMPLITUDE_TIME, ReadBack, amplitude_members, mixpanel_lines, mixpanel_utc
 
 USERS = 300
@@ -31,10 +31,16 @@ MEMBER_NAME = re.compile(r"^(\d+)/\1_(\d{4}-\d{2}-\d{2})_(0|[1-9]|1\d|2[0-3])#(\
 WINDOW = timedelta(hours=168)
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request) -> str:
+    """Both engines must write the same formats with truths the files really hold."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> tuple[Path, AnalyticsTruths]:
+def sample(engine, tmp_path_factory) -> tuple[Path, AnalyticsTruths]:
     landing = tmp_path_factory.mktemp("run1") / "landing"
-    return landing, generate_analytics(landing, users=USERS, days=DAYS, start=START)
+    return landing, generate_analytics(landing, users=USERS, days=DAYS, start=START, engine=engine)
 
 
 def _files(landing: Path) -> dict[str, bytes]:
@@ -50,15 +56,15 @@ def read_back(sample) -> ReadBack:
 # ------------------------------------------------------------------------------------------------ tests
 
 
-def test_same_seed_same_bytes_and_files_match_truths(sample, tmp_path):
+def test_same_seed_same_bytes_and_files_match_truths(sample, engine, tmp_path):
     landing, truths = sample
-    again = generate_analytics(tmp_path / "landing", users=USERS, days=DAYS, start=START)
+    again = generate_analytics(tmp_path / "landing", users=USERS, days=DAYS, start=START, engine=engine)
     first, second = _files(landing), _files(tmp_path / "landing")
     assert first == second
     assert again.to_dict() == truths.to_dict()
     assert sorted(first) == list(truths.files)  # no partial or stray files
     json.dumps(truths.to_dict())  # serialisable
-    other = generate_analytics(tmp_path / "other", users=USERS, days=DAYS, start=START, seed=8)
+    other = generate_analytics(tmp_path / "other", users=USERS, days=DAYS, start=START, seed=8, engine=engine)
     assert _files(tmp_path / "other") != first
     assert other.activation.realised_step_users != truths.activation.realised_step_users
 
@@ -138,9 +144,10 @@ def test_mixpanel_time_is_shifted_to_the_project_timezone(read_back, sample):
     assert len(read_back.mixpanel_delays) - len(on_time) >= truths.late_events_by_source["mixpanel"]
 
 
-def test_mixpanel_time_in_summer_is_pdt_wall_clock(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_mixpanel_time_in_summer_is_pdt_wall_clock(tmp_path, engine):
     """In July every Mixpanel time is the PDT wall clock: 7 h behind the real UTC instant of mp_processing_time_ms."""
-    truths = generate_analytics(tmp_path, users=40, days=31, start=date(2024, 7, 1), mess=False)
+    truths = generate_analytics(tmp_path, users=40, days=31, start=date(2024, 7, 1), mess=False, engine=engine)
     checked = 0
     for rel in truths.files:
         if not rel.startswith("analytics/mixpanel/"):
@@ -181,7 +188,7 @@ def test_malformed_lines_are_exactly_the_planted_ones(read_back, sample):
     }
 
 
-def test_insert_id_collision_is_two_different_events(read_back, sample):
+def test_insert_id_collision_is_two_different_events(read_back, sample, engine):
     _landing, truths = sample
     assert len(truths.mixpanel_insert_id_collisions) == 1
     events = read_back.insert_ids[truths.mixpanel_insert_id_collisions[0]]
@@ -286,8 +293,19 @@ def test_unicode_and_string_numbers_survive(read_back):
     assert any(isinstance(e[3].get("row_count"), str) for e in read_back.events["mixpanel"].values())
 
 
-def test_without_mess_nothing_is_broken_or_duplicated(tmp_path):
-    truths = generate_analytics(tmp_path, users=60, days=31, mess=False)
+def test_report_ids_are_shared_by_a_report_and_its_shares(read_back):
+    for source in ("amplitude", "mixpanel"):
+        events = read_back.events[source].values()
+        created = {e[3]["report_id"] for e in events if e[0] == "report_created"}
+        shared = {e[3]["report_id"] for e in events if e[0] == "report_shared"}
+        assert created and all(re.fullmatch(r"r_[0-9a-f]{12}", rid) for rid in created), source
+        assert shared and shared <= created | {e[3]["report_id"] for e in read_back.events["mixpanel"].values()
+                                               if e[0] == "report_created"}, source  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_without_mess_nothing_is_broken_or_duplicated(tmp_path, engine):
+    truths = generate_analytics(tmp_path, users=60, days=31, mess=False, engine=engine)
     assert truths.malformed == ()
     assert set(truths.exact_duplicates_by_source.values()) == {0}
     assert set(truths.late_events_by_source.values()) == {0}
@@ -361,7 +379,7 @@ def _utm_touches_in_the_files(sample) -> dict[str, list[tuple[datetime, str, str
     return {user: sorted(found) for user, found in touches.items()}
 
 
-def test_planted_utm_touches_are_where_each_vendor_puts_them(sample):
+def test_planted_utm_touches_are_where_each_vendor_puts_them(sample, engine):
     _landing, truths = sample
     touches = _utm_touches_in_the_files(sample)
     assert len(touches) == truths.utm_users > 0
@@ -375,3 +393,17 @@ def test_planted_utm_touches_are_where_each_vendor_puts_them(sample):
         "amplitude.user_properties.initial_utm_source",
         "amplitude.user_properties.utm_source",
     }
+
+
+def test_vectorised_lines_formatted_in_batches_are_the_same_bytes(tmp_path, monkeypatch):
+    """Each day's lines are formatted in batches of whole members (memory at 100M events); the batch size must not
+    change a byte."""
+    from sample_generator import analytics_vectorised
+
+    landings = {}
+    for rows in (analytics_vectorised.FORMAT_BATCH_ROWS, 97):  # one batch per day, then one or a few members per batch
+        monkeypatch.setattr(analytics_vectorised, "FORMAT_BATCH_ROWS", rows)
+        landings[rows] = tmp_path / f"batch-{rows}"
+        generate_analytics(landings[rows], users=USERS, days=DAYS, start=START, engine="vectorised")
+    files = [_files(landing) for landing in landings.values()]
+    assert len(files[0]) > 10 and files[0] == files[1]
