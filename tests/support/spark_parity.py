@@ -245,8 +245,8 @@ def run_dbt_on_spark(dbt: str, lake_dir: Path, spark_dir: Path, dbt_vars: dict, 
         # Spark resolves a relative table location against its own working directory: absolute here.
         "PMW_LAKE_DIR": str(lake_dir.resolve()),
         "PMW_SPARK_DIR": str(spark_dir.resolve()),
-        "DBT_TARGET_PATH": str(spark_dir / "target"),
-        "DBT_LOG_PATH": str(spark_dir / "logs"),
+        "DBT_TARGET_PATH": str(spark_dir.resolve() / "target"),
+        "DBT_LOG_PATH": str(spark_dir.resolve() / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     }
@@ -284,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--compare-only", action="store_true", help="compare an existing Spark build")
     parser.add_argument("--unit-tests", action="store_true", help="also run the dbt unit tests on Spark")
     args = parser.parse_args(argv)
+    # Relative arguments name paths from where the command was given; dbt runs with the Spark directory as its
+    # working directory, so everything handed on is absolute.
+    args.data_dir, args.spark_dir = args.data_dir.resolve(), args.spark_dir.resolve()
 
     paths = get_paths(args.data_dir)
     if not paths.warehouse_path.is_file():
