@@ -165,6 +165,23 @@ class UnchangedBuild:
         )
 
 
+def _changed_inputs(record: dict[str, Any], inputs: dict[str, str]) -> list[str]:
+    """The build inputs whose fingerprint differs from the recorded build's (added or gone ones included)."""
+    recorded = record.get("inputs", {})
+    return sorted(k for k in inputs.keys() | recorded.keys() if recorded.get(k) != inputs.get(k))
+
+
+def _served_build_problem(paths: Paths, record: dict[str, Any]) -> str | None:
+    """Why the recorded build no longer stands as what is built and served (None when it does): the warehouse file
+    is not the one it left, or BI reads another release."""
+    if _warehouse_state(paths) != record.get("warehouse"):
+        return "the warehouse file changed since the last build"
+    publication = current_publication(paths)
+    if publication is None or publication.get("release_id") != record.get("release_id"):
+        return "BI no longer reads the last build's release"
+    return None
+
+
 def unchanged_build(settings: Settings, inputs: dict[str, str]) -> tuple[UnchangedBuild | None, str]:
     """The last successful build when tonight may skip (else None), and why: the first difference found."""
     paths = settings.paths
@@ -173,15 +190,12 @@ def unchanged_build(settings: Settings, inputs: dict[str, str]) -> tuple[Unchang
         return None, "no successful build recorded"
     if record.get("status") != PUBLISHED:
         return None, f"the last build (run {str(record.get('run_id'))[:8]}) did not finish: {record.get('status')}"
-    changed = sorted(k for k in inputs if record.get("inputs", {}).get(k) != inputs[k])
-    changed += sorted(k for k in record.get("inputs", {}) if k not in inputs)
+    changed = _changed_inputs(record, inputs)
     if changed:
         return None, f"changed since run {str(record['run_id'])[:8]}: {', '.join(changed)}"
-    if _warehouse_state(paths) != record.get("warehouse"):
-        return None, "the warehouse file changed since the last build"
-    publication = current_publication(paths)
-    if publication is None or publication.get("release_id") != record.get("release_id"):
-        return None, "BI no longer reads the last build's release"
+    served = _served_build_problem(paths, record)
+    if served:
+        return None, served
     if unresolved_failed_files(paths):
         return None, "landed files failed to load and are unresolved"
     return UnchangedBuild(record["run_id"], record["release_id"], record["built_at"]), "unchanged"
@@ -228,8 +242,7 @@ def partial_build_scope(settings: Settings, inputs: dict[str, str]) -> tuple[Bui
     record = read_last_build(paths)
     if record is None or record.get("status") != PUBLISHED:
         return None, "no published build to build on"
-    recorded = record.get("inputs", {})
-    changed = sorted(k for k in inputs.keys() | recorded.keys() if recorded.get(k) != inputs.get(k))
+    changed = _changed_inputs(record, inputs)
     since = str(record["run_id"])
     other = [k for k in changed if not k.startswith(LAKE_INPUT_PREFIX) or k == _OTHER_LAKE_INPUT]
     if other:
@@ -239,11 +252,9 @@ def partial_build_scope(settings: Settings, inputs: dict[str, str]) -> tuple[Bui
         return None, f"no source's lake files changed since run {since[:8]}"
     if len(changed_sources) == len(SOURCES):
         return None, f"every source's lake files changed since run {since[:8]}"
-    if _warehouse_state(paths) != record.get("warehouse"):
-        return None, "the warehouse file changed since the last build"
-    publication = current_publication(paths)
-    if publication is None or publication.get("release_id") != record.get("release_id"):
-        return None, "BI no longer reads the last build's release"
+    served = _served_build_problem(paths, record)
+    if served:
+        return None, served
     unchanged_sources = tuple(s for s in SOURCES if s not in changed_sources)
     return BuildScope(changed_sources, unchanged_sources, since), "only some sources' lake files changed"
 
