@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -80,16 +81,24 @@ def read_last_build(paths: Paths) -> dict[str, Any] | None:
 
 
 def _tree_digest(root: Path, *, skip_dirs: frozenset[str], content: bool) -> str:
-    """sha256 over the relative path and either the bytes or (size, mtime_ns) of every file under ``root``."""
+    """sha256 over the relative path and either the bytes or (size, mtime_ns) of every file under ``root``.
+
+    ``skip_dirs`` (top level) and hidden or __pycache__ folders are pruned, never walked: dbt's target/ can hold
+    tens of thousands of files that are outputs, not inputs.
+    """
     digest = hashlib.sha256()
     if not root.is_dir():
         return digest.hexdigest()
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        at_top = folder == str(root)
         # Dot files are tool state (dbt's .user.yml), not inputs.
-        hidden = any(part.startswith(".") or part == "__pycache__" for part in relative.parts)
-        if relative.parts[0] in skip_dirs or hidden or not path.is_file():
+        dirs[:] = [d for d in dirs if not (d.startswith(".") or d == "__pycache__" or (at_top and d in skip_dirs))]
+        files.extend(Path(folder, name) for name in names if not name.startswith("."))
+    for path in sorted(files):
+        if not path.is_file():
             continue
+        relative = path.relative_to(root)
         digest.update(str(relative).encode() + b"\0")
         if content:
             digest.update(hashlib.sha256(path.read_bytes()).digest())
