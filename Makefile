@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test test-fast lint dev bench clean browser postgres docs bi-clients init parity-spark java
+.PHONY: demo run test test-fast test-scenarios lint lint-py lint-sql dev bench clean browser postgres docs bi-clients init parity-spark java
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, got {sys.version}"'
@@ -22,12 +22,21 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/pmw run
 
-## test: lint (ruff, sqlfluff) and the whole test suite (the report's browser test needs Debian's chromium, the
-## BI-client test the DuckDB 1.x clients of `make bi-clients`, the Dagster-on-PostgreSQL test `make postgres`'s server)
-# Two pytest-xdist workers, one test module per worker at a time (module fixtures build once); 1 runs serially.
+## test: ruff and the tests of tests/{unit,dbt,integration,e2e} (the report's browser test needs Debian's chromium,
+## the BI-client test the DuckDB 1.x clients of `make bi-clients`); ~5 minutes on an idle 2-core machine
+# Two pytest-xdist workers; a module and its fixtures stay on one worker, and every module reading the shared
+# pipeline run (tests/integration/) on one (tests/conftest.py refines --dist loadfile), so the session builds that run once.
+# PYTEST_WORKERS=1 runs serially.
 PYTEST_WORKERS ?= 2
-test: $(STAMP) lint browser bi-clients postgres
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+test: $(STAMP) lint-py browser bi-clients
+	$(PYTEST) tests/unit tests/dbt tests/integration tests/e2e
+
+## test-scenarios: the whole-pipeline scenarios on data of their own and the fault injection suite
+## (tests/{scenarios,faults}; the Dagster-on-PostgreSQL test needs `make postgres`'s server); CI runs it after
+## make test and make lint-sql
+test-scenarios: $(STAMP) postgres
+	$(PYTEST) tests/scenarios tests/faults
 
 ## test-fast: ruff and the unit tests only (no subprocess, no dbt, no pipeline run); the loop while editing
 test-fast: $(STAMP)
@@ -62,7 +71,7 @@ browser:
 	@$(CHROMIUM) --version 2>/dev/null
 
 ## postgres: Debian's PostgreSQL server for the test of the Dagster instance on PostgreSQL
-## (tests/integration/test_postgres_instance.py starts its own throwaway server with it; apt-get, sudo when not root)
+## (tests/scenarios/test_postgres_instance.py starts its own throwaway server with it; apt-get, sudo when not root)
 POSTGRES_INITDB := /usr/lib/postgresql/*/bin/initdb
 postgres:
 	@ls $(POSTGRES_INITDB) >/dev/null 2>&1 || { \
@@ -105,9 +114,14 @@ java:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
 	@java -version 2>&1 | head -1
 
-lint: $(STAMP)
+## lint: ruff (lint-py, part of make test) and sqlfluff with the dbt templater (lint-sql, ~1.5 min; CI runs it)
+lint: lint-py lint-sql
+
+lint-py: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+lint-sql: $(STAMP)
 	$(BIN)/python -m pmw.lint_sql
 
 ## dev: the Dagster UI with the whole graph, sensors and schedule (http://127.0.0.1:3000), on the data directory's

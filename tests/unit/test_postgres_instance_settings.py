@@ -1,6 +1,6 @@
 """Choosing the instance's storage: $DAGSTER_PG_URL selects config/dagster-postgres.yaml when the instance is created.
 
-The server itself is exercised by tests/integration/test_postgres_instance.py; these need no PostgreSQL.
+The server itself is exercised by tests/scenarios/test_postgres_instance.py; these need no PostgreSQL.
 """
 
 from __future__ import annotations
