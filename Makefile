@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test test-fast test-scenarios lint lint-py lint-sql dev bench clean browser postgres docs bi-clients init parity-spark java
+.PHONY: demo run test test-fast test-scenarios ci lint lint-py lint-sql dev bench clean browser postgres docs bi-clients init parity-spark java
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 needed, got {sys.version}"'
@@ -38,11 +38,13 @@ test: $(STAMP) lint-py browser bi-clients
 test-scenarios: $(STAMP) postgres
 	$(PYTEST) tests/scenarios tests/faults
 
+## ci: what CI (.ci/run) runs on a fresh clone, in order: the README's test command, sqlfluff, the scenario and
+## fault suites, the dbt project on Spark
+ci: test lint-sql test-scenarios parity-spark
+
 ## test-fast: ruff and the unit tests only (no subprocess, no dbt, no pipeline run); the loop while editing
-test-fast: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q tests/unit
+test-fast: $(STAMP) lint-py
+	$(PYTEST) -q tests/unit
 
 ## bi-clients: the BI clients the published marts.duckdb must open, each in its own .venv-bi/<name>/ (pip --target,
 ## from PyPI, never into .venv): DuckDB 1.1.3 and 1.4.4 (Evidence's connector), the DuckDB 1.4.4 CLI binary (PyPI's

@@ -1,5 +1,5 @@
 """Feedback end to end: generated analytics, feedback and billing exports through the whole job, checked in the
-PUBLISHED marts against what the generators planted. Reads the session's shared run (tests/integration/conftest.py),
+PUBLISHED marts against what the generators planted. Reads the session's shared run (tests/support/shared_run.py),
 whose survey respondents and requesters are its analytics sample's users."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 outcomes; sign-ups spread over days - 9 so the initiatives have users on both sides of their ship date), at the
 smallest size whose planted PROD-1 lift has an expected z of about 4.5, run once through the whole pipeline for
 the session. Nothing may write into it: a test that runs the pipeline again works on a copy (shutil.copytree,
-as tests/integration/test_pipeline.py does). Only data a module needs and this sample does not hold (the Jira
+as tests/scenarios/test_pipeline_reruns.py does). Only data a module needs and this sample does not hold (the Jira
 sample as JSON only or CSV only, billing without analytics) gets a run of its own, in tests/scenarios.
 
 Under pytest-xdist every module that uses it runs on one worker (tests/conftest.py groups them), so the session
