@@ -1,6 +1,6 @@
 """The Jira slice end to end: generated exports -> ingest -> lake -> dbt -> gates -> PUBLISHED marts.
 
-The default Jira sample as REST JSON and CSV together is the session's shared run (tests/support/shared_run.py portfolio_sample_run,
+The default Jira sample as REST JSON and CSV together is the session's shared run (the shared run,
 which lands this same Jira sample next to every other source). The sample as JSON only and as CSV only, each a run
 of its own, is tests/scenarios/test_jira_formats_pipeline.py.
 - The JSON+CSV run must recover what the generator planted: every cycle and lead time to the millisecond (the issue

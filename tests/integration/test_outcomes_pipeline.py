@@ -1,6 +1,6 @@
 """Initiative outcomes end to end, read from the PUBLISHED marts and compared with what the generator planted.
 
-The sample (tests/support/shared_run.py portfolio_sample_run) launches PROD-1 ("Share reports with one click": every report from its
+The sample (the shared run) launches PROD-1 ("Share reports with one click": every report from its
 ship instant on is shared with probability 0.60 instead of 0.35) and PROD-2 (no effect at all). PROD-3 never
 ships. The generator counts each window's entries and successes with the mart's definition, so sample sizes and
 successes must match exactly; the planted lift must lie in the published interval and the null must not be called

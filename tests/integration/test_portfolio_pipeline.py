@@ -1,6 +1,6 @@
 """The portfolio and the report end to end, from the PUBLISHED release of the shared sample run.
 
-tests/support/shared_run.py portfolio_sample_run plants PROD-1's lift and PROD-2's null; the Jira sample types RICE fields into ten
+The shared run plants PROD-1's lift and PROD-2's null; the Jira sample types RICE fields into ten
 Jira Product Discovery ideas (IDEA-1..3 implemented by PROD-1..3, IDEA-4 with no effort, IDEA-5 with effort 0).
 Checked here: every scored input traces back to the published marts it came from, unscorable ideas are named,
 ranks follow the scores and do not move when the scoring runs again, and the published report.html draws the

@@ -1,6 +1,6 @@
 """Invariant 8: the published marts are a pure function of the landed files and the configuration.
 
-The session's shared run (tests/support/shared_run.py portfolio_sample_run) and a fresh run of the same landed files in another data
+The session's shared run (the shared run) and a fresh run of the same landed files in another data
 directory, at another time, must publish byte-identical Parquet for every mart and marts.duckdb files with equal
 contents; only _publication.json (release id, run id, publication time) may differ. The daily snapshot table
 (publish/restatements.py) is history, dated by the day of its release, not a mart: it is left out.
