@@ -23,24 +23,27 @@ run: $(STAMP)
 	$(BIN)/pmw run
 
 ## test: ruff and the tests of tests/{unit,dbt,integration,e2e} (the report's browser test needs Debian's chromium,
-## the BI-client test the DuckDB 1.x clients of `make bi-clients`); ~5 minutes on an idle 2-core machine
-# Two pytest-xdist workers; a module and its fixtures stay on one worker, and every module reading the shared
-# pipeline run (tests/integration/) on one (tests/conftest.py refines --dist loadfile), so the session builds that run once.
+## the BI-client test the DuckDB 1.x clients of `make bi-clients`); ~5 minutes on an idle 2-core machine.
+## TESTS=tests runs every folder in one session, scenarios and faults included (CI; they need `make postgres`).
+# Two pytest-xdist workers; a module and its fixtures stay on one worker, and so do all the modules reading the shared
+# pipeline run (tests/conftest.py refines --dist loadfile), so a session builds that run once.
 # PYTEST_WORKERS=1 runs serially.
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+TESTS ?= tests/unit tests/dbt tests/integration tests/e2e
 test: $(STAMP) lint-py browser bi-clients
-	$(PYTEST) tests/unit tests/dbt tests/integration tests/e2e
+	$(PYTEST) $(TESTS)
 
 ## test-scenarios: the whole-pipeline scenarios on data of their own and the fault injection suite
-## (tests/{scenarios,faults}; the Dagster-on-PostgreSQL test needs `make postgres`'s server); CI runs it after
-## make test and make lint-sql
+## (tests/{scenarios,faults}; the Dagster-on-PostgreSQL test needs `make postgres`'s server)
 test-scenarios: $(STAMP) postgres
 	$(PYTEST) tests/scenarios tests/faults
 
-## ci: what CI (.ci/run) runs on a fresh clone, in order: the README's test command, sqlfluff, the scenario and
-## fault suites, the dbt project on Spark
-ci: test lint-sql test-scenarios parity-spark
+## ci: what CI (.ci/run) runs on a fresh clone: the README's test command over every folder in one session (one
+## shared run, the workers kept busy), sqlfluff, and the dbt project on Spark
+ci: postgres
+	$(MAKE) test TESTS=tests
+	$(MAKE) lint-sql parity-spark
 
 ## test-fast: ruff and the unit tests only (no subprocess, no dbt, no pipeline run); the loop while editing
 test-fast: $(STAMP) lint-py

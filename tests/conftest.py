@@ -20,19 +20,20 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 KINDS = ("unit", "dbt", "integration", "e2e", "scenarios", "faults")
-# The modules that read the session's shared pipeline run (tests/support/shared_run.py): under pytest-xdist each
-# folder's are one unit of work, so one worker builds that run once per session (make test; make test-scenarios).
+# The modules that read the session's shared pipeline run (tests/support/shared_run.py): under pytest-xdist they are
+# one unit of work, so one worker builds that run once per session, whichever folders the session runs.
 # tests/integration is all of them but two small modules; a module reading the run elsewhere must be named here.
-SHARED_RUN_UNITS = {
-    "tests/integration/": "tests/integration/",
-    "tests/scenarios/test_pipeline_reruns.py": "tests/scenarios/ (shared run)",
-    "tests/scenarios/test_reproducible_publication.py": "tests/scenarios/ (shared run)",
-}
+SHARED_RUN_UNIT = "the shared run"
+SHARED_RUN_MODULES = (
+    "tests/integration/",
+    "tests/scenarios/test_pipeline_reruns.py",
+    "tests/scenarios/test_reproducible_publication.py",
+)
 
 
 def _unit(module: str) -> str:
     """The unit of work of a module (its path relative to the rootdir): its shared-run unit, else itself."""
-    return next((unit for prefix, unit in SHARED_RUN_UNITS.items() if module.startswith(prefix)), module)
+    return SHARED_RUN_UNIT if module.startswith(SHARED_RUN_MODULES) else module
 
 
 # The longest units go first, so the last minutes are not one worker alone on them: the SIGKILL scenarios (four whole
@@ -54,13 +55,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(getattr(pytest.mark, kind))
         module = item.nodeid.split("::", 1)[0]
         if "shared_run" in getattr(item, "fixturenames", ()) and _unit(module) == module:
-            raise pytest.UsageError(f"{module} reads the shared run: add it to SHARED_RUN_UNITS in tests/conftest.py")
+            raise pytest.UsageError(f"{module} reads the shared run: add it to SHARED_RUN_MODULES in tests/conftest.py")
     items.sort(key=_rank)  # stable: collection order within each rank
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadfile` with the shared run's modules as one unit per folder: a module and its module fixtures stay on
-    one worker, and so do the modules reading the shared run. (pytest-xdist's own `--dist loadgroup` cannot do this
+    """`--dist loadfile` with the shared run's modules as one unit: a module and its module fixtures stay on one
+    worker, and so do all the modules reading the shared run. (pytest-xdist's own `--dist loadgroup` cannot do this
     under pytest 9: it renames items through `Item._nodeid`, which pytest 9 no longer reads.)"""
     if config.getvalue("dist") != "loadfile":
         return None
