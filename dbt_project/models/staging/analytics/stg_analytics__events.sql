@@ -6,9 +6,9 @@
     the newest file, which costs little and covers a second file stamped with the same instant; the anti-join
     on event_id below makes that harmless.
 
-    Dedupe on (source, event_key) keeping the earliest ingested copy: within a batch by row_number, across
-    batches by never re-inserting an event_id that is already loaded (so a duplicate arriving in a later file
-    neither adds a row nor replaces the first copy).
+    Dedupe on (source, event_key) keeping the earliest ingested copy: within a batch by first_copies() (ordered
+    by ingestion time, file, member, line), across batches by never re-inserting an event_id that is already
+    loaded (so a duplicate arriving in a later file neither adds a row nor replaces the first copy).
 -#}
 {{
     config(
@@ -19,15 +19,24 @@
     )
 }}
 
-with source_events as (
-
-    select * from {{ lake_source('analytics', 'events') }}
-    {% if is_incremental() %}
-        where _ingested_at >= (
+{%- set newly_ingested = none -%}
+{%- if is_incremental() -%}
+    {%- set newly_ingested -%}
+        _ingested_at >= (
             select coalesce(max(loaded.ingested_at), cast('1900-01-01' as timestamp))
             from {{ this }} as loaded
         )
-    {% endif %}
+    {%- endset -%}
+{%- endif %}
+
+with kept_copies as (
+
+    {{ first_copies(
+        lake_source('analytics', 'events'),
+        newly_ingested,
+        ['source', 'event_key'],
+        ['_ingested_at', '_file_sha256', '_source_member', '_line_number']
+    ) }}
 
 ),
 
@@ -60,23 +69,7 @@ renamed as (
         -- incremental models can read exactly the rows loaded since they last ran, with `>`, and a run that
         -- loads nothing leaves them nothing to redo.
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as loaded_at
-    from source_events
-
-),
-
-ranked_copies as (
-
-    select
-        renamed.*,
-        row_number() over (
-            partition by renamed.event_id
-            order by
-                renamed.ingested_at,
-                renamed.file_sha256,
-                renamed.source_member,
-                renamed.source_line_number
-        ) as copy_rank
-    from renamed
+    from kept_copies
 
 ),
 
@@ -88,39 +81,37 @@ country_codes as (
 )
 
 select
-    ranked_copies.event_id,
-    ranked_copies.event_key,
-    ranked_copies.source,
-    ranked_copies.event_name,
-    ranked_copies.user_id,
-    ranked_copies.anonymous_id,
-    ranked_copies.vendor_session_key,
-    ranked_copies.event_at,
-    ranked_copies.received_at,
-    ranked_copies.platform,
-    ranked_copies.vendor_platform,
+    renamed.event_id,
+    renamed.event_key,
+    renamed.source,
+    renamed.event_name,
+    renamed.user_id,
+    renamed.anonymous_id,
+    renamed.vendor_session_key,
+    renamed.event_at,
+    renamed.received_at,
+    renamed.platform,
+    renamed.vendor_platform,
     coalesce(by_code.country_code, by_name.country_code) as country,
-    ranked_copies.vendor_country,
-    ranked_copies.revenue,
-    ranked_copies.properties,
-    ranked_copies.user_properties,
-    ranked_copies.source_file,
-    ranked_copies.source_member,
-    ranked_copies.source_line_number,
-    ranked_copies.file_sha256,
-    ranked_copies.ingested_at,
-    ranked_copies.loaded_at
-from ranked_copies
+    renamed.vendor_country,
+    renamed.revenue,
+    renamed.properties,
+    renamed.user_properties,
+    renamed.source_file,
+    renamed.source_member,
+    renamed.source_line_number,
+    renamed.file_sha256,
+    renamed.ingested_at,
+    renamed.loaded_at
+from renamed
 left join country_codes as by_code
-    on upper(ranked_copies.vendor_country) = by_code.country_code
+    on upper(renamed.vendor_country) = by_code.country_code
 left join {{ ref('country_names') }} as by_name
-    on lower(ranked_copies.vendor_country) = lower(by_name.country_name)
-where
-    ranked_copies.copy_rank = 1
+    on lower(renamed.vendor_country) = lower(by_name.country_name)
 {% if is_incremental() %}
-        and not exists (
-            select 1
-            from {{ this }} as loaded
-            where loaded.event_id = ranked_copies.event_id
-        )
+    where not exists (
+        select 1
+        from {{ this }} as loaded
+        where loaded.event_id = renamed.event_id
+    )
 {% endif %}
