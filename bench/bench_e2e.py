@@ -50,6 +50,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench_memory import _step_windows
 from bench_nightly import _newest_amplitude_day
 from pmw_process import PMW, REPO, observed_run
 
@@ -118,10 +119,16 @@ def _slowest_dbt_nodes(since: float, top: int) -> list[tuple[str, float]]:
     return nodes[:top]
 
 
+def _finished_steps(data_dir: Path) -> dict[str, float]:
+    """Wall seconds of every step the newest Dagster run of the data directory finished (bench_memory's reading)."""
+    return {step: end - start for step, start, end in _step_windows(data_dir)}
+
+
 def _run_phase(data_dir: Path, label: str, top: int) -> dict:
     log = data_dir / f"bench-{label.replace(' ', '-')}.log"
     observed = observed_run([*PMW, "--data-dir", str(data_dir), "run", "--settle-seconds", "0"], log)
-    record = json.loads((data_dir / "runs" / "last_run.json").read_text(encoding="utf-8"))
+    last_run = data_dir / "runs" / "last_run.json"
+    record = json.loads(last_run.read_text(encoding="utf-8")) if last_run.exists() else {}
     build = data_dir / "runs" / "last_build.json"
     scope = json.loads(build.read_text(encoding="utf-8")).get("scope") if build.exists() else None
     unchanged = record.get("unchanged")
@@ -129,7 +136,8 @@ def _run_phase(data_dir: Path, label: str, top: int) -> dict:
         **observed.as_dict(),
         "log": str(log),
         "ok": bool(record.get("ok")) and observed.exit_status == 0,
-        "step_seconds": record.get("step_seconds", {}),
+        # A run killed or failed midway records no step times: the steps it finished are in the Dagster instance.
+        "step_seconds": record.get("step_seconds") or _finished_steps(data_dir),
         "dbt_slowest": _slowest_dbt_nodes(observed.started_at, top),
         "unchanged": unchanged["statement"] if unchanged else None,
         "build_scope": scope["statement"] if scope and label == "one day" else None,
@@ -428,31 +436,44 @@ def print_report(record: dict, top: int) -> None:
                 print(f"    {seconds:8.1f} s  {node}")
 
 
-def print_growth(small: dict, large: dict) -> None:
-    """Per phase: time, RSS and disk of the larger size over the smaller's, against the growth of the events."""
-    events = (large.get("landed_events") or 0) / max(small.get("landed_events") or 1, 1)
-    print(f"\nanalytics lines landed: {small['landed_events']:,} -> {large['landed_events']:,} (x{events:.1f})")
-    print("\n| phase | time | x | largest process RSS | x | disk total after (GB) | x |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+def print_growth(small: dict, large: dict, target_events: float = 100e6) -> None:
+    """Per phase, the smaller size's figure -> the larger's (x their ratio), against the growth of the events; then
+    the disk at ``target_events`` on the line through the two sizes (fixed part + a part per event)."""
+    n_small, n_large = small["landed_events"], large["landed_events"]
+    if n_small >= n_large:
+        raise SystemExit(f"--growth: the second record must be the larger size ({n_small:,} vs {n_large:,} events)")
+    print(f"\nanalytics lines landed: {n_small:,} -> {n_large:,} (x{n_large / n_small:.1f})")
+    print("\n| phase | wall | x | CPU | x | largest process RSS | x | tree RSS (sampled) | x | disk after (GB) | x |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def cell(s: float, g: float, fmt: str, unit: str) -> str:
+        return f"{s:{fmt}} -> {g:{fmt}}{unit} | {g / s:.1f}" if s else f"{s:{fmt}} -> {g:{fmt}}{unit} | -"
+
     for name in ("generate", *RUN_PHASES):
         if name in small["phases"] and name in large["phases"]:
             s, g = small["phases"][name], large["phases"][name]
-            ds, dg = s["disk"]["total"], g["disk"]["total"]
             print(
-                f"| {name} | {s['seconds']:.1f} s -> {g['seconds']:.1f} s | {g['seconds'] / s['seconds']:.1f} |"
-                f" {s['largest_process_mb']:,.0f} -> {g['largest_process_mb']:,.0f} MB |"
-                f" {g['largest_process_mb'] / s['largest_process_mb']:.1f} | {_gb(ds)} -> {_gb(dg)} | {dg / ds:.1f} |"
+                f"| {name} | {cell(s['seconds'], g['seconds'], ',.0f', ' s')}"
+                f" | {cell(s.get('cpu_seconds', 0.0), g.get('cpu_seconds', 0.0), ',.0f', ' s')}"
+                f" | {cell(s['largest_process_mb'], g['largest_process_mb'], ',.0f', ' MB')}"
+                f" | {cell(s['tree_peak_mb'], g['tree_peak_mb'], ',.0f', ' MB')}"
+                f" | {cell(s['disk']['total'] / 1024**3, g['disk']['total'] / 1024**3, '.2f', '')} |"
             )
     if "floors" in small["phases"] and "floors" in large["phases"]:
-        s, g = small["phases"]["floors"]["sum_seconds"], large["phases"]["floors"]["sum_seconds"]
-        print(f"| sum of floors | {s:.1f} s -> {g:.1f} s | {g / s:.1f} | | | | |")
-    last = max((n for n in PHASES if n in large["phases"]), key=PHASES.index)
-    parts = large["phases"][last]["disk"]
-    per_event = {k: parts[k] / large["landed_events"] for k in (*DISK_PARTS, "other", "total")}
-    print(f"\ndisk per landed event after {last}: " + ", ".join(f"{k} {v:.0f} B" for k, v in per_event.items()))
+        s, g = small["phases"]["floors"], large["phases"]["floors"]
+        print(
+            f"| sum of floors | {cell(s['sum_seconds'], g['sum_seconds'], ',.0f', ' s')}"
+            f" | {cell(s['sum_cpu_seconds'], g['sum_cpu_seconds'], ',.0f', ' s')} | | | | | | |"
+        )
+    last = max((n for n in PHASES if n in small["phases"] and n in large["phases"]), key=PHASES.index)
+    ds, dg = small["phases"][last]["disk"], large["phases"][last]["disk"]
+    at_target = {}
+    for part in (*DISK_PARTS, "other", "total"):
+        per_event = (dg[part] - ds[part]) / (n_large - n_small)
+        at_target[part] = ds[part] + per_event * (target_events - n_small)
     print(
-        "at 100M events, scaling linearly: "
-        + ", ".join(f"{k} {v * 100e6 / 1024**3:.1f} GB" for k, v in per_event.items())
+        f"\ndisk after {last} at {target_events / 1e6:.0f}M landed events, on the line through both sizes: "
+        + ", ".join(f"{part} {value / 1024**3:.1f} GB" for part, value in at_target.items())
     )
 
 
