@@ -183,15 +183,16 @@ class _Stopwatch:
         self.cpu_seconds += time.process_time() - cpu
 
 
-def _floor_ingest(data_dir: Path, scratch: Path, clock: _Stopwatch) -> int:
+def _floor_ingest(data_dir: Path, scratch: Path, clock: _Stopwatch, amplitude_glob: str | None = None) -> int:
     """Bare readers over the landed analytics files, DuckDB's defaults but ignore_errors (the planted malformed lines
     are skipped, not reported): one read_json over every Amplitude member, as bench_ingest's bare reader; one over
     the Mixpanel files, one read_csv over the Segment files. DuckDB reads no ZIP: the members are extracted before
-    the clock starts (as much disk again as the Amplitude ZIPs, freed afterwards)."""
+    the clock starts (as much disk again as the Amplitude ZIPs, freed afterwards). ``amplitude_glob``: only these
+    Amplitude ZIPs and no other file, to compare with the per-file times a run logs for the same ZIPs."""
     analytics = data_dir / "landing" / "analytics"
     members = scratch / "members"
     members.mkdir()
-    for archive in sorted((analytics / "amplitude").iterdir()):
+    for archive in sorted((analytics / "amplitude").glob(amplitude_glob or "*")):
         with zipfile.ZipFile(archive) as zf:
             for name in zf.namelist():
                 if name.endswith(".gz"):
@@ -200,8 +201,11 @@ def _floor_ingest(data_dir: Path, scratch: Path, clock: _Stopwatch) -> int:
     json_reader = "read_json({}, format = 'newline_delimited', ignore_errors = true)"
     readers = [
         (json_reader, sorted(members.iterdir())),
-        (json_reader, sorted((analytics / "mixpanel").iterdir())),
-        ("read_csv({}, union_by_name = true, ignore_errors = true)", sorted((analytics / "segment").iterdir())),
+        (json_reader, [] if amplitude_glob else sorted((analytics / "mixpanel").iterdir())),
+        (
+            "read_csv({}, union_by_name = true, ignore_errors = true)",
+            [] if amplitude_glob else sorted((analytics / "segment").iterdir()),
+        ),
     ]
     con = _floor_connection(data_dir)
     rows = 0
@@ -250,14 +254,14 @@ SESSIONS_FLOOR = """
 """
 
 
-def _floor(name: str, data_dir: Path) -> dict:
+def _floor(name: str, data_dir: Path, amplitude_glob: str | None = None) -> dict:
     scratch = data_dir / FLOOR_DIR
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     clock = _Stopwatch()
     try:
         if name == "ingest":
-            rows = _floor_ingest(data_dir, scratch, clock)
+            rows = _floor_ingest(data_dir, scratch, clock, amplitude_glob)
             return {"seconds": clock.seconds, "cpu_seconds": clock.cpu_seconds, "rows": rows}
         con = _floor_connection(data_dir)
         if name == "staging":
@@ -486,7 +490,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the record here")
     parser.add_argument("--top", type=int, default=8, help="slowest steps and dbt nodes to print per run")
     parser.add_argument("--growth", nargs=2, type=Path, metavar=("SMALL_JSON", "LARGE_JSON"))
-    parser.add_argument("--floor", choices=FLOORS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--floor", choices=FLOORS, help="measure one floor on --data-dir alone, printed as JSON (or to --out)"
+    )
+    parser.add_argument("--amplitude-glob", help="with --floor ingest: only these Amplitude ZIPs, nothing else")
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -498,7 +505,11 @@ def main() -> int:
         parser.error("--data-dir is required")
     data_dir = args.data_dir.resolve()
     if args.floor:
-        args.out.write_text(json.dumps(_floor(args.floor, data_dir)), encoding="utf-8")
+        result = json.dumps(_floor(args.floor, data_dir, args.amplitude_glob))
+        if args.out:
+            args.out.write_text(result, encoding="utf-8")
+        else:
+            print(result)
         return 0
 
     path = data_dir / RECORD_NAME
