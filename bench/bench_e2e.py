@@ -359,6 +359,8 @@ def _phase(data_dir: Path, record: dict, name: str, args: argparse.Namespace) ->
 def run_phases(data_dir: Path, record: dict, args: argparse.Namespace) -> None:
     for name in PHASES:
         if name in record["phases"]:
+            if not record["phases"][name]["ok"]:
+                raise SystemExit(f"{data_dir}: {name} failed or was stopped; the phases after it need a new directory")
             continue
         print(f"{dt.datetime.now():%H:%M:%S} {name} ...", flush=True)
         result = _phase(data_dir, record, name, args)
