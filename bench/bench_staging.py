@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 
 from core.config import load_config
-from core.duckdb_connection import DuckDBSettings
+from core.duckdb_connection import DuckDBSettings, connect_duckdb
 from core.settings import DBT_PROJECT_DIR, Paths
 from ingest.analytics import ingest_analytics
 from ingest.common.lake import lake_dir, pending_files, promote_pending
@@ -155,10 +155,7 @@ def compiled_sql(work: Path, variant: Variant, tag: str) -> str:
 def connect(work: Path) -> duckdb.DuckDBPyConnection:
     """The bench warehouse with the bounds a run gives dbt's DuckDB (profiles.yml: config_options, settings)."""
     paths = Paths(work / "dbt")
-    con = duckdb.connect(str(paths.warehouse_path))
-    DuckDBSettings.for_paths(paths, load_config()).apply(con)
-    threads = DuckDBSettings.for_paths(paths, load_config()).threads or os.cpu_count() or 1
-    con.execute(f"set threads = {int(threads)}")
+    con = connect_duckdb(paths.warehouse_path, settings=DuckDBSettings.for_paths(paths, load_config()))
     con.execute("set timezone = 'UTC'")
     con.execute("create schema if not exists staging")
     return con

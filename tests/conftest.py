@@ -8,7 +8,8 @@
   PostgreSQL instance, the dev server)
 - faults: faults injected into a small generated sample, each checked against a clean reference run
 
-`make test` runs the first four (the loop before a commit), `make test-scenarios` the last two; CI runs both.
+`make test` runs the first four (the loop before a commit), `make test-scenarios` the last two; CI runs all six
+in one session (`make test TESTS=tests`).
 """
 
 from __future__ import annotations
