@@ -327,7 +327,7 @@ def _replay_analytics(
 # --------------------------------------------------------------------------------------------------- model
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     id: str
     amount: int
@@ -338,7 +338,7 @@ class _Line:
     description: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Invoice:
     id: str
     number: str
@@ -368,7 +368,7 @@ class _Invoice:
         return max(0, self.total + self.starting_balance)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Sub:
     id: str
     item_id: str
@@ -385,7 +385,7 @@ class _Sub:
     status: str = "active"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Customer:
     id: str
     user_id: str
@@ -408,7 +408,7 @@ class _Customer:
     deleted: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Refund:
     id: str
     kind: str  # full | partial
@@ -418,7 +418,7 @@ class _Refund:
     reason: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _CreditNote:
     id: str
     number: str
@@ -791,7 +791,7 @@ def _allocate(total: int, weights: list[int]) -> list[int]:
     return shares
 
 
-@dataclass
+@dataclass(slots=True)
 class _Spend:
     day: date
     channel: str
