@@ -374,7 +374,8 @@ class _Stream:
         self._rng: random.Random | None = random.Random(name)
 
     def random(self) -> float:
-        assert self._rng is not None, "a parked stream is resumed, not drawn from"
+        if self._rng is None:
+            raise RuntimeError(f"stream {self.name!r} is parked: resume() it, then draw from what that returns")
         self.draws += 1
         return self._rng.random()
 
