@@ -12,10 +12,11 @@ arrays (one numpy draw per decision for all users of the chunk); each chunk's tr
 (a user's events never span chunks, so the counts add up); its events go to per-day Arrow IPC spill files with
 only the narrow columns (times, names, small codes). Each day is then read back, sorted by its file order, and
 formatted into JSON lines by one DuckDB projection per batch of whole members (multi-threaded, no per-line
-Python), whose string column's buffer is already the member body; members are gzipped in two threads by ISA-L's
-igzip (``isal``: standard gzip streams, ~3x zlib's level-1 speed, releases the GIL). The per-event random
-identifiers (uuid, $insert_id) are drawn per day at format time. bench/README.md "Sample generator at scale" has
-the figures.
+Python), whose string column's buffer is already the member body, only when the finisher asks for the next member:
+members are gzipped in two threads by ISA-L's igzip (``isal``: standard gzip streams, ~3x zlib's level-1 speed,
+releases the GIL) and written into the day's ZIP one by one, so memory holds a batch, never a day. The per-event
+random identifiers (uuid, $insert_id) are drawn per day at format time. bench/README.md "Sample generator at scale"
+has the figures.
 
 The UTM first-touch plans are drawn per chunk with ``planted_utm_plan``'s model; their property texts are the
 reference functions' own.
