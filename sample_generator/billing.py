@@ -58,6 +58,7 @@ import io
 import itertools
 import os
 import random
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -608,7 +609,8 @@ class _Simulator:
 
     def line(self, rng: random.Random, amount: int, start: int, end: int, plan: tuple[str, str], description: str,
              *, proration: bool = False) -> _Line:  # fmt: skip
-        return _Line(self.uid(rng, "il_", 24), amount, proration, start, end, plan, description)
+        # a few distinct descriptions over millions of lines: one string each (memory at scale)
+        return _Line(self.uid(rng, "il_", 24), amount, proration, start, end, plan, sys.intern(description))
 
     def maybe_refund(self, rng: random.Random, inv: _Invoice) -> None:
         r = rng.random()
@@ -1085,6 +1087,11 @@ def generate_billing(
     for cn in sim.credit_notes:
         credit_by[_month(cn.created)] += _usd(cn.amount, cn.invoice.currency)
 
+    paying_by_month = {m: sum(1 for s in mrr.values() if s[k] > 0) for k, m in enumerate(month_keys)}
+    # What only the simulation and the truths needed goes before the files are written (memory at scale).
+    del mrr, cohort_customers
+    sim.used_ids.clear()
+
     # ---- files
 
     writer = _Writer(landing_dir)
@@ -1134,7 +1141,7 @@ def generate_billing(
         planted_spend_credit=spend_credit,
         mrr_usd_by_month={m: _usd_str(v) for m, v in zip(month_keys, mrr_total, strict=True)},
         mrr_movements_usd_by_month={m: {k: _usd_str(v) for k, v in mv.items()} for m, mv in moves.items()},
-        paying_customers_by_month={m: sum(1 for s in mrr.values() if s[k] > 0) for k, m in enumerate(month_keys)},
+        paying_customers_by_month=paying_by_month,
         cohort_churn=cohort,
         other_cohorts_planted_monthly_churn=OTHER_COHORT_CHURN,
         amount_paid_usd_by_month={m: _usd_str(v) for m, v in paid_by.items()},
