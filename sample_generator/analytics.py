@@ -31,12 +31,11 @@ import os
 import random
 import tempfile
 import zipfile
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -871,15 +870,54 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: same bytes every run
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            zf.writestr(info, data, compress_type=zipfile.ZIP_STORED)  # members are gzip already
-    return buf.getvalue()
+# Amplitude members being gzipped or waiting to be written while the next ones are formatted (two threads gzip)
+_MEMBERS_IN_FLIGHT = 4
+
+
+class _ZipStream:
+    """A ZIP of stored members (each already gzip) written member by member under a hidden name, renamed when
+    closed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = path.with_name(f".{path.name}.partial")
+        self.zip = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_STORED)
+
+    def add(self, name: str, data: bytes) -> None:
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: same bytes every run
+        info.external_attr = 0o644 << 16
+        info.create_system = 3
+        self.zip.writestr(info, data, compress_type=zipfile.ZIP_STORED)
+
+    def __enter__(self) -> _ZipStream:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
+        self.zip.close()
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        else:  # a failed day leaves no half file behind, under either name
+            self.tmp.unlink(missing_ok=True)
+
+
+def _mark_last(items: Iterable[Any]) -> Iterable[tuple[int, Any, bool]]:
+    """(index, item, whether it is the last one), one item ahead."""
+    iterator = iter(items)
+    try:
+        current = next(iterator)
+    except StopIteration:
+        return
+    index = 0
+    for following in iterator:
+        yield index, current, False
+        current = following
+        index += 1
+    yield index, current, True
+
+
+def _result(entry: tuple[str, Future[bytes]]) -> tuple[str, bytes]:
+    return entry[0], entry[1].result()
 
 
 def _gzip(data: bytes, deflate: ModuleType = gzip) -> bytes:
@@ -978,6 +1016,9 @@ class _Spill:
             yield bucket, lines
 
 
+_GZIP_BLOCK = 1 << 20  # bytes handed to a streamed file's gzip compressor at a time
+
+
 class _StreamFile:
     """A text-lines file written in batches under a hidden name (optionally gzipped), renamed when closed."""
 
@@ -993,14 +1034,25 @@ class _StreamFile:
             if gzipped
             else self.raw
         )
+        self.pending = bytearray()
 
     def write(self, body: bytes) -> None:
         """Append whole lines (``body`` ends with a newline)."""
-        self.stream.write(body)
         self.lines += body.count(b"\n")
+        if self.stream is self.raw:
+            self.raw.write(body)
+            return
+        # The compressor is fed in blocks of a fixed size whatever the bodies' sizes: ISA-L's gzip output depends on
+        # where its input is cut, so cutting by body would make the bytes depend on the writer's batch size.
+        self.pending += body
+        whole = len(self.pending) - len(self.pending) % _GZIP_BLOCK
+        for at in range(0, whole, _GZIP_BLOCK):
+            self.stream.write(self.pending[at : at + _GZIP_BLOCK])
+        del self.pending[:whole]
 
     def close(self) -> None:
         if self.stream is not self.raw:
+            self.stream.write(self.pending)
             self.stream.close()
         self.raw.close()
         os.replace(self.tmp, self.path)
@@ -1264,8 +1316,8 @@ class _ExportWriter:
             self._finish_mixpanel(self._mixpanel_days())
             self._finish_csv()
 
-    def _amplitude_days(self) -> Iterable[tuple[int, dict[tuple[int, int], bytes]]]:
-        """Each spilled upload day as its members' bodies: (hour, shard) -> the lines in upload order."""
+    def _amplitude_days(self) -> Iterable[tuple[int, Iterable[tuple[tuple[int, int], bytes]]]]:
+        """Each spilled upload day as its members' bodies in member order: ((hour, shard), lines in upload order)."""
         assert isinstance(self.amplitude, _Spill)
         for bucket, entries in self.amplitude.buckets():
             # entries sort by "<hour:02><shard><upload ms:013>\t": one group per member, in upload order within it
@@ -1273,55 +1325,67 @@ class _ExportWriter:
             for prefix, group in itertools.groupby(entries, key=operator.itemgetter(slice(0, 3))):
                 body = b"\n".join([entry[_AMPLITUDE_KEY_LEN:] for entry in group]) + b"\n"
                 members[(int(prefix[:2]), prefix[2] - 48)] = body
-            yield bucket, members
+            yield bucket, sorted(members.items())
 
     def _mixpanel_days(self) -> Iterable[tuple[int, bytes]]:
         """Each spilled project-local day as the body of its lines, in time order."""
         for bucket, entries in self.mixpanel.buckets():
             yield bucket, b"\n".join([entry[_MIXPANEL_KEY_LEN:] for entry in entries]) + b"\n"
 
-    def _finish_amplitude(self, days: Iterable[tuple[int, dict[tuple[int, int], bytes]]]) -> None:
-        """Pack each upload day's members (bodies of lines ending in a newline) into its ZIP, with the planted mess.
+    def _finish_amplitude(self, days: Iterable[tuple[int, Iterable[tuple[tuple[int, int], bytes]]]]) -> None:
+        """Pack each upload day's members ((hour, shard) and its body of lines ending in a newline, in that key order)
+        into its ZIP, with the planted mess. Members stream through: a few of them are in memory at a time, never a
+        whole day (a day at 100M events is ~2 GB of JSON).
 
-        Shared by both engines: the vectorised one hands over members it formatted itself."""
+        Shared by both engines: the vectorised one hands over members it formatted itself, batch by batch."""
         pid = AMPLITUDE_PROJECT_ID
         folder = self.out / "amplitude"
         for position, (bucket, members) in enumerate(days):
             day = self.clock.day_and_hour(bucket * DAY)[0]
-            ordered = sorted(members)
-            named = {key: _AMPLITUDE_MEMBER.format(pid=pid, day=day, hour=key[0], shard=key[1]) for key in ordered}
             name = f"amplitude_{pid}_{day}.zip"
             if self.mess and position == 2:
                 name = f"amplitude_{pid}_{day}.json.gz"  # a real-world quirk: a ZIP body under a .json.gz name
             path = folder / name
-            if self.mess and position == 0:  # the start of a line (ASCII, so still valid UTF-8), after line 1
-                first_line, rest = members[ordered[0]].split(b"\n", 1)
-                members[ordered[0]] = first_line + b"\n" + first_line[:60] + b"\n" + rest
-                self.malformed.append(MalformedLine("amplitude", self._rel(path), named[ordered[0]], 2, "not_json"))
-            if self.mess and position == 3:  # a full event without event_type at the end of the last member
-                body = members[ordered[-1]]
-                broken = json.loads(body.split(b"\n", 1)[0])
-                del broken["event_type"]
-                broken["uuid"] = broken["$insert_id"] = f"00000000-0000-4000-a000-{bucket:012d}"
-                members[ordered[-1]] = body = body + _json(broken).encode() + b"\n"
-                self.malformed.append(
-                    MalformedLine(
-                        "amplitude", self._rel(path), named[ordered[-1]], body.count(b"\n"), "missing_event_type"
-                    )
-                )
-            bodies = [members[key] for key in ordered]
-            gzipped = self.compressor.map(partial(_gzip, deflate=self.deflate), bodies)
-            packed = list(zip([named[key] for key in ordered], gzipped, strict=True))
-            _write_atomic(path, _zip_bytes(packed))
+            resend = self.mess and position == 1  # re-sent later: the first three hours again, byte for byte
+            hours: list[int] = []
+            again: list[tuple[str, Future[bytes]]] = []
+            resent = 0
+            pending: deque[tuple[str, Future[bytes]]] = deque()
+            with _ZipStream(path) as archive:
+                for index, ((hour, shard), body), last in _mark_last(members):
+                    member = _AMPLITUDE_MEMBER.format(pid=pid, day=day, hour=hour, shard=shard)
+                    if self.mess and position == 0 and index == 0:  # the start of a line (ASCII: valid UTF-8)
+                        first_line, rest = body.split(b"\n", 1)
+                        body = first_line + b"\n" + first_line[:60] + b"\n" + rest
+                        self.malformed.append(MalformedLine("amplitude", self._rel(path), member, 2, "not_json"))
+                    if self.mess and position == 3 and last:  # a full event without event_type at the very end
+                        broken = json.loads(body.split(b"\n", 1)[0])
+                        del broken["event_type"]
+                        broken["uuid"] = broken["$insert_id"] = f"00000000-0000-4000-a000-{bucket:012d}"
+                        body = body + _json(broken).encode() + b"\n"
+                        self.malformed.append(
+                            MalformedLine("amplitude", self._rel(path), member, body.count(b"\n"), "missing_event_type")
+                        )
+                    gzipped = self.compressor.submit(_gzip, body, deflate=self.deflate)
+                    if resend and (hour in hours or len(hours) < 3):
+                        if hour not in hours:
+                            hours.append(hour)
+                        again.append((member, gzipped))
+                        resent += body.count(b"\n")
+                    del body
+                    pending.append((member, gzipped))
+                    while len(pending) > _MEMBERS_IN_FLIGHT:  # bounded: gzip runs ahead of the writes, not a day
+                        archive.add(*_result(pending.popleft()))
+                while pending:
+                    archive.add(*_result(pending.popleft()))
             self.files.append(self._rel(path))
-            if self.mess and position == 1:  # re-sent later: the first three hours again, byte for byte
-                hours = sorted({key[0] for key in ordered})[:3]
-                again = [(n, data) for (n, data), key in zip(packed, ordered, strict=True) if key[0] in hours]
-                resent = sum(members[key].count(b"\n") for key in ordered if key[0] in hours)
+            if resend:
                 self.duplicates["amplitude"] += resent
                 self.lines["amplitude"] += resent
                 re_path = folder / f"amplitude_{pid}_{day}_reexport.zip"
-                _write_atomic(re_path, _zip_bytes(again))
+                with _ZipStream(re_path) as archive:
+                    for member, gzipped in again:
+                        archive.add(member, gzipped.result())
                 self.files.append(self._rel(re_path))
 
     def _finish_mixpanel(self, days: Iterable[tuple[int, bytes]]) -> None:

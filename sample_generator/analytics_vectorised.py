@@ -12,10 +12,11 @@ arrays (one numpy draw per decision for all users of the chunk); each chunk's tr
 (a user's events never span chunks, so the counts add up); its events go to per-day Arrow IPC spill files with
 only the narrow columns (times, names, small codes). Each day is then read back, sorted by its file order, and
 formatted into JSON lines by one DuckDB projection per batch of whole members (multi-threaded, no per-line
-Python), whose string column's buffer is already the member body; members are gzipped in two threads by ISA-L's
-igzip (``isal``: standard gzip streams, ~3x zlib's level-1 speed, releases the GIL). The per-event random
-identifiers (uuid, $insert_id) are drawn per day at format time. bench/README.md "Sample generator at scale" has
-the figures.
+Python), whose string column's buffer is already the member body, only when the finisher asks for the next member:
+members are gzipped in two threads by ISA-L's igzip (``isal``: standard gzip streams, ~3x zlib's level-1 speed,
+releases the GIL) and written into the day's ZIP one by one, so memory holds a batch, never a day. The per-event
+random identifiers (uuid, $insert_id) are drawn per day at format time. bench/README.md "Sample generator at scale"
+has the figures.
 
 The UTM first-touch plans are drawn per chunk with ``planted_utm_plan``'s model; their property texts are the
 reference functions' own.
@@ -73,7 +74,7 @@ from sample_generator.analytics import (
 CHUNK_USERS = 50_000  # users drawn at once: ~3.5M events, a few hundred MB of arrays
 # Lines formatted by one DuckDB statement: a day's lines at 100M events are ~2 GB of JSON; formatted at once, they
 # were one Arrow column beside the member bodies cut from it (a 100M run reached 10.9 GB RSS while formatting).
-FORMAT_BATCH_ROWS = 250_000
+FORMAT_BATCH_ROWS = 100_000
 # Event names coded in their sort order, so sorting by (time, code) is the reference's sort by (time, name).
 NAMES = (
     "$identify",
@@ -1094,42 +1095,52 @@ def _batches(bounds: list[tuple[int, int]]) -> Any:
 
 
 def _amplitude_days(model: _Model, people: _People, spill: _DaySpill) -> Any:
-    """Each upload day's members, formatted by DuckDB: (day, {(hour, shard): body})."""
+    """Each upload day's members, formatted by DuckDB: (day, its ((hour, shard), body) in member order), the members
+    formatted batch by batch as the finisher takes them."""
     amp_consts, _mp = _constants()
     sql = _amplitude_sql(amp_consts, _utm_texts()[1])
     con = duckdb.connect()
     try:
         for day, table in spill.days():
-            cols = {c: table.column(c).to_numpy() for c in table.column_names}
-            rng = model.rng(3, day)
-            k = len(cols["t"])
-            hour = cols["upload"] // HOUR % 24
-            ids = rng.integers(0, 2**64, (k, 4), dtype=np.uint64)  # uuid (2), $insert_id (80 bits of 2)
-            order = np.lexsort((ids[:, 0], cols["upload"], cols["shard"], hour))
-            cols = {c: v[order] for c, v in cols.items()}
-            hour = hour[order]
-            insert_id = np.concatenate((_hex(ids[:, 2] >> np.uint64(48), 4), _hex(ids[:, 3], 16)), axis=1)
-            frame = pa.table({
-                **cols, **_people_columns(people, cols["user"]), "uuid": _strings(_uuid_bytes(ids[:, 0], ids[:, 1])),
-                "ins": _strings(insert_id), "rid": _report_ids(cols["rid"]),
-            })  # fmt: skip
-            member = hour * 2 + cols["shard"]
-            cuts = np.flatnonzero(np.diff(member)) + 1
-            bounds = list(zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [k])).tolist(), strict=True))
-            members = {}
-            for batch in _batches(bounds):  # whole members per batch: a member's lines are one slice of a batch
-                first, last = batch[0][0], batch[-1][1]
-                lines = _lines(con, "amplitude_lines", sql, frame.slice(first, last - first))
-                for lo, hi in batch:
-                    members[(int(hour[lo]), int(cols["shard"][lo]))] = _body(lines.slice(lo - first, hi - lo))
-                del lines
-            yield day, members
+            yield day, _amplitude_members(con, sql, model.rng(3, day), people, table)
     finally:
         con.close()
 
 
+def _amplitude_members(con: duckdb.DuckDBPyConnection, sql: str, rng: np.random.Generator, people: _People,
+                       table: pa.Table) -> Any:  # fmt: skip
+    """One upload day's ((hour, shard), body) in member order, one batch of whole members formatted at a time."""
+    cols = {c: table.column(c).to_numpy() for c in table.column_names}
+    del table
+    k = len(cols["t"])
+    hour = cols["upload"] // HOUR % 24
+    ids = rng.integers(0, 2**64, (k, 4), dtype=np.uint64)  # uuid (2), $insert_id (80 bits of 2)
+    order = np.lexsort((ids[:, 0], cols["upload"], cols["shard"], hour))
+    cols = {c: v[order] for c, v in cols.items()}
+    hour = hour[order]
+    member = hour * 2 + cols["shard"]
+    cuts = np.flatnonzero(np.diff(member)) + 1
+    bounds = list(zip(np.concatenate(([0], cuts)).tolist(), np.concatenate((cuts, [k])).tolist(), strict=True))
+    for batch in _batches(bounds):  # whole members per batch: a member's lines are one slice of a batch
+        first, last = batch[0][0], batch[-1][1]
+        part = {c: v[first:last] for c, v in cols.items()}
+        insert_id = np.concatenate((_hex(ids[first:last, 2] >> np.uint64(48), 4), _hex(ids[first:last, 3], 16)), axis=1)
+        frame = pa.table({
+            **part, **_people_columns(people, part["user"]),
+            "uuid": _strings(_uuid_bytes(ids[first:last, 0], ids[first:last, 1])), "ins": _strings(insert_id),
+            "rid": _report_ids(part["rid"]),
+        })  # fmt: skip
+        lines = _lines(con, "amplitude_lines", sql, frame)
+        del frame
+        for lo, hi in batch:
+            yield (int(hour[lo]), int(cols["shard"][lo])), _body(lines.slice(lo - first, hi - lo))
+        del lines
+
+
 def _mixpanel_days(people: _People, spill: _DaySpill) -> Any:
-    """Each project-local day's lines in time order, formatted by DuckDB: (day, body)."""
+    """Each project-local day's lines in time order, formatted by DuckDB: (day, body) per batch of
+    ``FORMAT_BATCH_ROWS`` lines, several per day (the finisher appends them to the day's file): a day is never
+    formatted or held at once."""
     _amp, mp_consts = _constants()
     sql = _mixpanel_sql(mp_consts, _utm_texts()[0])
     con = duckdb.connect()
@@ -1143,13 +1154,8 @@ def _mixpanel_days(people: _People, spill: _DaySpill) -> Any:
                 "rid": _report_ids(cols["rid"]),
             })  # fmt: skip
             rows = len(frame)
-            step = FORMAT_BATCH_ROWS
-            yield (
-                day,
-                b"".join(
-                    _body(_lines(con, "mixpanel_lines", sql, frame.slice(lo, min(step, rows - lo))))
-                    for lo in range(0, rows, step)
-                ),
-            )
+            for lo in range(0, rows, FORMAT_BATCH_ROWS):
+                batch = frame.slice(lo, min(FORMAT_BATCH_ROWS, rows - lo))
+                yield day, _body(_lines(con, "mixpanel_lines", sql, batch))
     finally:
         con.close()

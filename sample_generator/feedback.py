@@ -352,15 +352,55 @@ def segment_key(plan: str, platform: str) -> str:
 
 
 def _rng(seed: int, *purpose: object) -> random.Random:
+    return random.Random(_stream_name(seed, *purpose))
+
+
+def _stream_name(seed: int, *purpose: object) -> str:
     # The stream namespace keeps the module's former name (pmw.sample.feedback), so a seed gives the same sample.
-    return random.Random(":".join(["pmw.sample.feedback", str(seed), *map(str, purpose)]))
+    return ":".join(["pmw.sample.feedback", str(seed), *map(str, purpose)])
 
 
-def _between(rng: random.Random, lo: int, hi: int) -> int:
+class _Stream:
+    """A record's own random stream (a survey response, a request, a Kano respondent), kept between drawing the
+    record and writing it as its name and the number of draws taken: a ``random.Random`` holds 2.5 KB of state, and
+    one per record was most of feedback's memory at scale. Only ``random()`` is drawn (two state words each), so
+    ``resume`` replays that many draws and gives the very stream the writer would have continued."""
+
+    __slots__ = ("_rng", "draws", "name")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.draws = 0
+        self._rng: random.Random | None = random.Random(name)
+
+    def random(self) -> float:
+        if self._rng is None:
+            raise RuntimeError(f"stream {self.name!r} is parked: resume() it, then draw from what that returns")
+        self.draws += 1
+        return self._rng.random()
+
+    def parked(self) -> _Stream:
+        """The same stream without its state, until ``resume``."""
+        self._rng = None
+        return self
+
+    def resume(self) -> random.Random:
+        """A ``random.Random`` where this stream was parked (to be drawn from once: each record is written once)."""
+        rng = random.Random(self.name)
+        draw = rng.random
+        for _ in range(self.draws):
+            draw()
+        return rng
+
+
+_Draws = random.Random | _Stream  # what the drawing helpers take: a stream being drawn, or a resumed one
+
+
+def _between(rng: _Draws, lo: int, hi: int) -> int:
     return lo + int(rng.random() * (hi - lo + 1))
 
 
-def _token(rng: random.Random, n: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
+def _token(rng: _Draws, n: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
     draw, size = rng.random, len(alphabet)  # the same n draws, without a generator frame per character
     return "".join([alphabet[int(draw() * size)] for _ in range(n)])
 
@@ -385,7 +425,7 @@ def _day_text(day: int) -> str:
     return _utc(day * DAY).strftime("%Y-%m-%d")
 
 
-def _messy_email(rng: random.Random, email: str) -> str:
+def _messy_email(rng: _Draws, email: str) -> str:
     """The same address as people type it: odd case, surrounding spaces (email_hash normalises these)."""
     local, domain = email.split("@")
     variant = int(rng.random() * 4)
@@ -398,7 +438,7 @@ def _messy_email(rng: random.Random, email: str) -> str:
     return f"{local.upper()}@{domain}"
 
 
-def _free_text(rng: random.Random, pool: Sequence[str], *, p_empty: float = 0.35, p_tricky: float = 0.12) -> str:
+def _free_text(rng: _Draws, pool: Sequence[str], *, p_empty: float = 0.35, p_tricky: float = 0.12) -> str:
     r = rng.random()
     if r < p_empty:
         return ""
@@ -462,25 +502,25 @@ class _Output:
 # --------------------------------------------------------------------------------------------------- surveys
 
 
-@dataclass
+@dataclass(slots=True)
 class _Response:
     user: SampleUser
     at: int  # epoch seconds, UTC
     score: int
     comment: str
     email_only: bool
-    rng: random.Random  # the respondent's own stream, for layout details
+    rng: _Stream  # the respondent's own stream, for layout details (resumed by the writer)
     source: str = ""
     bad_kind: str | None = None  # a planted bad record: never counted
 
 
-def _response_time(rng: random.Random, user: SampleUser, end_s: int) -> int | None:
+def _response_time(rng: _Draws, user: SampleUser, end_s: int) -> int | None:
     """A time after the user's last plan change (so the plan written is the user's final plan) and before the end."""
     lo, hi = user.plan_since + HOUR, end_s - HOUR
     return _between(rng, lo, hi) if lo < hi else None
 
 
-def _nps_score(rng: random.Random, plan: str, platform: str) -> int:
+def _nps_score(rng: _Draws, plan: str, platform: str) -> int:
     kinds = zip(("promoter", "passive", "detractor"), NPS_PROBABILITIES[plan, platform], strict=True)
     kind = weighted_choice(rng, list(kinds))
     if kind == "promoter":
@@ -497,7 +537,7 @@ def _nps_kind(score: int) -> str:
 def _nps_responses(people: Sequence[SampleUser], seed: int, end_s: int) -> dict[str, list[_Response]]:
     by_source: dict[str, list[_Response]] = {s: [] for s, _w in NPS_SOURCES}
     for user in people:
-        rng = _rng(seed, "nps", user.user_id)
+        rng = _Stream(_stream_name(seed, "nps", user.user_id))
         if rng.random() >= NPS_RESPONSE_PROBABILITY[user.plan]:
             continue
         at = _response_time(rng, user, end_s)
@@ -507,7 +547,7 @@ def _nps_responses(people: Sequence[SampleUser], seed: int, end_s: int) -> dict[
         comment = _free_text(rng, COMMENTS[_nps_kind(score)])
         source = weighted_choice(rng, NPS_SOURCES)
         email_only = rng.random() < P_EMAIL_ONLY
-        by_source[source].append(_Response(user, at, score, comment, email_only, rng, source))
+        by_source[source].append(_Response(user, at, score, comment, email_only, rng.parked(), source))
     for responses in by_source.values():
         responses.sort(key=lambda r: (r.at, r.user.user_id))
     return by_source
@@ -516,7 +556,7 @@ def _nps_responses(people: Sequence[SampleUser], seed: int, end_s: int) -> dict[
 def _csat_responses(people: Sequence[SampleUser], seed: int, start_s: int, end_s: int) -> dict[str, list[_Response]]:
     by_source: dict[str, list[_Response]] = {s: [] for s, _w in CSAT_SOURCES}
     for user in people:
-        rng = _rng(seed, "csat", user.user_id)
+        rng = _Stream(_stream_name(seed, "csat", user.user_id))
         if rng.random() >= CSAT_RESPONSE_PROBABILITY:
             continue
         lo, hi = max(start_s, user.signed_up_at) + HOUR, end_s - HOUR
@@ -526,7 +566,8 @@ def _csat_responses(people: Sequence[SampleUser], seed: int, start_s: int, end_s
         score = weighted_choice(rng, list(CSAT_SCORE_PROBABILITIES.items()))
         comment = _free_text(rng, CSAT_COMMENTS, p_empty=0.5)
         source = weighted_choice(rng, CSAT_SOURCES)
-        by_source[source].append(_Response(user, at, score, comment, rng.random() < P_EMAIL_ONLY, rng, source))
+        email_only = rng.random() < P_EMAIL_ONLY
+        by_source[source].append(_Response(user, at, score, comment, email_only, rng.parked(), source))
     for responses in by_source.values():
         responses.sort(key=lambda r: (r.at, r.user.user_id))
     return by_source
@@ -535,7 +576,7 @@ def _csat_responses(people: Sequence[SampleUser], seed: int, start_s: int, end_s
 def _insert_bad(responses: list[_Response], template: _Response, kind: str, score: int) -> int:
     """Insert a bad copy of template's respondent in the middle; returns its 1-based record number."""
     at = len(responses) // 2
-    rng = random.Random(f"bad:{kind}:{template.user.user_id}")
+    rng = _Stream(f"bad:{kind}:{template.user.user_id}").parked()
     responses.insert(at, _Response(template.user, template.at, score, "", False, rng, template.source, kind))
     return at + 1
 
@@ -543,7 +584,7 @@ def _insert_bad(responses: list[_Response], template: _Response, kind: str, scor
 def _write_delighted_json(out: _Output, responses: list[_Response]) -> None:
     items = []
     for n, r in enumerate(responses, start=1):
-        u, rng = r.user, r.rng
+        u, rng = r.user, r.rng.resume()
         person_id = str(50_000_000 + u.index)
         properties = {"Delighted Source": weighted_choice(rng, [("Email", 0.6), ("Web", 0.3), ("SMS", 0.1)])}
         properties |= {"plan": u.plan, "platform": u.platform}
@@ -573,7 +614,7 @@ def _write_delighted_csv(out: _Output, responses: list[_Response]) -> None:
               "plan", "platform", "user_id", "Tags", "Notes"]  # fmt: skip
     rows: list[list[Any]] = [header]
     for n, r in enumerate(responses, start=1):
-        u, rng = r.user, r.rng
+        u, rng = r.user, r.rng.resume()
         created = _utc(r.at).strftime("%Y-%m-%d %H:%M:%S UTC")
         if r.bad_kind == "unparseable_date":
             created = "2024-02-30 14:05:12 UTC"
@@ -597,7 +638,7 @@ def _typeform_rows(out: _Output, name: str, responses: list[_Response], *, split
         header = ["#", NPS_QUESTION, NPS_REASON_QUESTION, FEATURES_QUESTION, *hidden, *times, "Tags"]
     rows: list[list[Any]] = [header]
     for n, r in enumerate(responses, start=1):
-        u, rng = r.user, r.rng
+        u, rng = r.user, r.rng.resume()
         chosen = [o for o in FEATURE_OPTIONS if rng.random() < 0.45]
         features = [o if o in chosen else "" for o in FEATURE_OPTIONS] if split else [" / ".join(chosen)]
         email = _messy_email(rng, u.email) if r.email_only else (u.email if rng.random() < 0.5 else "")
@@ -632,7 +673,7 @@ def _write_surveymonkey(out: _Output, responses: list[_Response]) -> None:
     row2 = [*[""] * len(meta), "Response", *options, "Open-Ended Response"]
     rows: list[list[Any]] = [row1, row2]
     for n, r in enumerate(responses, start=1):
-        u, rng = r.user, r.rng
+        u, rng = r.user, r.rng.resume()
         first, _sp, last = u.name.partition(" ")
         other = "Zapier" if rng.random() < 0.1 else ""
         used = [o if rng.random() < 0.5 else "" for o in options[:-1]] + [other]
@@ -651,7 +692,7 @@ def _write_csat_csv(out: _Output, responses: list[_Response]) -> None:
     name = "csat/csat_responses.csv"
     rows: list[list[Any]] = [["response_id", "user_id", "email", "score", "comment", "responded_at"]]
     for n, r in enumerate(responses, start=1):
-        u, rng = r.user, r.rng
+        u, rng = r.user, r.rng.resume()
         if r.bad_kind == "csat_out_of_range":
             out.bad_record(name, n, r.bad_kind, "score", str(r.score))
         email = _messy_email(rng, u.email) if r.email_only else (u.email if rng.random() < 0.5 else "")
@@ -663,7 +704,7 @@ def _write_csat_csv(out: _Output, responses: list[_Response]) -> None:
 # --------------------------------------------------------------------------------------------------- requests
 
 
-@dataclass
+@dataclass(slots=True)
 class _Request:
     vendor: str
     user: SampleUser
@@ -672,7 +713,7 @@ class _Request:
     initiative: str | None
     jira_key_written: bool
     title: str
-    rng: random.Random
+    rng: _Stream  # resumed by the writer
     # False once the export has left the requester's company out (a Productboard note with a blank Company)
     account_written: bool = True
 
@@ -701,7 +742,7 @@ def _requests(
     eligible = [u for u in people if u.signed_up_at + 2 * HOUR < end_s - HOUR]
     out = []
     for k in range(count):
-        rng = _rng(seed, "support" if support else "request", vendor, k)
+        rng = _Stream(_stream_name(seed, "support" if support else "request", vendor, k))
         user = eligible[int(rng.random() * len(eligible))]
         at = _between(rng, user.signed_up_at + HOUR, end_s - HOUR)
         initiative: str | None = None
@@ -720,7 +761,7 @@ def _requests(
         title = titles[int(rng.random() * len(titles))]
         if rng.random() < 0.05:
             title = FORMULA_TEXTS[int(rng.random() * len(FORMULA_TEXTS))]
-        out.append(_Request(vendor, user, at, feature, initiative, jira, title, rng))
+        out.append(_Request(vendor, user, at, feature, initiative, jira, title, rng.parked()))
     out.sort(key=lambda r: (r.at, r.user.user_id, r.title))
     return out
 
@@ -731,7 +772,7 @@ def _write_productboard(out: _Output, notes: list[_Request]) -> None:
               "Tags", "Features", "Jira key", "Source", "Created at", "Owner"]  # fmt: skip
     rows: list[list[Any]] = [header]
     for n, r in enumerate(notes, start=1):
-        u, rng = r.user, r.rng
+        u, rng = r.user, r.rng.resume()
         h = _token(rng, 32, "0123456789abcdef")
         note_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:]}"
         source = weighted_choice(rng, [("Intercom", 0.4), ("Email", 0.3), ("Slack", 0.2), ("Chrome extension", 0.1)])
@@ -791,7 +832,7 @@ def _zendesk(out: _Output, seed: int, requests: list[_Request], support: list[_R
     everything = sorted([*requests, *support], key=lambda r: (r.at, r.user.user_id, r.title))
     support_ids = {id(r) for r in support}
     for n, r in enumerate(everything, start=1):
-        u, rng = r.user, r.rng
+        u, rng = r.user, r.rng.resume()
         ticket_id = 1000 + n
         is_request = id(r) not in support_ids
         status = weighted_choice(
@@ -877,7 +918,7 @@ def _zendesk(out: _Output, seed: int, requests: list[_Request], support: list[_R
 # --------------------------------------------------------------------------------------------------- Kano
 
 
-def _archetype_pair(rng: random.Random, category: str) -> tuple[str, str]:
+def _archetype_pair(rng: _Draws, category: str) -> tuple[str, str]:
     """An answer pair the table classifies as category, with the spread real answers show."""
     middle = (("neutral", 0.6), ("expect", 0.2), ("live_with", 0.2))
     if category == "A":
@@ -893,7 +934,7 @@ def _archetype_pair(rng: random.Random, category: str) -> tuple[str, str]:
     raise ValueError(f"no archetype for category {category!r}")
 
 
-def _kano_pair(rng: random.Random, feature: str) -> tuple[str, str]:
+def _kano_pair(rng: _Draws, feature: str) -> tuple[str, str]:
     category, share = KANO_PLANTED[feature]
     if rng.random() < share:
         return _archetype_pair(rng, category)
@@ -907,7 +948,7 @@ def _planted_shares(feature: str) -> dict[str, float]:
     return {c: round(share * (c == category) + (1 - share) * noise[c] / 25, 6) for c in KANO_CATEGORIES}
 
 
-@dataclass
+@dataclass(slots=True)
 class _KanoRespondent:
     respondent_id: str
     user: SampleUser
@@ -915,7 +956,7 @@ class _KanoRespondent:
     at: int
     pairs: dict[str, tuple[str, str]]
     importance: dict[str, int]
-    rng: random.Random
+    rng: _Stream  # resumed by the writer
     invalid: dict[str, str] = field(default_factory=dict)  # feature -> the invalid functional answer written
 
 
@@ -926,13 +967,13 @@ def _kano_respondents(
     chosen = _rng(seed, "kano", layout, "respondents").sample(pool, min(count, len(pool)))
     out = []
     for user in chosen:
-        rng = _rng(seed, "kano", layout, user.user_id)
+        rng = _Stream(_stream_name(seed, "kano", layout, user.user_id))
         at = _between(rng, user.signed_up_at + HOUR, end_s - HOUR)
         email = _messy_email(rng, user.email) if rng.random() < P_KANO_EMAIL else ""
         pairs = {f: _kano_pair(rng, f) for f in KANO_QUESTIONS}
         importance = {f: _between(rng, 5, 9) if KANO_PLANTED[f][0] in "AO" else _between(rng, 1, 9)
                       for f, (_fq, _dq, iq) in KANO_QUESTIONS.items() if iq}  # fmt: skip
-        out.append(_KanoRespondent("", user, email, at, pairs, importance, rng))
+        out.append(_KanoRespondent("", user, email, at, pairs, importance, rng.parked()))
     out.sort(key=lambda r: (r.at, r.user.user_id))
     prefix = "KW" if layout == "wide" else "KL"
     for n, r in enumerate(out, start=1):
@@ -946,10 +987,11 @@ def _write_kano_wide(out: _Output, respondents: list[_KanoRespondent]) -> None:
     rows: list[list[Any]] = [["respondent_id", "email", "submitted_at", *questions]]
     for n, r in enumerate(respondents, start=1):
         cells = []
+        rng = r.rng.resume()
         for feature, (_fq, _dq, iq) in KANO_QUESTIONS.items():
             functional, dysfunctional = r.pairs[feature]
-            f_text = r.invalid.get(feature) or KANO_WORDINGS[functional][int(r.rng.random() * 2)]
-            cells += [f_text, KANO_WORDINGS[dysfunctional][int(r.rng.random() * 2)]]
+            f_text = r.invalid.get(feature) or KANO_WORDINGS[functional][int(rng.random() * 2)]
+            cells += [f_text, KANO_WORDINGS[dysfunctional][int(rng.random() * 2)]]
             if iq:
                 cells.append(str(r.importance[feature]))
             if feature in r.invalid:

@@ -8,8 +8,9 @@ wall time (bench/README.md), the standard library's bytes (tests/unit/test_sampl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from json.encoder import encode_basestring  # the C implementation when _json is available (CPython)
-from typing import Any
+from typing import Any, TextIO
 
 _INFINITY = float("inf")
 
@@ -17,6 +18,27 @@ _INFINITY = float("inf")
 def dumps_indented(obj: Any, indent: int) -> str:
     """``json.dumps(obj, ensure_ascii=False, indent=indent)``; raises TypeError where it would."""
     return _encode(obj, "\n", " " * indent)
+
+
+def write_list_envelope(
+    out: TextIO, head: dict[str, Any], items: Iterable[Any], tail: dict[str, Any], indent: int
+) -> None:
+    """Write ``dumps_indented({**head, "data": list(items), **tail}, indent)`` to ``out`` one item at a time: the
+    list is never built, nor the whole text (a Stripe API export of millions of objects)."""
+    newline, step = "\n", " " * indent
+    inner, item_newline = newline + step, newline + step + step
+    out.write("{")
+    for key, value in head.items():
+        out.write(inner + _key(key) + ": " + _encode(value, inner, step) + ",")
+    out.write(inner + '"data": [')
+    first = True
+    for item in items:
+        out.write(("" if first else ",") + item_newline + _encode(item, item_newline, step))
+        first = False
+    out.write("]" if first else inner + "]")
+    for key, value in tail.items():
+        out.write("," + inner + _key(key) + ": " + _encode(value, inner, step))
+    out.write(newline + "}")
 
 
 def _float(value: float) -> str:

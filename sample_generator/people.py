@@ -36,7 +36,7 @@ _COMPANY_WORDS = (
 _COMPANY_SUFFIXES = ("Inc.", "GmbH", "Ltd", "SAS", "K.K.", "LLC", "S.L.", "AG")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SampleUser:
     index: int  # position in the analytics generator (user id = 100000 + index)
     user_id: str

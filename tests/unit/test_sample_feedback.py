@@ -555,3 +555,23 @@ def test_users_follow_the_analytics_mess_switch(tmp_path):
         upgrades |= {r["user_id"]: r["properties_plan"] for r in _dicts(path) if r["event"] == "plan_upgraded"}
     assert {u.user_id: u.plan for u in users if u.plan != "free"} == upgrades
     assert sample_users(users=120, days=40, mess=True) != users
+
+
+def test_a_parked_stream_resumes_where_an_uninterrupted_one_would_be():
+    """Records keep their stream as a name and a draw count until written (memory at scale): the writer's draws
+    must be the ones the record's own random.Random would have given next."""
+    import random
+
+    from sample_generator.feedback import _free_text, _Stream
+
+    for draws_before in (0, 1, 7):
+        whole = random.Random("pmw.sample.feedback:7:nps:100042")
+        stream = _Stream("pmw.sample.feedback:7:nps:100042")
+        for _ in range(draws_before):
+            assert stream.random() == whole.random()
+        _free_text(whole, ["a", "b", "c"])  # a helper drawing a varying number of times
+        _free_text(stream, ["a", "b", "c"])
+        resumed = stream.parked().resume()
+        assert [resumed.random() for _ in range(5)] == [whole.random() for _ in range(5)]
+    with pytest.raises(RuntimeError, match="is parked"):
+        _Stream("parked").parked().random()

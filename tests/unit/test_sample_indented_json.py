@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
-from sample_generator.indented_json import dumps_indented
+from sample_generator.indented_json import dumps_indented, write_list_envelope
 
 STRIPE_LIKE = {
     "object": "list",
@@ -55,3 +56,12 @@ def test_what_json_cannot_write_is_refused_as_json_refuses_it() -> None:
             json.dumps(obj, ensure_ascii=False, indent=2)
         with pytest.raises(TypeError):
             dumps_indented(obj, 2)
+
+
+@pytest.mark.parametrize("indent", [0, 1, 2])
+@pytest.mark.parametrize("data", [STRIPE_LIKE["data"] * 3, [], [[], {}, "x", None, {"k": [1, {"é": 2.5}]}]])
+def test_a_list_envelope_written_item_by_item_is_json_dumps_of_the_whole(data, indent) -> None:
+    out = io.StringIO()
+    head, tail = {"object": "list", "meta": {"a": [1]}}, {"has_more": False, "url": "/v1/invoices"}
+    write_list_envelope(out, head, iter(data), tail, indent)
+    assert out.getvalue() == json.dumps({**head, "data": data, **tail}, ensure_ascii=False, indent=indent)
