@@ -28,7 +28,9 @@ from dagster._utils import pushd
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from dagster_dbt.asset_utils import (
     DBT_INDIRECT_SELECTION_ENV,
+    DbtCliInvocationPartialParams,
     extract_runtime_selection_from_args,
+    get_manifest_and_translator_from_dbt_assets,
     get_updated_cli_invocation_params_for_context,
 )
 from packaging import version
@@ -259,27 +261,39 @@ class DbtCli(DbtCliResource):
         env: Mapping[str, str],
         context: AssetExecutionContext,
         select: str | None = None,
+        planned_subset: bool = False,
     ) -> DbtCliInvocation:
         """``select``: a dbt selection that replaces the asset's own (``fqn:*``) in a run of the whole asset (a
-        `--select` in ``args`` would be added to ``fqn:*``, i.e. select everything)."""
-        if select is not None and context.is_subset:
+        `--select` in ``args`` would be added to ``fqn:*``, i.e. select everything), or in a run whose subset was
+        planned as that selection's models and tests (``planned_subset``: pmw/pipeline.py)."""
+        if select is not None and context.is_subset and not planned_subset:
             raise ValueError("a dbt selection replaces the whole asset's, not a subset chosen by asset")
         cleaned_args, runtime_selects, runtime_excludes = extract_runtime_selection_from_args(args)
-        params = get_updated_cli_invocation_params_for_context(
-            context=context,
-            manifest={},
-            dagster_dbt_translator=None,
-            runtime_selects=runtime_selects,
-            runtime_excludes=runtime_excludes,
-        )
+        if select is not None:
+            # The selection is dbt's own: the subset's per-model selection (and the temporary project copy
+            # dagster-dbt makes for a long one) is not computed, nor its indirect selection of tests.
+            manifest, translator, dbt_project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+            excludes = ["--exclude", " ".join(runtime_excludes)] if runtime_excludes else []
+            params = DbtCliInvocationPartialParams(
+                manifest=manifest,
+                dagster_dbt_translator=translator,
+                selection_args=["--select", select, *excludes],
+                indirect_selection=None,
+                dbt_project=dbt_project,
+            )
+        else:
+            params = get_updated_cli_invocation_params_for_context(
+                context=context,
+                manifest={},
+                dagster_dbt_translator=None,
+                runtime_selects=runtime_selects,
+                runtime_excludes=runtime_excludes,
+            )
         project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
         target_path = self._get_unique_target_path(context=context)
         if not target_path.is_absolute():
             target_path = project_dir / target_path
         selection_args = list(params.selection_args)
-        if select is not None:
-            excludes = ["--exclude", " ".join(runtime_excludes)] if runtime_excludes else []
-            selection_args = ["--select", select, *excludes]
         process_env = {
             **env,
             "DAGSTER_DBT_CLI": "true",

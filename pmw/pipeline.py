@@ -29,9 +29,12 @@ from core.settings import Paths, Settings
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
 from orchestration.build_state import (
+    BUILD_SCOPE_TAG,
+    BuildScope,
     UnchangedBuild,
     build_inputs,
     nothing_to_ingest,
+    planned_build_scope,
     record_build_failed,
     skip_of_run,
     unchanged_build,
@@ -46,6 +49,7 @@ from orchestration.run_records import (
     checks_not_judged,
     checks_warned,
     materialised_headline,
+    read_gate_result,
     record_run,
     record_run_failure,
     record_run_started,
@@ -253,7 +257,15 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
                 outcome.unchanged = _unchanged_record(unchanged) if outcome.ok else None
                 return outcome
             print(f"run {outcome.run_id[:8]} loaded new data after all; running the whole pipeline")
-        outcome = _run_job(job, instance, settings, run_config)
+        planned = None if files or unchanged is not None else _planned_part(settings)
+        if planned is not None:
+            scope, kept_gates = planned
+            outcome = _run_job(
+                _planned_job(job, scope), instance, settings, run_config, tags={BUILD_SCOPE_TAG: scope.to_tag()}
+            )
+            outcome.checks += kept_gates
+        else:
+            outcome = _run_job(job, instance, settings, run_config)
         _settle_build_record(paths, outcome)
         return outcome
     finally:
@@ -280,7 +292,78 @@ def _ingest_only(job):
     return job.get_subset(asset_selection=assets, asset_check_selection=checks)
 
 
-def _run_job(job, instance, settings: Settings, run_config: dict[str, Any]) -> RunOutcome:
+def _planned_part(settings: Settings) -> tuple[BuildScope, list[dict[str, Any]]] | None:
+    """The part of the project tonight builds, when build_state plans only a part, with the mart gates it does not
+    run again: the gates of the marts the part leaves as built, each with the pass recorded by the run that
+    validated that same table (data/runs/gates/<mart>.json). None (the whole job) when build_state plans the whole
+    build, or when such a gate's last recorded verdict is not a pass (the whole job validates it again)."""
+    scope, _reason = planned_build_scope(settings, build_inputs(settings))
+    if scope is None:
+        return None
+    from orchestration.checks.gates import MART_GATES
+
+    rebuilt = _planned_assets(scope)
+    kept = []
+    for gate in MART_GATES:
+        for check_key in gate.check_keys:
+            if check_key.asset_key in rebuilt:
+                continue
+            table = check_key.asset_key.path[-1]
+            last = read_gate_result(settings.paths, table)
+            if not last or not last.get("success"):
+                return None
+            kept.append(
+                {
+                    "asset": check_key.asset_key.to_user_string(),
+                    "check": check_key.name,
+                    "passed": True,
+                    "severity": "ERROR",
+                    "description": (
+                        f"{table} not rebuilt (its inputs unchanged since run {scope.since_run_id[:8]}): the gate's "
+                        f"pass of run {str(last.get('run_id'))[:8]} on the same table stands (not run again)"
+                    ),
+                    "judged": True,
+                    "kept": True,
+                    "validated_by_run": last.get("run_id"),
+                }
+            )
+    return scope, kept
+
+
+def _planned_assets(scope: BuildScope) -> set:
+    """The asset keys a run planned to build ``scope`` holds (``_planned_job``)."""
+    from orchestration.assets.dbt import planned_selection, product_metrics_dbt
+    from orchestration.assets.ingest import LAKE_ASSETS, RAW_ASSETS
+    from orchestration.assets.portfolio import PORTFOLIO_KEYS
+    from orchestration.assets.publish import PUBLISHED_MARTS
+
+    ingest = {key for s in scope.changed_sources for asset in (RAW_ASSETS[s], LAKE_ASSETS[s]) for key in asset.keys}
+    rebuilt, _checks = planned_selection(product_metrics_dbt, scope)
+    return ingest | rebuilt | set(PORTFOLIO_KEYS) | {PUBLISHED_MARTS}
+
+
+def _planned_job(job, scope: BuildScope):
+    """The job holding only what a night that builds ``scope`` runs: ingest and the raw gates of the changed
+    sources (no other source's lake can then change during the run), the models dbt builds for them and the data
+    tests it runs with them, the mart gates of those marts, the portfolio scoring and its gates, the volume checks
+    of what it builds and publish, which copies every mart into a complete release. Planning
+    the whole graph costs Dagster one event per planned asset and check (~400), written before the first step."""
+    from orchestration.assets.dbt import planned_selection, product_metrics_dbt
+    from orchestration.checks.gates import MART_GATES, RAW_GATE_CHECKS
+    from orchestration.checks.volume import VOLUME_CHECKS
+
+    assets = _planned_assets(scope)
+    _rebuilt, dbt_checks = planned_selection(product_metrics_dbt, scope)
+    gates = {key for check in (*RAW_GATE_CHECKS, *MART_GATES) for key in check.check_keys if key.asset_key in assets}
+    # Every subject is still counted (orchestration/checks/volume.py); the checks of those not rebuilt are not
+    # selected: a blocking check on an unselected model would stand between dbt's models and make a cycle.
+    volume = {key for check in VOLUME_CHECKS for key in check.check_keys if key.asset_key in assets}
+    return job.get_subset(asset_selection=assets, asset_check_selection=dbt_checks | gates | volume)
+
+
+def _run_job(
+    job, instance, settings: Settings, run_config: dict[str, Any], tags: dict[str, str] | None = None
+) -> RunOutcome:
     from dagster._core.utils import make_new_run_id
 
     from orchestration.sensors import LAUNCHED_BY_TAG
@@ -300,7 +383,8 @@ def _run_job(job, instance, settings: Settings, run_config: dict[str, Any]) -> R
                 raise_on_error=False,
                 run_config=run_config,
                 resources={"pmw": settings},
-                tags={LAUNCHED_BY_TAG: "cli"},  # the CLI alerts its own failures (orchestration/sensors.py)
+                # the CLI alerts its own failures (orchestration/sensors.py)
+                tags={LAUNCHED_BY_TAG: "cli", **(tags or {})},
             )
         outcome = _outcome(result, time.monotonic() - started)
         outcome.step_seconds = _step_seconds(instance, result.run_id)

@@ -19,8 +19,10 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from orchestration.build_state import (
+    BUILD_SCOPE_TAG,
     BuildScope,
     build_inputs,
+    confirm_planned_scope,
     partial_build_scope,
     record_build_started,
     record_skip,
@@ -57,8 +59,21 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
     prepare_dbt_manifest(pmw)
     inputs = build_inputs(pmw)
     scope: BuildScope | None = None
+    planned_tag = context.run.tags.get(BUILD_SCOPE_TAG)
+    planned = BuildScope.from_tag(planned_tag) if planned_tag is not None else None
+    if planned is not None:
+        # A run planned before it started to build this part only (pmw/pipeline.py): its job holds only the
+        # part's models and checks, so the part must still be tonight's whole build after ingest, or nothing runs.
+        problem = confirm_planned_scope(pmw, inputs, planned)
+        if problem is not None:
+            raise PlannedScopeError(
+                f"this run was planned to build only dbt --select {planned.dbt_select}, but {problem}: nothing "
+                "was built; the next run plans again from what it finds"
+            )
+        scope = planned
+        PROGRESS.info(f"dbt: {scope.statement()}")
     # Only a build of the whole project can stand for tonight's; a subset chosen in the UI always runs as chosen.
-    if not context.is_subset:
+    elif not context.is_subset:
         unchanged, _reason = unchanged_build(pmw, inputs)
         if unchanged is not None:
             record_skip(pmw.paths, context.run_id, unchanged)
@@ -71,19 +86,30 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
     # Unit tests check SQL logic on fixed inputs: they run in CI (tests/unit/test_dbt_unit_tests.py), not on
     # production data, as dbt recommends; data tests run here and become asset checks.
     args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config)]
-    # The models outside the selection first: none of them reads a model the selection builds (that would put it
-    # downstream of a changed source), and Dagster wants a multi-asset's outputs in dependency order.
-    left = left_as_built_outputs(context.assets_def, scope) if scope is not None else []
+    # A partial build in the whole job: the models outside the selection first, as outputs left as built (none of
+    # them reads a model the selection builds, which would put it downstream of a changed source; Dagster wants a
+    # multi-asset's outputs in dependency order). A planned run does not hold them at all.
+    left = left_as_built_outputs(context.assets_def, scope) if scope is not None and planned is None else []
     yield from (left_as_built(output_name, scope) for output_name in left)
+    selected = set(context.selected_output_names)
     invocation = dbt.cli_with_env(
-        args, env=dbt_process_env(pmw.paths), context=context, select=scope.dbt_select if scope else None
+        args,
+        env=dbt_process_env(pmw.paths),
+        context=context,
+        select=scope.dbt_select if scope else None,
+        planned_subset=planned is not None,
     )
     for event in invocation.stream():
-        if isinstance(event, dg.Output) and event.output_name in left:
+        if isinstance(event, dg.Output) and (event.output_name in left or event.output_name not in selected):
             raise PartialBuildError(
-                f"dbt --select {scope.dbt_select} built {event.output_name}, which reads no changed source"
+                f"dbt --select {scope.dbt_select if scope else '(whole asset)'} built {event.output_name}, which "
+                "reads no changed source"
             )
         yield event
+
+
+class PlannedScopeError(RuntimeError):
+    """The part of the project a run was planned to build no longer covers what changed (found after ingest)."""
 
 
 class PartialBuildError(RuntimeError):
@@ -111,6 +137,27 @@ def left_as_built_outputs(assets_def: dg.AssetsDefinition, scope: BuildScope) ->
             left.append(key)
     output_names = {key: name for name, key in assets_def.keys_by_output_name.items()}
     return [output_names[key] for key in left]
+
+
+def planned_selection(
+    assets_def: dg.AssetsDefinition, scope: BuildScope
+) -> tuple[set[dg.AssetKey], set[dg.AssetCheckKey]]:
+    """What a run planned to build ``scope`` only selects of the dbt asset: the models `dbt build --select
+    source:<changed>+` builds (those not left as built), and every data test dbt runs with them, i.e. each test
+    that reads one of those models or a changed source (a relationship test on a model left as built that reads a
+    rebuilt one included: unselected, its result would be logged as an observation and block nothing)."""
+    left = {assets_def.keys_by_output_name[name] for name in left_as_built_outputs(assets_def, scope)}
+    rebuilt = set(assets_def.keys) - left
+    checks = {
+        spec.key
+        for spec in assets_def.check_specs
+        if spec.asset_key in rebuilt
+        or any(
+            d.asset_key in rebuilt or _reads_changed_source(d.asset_key, scope.changed_sources)
+            for d in spec.additional_deps
+        )
+    }
+    return rebuilt, checks
 
 
 def left_as_built(output_name: str, scope: BuildScope) -> dg.Output:
