@@ -71,6 +71,10 @@ class RunOutcome:
     left_as_built: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)  # wall time per executed step, in run order
     step_errors: dict[str, str] = field(default_factory=dict)  # failed step -> its error, one named line or more
+    # Epoch seconds: when the job was handed to Dagster and when its first step started (Dagster's step stats); the
+    # gap is Dagster's run bookkeeping before any work (bench/bench_nightly.py reports it).
+    job_launched_at: float | None = None
+    first_step_started_at: float | None = None
     # Set when nothing the build reads changed since the last successful build, so the dbt build, the mart gates
     # and publish were skipped (orchestration/build_state.py): that build's run, its release and the statement.
     unchanged: dict[str, str] | None = None
@@ -111,6 +115,8 @@ class RunOutcome:
             "step_seconds": self.step_seconds,
             "step_errors": self.step_errors,
             "unchanged": self.unchanged,
+            "job_launched_at": self.job_launched_at,
+            "first_step_started_at": self.first_step_started_at,
         }
 
 
@@ -223,13 +229,6 @@ def _record_exception(paths: Paths, exc: BaseException) -> None:
 def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
     paths = settings.paths
     configure_duckdb(settings)  # every DuckDB this run opens in-process gets the configured bounds
-    # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
-    with Heartbeat("parsing the dbt project (dbt parse, only when the project or its vars changed)"):
-        prepare_dbt_manifest(settings)
-
-    from orchestration.definitions import defs  # imported late: loading it needs the manifest prepared above
-
-    job = defs.resolve_job_def("pmw_pipeline")
     # Dagster's console logger would print each step failure with its stack trace; print_outcome names every failed
     # step with its error in one line instead (the full trace stays in the event log of a persistent instance).
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -250,13 +249,17 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
             print(f"marked run {dead[:8]} failed: its process died without reporting an end (its pool slots are freed)")
         unchanged = None if files else _unchanged_night(settings)
         if unchanged is not None:
-            outcome = _run_job(_ingest_only(job), instance, settings, run_config)
+            from orchestration.jobs import ingest_only_job
+
+            # Neither the dbt manifest nor the whole graph is loaded for it (orchestration/jobs.py).
+            outcome = _run_job(ingest_only_job(), instance, settings, run_config)
             # Checked again after ingest: a file that completed in the meantime was loaded, and then tonight builds.
             still, _reason = unchanged_build(settings, build_inputs(settings))
             if not outcome.ok or still is not None:
                 outcome.unchanged = _unchanged_record(unchanged) if outcome.ok else None
                 return outcome
             print(f"run {outcome.run_id[:8]} loaded new data after all; running the whole pipeline")
+        job = _pipeline_job(settings)
         planned = None if files or unchanged is not None else _planned_part(settings)
         if planned is not None:
             scope, kept_gates = planned
@@ -272,6 +275,16 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
         instance.dispose()
 
 
+def _pipeline_job(settings: Settings):
+    """The whole `pmw_pipeline` job, from the code location's definitions."""
+    # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
+    with Heartbeat("parsing the dbt project (dbt parse, only when the project or its vars changed)"):
+        prepare_dbt_manifest(settings)
+    from orchestration.definitions import defs  # imported late: loading it needs the manifest prepared above
+
+    return defs.resolve_job_def("pmw_pipeline")
+
+
 def _unchanged_night(settings: Settings) -> UnchangedBuild | None:
     """The last successful build, when nothing it read changed and ingest has nothing to read: the run needs
     only ingest and the raw gates (which find nothing and say so)."""
@@ -279,17 +292,6 @@ def _unchanged_night(settings: Settings) -> UnchangedBuild | None:
     if unchanged is None or not nothing_to_ingest(settings.paths, settings.landing_settle_seconds):
         return None
     return unchanged
-
-
-def _ingest_only(job):
-    """The job without the build: planning the dbt assets and their ~400 checks alone costs a no-op night most
-    of its time (Dagster writes one event per planned asset and check), and none of them would run."""
-    from orchestration.assets.ingest import LAKE_ASSETS, RAW_ASSETS
-    from orchestration.checks.gates import RAW_GATE_CHECKS
-
-    assets = {key for asset in (*RAW_ASSETS.values(), *LAKE_ASSETS.values()) for key in asset.keys}
-    checks = {key for check in RAW_GATE_CHECKS for key in check.check_keys}
-    return job.get_subset(asset_selection=assets, asset_check_selection=checks)
 
 
 def _planned_part(settings: Settings) -> tuple[BuildScope, list[dict[str, Any]]] | None:
@@ -375,6 +377,7 @@ def _run_job(
     user_logger = logging.getLogger("dagster")
     user_logger.addHandler(handler)
     started = time.monotonic()
+    launched_at = time.time()
     try:
         with contextlib.redirect_stdout(_FilteredStdout(sys.stdout, heartbeat)), heartbeat:
             result = job.execute_in_process(
@@ -387,7 +390,10 @@ def _run_job(
                 tags={LAUNCHED_BY_TAG: "cli", **(tags or {})},
             )
         outcome = _outcome(result, time.monotonic() - started)
-        outcome.step_seconds = _step_seconds(instance, result.run_id)
+        stats = [s for s in instance.get_run_step_stats(result.run_id) if s.start_time]
+        outcome.step_seconds = _step_seconds(stats)
+        outcome.job_launched_at = launched_at
+        outcome.first_step_started_at = min((s.start_time for s in stats), default=None)
     finally:
         user_logger.removeHandler(handler)
     return outcome
@@ -471,10 +477,10 @@ def _step_error(error) -> str:
     return f"{error.cls_name}: {message}"
 
 
-def _step_seconds(instance, run_id: str) -> dict[str, float]:
+def _step_seconds(stats) -> dict[str, float]:
     """Wall time of each executed step (Dagster's step stats), in the order the steps started."""
-    stats = [s for s in instance.get_run_step_stats(run_id) if s.start_time and s.end_time]
-    return {s.step_key: round(s.end_time - s.start_time, 3) for s in sorted(stats, key=lambda s: s.start_time)}
+    ended = [s for s in stats if s.start_time and s.end_time]
+    return {s.step_key: round(s.end_time - s.start_time, 3) for s in sorted(ended, key=lambda s: s.start_time)}
 
 
 def print_outcome(outcome: RunOutcome, stream=None) -> None:

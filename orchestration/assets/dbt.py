@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
+from orchestration import dbt_resource
 from orchestration.build_state import (
     BUILD_SCOPE_TAG,
     BuildScope,
@@ -28,8 +29,9 @@ from orchestration.build_state import (
     record_skip,
     unchanged_build,
 )
-from orchestration.dbt_cli import DbtCli, dbt_process_env, dbt_vars_json, prepare_dbt_manifest, prepared_manifest_path
-from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
+from orchestration.dbt_cli import dbt_process_env, dbt_vars_json, prepare_dbt_manifest, prepared_manifest_path
+from orchestration.dbt_resource import DbtCli, dbt_project
+from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 
 
 class PmwDbtTranslator(DagsterDbtTranslator):
@@ -174,4 +176,4 @@ def left_as_built(output_name: str, scope: BuildScope) -> dg.Output:
     )
 
 
-defs = dg.Definitions(assets=[product_metrics_dbt])
+defs = dg.Definitions.merge(dg.Definitions(assets=[product_metrics_dbt]), dbt_resource.defs)

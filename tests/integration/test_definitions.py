@@ -229,3 +229,29 @@ def test_a_night_planned_for_some_sources_holds_exactly_what_dbt_selects_for_the
     assert raw == set(sources)
     assert dg.AssetKey(["published", "marts"]) in planned_assets
     assert dg.AssetKey(["marts", "fct_portfolio_scores"]) in planned_assets
+
+
+def test_a_night_where_nothing_landed_runs_the_ingest_steps_of_the_whole_job_without_loading_dbt(tmp_path):
+    """orchestration/jobs.py ``ingest_only_job``: the same steps as the whole job's ingest and raw gates, resolved in
+    a fresh interpreter without dagster-dbt, dbt-core or Great Expectations."""
+    from orchestration.assets.ingest import LAKE_ASSETS, RAW_ASSETS
+    from orchestration.checks.gates import RAW_GATE_CHECKS
+
+    assets = {key for asset in (*RAW_ASSETS.values(), *LAKE_ASSETS.values()) for key in asset.keys}
+    checks = {key for check in RAW_GATE_CHECKS for key in check.check_keys}
+    whole = defs.resolve_job_def("pmw_pipeline").get_subset(asset_selection=assets, asset_check_selection=checks)
+
+    probe = (
+        "import sys, json; from orchestration.jobs import ingest_only_job; job = ingest_only_job(); "
+        "print(json.dumps([job.name, sorted(job.graph.node_dict), sorted(m for m in ('dagster_dbt', 'dbt', "
+        "'great_expectations') if m in sys.modules)]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    name, steps, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert name == "pmw_pipeline"
+    assert steps == sorted(whole.graph.node_dict)
+    assert loaded == []
