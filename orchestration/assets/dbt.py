@@ -9,6 +9,11 @@ A run where only some sources' lake files changed builds only their models and e
 outside the selection are the tables the last build left, from inputs that did not change: the step yields them
 as outputs with ``rebuilt: false`` and the run they were built by, so what depends on them (gates, portfolio,
 publish) runs as after a whole build, and the log and the summary say what was built and what was left.
+
+`pmw run` plans that part before the job starts (build_state.planned_build_scope, pmw/pipeline.py): the run holds
+only the part's models and the data tests dbt runs with them (``planned_selection``) and carries the run tag
+BUILD_SCOPE_TAG. The step then builds exactly that selection, after confirming that it is still tonight's whole
+build (build_state.confirm_planned_scope), and yields no output for the models it leaves: they are not in the run.
 """
 
 from collections.abc import Mapping
