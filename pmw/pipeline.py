@@ -304,11 +304,11 @@ def _planned_part(settings: Settings) -> tuple[BuildScope, list[dict[str, Any]]]
         return None
     from orchestration.checks.gates import MART_GATES
 
-    rebuilt = _planned_assets(scope)
+    planned_assets = _planned_assets(scope)
     kept = []
     for gate in MART_GATES:
         for check_key in gate.check_keys:
-            if check_key.asset_key in rebuilt:
+            if check_key.asset_key in planned_assets:
                 continue
             table = check_key.asset_key.path[-1]
             last = read_gate_result(settings.paths, table)
