@@ -210,6 +210,10 @@ def unchanged_build(settings: Settings, inputs: dict[str, str]) -> tuple[Unchang
     return UnchangedBuild(record["run_id"], record["release_id"], record["built_at"]), "unchanged"
 
 
+# The run tag of a run planned to build only a part of the project (pmw/pipeline.py): the dbt step builds that part.
+BUILD_SCOPE_TAG = "pmw/build_scope"
+
+
 @dataclass(frozen=True)
 class BuildScope:
     """Tonight's build is the models downstream of the sources whose lake files changed since the last published
@@ -240,6 +244,47 @@ class BuildScope:
             "statement": self.statement(),
         }
 
+    def to_tag(self) -> str:
+        """The run tag (BUILD_SCOPE_TAG) of a run planned to build only this part."""
+        return json.dumps({"changed_sources": list(self.changed_sources), "since_run_id": self.since_run_id})
+
+    @classmethod
+    def from_tag(cls, tag: str) -> BuildScope:
+        value = json.loads(tag)
+        changed = tuple(s for s in SOURCES if s in value["changed_sources"])
+        if len(changed) != len(value["changed_sources"]) or not changed:
+            raise ValueError(f"run tag {BUILD_SCOPE_TAG}: not a list of known sources: {value['changed_sources']}")
+        return cls(changed, tuple(s for s in SOURCES if s not in changed), str(value["since_run_id"]))
+
+
+def _recorded_source_changes(
+    paths: Paths, inputs: dict[str, str]
+) -> tuple[dict[str, Any] | None, tuple[str, ...], str]:
+    """The published build a part can be built on, the sources whose lake files changed since it, and why there
+    is no such build (record None): not published, another input changed, or the served build is not its."""
+    record = read_last_build(paths)
+    if record is None or record.get("status") != PUBLISHED:
+        return None, (), "no published build to build on"
+    changed = _changed_inputs(record, inputs)
+    since = str(record["run_id"])
+    other = [k for k in changed if not k.startswith(LAKE_INPUT_PREFIX) or k == _OTHER_LAKE_INPUT]
+    if other:
+        return None, (), f"changed since run {since[:8]}: {', '.join(other)}"
+    served = _served_build_problem(paths, record)
+    if served:
+        return None, (), served
+    return record, tuple(s for s in SOURCES if f"{LAKE_INPUT_PREFIX}{s}" in changed), ""
+
+
+def _scope_of(record: dict[str, Any], changed_sources: tuple[str, ...]) -> tuple[BuildScope | None, str]:
+    since = str(record["run_id"])
+    if not changed_sources:
+        return None, f"no source's lake files changed since run {since[:8]}"
+    if len(changed_sources) == len(SOURCES):
+        return None, f"every source's lake files changed since run {since[:8]}"
+    unchanged_sources = tuple(s for s in SOURCES if s not in changed_sources)
+    return BuildScope(changed_sources, unchanged_sources, since), "only some sources' lake files changed"
+
 
 def partial_build_scope(settings: Settings, inputs: dict[str, str]) -> tuple[BuildScope | None, str]:
     """The part of the project tonight must build when only some sources' lake files changed since the last
@@ -247,25 +292,46 @@ def partial_build_scope(settings: Settings, inputs: dict[str, str]) -> tuple[Bui
 
     Conservative: any other changed input (project, vars, configuration, code, packages, a lake file outside the
     sources' folders), a warehouse or release not the last build's, or every source changed, builds everything."""
+    record, changed_sources, reason = _recorded_source_changes(settings.paths, inputs)
+    if record is None:
+        return None, reason
+    return _scope_of(record, changed_sources)
+
+
+def planned_build_scope(settings: Settings, inputs: dict[str, str]) -> tuple[BuildScope | None, str]:
+    """Before the run starts: the part of the project tonight will build, when it is a part (else None: the whole
+    job runs), and why not a part. The runner then plans only that part (pmw/pipeline.py), and the dbt step
+    confirms it after ingest (``confirm_planned_scope``).
+
+    The changed sources are those whose lake files already differ from the last published build's and those
+    tonight's ingest may change (a landed file not loaded yet, or a pending lake file); ingest runs for those
+    sources only, so no other source's lake can change during the run. Uncertain means the whole job: a landed
+    file still settling anywhere (it may complete while the run goes on), or anything ``partial_build_scope``
+    refuses."""
     paths = settings.paths
-    record = read_last_build(paths)
-    if record is None or record.get("status") != PUBLISHED:
-        return None, "no published build to build on"
-    changed = _changed_inputs(record, inputs)
-    since = str(record["run_id"])
-    other = [k for k in changed if not k.startswith(LAKE_INPUT_PREFIX) or k == _OTHER_LAKE_INPUT]
-    if other:
-        return None, f"changed since run {since[:8]}: {', '.join(other)}"
-    changed_sources = tuple(s for s in SOURCES if f"{LAKE_INPUT_PREFIX}{s}" in changed)
-    if not changed_sources:
-        return None, f"no source's lake files changed since run {since[:8]}"
-    if len(changed_sources) == len(SOURCES):
-        return None, f"every source's lake files changed since run {since[:8]}"
-    served = _served_build_problem(paths, record)
-    if served:
-        return None, served
-    unchanged_sources = tuple(s for s in SOURCES if s not in changed_sources)
-    return BuildScope(changed_sources, unchanged_sources, since), "only some sources' lake files changed"
+    record, lake_changed, reason = _recorded_source_changes(paths, inputs)
+    if record is None:
+        return None, reason
+    to_ingest, settling = ingest_outlook(paths, settings.landing_settle_seconds)
+    if settling:
+        return None, f"landed files still settling in {', '.join(settling)}"
+    return _scope_of(record, tuple(s for s in SOURCES if s in lake_changed or s in to_ingest))
+
+
+def confirm_planned_scope(settings: Settings, inputs: dict[str, str], planned: BuildScope) -> str | None:
+    """After ingest, in a run planned to build ``planned`` only: why that part no longer stands for tonight's
+    build (None when it does). It stands while the last published build is still ``planned.since_run_id``'s and
+    served, nothing but lake files changed since, and only the planned sources' lake files did (a planned source
+    whose ingest loaded nothing is built again all the same: its models read unchanged inputs)."""
+    record, changed_sources, reason = _recorded_source_changes(settings.paths, inputs)
+    if record is None:
+        return reason
+    if str(record["run_id"]) != planned.since_run_id:
+        return f"the last published build is run {str(record['run_id'])[:8]}'s, not {planned.since_run_id[:8]}'s"
+    unplanned = [s for s in changed_sources if s not in planned.changed_sources]
+    if unplanned:
+        return f"lake files of {', '.join(unplanned)} changed too"
+    return None
 
 
 def build_scope_of_run(paths: Paths, run_id: str) -> dict[str, Any] | None:
@@ -280,24 +346,41 @@ def build_scope_of_run(paths: Paths, run_id: str) -> dict[str, Any] | None:
 _SETTLED_STATUSES = frozenset({"loaded", "discarded"})
 
 
-def nothing_to_ingest(paths: Paths, settle_seconds: float) -> bool:
-    """No landed file ingest would read (every complete one's bytes are loaded or discarded) and no pending lake
-    file waiting for its gate: tonight's ingest cannot change the lake.
+def ingest_outlook(paths: Paths, settle_seconds: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The sources tonight's ingest may change the lake of (a pending lake file waiting for its gate, or a complete
+    landed file whose bytes are neither loaded nor discarded), and the sources with landed files still settling.
 
-    Conservative (it hashes every complete landed file, as ingest does); the caller checks the lake afterwards."""
+    Conservative (it hashes every complete landed file, as ingest does): an unreadable file counts as to ingest."""
+    to_ingest: list[str] = []
+    settling: list[str] = []
     for source in SOURCES:
+        listing = list_settled_files(paths, source, settle_seconds)
+        if listing.waiting:
+            settling.append(source)
         if any(pending_files(paths, source, entity) for entity in SOURCE_SPECS[source].entities):
-            return False
+            to_ingest.append(source)
+            continue
         settled = {r["sha256"] for r in read_manifest(paths, source) if r.get("status") in _SETTLED_STATUSES}
-        for landed in list_settled_files(paths, source, settle_seconds).settled:
+        for landed in listing.settled:
             try:
                 if file_sha256(landed) not in settled:
-                    return False
+                    to_ingest.append(source)
+                    break
             except FileNotFoundError:  # moved away since it was listed: nothing to read
                 continue
             except OSError:  # unreadable: ingest reads it and fails it by name
-                return False
-    return True
+                to_ingest.append(source)
+                break
+    return tuple(to_ingest), tuple(settling)
+
+
+def nothing_to_ingest(paths: Paths, settle_seconds: float) -> bool:
+    """No landed file ingest would read (every complete one's bytes are loaded or discarded) and no pending lake
+    file waiting for its gate: tonight's ingest cannot change the lake (files still settling are not read).
+
+    Conservative (it hashes every complete landed file, as ingest does); the caller checks the lake afterwards."""
+    to_ingest, _settling = ingest_outlook(paths, settle_seconds)
+    return not to_ingest
 
 
 def record_build_started(paths: Paths, run_id: str, inputs: dict[str, str], scope: BuildScope | None = None) -> None:

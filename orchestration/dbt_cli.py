@@ -5,6 +5,10 @@ The manifest that ``@dbt_assets`` loads is prepared explicitly, before the defin
 parsed with exactly the vars, profile, target and environment of the run's `dbt build`, so dbt's partial parsing
 (the ``partial_parse.msgpack`` dagster-dbt copies into each invocation's target directory) stays valid and a
 build skips the full parse.
+
+Nothing here imports dagster-dbt (and dbt-core with it, ~7 s of a process start under load): the dbt resource and
+its invocation are orchestration/dbt_resource.py, loaded with the dbt asset, so a run that builds nothing (a night
+where nothing landed) and the build-state decision never load it.
 """
 
 from __future__ import annotations
@@ -13,25 +17,12 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import Any
-
-from dagster import AssetExecutionContext
-from dagster._utils import pushd
-from dagster_dbt import DbtCliInvocation, DbtCliResource
-from dagster_dbt.asset_utils import (
-    DBT_INDIRECT_SELECTION_ENV,
-    extract_runtime_selection_from_args,
-    get_updated_cli_invocation_params_for_context,
-)
-from packaging import version
 
 from core.config import PipelineConfig
 from core.duckdb_connection import DuckDBSettings
@@ -231,89 +222,3 @@ def mart_models(manifest_path: Path = MANIFEST_PATH) -> list[str]:
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"].get("schema") == "marts"
     )
-
-
-class DbtCli(DbtCliResource):
-    """dagster-dbt's CLI resource, with the dbt process's environment given as an argument.
-
-    dagster-dbt 0.29 builds a dbt subprocess's environment from ``os.environ`` alone (maintainers suggest setting
-    it around the call); here the run's settings pass it explicitly. ``cli_with_env`` is ``DbtCliResource.cli``
-    for an ``@dbt_assets`` context with that one change, and without the in-process adapter dagster-dbt opens only
-    to fetch column metadata, which this project does not ask for (it would render the profile from os.environ).
-    Its ``dbt_executable`` is the supervised dbt, which needs the environment ``cli_with_env`` passes; the version
-    probe dagster-dbt runs with os.environ asks the real dbt instead.
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        raw = subprocess.check_output([dbt_executable(), "--version"], env=os.environ).decode("utf-8")
-        match = re.search(r"(\d+\.\d+\.\d+)", raw)
-        if not match:
-            raise DbtParseError(f"cannot read the dbt version from `{dbt_executable()} --version`: {raw[:500]}")
-        return version.parse(match.group(1))
-
-    def cli_with_env(
-        self,
-        args: Sequence[str],
-        *,
-        env: Mapping[str, str],
-        context: AssetExecutionContext,
-        select: str | None = None,
-    ) -> DbtCliInvocation:
-        """``select``: a dbt selection that replaces the asset's own (``fqn:*``) in a run of the whole asset (a
-        `--select` in ``args`` would be added to ``fqn:*``, i.e. select everything)."""
-        if select is not None and context.is_subset:
-            raise ValueError("a dbt selection replaces the whole asset's, not a subset chosen by asset")
-        cleaned_args, runtime_selects, runtime_excludes = extract_runtime_selection_from_args(args)
-        params = get_updated_cli_invocation_params_for_context(
-            context=context,
-            manifest={},
-            dagster_dbt_translator=None,
-            runtime_selects=runtime_selects,
-            runtime_excludes=runtime_excludes,
-        )
-        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
-        target_path = self._get_unique_target_path(context=context)
-        if not target_path.is_absolute():
-            target_path = project_dir / target_path
-        selection_args = list(params.selection_args)
-        if select is not None:
-            excludes = ["--exclude", " ".join(runtime_excludes)] if runtime_excludes else []
-            selection_args = ["--select", select, *excludes]
-        process_env = {
-            **env,
-            "DAGSTER_DBT_CLI": "true",
-            "PYTHONUNBUFFERED": "1",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "DBT_LOG_FORMAT": "json",  # dagster-dbt reads dbt's structured log lines
-            "DBT_TARGET_PATH": os.fspath(target_path),
-            "DBT_LOG_PATH": os.fspath(target_path),
-            **({"DBT_PROFILES_DIR": self.profiles_dir} if self.profiles_dir else {}),
-            "DBT_PROJECT_DIR": str(project_dir),
-        }
-        if params.indirect_selection:
-            process_env[DBT_INDIRECT_SELECTION_ENV] = params.indirect_selection
-        profile_args = [
-            *(["--profile", self.profile] if self.profile else []),
-            *(["--target", self.target] if self.target else []),
-        ]
-        with pushd(str(project_dir)):
-            return DbtCliInvocation.run(
-                args=[
-                    self.dbt_executable,
-                    *self.global_config_flags,
-                    *cleaned_args,
-                    *profile_args,
-                    *selection_args,
-                ],
-                env=process_env,
-                manifest=params.manifest,
-                dagster_dbt_translator=params.dagster_dbt_translator,
-                project_dir=project_dir,
-                target_path=target_path,
-                raise_on_error=True,
-                context=context,
-                adapter=None,
-                cli_version=self._cli_version,
-                dbt_project=params.dbt_project,
-            )

@@ -1,4 +1,5 @@
-"""Resources shared by every asset: the run's settings (data directory + configuration) and the dbt CLI.
+"""Resources shared by every asset: the run's settings (data directory + configuration); the dbt CLI is
+orchestration/dbt_resource.py's.
 
 Nothing here does work at import: the settings are built when a run (or a sensor evaluation) initialises the
 ``pmw`` resource, from its resource config or else the environment, once; `pmw run` passes the settings it already
@@ -9,13 +10,11 @@ The dbt manifest is prepared before the definitions load (orchestration/dbt_cli.
 """
 
 import dagster as dg
-from dagster_dbt import DbtProject
 
 from core.duckdb_connection import configure_duckdb
-from core.settings import DBT_PROJECT_DIR, DEFAULT_LANDING_SETTLE_SECONDS, Settings, build_settings
+from core.settings import DEFAULT_LANDING_SETTLE_SECONDS, Settings, build_settings
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
-from orchestration.dbt_cli import DbtCli, supervised_dbt_executable
 from orchestration.run_records import settle_killed_run
 
 # Every step that writes (or holds open) the working DuckDB file shares this pool; dagster_home/dagster.yaml
@@ -75,13 +74,5 @@ def pmw_settings(context: dg.InitResourceContext):
         yield settings
 
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-defs = dg.Definitions(
-    resources={
-        "pmw": pmw_settings,
-        "dbt": DbtCli(
-            project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=supervised_dbt_executable()
-        ),
-    }
-)
+# The dbt CLI resource ("dbt") is orchestration/dbt_resource.py's: only the dbt asset needs dagster-dbt.
+defs = dg.Definitions(resources={"pmw": pmw_settings})

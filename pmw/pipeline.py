@@ -29,9 +29,12 @@ from core.settings import Paths, Settings
 from ingest.common.landing import require_landed_data
 from ingest.common.locking import run_lock
 from orchestration.build_state import (
+    BUILD_SCOPE_TAG,
+    BuildScope,
     UnchangedBuild,
     build_inputs,
     nothing_to_ingest,
+    planned_build_scope,
     record_build_failed,
     skip_of_run,
     unchanged_build,
@@ -46,6 +49,7 @@ from orchestration.run_records import (
     checks_not_judged,
     checks_warned,
     materialised_headline,
+    read_gate_result,
     record_run,
     record_run_failure,
     record_run_started,
@@ -67,6 +71,10 @@ class RunOutcome:
     left_as_built: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)  # wall time per executed step, in run order
     step_errors: dict[str, str] = field(default_factory=dict)  # failed step -> its error, one named line or more
+    # Epoch seconds: when the job was handed to Dagster and when its first step started (Dagster's step stats); the
+    # gap is Dagster's run bookkeeping before any work (bench/bench_nightly.py reports it).
+    job_launched_at: float | None = None
+    first_step_started_at: float | None = None
     # Set when nothing the build reads changed since the last successful build, so the dbt build, the mart gates
     # and publish were skipped (orchestration/build_state.py): that build's run, its release and the statement.
     unchanged: dict[str, str] | None = None
@@ -107,6 +115,8 @@ class RunOutcome:
             "step_seconds": self.step_seconds,
             "step_errors": self.step_errors,
             "unchanged": self.unchanged,
+            "job_launched_at": self.job_launched_at,
+            "first_step_started_at": self.first_step_started_at,
         }
 
 
@@ -219,13 +229,6 @@ def _record_exception(paths: Paths, exc: BaseException) -> None:
 def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
     paths = settings.paths
     configure_duckdb(settings)  # every DuckDB this run opens in-process gets the configured bounds
-    # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
-    with Heartbeat("parsing the dbt project (dbt parse, only when the project or its vars changed)"):
-        prepare_dbt_manifest(settings)
-
-    from orchestration.definitions import defs  # imported late: loading it needs the manifest prepared above
-
-    job = defs.resolve_job_def("pmw_pipeline")
     # Dagster's console logger would print each step failure with its stack trace; print_outcome names every failed
     # step with its error in one line instead (the full trace stays in the event log of a persistent instance).
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -246,18 +249,40 @@ def _execute(settings: Settings, files: list[str] | None) -> RunOutcome:
             print(f"marked run {dead[:8]} failed: its process died without reporting an end (its pool slots are freed)")
         unchanged = None if files else _unchanged_night(settings)
         if unchanged is not None:
-            outcome = _run_job(_ingest_only(job), instance, settings, run_config)
+            from orchestration.jobs import ingest_only_job
+
+            # Neither the dbt manifest nor the whole graph is loaded for it (orchestration/jobs.py).
+            outcome = _run_job(ingest_only_job(), instance, settings, run_config)
             # Checked again after ingest: a file that completed in the meantime was loaded, and then tonight builds.
             still, _reason = unchanged_build(settings, build_inputs(settings))
             if not outcome.ok or still is not None:
                 outcome.unchanged = _unchanged_record(unchanged) if outcome.ok else None
                 return outcome
             print(f"run {outcome.run_id[:8]} loaded new data after all; running the whole pipeline")
-        outcome = _run_job(job, instance, settings, run_config)
+        job = _pipeline_job(settings)
+        planned = None if files or unchanged is not None else _planned_part(settings)
+        if planned is not None:
+            scope, kept_gates = planned
+            outcome = _run_job(
+                _planned_job(job, scope), instance, settings, run_config, tags={BUILD_SCOPE_TAG: scope.to_tag()}
+            )
+            outcome.checks += kept_gates
+        else:
+            outcome = _run_job(job, instance, settings, run_config)
         _settle_build_record(paths, outcome)
         return outcome
     finally:
         instance.dispose()
+
+
+def _pipeline_job(settings: Settings):
+    """The whole `pmw_pipeline` job, from the code location's definitions."""
+    # @dbt_assets reads the manifest when the definitions load: parse it first, with this run's vars and env.
+    with Heartbeat("parsing the dbt project (dbt parse, only when the project or its vars changed)"):
+        prepare_dbt_manifest(settings)
+    from orchestration.definitions import defs  # imported late: loading it needs the manifest prepared above
+
+    return defs.resolve_job_def("pmw_pipeline")
 
 
 def _unchanged_night(settings: Settings) -> UnchangedBuild | None:
@@ -269,18 +294,78 @@ def _unchanged_night(settings: Settings) -> UnchangedBuild | None:
     return unchanged
 
 
-def _ingest_only(job):
-    """The job without the build: planning the dbt assets and their ~400 checks alone costs a no-op night most
-    of its time (Dagster writes one event per planned asset and check), and none of them would run."""
+def _planned_part(settings: Settings) -> tuple[BuildScope, list[dict[str, Any]]] | None:
+    """The part of the project tonight builds, when build_state plans only a part, with the mart gates it does not
+    run again: the gates of the marts the part leaves as built, each with the pass recorded by the run that
+    validated that same table (data/runs/gates/<mart>.json). None (the whole job) when build_state plans the whole
+    build, or when such a gate's last recorded verdict is not a pass (the whole job validates it again)."""
+    scope, _reason = planned_build_scope(settings, build_inputs(settings))
+    if scope is None:
+        return None
+    from orchestration.checks.gates import MART_GATES
+
+    planned_assets = _planned_assets(scope)
+    kept = []
+    for gate in MART_GATES:
+        for check_key in gate.check_keys:
+            if check_key.asset_key in planned_assets:
+                continue
+            table = check_key.asset_key.path[-1]
+            last = read_gate_result(settings.paths, table)
+            if not last or not last.get("success"):
+                return None
+            kept.append(
+                {
+                    "asset": check_key.asset_key.to_user_string(),
+                    "check": check_key.name,
+                    "passed": True,
+                    "severity": "ERROR",
+                    "description": (
+                        f"{table} not rebuilt (its inputs unchanged since run {scope.since_run_id[:8]}): the gate's "
+                        f"pass of run {str(last.get('run_id'))[:8]} on the same table stands (not run again)"
+                    ),
+                    "judged": True,
+                    "kept": True,
+                    "validated_by_run": last.get("run_id"),
+                }
+            )
+    return scope, kept
+
+
+def _planned_assets(scope: BuildScope) -> set:
+    """The asset keys a run planned to build ``scope`` holds (``_planned_job``)."""
+    from orchestration.assets.dbt import planned_selection, product_metrics_dbt
     from orchestration.assets.ingest import LAKE_ASSETS, RAW_ASSETS
-    from orchestration.checks.gates import RAW_GATE_CHECKS
+    from orchestration.assets.portfolio import PORTFOLIO_KEYS
+    from orchestration.assets.publish import PUBLISHED_MARTS
 
-    assets = {key for asset in (*RAW_ASSETS.values(), *LAKE_ASSETS.values()) for key in asset.keys}
-    checks = {key for check in RAW_GATE_CHECKS for key in check.check_keys}
-    return job.get_subset(asset_selection=assets, asset_check_selection=checks)
+    ingest = {key for s in scope.changed_sources for asset in (RAW_ASSETS[s], LAKE_ASSETS[s]) for key in asset.keys}
+    rebuilt, _checks = planned_selection(product_metrics_dbt, scope)
+    return ingest | rebuilt | set(PORTFOLIO_KEYS) | {PUBLISHED_MARTS}
 
 
-def _run_job(job, instance, settings: Settings, run_config: dict[str, Any]) -> RunOutcome:
+def _planned_job(job, scope: BuildScope):
+    """The job holding only what a night that builds ``scope`` runs: ingest and the raw gates of the changed
+    sources (no other source's lake can then change during the run), the models dbt builds for them and the data
+    tests it runs with them, the mart gates of those marts, the portfolio scoring and its gates, the volume checks
+    of what it builds and publish, which copies every mart into a complete release. Planning
+    the whole graph costs Dagster one event per planned asset and check (~400), written before the first step."""
+    from orchestration.assets.dbt import planned_selection, product_metrics_dbt
+    from orchestration.checks.gates import MART_GATES, RAW_GATE_CHECKS
+    from orchestration.checks.volume import VOLUME_CHECKS
+
+    assets = _planned_assets(scope)
+    _rebuilt, dbt_checks = planned_selection(product_metrics_dbt, scope)
+    gates = {key for check in (*RAW_GATE_CHECKS, *MART_GATES) for key in check.check_keys if key.asset_key in assets}
+    # Every subject is still counted (orchestration/checks/volume.py); the checks of those not rebuilt are not
+    # selected: a blocking check on an unselected model would stand between dbt's models and make a cycle.
+    volume = {key for check in VOLUME_CHECKS for key in check.check_keys if key.asset_key in assets}
+    return job.get_subset(asset_selection=assets, asset_check_selection=dbt_checks | gates | volume)
+
+
+def _run_job(
+    job, instance, settings: Settings, run_config: dict[str, Any], tags: dict[str, str] | None = None
+) -> RunOutcome:
     from dagster._core.utils import make_new_run_id
 
     from orchestration.sensors import LAUNCHED_BY_TAG
@@ -292,6 +377,7 @@ def _run_job(job, instance, settings: Settings, run_config: dict[str, Any]) -> R
     user_logger = logging.getLogger("dagster")
     user_logger.addHandler(handler)
     started = time.monotonic()
+    launched_at = time.time()
     try:
         with contextlib.redirect_stdout(_FilteredStdout(sys.stdout, heartbeat)), heartbeat:
             result = job.execute_in_process(
@@ -300,10 +386,14 @@ def _run_job(job, instance, settings: Settings, run_config: dict[str, Any]) -> R
                 raise_on_error=False,
                 run_config=run_config,
                 resources={"pmw": settings},
-                tags={LAUNCHED_BY_TAG: "cli"},  # the CLI alerts its own failures (orchestration/sensors.py)
+                # the CLI alerts its own failures (orchestration/sensors.py)
+                tags={LAUNCHED_BY_TAG: "cli", **(tags or {})},
             )
         outcome = _outcome(result, time.monotonic() - started)
-        outcome.step_seconds = _step_seconds(instance, result.run_id)
+        stats = [s for s in instance.get_run_step_stats(result.run_id) if s.start_time]
+        outcome.step_seconds = _step_seconds(stats)
+        outcome.job_launched_at = launched_at
+        outcome.first_step_started_at = min((s.start_time for s in stats), default=None)
     finally:
         user_logger.removeHandler(handler)
     return outcome
@@ -387,10 +477,10 @@ def _step_error(error) -> str:
     return f"{error.cls_name}: {message}"
 
 
-def _step_seconds(instance, run_id: str) -> dict[str, float]:
+def _step_seconds(stats) -> dict[str, float]:
     """Wall time of each executed step (Dagster's step stats), in the order the steps started."""
-    stats = [s for s in instance.get_run_step_stats(run_id) if s.start_time and s.end_time]
-    return {s.step_key: round(s.end_time - s.start_time, 3) for s in sorted(stats, key=lambda s: s.start_time)}
+    ended = [s for s in stats if s.start_time and s.end_time]
+    return {s.step_key: round(s.end_time - s.start_time, 3) for s in sorted(ended, key=lambda s: s.start_time)}
 
 
 def print_outcome(outcome: RunOutcome, stream=None) -> None:

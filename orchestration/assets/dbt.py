@@ -9,6 +9,11 @@ A run where only some sources' lake files changed builds only their models and e
 outside the selection are the tables the last build left, from inputs that did not change: the step yields them
 as outputs with ``rebuilt: false`` and the run they were built by, so what depends on them (gates, portfolio,
 publish) runs as after a whole build, and the log and the summary say what was built and what was left.
+
+`pmw run` plans that part before the job starts (build_state.planned_build_scope, pmw/pipeline.py): the run holds
+only the part's models and the data tests dbt runs with them (``planned_selection``) and carries the run tag
+BUILD_SCOPE_TAG. The step then builds exactly that selection, after confirming that it is still tonight's whole
+build (build_state.confirm_planned_scope), and yields no output for the models it leaves: they are not in the run.
 """
 
 from collections.abc import Mapping
@@ -18,16 +23,20 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
+from orchestration import dbt_resource
 from orchestration.build_state import (
+    BUILD_SCOPE_TAG,
     BuildScope,
     build_inputs,
+    confirm_planned_scope,
     partial_build_scope,
     record_build_started,
     record_skip,
     unchanged_build,
 )
-from orchestration.dbt_cli import DbtCli, dbt_process_env, dbt_vars_json, prepare_dbt_manifest, prepared_manifest_path
-from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings, dbt_project
+from orchestration.dbt_cli import dbt_process_env, dbt_vars_json, prepare_dbt_manifest, prepared_manifest_path
+from orchestration.dbt_resource import DbtCli, dbt_project
+from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 
 
 class PmwDbtTranslator(DagsterDbtTranslator):
@@ -57,8 +66,21 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
     prepare_dbt_manifest(pmw)
     inputs = build_inputs(pmw)
     scope: BuildScope | None = None
+    planned_tag = context.run.tags.get(BUILD_SCOPE_TAG)
+    planned = BuildScope.from_tag(planned_tag) if planned_tag is not None else None
+    if planned is not None:
+        # A run planned before it started to build this part only (pmw/pipeline.py): its job holds only the
+        # part's models and checks, so the part must still be tonight's whole build after ingest, or nothing runs.
+        problem = confirm_planned_scope(pmw, inputs, planned)
+        if problem is not None:
+            raise PlannedScopeError(
+                f"this run was planned to build only dbt --select {planned.dbt_select}, but {problem}: nothing "
+                "was built; the next run plans again from what it finds"
+            )
+        scope = planned
+        PROGRESS.info(f"dbt: {scope.statement()}")
     # Only a build of the whole project can stand for tonight's; a subset chosen in the UI always runs as chosen.
-    if not context.is_subset:
+    elif not context.is_subset:
         unchanged, _reason = unchanged_build(pmw, inputs)
         if unchanged is not None:
             record_skip(pmw.paths, context.run_id, unchanged)
@@ -71,19 +93,30 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
     # Unit tests check SQL logic on fixed inputs: they run in CI (tests/unit/test_dbt_unit_tests.py), not on
     # production data, as dbt recommends; data tests run here and become asset checks.
     args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config)]
-    # The models outside the selection first: none of them reads a model the selection builds (that would put it
-    # downstream of a changed source), and Dagster wants a multi-asset's outputs in dependency order.
-    left = left_as_built_outputs(context.assets_def, scope) if scope is not None else []
+    # A partial build in the whole job: the models outside the selection first, as outputs left as built (none of
+    # them reads a model the selection builds, which would put it downstream of a changed source; Dagster wants a
+    # multi-asset's outputs in dependency order). A planned run does not hold them at all.
+    left = left_as_built_outputs(context.assets_def, scope) if scope is not None and planned is None else []
     yield from (left_as_built(output_name, scope) for output_name in left)
+    selected = set(context.selected_output_names)
     invocation = dbt.cli_with_env(
-        args, env=dbt_process_env(pmw.paths), context=context, select=scope.dbt_select if scope else None
+        args,
+        env=dbt_process_env(pmw.paths),
+        context=context,
+        select=scope.dbt_select if scope else None,
+        planned_subset=planned is not None,
     )
     for event in invocation.stream():
-        if isinstance(event, dg.Output) and event.output_name in left:
+        if isinstance(event, dg.Output) and (event.output_name in left or event.output_name not in selected):
             raise PartialBuildError(
-                f"dbt --select {scope.dbt_select} built {event.output_name}, which reads no changed source"
+                f"dbt --select {scope.dbt_select if scope else '(whole asset)'} built {event.output_name}, which "
+                "reads no changed source"
             )
         yield event
+
+
+class PlannedScopeError(RuntimeError):
+    """The part of the project a run was planned to build no longer covers what changed (found after ingest)."""
 
 
 class PartialBuildError(RuntimeError):
@@ -113,6 +146,27 @@ def left_as_built_outputs(assets_def: dg.AssetsDefinition, scope: BuildScope) ->
     return [output_names[key] for key in left]
 
 
+def planned_selection(
+    assets_def: dg.AssetsDefinition, scope: BuildScope
+) -> tuple[set[dg.AssetKey], set[dg.AssetCheckKey]]:
+    """What a run planned to build ``scope`` only selects of the dbt asset: the models `dbt build --select
+    source:<changed>+` builds (those not left as built), and every data test dbt runs with them, i.e. each test
+    that reads one of those models or a changed source (a relationship test on a model left as built that reads a
+    rebuilt one included: unselected, its result would be logged as an observation and block nothing)."""
+    left = {assets_def.keys_by_output_name[name] for name in left_as_built_outputs(assets_def, scope)}
+    rebuilt = set(assets_def.keys) - left
+    checks = {
+        spec.key
+        for spec in assets_def.check_specs
+        if spec.asset_key in rebuilt
+        or any(
+            d.asset_key in rebuilt or _reads_changed_source(d.asset_key, scope.changed_sources)
+            for d in spec.additional_deps
+        )
+    }
+    return rebuilt, checks
+
+
 def left_as_built(output_name: str, scope: BuildScope) -> dg.Output:
     """The output of a model this partial build leaves out: the table is the one the last build left (its inputs
     unchanged), recorded as such, so the steps that read it run as after a whole build."""
@@ -127,4 +181,4 @@ def left_as_built(output_name: str, scope: BuildScope) -> dg.Output:
     )
 
 
-defs = dg.Definitions(assets=[product_metrics_dbt])
+defs = dg.Definitions.merge(dg.Definitions(assets=[product_metrics_dbt]), dbt_resource.defs)

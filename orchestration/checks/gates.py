@@ -1,25 +1,31 @@
-"""Great Expectations gates as blocking asset checks: an error-level failure stops everything downstream."""
+"""Great Expectations gates as blocking asset checks: an error-level failure stops everything downstream.
+
+The checks are defined from the gates' names (``expectations.GATE_NAMES``); the gates and the runner, which import
+Great Expectations, are loaded by the first check that validates something, not when the definitions load.
+"""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from core.settings import Paths
-from expectations import GATES
-from expectations.runner import GateResult, validate_parquet_files, validate_warehouse_table
+from expectations import GATE_NAMES
 from ingest.common.lake import discard_command, pending_files
 from ingest.common.locking import retry_transient
 from orchestration.assets.ingest import SOURCE_SPECS
 from orchestration.resources import DUCKDB_POOL, PROGRESS, PmwSettings
 from orchestration.run_records import KEPT, read_gate_result, record_gate_result
 
+if TYPE_CHECKING:
+    from expectations.runner import GateResult
+
 
 def _check_result(
     context: dg.AssetCheckExecutionContext,
     pmw: PmwSettings,
     gate_name: str,
-    result: GateResult,
+    result: "GateResult",
     *,
     record: dict[str, Any] | None = None,
     description: str | None = None,
@@ -49,7 +55,7 @@ RAW_GATES = tuple(
 )
 
 
-def _raw_failure_report(paths: Paths, source: str, result: GateResult) -> tuple[dict[str, Any], str]:
+def _raw_failure_report(paths: Paths, source: str, result: "GateResult") -> tuple[dict[str, Any], str]:
     """The gate record with each failing file's discard command, and a description naming the files."""
     record = result.to_dict()
     for failing in record["failing_files"]:
@@ -88,6 +94,8 @@ def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinit
                 {"success": True, "rows_validated": 0, "note": "no pending files", **validated},
             )
             return dg.AssetCheckResult(passed=True, description=f"no pending {source}/{entity} files to validate")
+        from expectations import GATES, validate_parquet_files
+
         result = validate_parquet_files(files, GATES[gate_name], config=pmw.config, now=datetime.now(UTC))
         if result.success:
             return _check_result(context, pmw, gate_name, result, record=result.to_dict() | validated)
@@ -97,7 +105,7 @@ def _raw_gate(source: str, entity: str, gate_name: str) -> dg.AssetChecksDefinit
     return _gate
 
 
-_UNGATED = [name for _source, _entity, name in RAW_GATES if name not in GATES]
+_UNGATED = [name for _source, _entity, name in RAW_GATES if name not in GATE_NAMES]
 if _UNGATED:
     # An ungated entity would be promoted into the lake unchecked: refuse to build the definitions instead.
     raise RuntimeError(f"lake entities without a raw gate module in expectations/: {', '.join(_UNGATED)}")
@@ -119,6 +127,8 @@ def _mart_gate(table: str) -> dg.AssetChecksDefinition:
             return dg.AssetCheckResult(
                 passed=True, severity=dg.AssetCheckSeverity.ERROR, description=standing, metadata={"status": KEPT}
             )
+        from expectations import GATES, validate_warehouse_table
+
         # A read-only validation: retried as a whole when the warehouse is locked elsewhere for a moment.
         result = retry_transient(
             lambda: validate_warehouse_table(
@@ -152,6 +162,6 @@ def _standing_verdict(context: dg.AssetCheckExecutionContext, paths: Paths, tabl
     )
 
 
-MART_GATES = [_mart_gate(name) for name in GATES if name.startswith(("fct_", "dim_"))]
+MART_GATES = [_mart_gate(name) for name in GATE_NAMES if name.startswith(("fct_", "dim_"))]
 
 defs = dg.Definitions(asset_checks=[*RAW_GATE_CHECKS, *MART_GATES])

@@ -88,9 +88,18 @@ def _check_results(
     # One progress line per group; every anomaly in full (each line costs an event-log write).
     statuses = Counter(r.status for r in results)
     PROGRESS.info(f"volume: {group}: " + ", ".join(f"{status} {n}" for status, n in sorted(statuses.items())))
+    # A run planned to build a part of the project (pmw/pipeline.py) selects only the checks of the assets it
+    # builds; every subject is still counted and recorded (the history stays that of a whole run), and a blocking
+    # anomaly on an unselected one fails the step by name instead of going unsaid.
+    selected = context.selected_asset_check_keys
+    unselected_blocking = []
     for result in results:
         if result.anomalous:
             PROGRESS.warning(f"volume [{result.severity}]: {result.description}")
+        if dg.AssetCheckKey(asset_keys[result.check], result.check) not in selected:
+            if result.anomalous and result.severity == "block":
+                unselected_blocking.append(result)
+            continue
         metadata: dict[str, Any] = {
             "status": result.status,
             "severity_configured": result.severity,
@@ -109,6 +118,15 @@ def _check_results(
             description=result.description,
             metadata=metadata,
         )
+    if unselected_blocking:
+        raise VolumeAnomalyError(
+            "volume anomalies (severity block) on subjects this run did not rebuild: "
+            + "; ".join(r.description for r in unselected_blocking)
+        )
+
+
+class VolumeAnomalyError(RuntimeError):
+    """A blocking volume anomaly on a subject whose check the run did not select (a planned partial night)."""
 
 
 SOURCE_CHECK_KEYS = {table.check_name: key for table, key in zip(SOURCE_TABLES, VOLUME_STAGING_KEYS, strict=True)}
@@ -129,6 +147,7 @@ SOURCE_CHECK_KEYS = {table.check_name: key for table, key in zip(SOURCE_TABLES, 
         for table in SOURCE_TABLES
     ],
     pool=DUCKDB_POOL,
+    can_subset=True,
     description="Rows per source and day on the staging models, judged against a band learned from history.",
 )
 def source_volume_checks(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):
@@ -154,6 +173,7 @@ def _mart_volume_checks(name: str, group: str, keys: list[dg.AssetKey], built_by
             for check, key in check_keys.items()
         ],
         pool=DUCKDB_POOL,
+        can_subset=True,
         description=f"Rows of every mart {built_by} builds, judged against the counts earlier runs observed.",
     )
     def _checks(context: dg.AssetCheckExecutionContext, pmw: PmwSettings):

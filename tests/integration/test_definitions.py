@@ -125,19 +125,36 @@ def test_the_pmw_resource_builds_the_settings_once_from_its_config(tmp_path):
 
 
 def test_loading_the_definitions_does_no_work(tmp_path):
-    """A fresh interpreter imports the code location: no directory appears, the environment is unchanged."""
+    """A fresh interpreter imports the code location: no directory appears, the environment is unchanged, and
+    Great Expectations is not imported (~10 s under load: the gates load it when one validates something)."""
     data_dir = tmp_path / "never-created"
     probe = (
-        "import os, json; before = dict(os.environ); import orchestration.definitions; "
-        "print(json.dumps(dict(os.environ) == before))"
+        "import os, sys, json; before = dict(os.environ); import orchestration.definitions; "
+        "print(json.dumps([dict(os.environ) == before, 'great_expectations' in sys.modules]))"
     )
     env = {**os.environ, "PMW_DATA_DIR": str(data_dir), "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip().splitlines()[-1] == "true"
+    assert proc.stdout.strip().splitlines()[-1] == "[true, false]"
     assert not data_dir.exists()
+
+
+def test_every_gate_module_is_named_in_gate_names():
+    """The checks are defined from expectations.GATE_NAMES without loading the gates: the same names, each the
+    name of its module."""
+    from expectations import GATE_NAMES, GATES
+
+    assert sorted(GATES) == sorted(GATE_NAMES)
+    assert len(set(GATE_NAMES)) == len(GATE_NAMES)
+    gate_modules = {p.stem for p in (PROJECT_ROOT / "expectations").glob("*.py")} - {
+        "__init__",
+        "runner",
+        "volume",
+        "lake_rules",
+    }
+    assert gate_modules == set(GATE_NAMES)
 
 
 def test_a_partial_build_leaves_exactly_the_models_dbt_does_not_select_in_dependency_order():
@@ -168,3 +185,73 @@ def test_a_partial_build_leaves_exactly_the_models_dbt_does_not_select_in_depend
     position = {keys[name]: i for i, name in enumerate(left)}
     for key, i in position.items():
         assert all(position[d] < i for d in product_metrics_dbt.asset_deps[key] if d in position), key
+
+
+@pytest.mark.parametrize("sources", [("analytics",), ("jira",), ("feedback",), ("billing",), ("marketing",)])
+def test_a_night_planned_for_some_sources_holds_exactly_what_dbt_selects_for_them(sources):
+    """The job a planned partial night runs (pmw/pipeline.py): the changed sources' ingest and raw gates, the models
+    and data tests dbt's `source:<name>+` selects (read here from the manifest's child map, as dbt selects), the
+    gates and volume checks of what it builds, the portfolio scoring and publish; nothing of the other sources."""
+    from orchestration.assets.dbt import product_metrics_dbt
+    from orchestration.build_state import BuildScope
+    from orchestration.dbt_cli import MANIFEST_PATH
+    from pmw.pipeline import _planned_job
+
+    others = tuple(s for s in ("analytics", "jira", "feedback", "billing", "marketing") if s not in sources)
+    scope = BuildScope(sources, others, "1" * 36)
+    job = _planned_job(defs.resolve_job_def("pmw_pipeline"), scope)  # builds: no dependency cycle in the subset
+
+    manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    children, selected = manifest["child_map"], set()
+    stack = [key for key, source in manifest["sources"].items() if source["source_name"] in sources]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in selected:
+                selected.add(child)
+                stack.append(child)
+    models = {node.split(".")[-1] for node in selected if node.startswith(("model.", "seed.", "snapshot."))}
+    tests = {node for node in selected if node.startswith("test.") and not node.startswith("test.unit")}
+
+    dbt_keys = set(product_metrics_dbt.keys)
+    planned_assets = set(job.asset_layer.selected_asset_keys)
+    assert {key.path[-1] for key in planned_assets & dbt_keys} == models
+    checks_by_test = {
+        spec.metadata["dagster_dbt/unique_id"]: spec.key
+        for spec in product_metrics_dbt.check_specs
+        if spec.metadata.get("dagster_dbt/unique_id") in tests
+    }
+    planned_checks = set().union(*(data.assets_def.check_keys for data in job.asset_layer.data))
+    dbt_checks = {spec.key for spec in product_metrics_dbt.check_specs}
+    # Every test dbt runs with the part is a selected check (an unselected one would only be observed).
+    assert planned_checks & dbt_checks == set(checks_by_test.values())
+    assert len(checks_by_test) == len(tests)
+    raw = {key.path[-1] for key in planned_assets if key.path[0] == "raw"}
+    assert raw == set(sources)
+    assert dg.AssetKey(["published", "marts"]) in planned_assets
+    assert dg.AssetKey(["marts", "fct_portfolio_scores"]) in planned_assets
+
+
+def test_a_night_where_nothing_landed_runs_the_ingest_steps_of_the_whole_job_without_loading_dbt(tmp_path):
+    """orchestration/jobs.py ``ingest_only_job``: the same steps as the whole job's ingest and raw gates, resolved in
+    a fresh interpreter without dagster-dbt, dbt-core or Great Expectations."""
+    from orchestration.assets.ingest import LAKE_ASSETS, RAW_ASSETS
+    from orchestration.checks.gates import RAW_GATE_CHECKS
+
+    assets = {key for asset in (*RAW_ASSETS.values(), *LAKE_ASSETS.values()) for key in asset.keys}
+    checks = {key for check in RAW_GATE_CHECKS for key in check.check_keys}
+    whole = defs.resolve_job_def("pmw_pipeline").get_subset(asset_selection=assets, asset_check_selection=checks)
+
+    probe = (
+        "import sys, json; from orchestration.jobs import ingest_only_job; job = ingest_only_job(); "
+        "print(json.dumps([job.name, sorted(job.graph.node_dict), sorted(m for m in ('dagster_dbt', 'dbt', "
+        "'great_expectations') if m in sys.modules)]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    name, steps, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert name == "pmw_pipeline"
+    assert steps == sorted(whole.graph.node_dict)
+    assert loaded == []

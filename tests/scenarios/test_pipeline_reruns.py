@@ -20,6 +20,7 @@ from expectations import GATES
 from expectations.runner import DerivedCheck
 from ingest.common.lake import pending_files
 from ingest.common.manifest import read_manifest
+from orchestration.build_state import read_last_build
 from pmw.pipeline import RunOutcome, run_pipeline
 from publish.interface import read_check
 from publish.release import current_publication
@@ -175,6 +176,10 @@ def test_failing_mart_gate_keeps_the_previous_publication(copied, monkeypatch):
 
     outcome = _run(copied)
     assert not outcome.ok
+    # Only analytics landed: the run was planned as that part (pmw/pipeline.py), and its failing gate still held
+    # publish back.
+    assert "raw__analytics" in outcome.step_seconds and "raw__jira" not in outcome.step_seconds, outcome.step_seconds
+    assert "published__marts" not in outcome.step_seconds  # not started: its gate failed upstream
     assert {c["check"] for c in outcome.checks_failed} == {"fct_funnel_conversion_gate"}
     assert "published/marts" not in outcome.materialized
     assert "marts/fct_funnel_conversion" in outcome.materialized
@@ -182,3 +187,52 @@ def test_failing_mart_gate_keeps_the_previous_publication(copied, monkeypatch):
     con = duckdb.connect(str(copied.published / "marts.duckdb"), read_only=True)
     assert con.execute("select count(*) from fct_funnel_conversion").fetchall()[0][0] > 0
     con.close()
+
+
+def _land_more_analytics(paths: Paths) -> None:
+    generate_analytics(paths.landing / "more", seed=99, users=20, days=31, events_per_user=2, mess=False)
+    for f in (paths.landing / "more" / "analytics").rglob("*"):
+        if f.is_file():
+            dest = paths.landing / "analytics" / "more" / f.relative_to(paths.landing / "more" / "analytics")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(f, dest)
+    shutil.rmtree(paths.landing / "more")
+
+
+def test_a_night_landing_one_source_runs_only_its_part_and_publishes_a_complete_release(copied, first_run):
+    _, first_outcome, _ = first_run
+    publication = current_publication(copied)
+    before = _mart_fingerprints(copied)
+    _land_more_analytics(copied)
+
+    outcome = _run(copied)
+
+    assert outcome.ok, outcome.to_dict()
+    steps = set(outcome.step_seconds)
+    # Planned before the job started: analytics' ingest and gate, dbt, gates of rebuilt marts, publish; no other
+    # source's ingest, and no model outside `source:analytics+` materialised (nor yielded as left as built).
+    assert {"raw__analytics", "product_metrics_dbt", "portfolio_scores", "published__marts"} <= steps, steps
+    assert not any(step.startswith(("raw__jira", "raw__billing", "raw__feedback", "raw__marketing")) for step in steps)
+    assert "marts/fct_funnel_conversion" in outcome.materialized
+    assert "marts/fct_issue_cycle_times" not in outcome.materialized and not outcome.left_as_built
+    # What was built and what was left, in the build record the summary reads.
+    build = read_last_build(copied)
+    assert build["status"] == "published" and build["run_id"] == outcome.run_id
+    assert build["scope"]["changed_sources"] == ["analytics"]
+    # The gates of the marts left as built were not run again: their pass stands, recorded in the run's outcome
+    # with the run that validated the same table.
+    kept = [c for c in outcome.checks if c.get("kept")]
+    assert kept and all(c["passed"] and c["validated_by_run"] == first_outcome.run_id for c in kept), kept
+    assert "marts/fct_issue_cycle_times" in {c["asset"] for c in kept}
+    assert not {c["asset"] for c in kept} & set(outcome.materialized)
+    # A complete release: every mart, the ones left as built included, and the analytics marts changed.
+    release = current_publication(copied)
+    assert release["release_id"] != publication["release_id"]
+    after = _mart_fingerprints(copied)
+    assert after.keys() == before.keys()
+    assert after["fct_issue_cycle_times"] == before["fct_issue_cycle_times"]
+    assert after["fct_sessions"] != before["fct_sessions"]
+    con = duckdb.connect(str(copied.published / "marts.duckdb"), read_only=True)
+    published = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    con.close()
+    assert set(before) <= published

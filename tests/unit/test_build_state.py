@@ -324,3 +324,72 @@ def test_a_record_from_before_per_source_lake_digests_builds_everything(settings
     (settings.paths.runs_dir / "last_build.json").write_text(json.dumps(record))
     scope, reason = partial_build_scope(settings, build_inputs(settings))
     assert scope is None and reason.startswith("changed since run 11111111: lake, lake/")
+
+
+# What a run plans before it starts (planned_build_scope): the sources with new lake files or with something for
+# ingest to load; a part only when build_state is sure of it, and confirmed after ingest (confirm_planned_scope).
+
+
+def _land(settings: Settings, source: str, name: str, body: bytes) -> Path:
+    landed = settings.paths.landing / source / name
+    landed.parent.mkdir(parents=True, exist_ok=True)
+    landed.write_bytes(body)
+    return landed
+
+
+def test_a_landed_file_not_loaded_yet_plans_a_build_of_its_source_only(settings):
+    _complete_build(settings)
+    _land(settings, "analytics", "day.jsonl", b'{"event": "signed_up"}\n')
+    inputs = build_inputs(settings)
+    # The lake has not changed yet (ingest runs in the run): the landing says what the run will load.
+    assert partial_build_scope(settings, inputs)[0] is None
+
+    planned, reason = build_state.planned_build_scope(settings, inputs)
+    assert planned is not None, reason
+    assert planned.changed_sources == ("analytics",) and planned.since_run_id == RUN
+    assert build_state.BuildScope.from_tag(planned.to_tag()) == planned
+
+    # After ingest: the source's lake changed, as planned.
+    _land_lake_file(settings, "analytics", "events", "b")
+    assert build_state.confirm_planned_scope(settings, build_inputs(settings), planned) is None
+
+
+def test_a_planned_part_is_confirmed_only_while_nothing_else_changed(settings):
+    _complete_build(settings)
+    _land(settings, "analytics", "day.jsonl", b'{"event": "signed_up"}\n')
+    planned, _reason = build_state.planned_build_scope(settings, build_inputs(settings))
+    assert planned is not None
+    # A planned source whose ingest loaded nothing is built again all the same (its models read unchanged inputs).
+    assert build_state.confirm_planned_scope(settings, build_inputs(settings), planned) is None
+
+    _land_lake_file(settings, "jira", "issues", "d")
+    problem = build_state.confirm_planned_scope(settings, build_inputs(settings), planned)
+    assert problem == "lake files of jira changed too"
+    (settings.paths.lake / "jira" / "issues" / f"{'d' * 64}.parquet").unlink()
+
+    settings.paths.warehouse_path.write_bytes(b"touched by someone else")
+    assert build_state.confirm_planned_scope(settings, build_inputs(settings), planned) == (
+        "the warehouse file changed since the last build"
+    )
+
+
+def test_files_still_settling_or_every_source_or_another_input_plan_the_whole_job(settings):
+    _complete_build(settings)
+    landed = _land(settings, "analytics", "day.jsonl", b'{"event": "signed_up"}\n')
+    future = landed.stat().st_mtime + 3600  # written "now": not settled under a 60 s settle time
+    os.utime(landed, (future, future))
+    planned, reason = build_state.planned_build_scope(
+        Settings(paths=settings.paths, config=settings.config, landing_settle_seconds=60), build_inputs(settings)
+    )
+    assert planned is None and reason == "landed files still settling in analytics"
+
+    for source in SOURCES:
+        _land(settings, source, "new.csv", f"{source}\n".encode())
+    planned, reason = build_state.planned_build_scope(settings, build_inputs(settings))
+    assert planned is None and reason.startswith("every source's lake files changed"), reason
+
+
+def test_nothing_to_load_and_no_new_lake_file_plans_no_part(settings):
+    _complete_build(settings)
+    planned, reason = build_state.planned_build_scope(settings, build_inputs(settings))
+    assert planned is None and reason.startswith("no source's lake files changed"), reason
