@@ -257,11 +257,54 @@ class BuildScope:
         return cls(changed, tuple(s for s in SOURCES if s not in changed), str(value["since_run_id"]))
 
 
+# What defines the rows an incremental model computes: its SQL and macros, the vars its logic reads (funnels,
+# session timeout, ...), the dbt and adapter versions. The rows it keeps from earlier builds were computed under the
+# definition of the build that made them; only a --full-refresh makes every row agree with a new one.
+DEFINITION_INPUTS = ("dbt_project", "dbt_vars", "packages")
+
+
+def _definition_path(paths: Paths) -> Path:
+    return paths.runs_dir / "dbt_definition.json"
+
+
+def _definition_of(inputs: dict[str, str]) -> dict[str, str]:
+    return {name: inputs[name] for name in DEFINITION_INPUTS}
+
+
+def full_refresh_reason(paths: Paths, inputs: dict[str, str]) -> str | None:
+    """Why tonight's `dbt build` must be a ``--full-refresh`` (None when the incremental models may keep their
+    rows): the definition they were last built under is unknown (a first build, a build that failed or stopped
+    after it began refreshing) or differs from tonight's. Without it, a changed funnel or session rule with no new
+    event would leave every stored period as the old rule computed it: a number silently different."""
+    path = _definition_path(paths)
+    if not path.exists():
+        return "no record of the definition the incremental models were last built under (first or unfinished build)"
+    recorded = json.loads(path.read_text(encoding="utf-8")).get("definition", {})
+    changed = [name for name in DEFINITION_INPUTS if recorded.get(name) != inputs.get(name)]
+    if changed:
+        return f"changed since the incremental models were built: {', '.join(changed)}"
+    return None
+
+
+def forget_built_definition(paths: Paths) -> None:
+    """Before a full refresh: until it succeeds, the tables are of no one definition, so the next build refreshes."""
+    _definition_path(paths).unlink(missing_ok=True)
+
+
+def record_built_definition(paths: Paths, run_id: str, inputs: dict[str, str]) -> None:
+    """After `dbt build` succeeded: every incremental model's rows are of this definition."""
+    _write_json_atomic(
+        _definition_path(paths),
+        {"definition": _definition_of(inputs), "run_id": run_id, "recorded_at": datetime.now(UTC).isoformat()},
+    )
+
+
 def _recorded_source_changes(
     paths: Paths, inputs: dict[str, str]
 ) -> tuple[dict[str, Any] | None, tuple[str, ...], str]:
     """The published build a part can be built on, the sources whose lake files changed since it, and why there
-    is no such build (record None): not published, another input changed, or the served build is not its."""
+    is no such build (record None): not published, another input changed, the served build is not its, or the
+    incremental models need a full refresh."""
     record = read_last_build(paths)
     if record is None or record.get("status") != PUBLISHED:
         return None, (), "no published build to build on"
@@ -273,6 +316,9 @@ def _recorded_source_changes(
     served = _served_build_problem(paths, record)
     if served:
         return None, (), served
+    refresh = full_refresh_reason(paths, inputs)
+    if refresh is not None:
+        return None, (), f"a full refresh is due: {refresh}"
     return record, tuple(s for s in SOURCES if f"{LAKE_INPUT_PREFIX}{s}" in changed), ""
 
 

@@ -29,8 +29,11 @@ from orchestration.build_state import (
     BuildScope,
     build_inputs,
     confirm_planned_scope,
+    forget_built_definition,
+    full_refresh_reason,
     partial_build_scope,
     record_build_started,
+    record_built_definition,
     record_skip,
     unchanged_build,
 )
@@ -93,6 +96,14 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
     # Unit tests check SQL logic on fixed inputs: they run in CI (tests/unit/test_dbt_unit_tests.py), not on
     # production data, as dbt recommends; data tests run here and become asset checks.
     args = ["build", "--exclude", "resource_type:unit_test", "--vars", dbt_vars_json(pmw.config)]
+    refresh = full_refresh_reason(pmw.paths, inputs)
+    if refresh is not None:
+        # Never with a part: a part is built only when nothing but lake files changed since a recorded definition.
+        if scope is not None:
+            raise PlannedScopeError(f"a part of the project cannot be built while a full refresh is due: {refresh}")
+        PROGRESS.info(f"dbt: --full-refresh ({refresh})")
+        forget_built_definition(pmw.paths)
+        args.append("--full-refresh")
     # A partial build in the whole job: the models outside the selection first, as outputs left as built (none of
     # them reads a model the selection builds, which would put it downstream of a changed source; Dagster wants a
     # multi-asset's outputs in dependency order). A planned run does not hold them at all.
@@ -113,6 +124,11 @@ def product_metrics_dbt(context: dg.AssetExecutionContext, dbt: DbtCli, pmw: Pmw
                 "reads no changed source"
             )
         yield event
+    # stream() raised if dbt failed. After a whole build, or a part under an unchanged definition, every incremental
+    # model holds rows of tonight's definition only; a subset chosen in the UI while a refresh is due refreshed only
+    # its own models, so the next whole build refreshes again.
+    if refresh is None or not context.is_subset:
+        record_built_definition(pmw.paths, context.run_id, inputs)
 
 
 class PlannedScopeError(RuntimeError):

@@ -18,11 +18,14 @@ from orchestration import build_state
 from orchestration.build_state import (
     build_inputs,
     build_scope_of_run,
+    forget_built_definition,
+    full_refresh_reason,
     partial_build_scope,
     read_last_build,
     record_build_failed,
     record_build_published,
     record_build_started,
+    record_built_definition,
     record_skip,
     skip_of_run,
     unchanged_build,
@@ -54,6 +57,7 @@ def _complete_build(settings: Settings, run_id: str = RUN, release_id: str = "r1
     inputs = build_inputs(settings)
     record_build_started(settings.paths, run_id, inputs)
     settings.paths.warehouse_path.write_bytes(b"duckdb file, built")  # dbt and the portfolio asset wrote it
+    record_built_definition(settings.paths, run_id, inputs)  # the dbt asset, once `dbt build` succeeded
     _publish(settings.paths, release_id)
     assert record_build_published(settings.paths, run_id, release_id)
     return inputs
@@ -393,3 +397,39 @@ def test_nothing_to_load_and_no_new_lake_file_plans_no_part(settings):
     _complete_build(settings)
     planned, reason = build_state.planned_build_scope(settings, build_inputs(settings))
     assert planned is None and reason.startswith("no source's lake files changed"), reason
+
+
+def _with_funnel_window(settings: Settings, hours: int) -> Settings:
+    funnels = [f.model_copy(update={"conversion_window_hours": hours}) for f in settings.config.funnels]
+    config = settings.config.model_copy(update={"funnels": funnels})
+    return Settings(paths=settings.paths, config=config, landing_settle_seconds=0)
+
+
+def test_incremental_models_are_fully_refreshed_until_a_build_under_tonights_definition_succeeds(settings):
+    # A first build (or one after a build that began refreshing and stopped) knows no definition: it refreshes.
+    assert "no record of the definition" in full_refresh_reason(settings.paths, build_inputs(settings))
+    inputs = _complete_build(settings)
+    assert full_refresh_reason(settings.paths, inputs) is None
+    # New lake files alone keep the definition: the incremental models build on their rows.
+    _land_lake_file(settings, "analytics", "events", "b")
+    assert full_refresh_reason(settings.paths, build_inputs(settings)) is None
+    # A changed funnel with no new event would leave every stored period as the old window computed it.
+    changed = _with_funnel_window(settings, 1)
+    assert full_refresh_reason(changed.paths, build_inputs(changed)) == (
+        "changed since the incremental models were built: dbt_vars"
+    )
+    # The refresh forgets the definition first: stopping midway and going back to the old vars still refreshes.
+    forget_built_definition(settings.paths)
+    assert full_refresh_reason(settings.paths, build_inputs(settings)) is not None
+    record_built_definition(changed.paths, NEXT_RUN, build_inputs(changed))
+    assert full_refresh_reason(changed.paths, build_inputs(changed)) is None
+    assert full_refresh_reason(settings.paths, build_inputs(settings)) is not None
+
+
+def test_no_part_is_built_while_a_full_refresh_is_due(settings):
+    _complete_build(settings)
+    forget_built_definition(settings.paths)  # e.g. a build published before the definition was recorded
+    _land_lake_file(settings, "analytics", "events", "b")
+    scope, reason = partial_build_scope(settings, build_inputs(settings))
+    assert scope is None
+    assert reason.startswith("a full refresh is due: no record of the definition"), reason
