@@ -62,10 +62,11 @@ class JsonStream:
 
     Use it as a context manager; ``finish`` checks nothing but whitespace follows the document."""
 
-    def __init__(self, path: Path, label: str, chunk_chars: int = CHUNK_CHARS, max_value_chars: int = MAX_VALUE_CHARS):
+    def __init__(self, path: Path, label: str, chunk_chars: int | None = None, max_value_chars: int | None = None):
         self.label = label
-        self.chunk_chars = chunk_chars
-        self.max_value_chars = max_value_chars
+        # Read from the module when not given, so a test can shrink them for every stream a parser opens.
+        self.chunk_chars = chunk_chars or CHUNK_CHARS
+        self.max_value_chars = max_value_chars or MAX_VALUE_CHARS
         self._handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by __exit__
         self._buffer = ""
         self._pos = 0  # the next unread character of the buffer
