@@ -16,6 +16,7 @@ skipped.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from ingest.common.columns import ColumnDrift
@@ -260,7 +261,7 @@ def parse_zendesk_tickets(
             skipped += 1
             continue
         key = clean(ticket.get("id")) if isinstance(ticket, dict) else None
-        records.append(Record(n, key, raw_json(ticket), ticket))
+        records.append(Record(n, key, partial(raw_json, ticket), ticket))  # raw text made only when needed
     out.skip(skipped, "Zendesk tickets that are not feature requests (no feature_request tag or field)")
     out.details["tickets_in_file"] = len(tickets)
 
@@ -318,7 +319,7 @@ def parse_zendesk_satisfaction(ratings: list[Any], label: str) -> FileRows:
             skipped += 1
             continue
         key = clean(rating.get("id")) if isinstance(rating, dict) else None
-        records.append(Record(n, key, raw_json(rating), rating))
+        records.append(Record(n, key, partial(raw_json, rating), rating))
     out.skip(skipped, "satisfaction ratings offered but not answered (score offered / unoffered)")
     load_records(out, records, parse, "rating")
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ingest.common.identity import email_hash
@@ -154,7 +155,7 @@ def parse_delighted_json(items: list[Any], label: str) -> FileRows:
         }
 
     records = [
-        Record(n, clean(item.get("id")) if isinstance(item, dict) else None, raw_json(item), item)
+        Record(n, clean(item.get("id")) if isinstance(item, dict) else None, partial(raw_json, item), item)
         for n, item in enumerate(items, 1)
     ]
     load_records(out, records, parse, "response")
