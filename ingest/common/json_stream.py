@@ -30,6 +30,7 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 # "-Infinit"): read on and decode again. Further back it is the document's own error.
 _CUT_TOKEN_CHARS = 16
 _DECODER = json.JSONDecoder(parse_float=Decimal)
+_FLOAT_DECODER = json.JSONDecoder()
 
 
 def check_utf8(path: Path, label: str, chunk_bytes: int = CHUNK_CHARS) -> None:
@@ -62,12 +63,28 @@ class JsonStream:
 
     Use it as a context manager; ``finish`` checks nothing but whitespace follows the document."""
 
-    def __init__(self, path: Path, label: str, chunk_chars: int | None = None, max_value_chars: int | None = None):
+    def __init__(
+        self,
+        path: Path,
+        label: str,
+        chunk_chars: int | None = None,
+        max_value_chars: int | None = None,
+        *,
+        exact_decimals: bool = True,
+        universal_newlines: bool = False,
+        error: type[Exception] = MalformedFileError,
+    ):
+        """``exact_decimals``: non-integer numbers as Decimal (``load_json``), else float (``json.loads``).
+        ``universal_newlines``: positions counted in text read with newline translation (``Path.read_text``), as
+        the document's whole-text parse counted them. ``error``: the class of the file errors raised."""
         self.label = label
         # Read from the module when not given, so a test can shrink them for every stream a parser opens.
         self.chunk_chars = chunk_chars or CHUNK_CHARS
         self.max_value_chars = max_value_chars or MAX_VALUE_CHARS
-        self._handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by __exit__
+        self._decoder = _DECODER if exact_decimals else _FLOAT_DECODER
+        self._file_error = error
+        newline = None if universal_newlines else ""
+        self._handle = open(path, encoding="utf-8-sig", newline=newline)  # noqa: SIM115 - closed by __exit__
         self._buffer = ""
         self._pos = 0  # the next unread character of the buffer
         self._offset = 0  # characters of the document before the buffer
@@ -103,14 +120,14 @@ class JsonStream:
         self._buffer += chunk
         return True
 
-    def _error(self, message: str, pos: int) -> MalformedFileError:
+    def _error(self, message: str, pos: int) -> Exception:
         """``load_json``'s error for the whole document, from a position in the buffer."""
         index = self._offset + pos
         newlines = self._buffer.count("\n", 0, pos)
         line = self._lines + newlines + 1
         last_newline = self._offset + self._buffer.rindex("\n", 0, pos) if newlines else self._last_newline
         column = index - last_newline
-        return MalformedFileError(
+        return self._file_error(
             f"malformed JSON in {self.label}: {message} at line {line} column {column} (char {index})"
         )
 
@@ -135,7 +152,7 @@ class JsonStream:
         self._peek()
         while True:
             try:
-                value, end = _DECODER.raw_decode(self._buffer, self._pos)
+                value, end = self._decoder.raw_decode(self._buffer, self._pos)
             except json.JSONDecodeError as exc:
                 cut = exc.pos >= len(self._buffer) - _CUT_TOKEN_CHARS or exc.msg.startswith("Unterminated string")
                 index = self._offset + exc.pos  # reading on may move the buffer's start
@@ -150,7 +167,7 @@ class JsonStream:
     def _read_more(self) -> bool:
         held = len(self._buffer) - self._pos
         if held > self.max_value_chars:
-            raise MalformedFileError(
+            raise self._file_error(
                 f"{self.label}: a JSON value at char {self._offset + self._pos} is larger than "
                 f"{self.max_value_chars // (1 << 20)} MiB; not read"
             )
