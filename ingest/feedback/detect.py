@@ -13,6 +13,7 @@ from ingest.common.json_stream import JsonStream
 from ingest.common.row_writer import RowStage
 from ingest.feedback.csv_rows import CsvFile, check_utf8
 from ingest.feedback.errors import MalformedFileError, UnknownLayoutError
+from ingest.feedback.json_keys import RecordKeys
 from ingest.feedback.kano import LONG_COLUMNS, LONG_REQUIRED, parse_kano_long, parse_kano_wide
 from ingest.feedback.requests import (
     parse_productboard_csv,
@@ -45,6 +46,7 @@ class JsonItems:
 
     def __init__(self, path: Path, label: str, member: str | None = None, occurrence: int = 0):
         self.path, self.label, self.member, self.occurrence = path, label, member, occurrence
+        self.record_keys = RecordKeys()  # filled by the detection pass (json_keys.key_drift reads it)
 
     def __iter__(self) -> Iterator[Any]:
         with _stream(self.path, self.label) as stream:
@@ -90,17 +92,20 @@ def _survey_json(path: Path, label: str) -> Any:
             for key in stream.members():
                 if key in arrays and stream.kind() == "array":
                     arrays[key] += 1
-                    stream.skip()
-                    document[key] = JsonItems(path, label, key, arrays[key])
+                    items = JsonItems(path, label, key, arrays[key])
+                    for item in stream.items():
+                        items.record_keys.observe(item)
+                    document[key] = items
                 else:
                     document[key] = stream.value()
         elif kind == "array":
-            count, first_keys = 0, None
+            count, first_keys, items = 0, None, JsonItems(path, label)
             for item in stream.items():
                 count += 1
+                items.record_keys.observe(item)
                 if first_keys is None and isinstance(item, dict):
                     first_keys = set(item)
-            document = _TopArray(JsonItems(path, label), count, first_keys)
+            document = _TopArray(items, count, first_keys)
         else:
             document = stream.value()
         stream.finish()
