@@ -6,8 +6,9 @@ known customer (this file's, an earlier file's in this run, or one already in th
 
 Given the ingest loop's ``RowStage``, rows go to it as they are made. A dashboard CSV is then read from disk row by
 row, so memory does not grow with the export (a 22 MB invoices.csv held whole peaked 230 MB above the interpreter).
-An API JSON document is still parsed whole: its records are counted, keyed and checked for drift before any is
-loaded, and Stripe's API pages hold at most 100 objects.
+An API JSON list is read twice record by record (ingest/common/json_stream.py), never whole: first to count its
+objects per kind, collect their key drift and the file's own customers, then to load them (an export of every
+invoice is one 400 MB list, not the API's pages of 100).
 """
 
 from __future__ import annotations

@@ -174,8 +174,8 @@ class RowStage:
     A parser hands rows over as it goes (``add``, ``reject``); every ``BATCH_ROWS`` rows of an entity are cast to
     the contract and appended to a DuckDB table, so Python holds at most one batch per entity whatever the file's
     size. ``write`` copies each entity once, in file order, to its pending Parquet, and the rejected rows to the
-    quarantine file. What a parser returns in whole lists (JSON documents, which are parsed whole anyway) goes
-    through the same stage in ``write``.
+    quarantine file. What a parser returns in whole lists (documents it parses whole) goes through the same
+    stage in ``write``.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, landed: LandedFile, rules: RowRules):
