@@ -95,11 +95,29 @@ OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+class ApiKeyDrift:
+    """The drift of a Stripe list, per object kind, collected one record at a time (objects of kinds the parser
+    rejects are not checked)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, set[str]] = {}
+
+    def observe(self, record: object) -> None:
+        if isinstance(record, dict) and isinstance(kind := record.get("object"), str) and kind in KNOWN_KEYS:
+            self.seen.setdefault(kind, set()).update(record)
+
+    def drift(self) -> ColumnDrift:
+        drift = ColumnDrift()
+        for kind, known in KNOWN_KEYS.items():
+            if kind in self.seen:  # one record holding every key seen: the same drift as all of them
+                record = dict.fromkeys(self.seen[kind])
+                drift = drift.merged(ColumnDrift.of_records([record], known=known, optional=OPTIONAL_KEYS[kind]))
+        return drift
+
+
 def api_key_drift(records: list[object]) -> ColumnDrift:
     """The drift of a Stripe list, per object kind (objects of kinds the parser rejects are not checked)."""
-    drift = ColumnDrift()
-    for kind, known in KNOWN_KEYS.items():
-        objects = [r for r in records if isinstance(r, dict) and r.get("object") == kind]
-        if objects:
-            drift = drift.merged(ColumnDrift.of_records(objects, known=known, optional=OPTIONAL_KEYS[kind]))
-    return drift
+    collector = ApiKeyDrift()
+    for record in records:
+        collector.observe(record)
+    return collector.drift()

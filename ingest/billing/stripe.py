@@ -6,8 +6,9 @@ known customer (this file's, an earlier file's in this run, or one already in th
 
 Given the ingest loop's ``RowStage``, rows go to it as they are made. A dashboard CSV is then read from disk row by
 row, so memory does not grow with the export (a 22 MB invoices.csv held whole peaked 230 MB above the interpreter).
-An API JSON document is still parsed whole: its records are counted, keyed and checked for drift before any is
-loaded, and Stripe's API pages hold at most 100 objects.
+An API JSON list is read twice record by record (ingest/common/json_stream.py), never whole: first to count its
+objects per kind, collect their key drift and the file's own customers, then to load them (an export of every
+invoice is one 400 MB list, not the API's pages of 100).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.billing import contract
-from ingest.billing.api_keys import api_key_drift
+from ingest.billing.api_keys import ApiKeyDrift
 from ingest.billing.values import (
     INTEGER_BITS,
     RowError,
@@ -42,6 +43,7 @@ from ingest.billing.values import (
 from ingest.common.columns import ColumnDrift
 from ingest.common.errors import MalformedFileError, UnknownLayoutError
 from ingest.common.identity import email_hash
+from ingest.common.json_stream import JsonStream, check_utf8
 from ingest.common.parsed import ParsedFile
 from ingest.common.ranges import rows_problem
 from ingest.common.text import decode_text, load_json, raw_json
@@ -167,32 +169,50 @@ CSV_LAYOUTS = (
 )
 
 
-class CsvRecord:
-    """One dashboard row, addressed by header name case-insensitively; metadata columns kept apart."""
+class CsvHeader:
+    """A dashboard header, read once per file: each column's position (the first of a name repeated, compared
+    case-insensitively), its name as written (for reasons) and the metadata columns (the key without the suffix)."""
 
-    def __init__(self, headers: list[str], cells: list[str]):
-        self.cells: dict[str, str] = {}
-        self.metadata: dict[str, str] = {}
+    def __init__(self, headers: list[str]):
+        self.positions: dict[str, int] = {}
         self.names: dict[str, str] = {}
-        for header, cell in zip(headers, cells, strict=False):
+        self.metadata: list[tuple[str, int]] = []
+        for position, header in enumerate(headers):
             name = header.strip()
             if name.lower().endswith(METADATA_SUFFIX):
-                self.metadata[name[: -len(METADATA_SUFFIX)].strip()] = cell
+                self.metadata.append((name[: -len(METADATA_SUFFIX)].strip(), position))
             else:
-                self.cells.setdefault(name.lower(), cell)
+                self.positions.setdefault(name.lower(), position)
                 self.names.setdefault(name.lower(), name)
 
+
+class CsvRecord:
+    """One dashboard row, addressed by header name case-insensitively; metadata columns kept apart. The header is
+    resolved once per file (``CsvHeader``): per row only the cells asked for are looked up."""
+
+    __slots__ = ("cells", "header")
+
+    def __init__(self, header: CsvHeader, cells: list[str]):
+        self.header = header
+        self.cells = cells
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        cells = self.cells
+        return {key: cells[position] for key, position in self.header.metadata if position < len(cells)}
+
     def get(self, column: str) -> str | None:
-        return self.cells.get(column)
+        position = self.header.positions.get(column)
+        return self.cells[position] if position is not None and position < len(self.cells) else None
 
     def text(self, column: str) -> str | None:
-        return text(self.cells.get(column))
+        return text(self.get(column))
 
     def time(self, column: str) -> Any:
-        return csv_time(self.cells.get(column), self.names.get(column, column))
+        return csv_time(self.get(column), self.header.names.get(column, column))
 
     def minor(self, column: str, currency: str) -> int | None:
-        return csv_minor(self.cells.get(column), currency, self.names.get(column, column))
+        return csv_minor(self.get(column), currency, self.header.names.get(column, column))
 
 
 def detect_csv_layout(headers: list[str], label: str) -> CsvLayout:
@@ -318,9 +338,22 @@ _ID_COLUMNS = {
 }
 
 
+# The contract columns a range can be wrong for: text and booleans never are (ranges.value_problem passes them), and
+# the lineage columns are stamped by the loop. Checking only these gives the same first problem, at a fraction of
+# the per-row cost.
+_RANGE_COLUMNS = {
+    entity: tuple(
+        (name, sql_type)
+        for name, sql_type in columns
+        if sql_type not in ("VARCHAR", "BOOLEAN") and (name, sql_type) not in contract.LINEAGE_COLUMNS
+    )
+    for entity, columns in contract.ENTITIES.items()
+}
+
+
 def _check_ranges(rows: dict[str, list[dict[str, Any]]]) -> None:
     """A time outside 1900..2100 or a number its column cannot hold is the record's reason (ingest/common/ranges.py)."""
-    problem = rows_problem(contract.ENTITIES, rows)
+    problem = rows_problem(_RANGE_COLUMNS, rows)
     if problem is not None:
         raise RowError(problem)
 
@@ -350,24 +383,32 @@ def parse_stripe_csv(
     build = _CSV_BUILDERS[layout.name]
     id_column = _ID_COLUMNS[layout.entity]
     id_position = [h.strip().lower() for h in headers].index("id")
+    header = CsvHeader(headers)
+    width = len(headers)
+    is_invoice = layout.entity == "invoices"
+
+    def reject(number: int, cells: list[str], reason: str) -> None:
+        # The raw record (JSON, e-mails hashed) is made for rejected rows only: most rows never need it.
+        key = text(cells[id_position]) if id_position < len(cells) else None
+        out.reject(number, layout.entity, key, raw_json(dict(zip(headers, cells, strict=False))), reason)
+
     for number, cells in enumerate(data, 1):
         out.rows_in += 1
-        raw = raw_json(dict(zip(headers, cells, strict=False)))
-        key = text(cells[id_position]) if id_position < len(cells) else None
-        if len(cells) != len(headers):
-            out.reject(number, layout.entity, key, raw, f"row has {len(cells)} cells, the header {len(headers)}")
+        if len(cells) != width:
+            reject(number, cells, f"row has {len(cells)} cells, the header {width}")
             continue
         try:
-            row = build(CsvRecord(headers, cells), context)
+            row = build(CsvRecord(header, cells), context)
             if not row[id_column]:
                 raise RowError("record without an id")
-            if layout.entity == "invoices":
+            if is_invoice:
                 _check_invoice_customer(row, context.known_customers)
             _check_ranges({layout.entity: [row]})
         except RowError as exc:
-            out.reject(number, layout.entity, key, raw, str(exc))
+            reject(number, cells, str(exc))
             continue
-        out.add(layout.entity, [row | {"_record_number": number}])
+        row["_record_number"] = number
+        out.add(layout.entity, [row])
         out.rows_loaded += 1
     return out
 
@@ -556,6 +597,16 @@ def _api_refund(obj: dict[str, Any], context: BillingContext) -> dict[str, Any]:
     }
 
 
+def _api_layout_error(document: Any, label: str) -> UnknownLayoutError:
+    if isinstance(document, dict):
+        seen = f"an object with keys {', '.join(sorted(map(str, document))[:10])}"
+        if "object" in document:
+            seen = f"a Stripe {document.get('object')!r} object"
+    else:
+        seen = f"a JSON {type(document).__name__}"
+    return UnknownLayoutError(f"unknown layout: {label}: expected a Stripe list or object, saw {seen}")
+
+
 def _api_records(document: Any, label: str) -> tuple[list[Any], bool]:
     """The objects of a list envelope, a bare array or a single object; and whether the vendor has more pages."""
     if isinstance(document, dict) and document.get("object") == "list":
@@ -567,39 +618,140 @@ def _api_records(document: Any, label: str) -> tuple[list[Any], bool]:
         return [document], False
     if isinstance(document, list) and document and all(isinstance(o, dict) and "object" in o for o in document):
         return document, False
-    if isinstance(document, dict):
-        seen = f"an object with keys {', '.join(sorted(map(str, document))[:10])}"
-        if "object" in document:
-            seen = f"a Stripe {document.get('object')!r} object"
-    else:
-        seen = f"a JSON {type(document).__name__}"
-    raise UnknownLayoutError(f"unknown layout: {label}: expected a Stripe list or object, saw {seen}")
+    raise _api_layout_error(document, label)
+
+
+class ApiSurvey:
+    """What a first pass over a document's records learns before any is loaded: how many objects of each kind
+    (the file's main entity), the key drift, and the file's customers (its invoices may name them)."""
+
+    def __init__(self) -> None:
+        self.types: Counter[Any] = Counter()
+        self.records = 0
+        self.all_stripe_objects = True  # every record an object with an `object` field (a bare array must be)
+        self.drift = ApiKeyDrift()
+        self.customers: set[str] = set()
+
+    @classmethod
+    def of(cls, records: Iterable[Any]) -> ApiSurvey:
+        survey = cls()
+        for record in records:
+            survey.observe(record)
+        return survey
+
+    def observe(self, record: Any) -> None:
+        self.records += 1
+        if not isinstance(record, dict):
+            self.types[type(record).__name__] += 1
+            self.all_stripe_objects = False
+            return
+        kind = record.get("object")
+        self.types[kind] += 1
+        self.all_stripe_objects = self.all_stripe_objects and "object" in record
+        self.drift.observe(record)
+        if kind == "customer" and (customer := object_id(record.get("id"))) is not None:
+            self.customers.add(customer)
 
 
 def parse_stripe_api(document: Any, label: str, context: BillingContext, stage: RowStage | None = None) -> StripeFile:
+    """A document already parsed (a file that is one Stripe object)."""
     records, has_more = _api_records(document, label)
-    types = Counter(r.get("object") if isinstance(r, dict) else type(r).__name__ for r in records)
+    return _parse_api_records(lambda: iter(records), ApiSurvey.of(records), has_more, label, context, stage)
+
+
+_STREAMED = object()  # the top-level member whose array was walked record by record, not kept
+
+
+def parse_stripe_api_file(path: Path, label: str, context: BillingContext, stage: RowStage | None = None) -> StripeFile:
+    """A JSON file read twice record by record (ingest.common.json_stream), never whole: first to survey its
+    records (kinds, drift, customers) and check the whole document is well-formed, then to load them. Only a file
+    that is a single Stripe object is parsed whole (it is one record)."""
+    check_utf8(path, label)
+    survey = ApiSurvey()
+    data_arrays = 0  # "data" members holding an array: like json.loads, the last one counts
+    top: Any
+    with JsonStream(path, label) as stream:
+        kind = stream.kind()
+        if kind == "object":
+            top = {}
+            for key in stream.members():
+                if key == "data" and stream.kind() == "array":
+                    survey, data_arrays = ApiSurvey(), data_arrays + 1
+                    for record in stream.items():
+                        survey.observe(record)
+                    top[key] = _STREAMED
+                else:
+                    top[key] = stream.value()
+        elif kind == "array":
+            for record in stream.items():
+                survey.observe(record)
+            top = _STREAMED
+        else:
+            top = stream.value()
+        stream.finish()
+    if top is _STREAMED:
+        if not (survey.records and survey.all_stripe_objects):
+            raise _api_layout_error([], label)  # "a JSON list", as for the whole document
+        return _parse_api_records(lambda: _streamed_records(path, label, None), survey, False, label, context, stage)
+    if isinstance(top, dict) and top.get("object") == "list":
+        if top.get("data") is not _STREAMED:
+            raise MalformedFileError(f"{label}: Stripe list without a data array")
+        return _parse_api_records(
+            lambda: _streamed_records(path, label, data_arrays),
+            survey,
+            top.get("has_more") is True,
+            label,
+            context,
+            stage,
+        )
+    if isinstance(top, dict) and top.get("object") in OBJECT_ENTITIES:
+        document = load_json(decode_text(path.read_bytes(), label), label)
+        return parse_stripe_api(document, label, context, stage)
+    raise _api_layout_error(top, label)
+
+
+def _streamed_records(path: Path, label: str, data_array: int | None) -> Iterator[Any]:
+    """The records again: the top-level array's, or those of the ``data_array``-th "data" array of the object."""
+    with JsonStream(path, label) as stream:
+        if data_array is None:
+            yield from stream.items()
+            return
+        seen = 0
+        for key in stream.members():
+            if key == "data" and stream.kind() == "array":
+                seen += 1
+                if seen == data_array:
+                    yield from stream.items()
+                    return
+            stream.skip()
+
+
+def _parse_api_records(
+    records: Callable[[], Iterable[Any]],
+    survey: ApiSurvey,
+    has_more: bool,
+    label: str,
+    context: BillingContext,
+    stage: RowStage | None,
+) -> StripeFile:
+    """Load the records ``records()`` gives (read once, in order), checked against what ``survey`` saw of them."""
+    types = survey.types
     known_types = [t for t, _ in types.most_common() if t in OBJECT_ENTITIES]
-    if records and not known_types:
+    if survey.records and not known_types:
         shown = ", ".join(f"{t!r} x{n}" for t, n in types.most_common(5))
         raise UnknownLayoutError(f"unknown layout: {label}: no Stripe billing objects in the list (saw {shown})")
     main_entity = OBJECT_ENTITIES[known_types[0]] if known_types else "customers"
     out = StripeFile(API_FORMAT, main_entity, _empty_entities(), details={"objects": dict(types)}, stage=stage)
     if has_more:
         out.notes.append("the list has more pages (has_more); land them as further files")
-    drift = api_key_drift(records)
+    drift = survey.drift.drift()
     out.unknown_columns, out.missing_columns = list(drift.unknown), list(drift.missing)
     # Customers anywhere in this file count as known to its invoices.
-    file_customers = {
-        object_id(r.get("id")) for r in records if isinstance(r, dict) and r.get("object") == "customer"
-    } - {None}
-    known = context.known_customers | file_customers
-    for number, obj in enumerate(records, 1):
+    known = context.known_customers | survey.customers
+    for number, obj in enumerate(records(), 1):
         out.rows_in += 1
         kind = obj.get("object") if isinstance(obj, dict) else None
         entity = OBJECT_ENTITIES.get(kind or "", main_entity)
-        key = object_id(obj.get("id")) if isinstance(obj, dict) else None
-        raw = raw_json(obj)
         try:
             if kind not in OBJECT_ENTITIES:
                 raise RowError(f"not a billing object (object {kind!r})")
@@ -619,15 +771,26 @@ def parse_stripe_api(document: Any, label: str, context: BillingContext, stage: 
                 raise RowError("record without an id")
             _check_ranges({entity: [row], "invoice_lines": lines})
         except RowError as exc:
-            out.reject(number, entity, key, raw, str(exc))
+            _reject_api(out, number, entity, obj, str(exc))
             continue
         except (AttributeError, TypeError) as exc:  # a nested field of the wrong JSON type
-            out.reject(number, entity, key, raw, f"unexpected structure: {exc}")
+            _reject_api(out, number, entity, obj, f"unexpected structure: {exc}")
             continue
-        out.add(entity, [row | {"_record_number": number}])
-        out.add("invoice_lines", [line | {"_record_number": number} for line in lines])
+        row["_record_number"] = number
+        out.add(entity, [row])
+        for line in lines:
+            line["_record_number"] = number
+        out.add("invoice_lines", lines)
         out.rows_loaded += 1
+    if out.rows_in != survey.records:  # the two passes must read the same records
+        raise MalformedFileError(f"{label}: read {survey.records} records, then {out.rows_in}")
     return out
+
+
+def _reject_api(out: StripeFile, number: int, entity: str, obj: Any, reason: str) -> None:
+    # The raw record (JSON, e-mails hashed) is made for rejected records only.
+    key = object_id(obj.get("id")) if isinstance(obj, dict) else None
+    out.reject(number, entity, key, raw_json(obj), reason)
 
 
 _SNIFF_CHARS = 4096
@@ -654,7 +817,7 @@ def parse_stripe_file(path: Path, label: str, context: BillingContext, stage: Ro
     if not first:
         raise UnknownLayoutError(f"unknown layout: {label}: the file is empty")
     if first in "{[":
-        return parse_stripe_api(load_json(decode_text(path.read_bytes(), label), label), label, context, stage)
+        return parse_stripe_api_file(path, label, context, stage)
     return parse_stripe_csv(csv_file_rows(path, label), label, context, stage)
 
 

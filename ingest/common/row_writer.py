@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -83,6 +84,30 @@ class RowRules:
     scrub_raw_record: Callable[[str], str] | None = None  # applied to raw_record only
 
 
+# What a column's batch of values becomes before the cast; chosen once per column, applied to the whole list.
+ColumnTransform = Callable[[list[Any]], list[Any]]
+
+
+def _exact_values(values: list[Any]) -> list[Any]:
+    if Decimal not in set(map(type, values)):  # the usual case, checked at C speed
+        return values
+    return [_exact(value) for value in values]
+
+
+def _scrubbed_exact_values(values: list[Any], scrub: Callable[[str], str]) -> list[Any]:
+    return [_scrubbed(_exact(value), scrub) for value in values]
+
+
+def _scrub_quarantine_values(values: list[Any], scrubs: tuple[Callable[[str], str], ...]) -> list[Any]:
+    scrubbed = []
+    for value in values:
+        if value is not None:
+            for scrub in scrubs:
+                value = scrub(value)
+        scrubbed.append(value)
+    return scrubbed
+
+
 def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return scrub(value)
@@ -106,10 +131,13 @@ class _StagedTable:
         definition = ", ".join(f"{n} {t}" for n, t in staged)
         con.execute(f"CREATE TABLE {name} ({definition}, {_ROW_ORDER} BIGINT)")
 
-    def append(self, batch: list[dict[str, Any]], transform: Callable[[str, Any], Any]) -> None:
-        data: dict[str, list[Any]] = {
-            name: [transform(name, row.get(name)) for row in batch] for name in self.schema.names if name != _ROW_ORDER
-        }
+    def append(self, batch: list[dict[str, Any]], transforms: dict[str, ColumnTransform]) -> None:
+        """``transforms``: column -> what its batch of values becomes before the cast (columns not named: as is)."""
+        data: dict[str, list[Any]] = {}
+        for name in self.schema.names[:-1]:  # the last one is _ROW_ORDER
+            values = [row.get(name) for row in batch]
+            transform = transforms.get(name)
+            data[name] = values if transform is None else transform(values)
         data[_ROW_ORDER] = list(range(self.rows, self.rows + len(batch)))
         table = pa.table(data, schema=self.schema)
         self.con.register("batch_", table)
@@ -146,8 +174,8 @@ class RowStage:
     A parser hands rows over as it goes (``add``, ``reject``); every ``BATCH_ROWS`` rows of an entity are cast to
     the contract and appended to a DuckDB table, so Python holds at most one batch per entity whatever the file's
     size. ``write`` copies each entity once, in file order, to its pending Parquet, and the rejected rows to the
-    quarantine file. What a parser returns in whole lists (JSON documents, which are parsed whole anyway) goes
-    through the same stage in ``write``.
+    quarantine file. What a parser returns in whole lists (documents it parses whole) goes through the same
+    stage in ``write``.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, landed: LandedFile, rules: RowRules):
@@ -162,12 +190,11 @@ class RowStage:
 
     def add(self, entity: str, rows: Iterable[dict[str, Any]]) -> None:
         buffer = self.buffers.setdefault(entity, [])
-        for row in rows:
-            self.handed[entity] = self.handed.get(entity, 0) + 1
-            buffer.append(row)
-            if len(buffer) >= BATCH_ROWS:
-                self._flush(entity)
-                buffer = self.buffers[entity]  # the flush started a new batch list: the rest of rows goes there
+        before = len(buffer)
+        buffer.extend(rows)
+        self.handed[entity] = self.handed.get(entity, 0) + len(buffer) - before
+        if len(buffer) >= BATCH_ROWS:
+            self._flush(entity)
 
     def reject(self, row: dict[str, Any]) -> None:
         """A quarantine row: _record_number, entity, record_key, raw_record (the original record), reason."""
@@ -187,8 +214,11 @@ class RowStage:
             columns = spec.quarantine_columns if quarantine else spec.entities[entity]
             self.tables[entity] = _StagedTable(self.con, f"stage{entity}" if quarantine else f"stage_{entity}", columns)
         what = "quarantine" if quarantine else entity
+        table = self.tables[entity]
+        transforms = self._transforms(table, quarantine)
         try:
-            self.tables[entity].append(batch, self._quarantine_value if quarantine else self._entity_value)
+            for start in range(0, len(batch), BATCH_ROWS):  # a whole list handed over at once: still bounded batches
+                table.append(batch[start : start + BATCH_ROWS], transforms)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             raise IngestFileError(f"{self.landed.relative_path}: cannot store {what} rows: {exc}") from exc
         except duckdb.Error as exc:
@@ -196,19 +226,28 @@ class RowStage:
             raise IngestFileError(f"{self.landed.relative_path}: cannot store {what} rows: {first}") from exc
         self.buffers[entity] = []
 
-    def _entity_value(self, name: str, value: Any) -> Any:
-        value = _exact(value)
-        scrub = self.rules.scrub_value
-        return value if scrub is None or name in self.rules.keep_unscrubbed else _scrubbed(value, scrub)
-
-    def _quarantine_value(self, name: str, value: Any) -> Any:
-        if value is None:
-            return None
-        if self.rules.scrub_quarantine is not None and name in ("record_key", "raw_record", "reason"):
-            value = self.rules.scrub_quarantine(value)
-        if self.rules.scrub_raw_record is not None and name == "raw_record":
-            value = self.rules.scrub_raw_record(value)
-        return value
+    def _transforms(self, table: _StagedTable, quarantine: bool) -> dict[str, ColumnTransform]:
+        """Per column, what its values become before the cast: decided once per column, not per value."""
+        rules, transforms = self.rules, {}
+        for name, _sql_type in table.columns:
+            if name in LINEAGE:
+                continue
+            if quarantine:
+                scrubs = tuple(
+                    scrub
+                    for scrub, applies in (
+                        (rules.scrub_quarantine, name in ("record_key", "raw_record", "reason")),
+                        (rules.scrub_raw_record, name == "raw_record"),
+                    )
+                    if scrub is not None and applies
+                )
+                if scrubs:
+                    transforms[name] = partial(_scrub_quarantine_values, scrubs=scrubs)
+            elif rules.scrub_value is not None and name not in rules.keep_unscrubbed:
+                transforms[name] = partial(_scrubbed_exact_values, scrub=rules.scrub_value)
+            else:
+                transforms[name] = _exact_values
+        return transforms
 
     def write(self, parsed: ParsedRows) -> FileOutputs:
         """Pending Parquet per entity with rows (the main entity always, so the manifest's lake_file exists), and

@@ -3,14 +3,17 @@ it into FileRows (no lake writes). Anything unrecognised stops the file with a m
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.config import PipelineConfig
+from ingest.common.json_stream import JsonStream
 from ingest.common.row_writer import RowStage
 from ingest.feedback.csv_rows import CsvFile, check_utf8
 from ingest.feedback.errors import MalformedFileError, UnknownLayoutError
+from ingest.feedback.json_keys import RecordKeys
 from ingest.feedback.kano import LONG_COLUMNS, LONG_REQUIRED, parse_kano_long, parse_kano_wide
 from ingest.feedback.requests import (
     parse_productboard_csv,
@@ -36,41 +39,117 @@ def _shown(names: list[str], limit: int = 8) -> str:
     return ", ".join(repr(n) for n in names[:limit]) + (", ..." if len(names) > limit else "")
 
 
-def _json_layout(document: Any, label: str, ticket_fields: TicketFields | None) -> FileRows:
+class JsonItems:
+    """The elements of one array of a landed JSON document, decoded one at a time and afresh on every iteration
+    (ingest.common.json_stream): the top-level array (``member`` None), or the ``occurrence``-th array under the
+    top-level key ``member`` (json.loads keeps the last of a repeated key; the survey says which that is)."""
+
+    def __init__(self, path: Path, label: str, member: str | None = None, occurrence: int = 0):
+        self.path, self.label, self.member, self.occurrence = path, label, member, occurrence
+        self.record_keys = RecordKeys()  # filled by the detection pass (json_keys.key_drift reads it)
+
+    def __iter__(self) -> Iterator[Any]:
+        with _stream(self.path, self.label) as stream:
+            if self.member is None:
+                yield from stream.items()
+                return
+            seen = 0
+            for key in stream.members():
+                if key == self.member and stream.kind() == "array":
+                    seen += 1
+                    if seen == self.occurrence:
+                        yield from stream.items()
+                        return
+                stream.skip()
+
+
+@dataclass(frozen=True)
+class _TopArray:
+    """What detection needs of a top-level array: its elements (streamed), how many, the first object's keys."""
+
+    items: JsonItems
+    count: int
+    first_keys: set[str] | None
+
+
+# Top-level members holding the records of a layout: walked record by record, never held whole.
+_RECORD_MEMBERS = ("tickets", "satisfaction_ratings", "ticket_fields")
+
+
+def _stream(path: Path, label: str) -> JsonStream:
+    # Positions as json.loads counted them on Path.read_text (newlines translated); floats as json.loads makes them.
+    return JsonStream(path, label, exact_decimals=False, universal_newlines=True, error=MalformedFileError)
+
+
+def _survey_json(path: Path, label: str) -> Any:
+    """One pass over the whole document (well-formed to its end, else json.loads' error): the top-level object with
+    its record arrays as JsonItems and its other members decoded, or a _TopArray, or the top-level value."""
+    with _stream(path, label) as stream:
+        kind = stream.kind()
+        document: Any
+        if kind == "object":
+            document, arrays = {}, dict.fromkeys(_RECORD_MEMBERS, 0)
+            for key in stream.members():
+                if key in arrays and stream.kind() == "array":
+                    arrays[key] += 1
+                    items = JsonItems(path, label, key, arrays[key])
+                    for item in stream.items():
+                        items.record_keys.observe(item)
+                    document[key] = items
+                else:
+                    document[key] = stream.value()
+        elif kind == "array":
+            count, first_keys, items = 0, None, JsonItems(path, label)
+            for item in stream.items():
+                count += 1
+                items.record_keys.observe(item)
+                if first_keys is None and isinstance(item, dict):
+                    first_keys = set(item)
+            document = _TopArray(items, count, first_keys)
+        else:
+            document = stream.value()
+        stream.finish()
+    return document
+
+
+def _json_layout(document: Any, label: str, ticket_fields: TicketFields | None, stage: RowStage | None) -> FileRows:
     if isinstance(document, dict):
         for key, parse in (
             (
                 "tickets",
-                lambda items: parse_zendesk_tickets(items, label, ticket_fields, document.get("organizations")),
+                lambda items: parse_zendesk_tickets(items, label, ticket_fields, document.get("organizations"), stage),
             ),
-            ("satisfaction_ratings", lambda items: parse_zendesk_satisfaction(items, label)),
-            ("ticket_fields", lambda items: parse_ticket_fields(items, label)),
+            ("satisfaction_ratings", lambda items: parse_zendesk_satisfaction(items, label, stage)),
+            ("ticket_fields", lambda items: parse_ticket_fields(list(items), label)),  # a catalog: small
         ):
             if key in document:
-                if not isinstance(document[key], list):
+                if not isinstance(document[key], list | JsonItems):
                     raise MalformedFileError(f"{label}: {key!r} is a JSON {type(document[key]).__name__}, not a list")
                 return parse(document[key])
         raise UnknownLayoutError(
             f"unknown layout: {label}: a JSON object with keys {_shown(sorted(document))}; expected Zendesk "
             "'tickets', 'satisfaction_ratings' or 'ticket_fields'"
         )
-    if not isinstance(document, list):
+    if isinstance(document, list):  # a document already in memory
+        first = next((item for item in document if isinstance(item, dict)), None)
+        document = _TopArray(document, len(document), set(first) if first is not None else None)  # type: ignore[arg-type]
+    if not isinstance(document, _TopArray):
         raise UnknownLayoutError(f"unknown layout: {label}: a JSON {type(document).__name__}, not an object or array")
-    first = next((item for item in document if isinstance(item, dict)), None)
-    if first is None:
+    if document.first_keys is None:
         raise UnknownLayoutError(
-            f"unknown layout: {label}: a JSON array with no objects ({len(document)} elements); nothing says which "
+            f"unknown layout: {label}: a JSON array with no objects ({document.count} elements); nothing says which "
             "export it is"
         )
-    keys = set(first)
+    keys = document.first_keys
+    items = document.items
     if "score" in keys and ("survey_type" in keys or "permalink" in keys or "person" in keys):
-        return parse_delighted_json(document, label)
+        return parse_delighted_json(items, label, stage)
     if "subject" in keys and ("requester_id" in keys or "via" in keys):
-        return parse_zendesk_tickets(document, label, ticket_fields)
+        return parse_zendesk_tickets(items, label, ticket_fields, stage=stage)
     if "score" in keys and "ticket_id" in keys:
-        return parse_zendesk_satisfaction(document, label)
+        return parse_zendesk_satisfaction(items, label, stage)
     if {"id", "title", "type"} <= keys and ("raw_title" in keys or "custom_field_options" in keys):
-        return parse_ticket_fields(document, label)
+        return parse_ticket_fields(list(items), label)
     raise UnknownLayoutError(
         f"unknown layout: {label}: a JSON array of objects with keys {_shown(sorted(keys))}; expected Delighted "
         "survey responses or Zendesk tickets / satisfaction ratings / ticket fields"
@@ -135,20 +214,14 @@ def parse_feedback_file(
     """Detect the layout of one landed file from its content and parse it (no lake writes).
 
     ``ticket_fields``: the Zendesk custom field ids known so far (None when no catalog was ever landed).
-    ``stage``: where CSV layouts put their rows as they read them (the file is then never held whole; JSON
-    documents are parsed whole). Raises FeedbackFileError (UnknownLayoutError, MalformedFileError) for a file that
+    ``stage``: where CSV layouts put their rows as they read them (the file is then never held whole). A JSON
+    document is never held whole either: its record arrays are read a record at a time, on every pass.
+    Raises FeedbackFileError (UnknownLayoutError, MalformedFileError) for a file that
     cannot be loaded at all."""
     check_utf8(path, label)
     first = _first_character(path)
     if not first:
         raise UnknownLayoutError(f"unknown layout: {label}: the file is empty")
     if first in "{[":
-        text = path.read_text(encoding="utf-8-sig")
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MalformedFileError(
-                f"malformed JSON in {label}: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
-            ) from None
-        return _json_layout(document, label, ticket_fields)
+        return _json_layout(_survey_json(path, label), label, ticket_fields, stage)
     return _csv_layout(CsvFile(path, label), label, config, stage)

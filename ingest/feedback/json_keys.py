@@ -10,6 +10,7 @@ of older API versions, so a real export is not flagged for what the vendor docum
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ingest.common.columns import ColumnDrift
@@ -67,7 +68,24 @@ DELIGHTED_RESPONSE_KEYS = frozenset(
 DELIGHTED_RESPONSE_OPTIONAL = ("person", "comment", "created_at")
 
 
-def key_drift(records: list[Any], known: frozenset[str], optional: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """(unknown_columns, missing_columns) of a file's records."""
+class RecordKeys:
+    """The top-level keys of every object of a record array, collected by whoever reads it anyway (the detection
+    pass over a streamed document), so the drift costs no pass of its own."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.objects = 0
+
+    def observe(self, record: Any) -> None:
+        if isinstance(record, dict):
+            self.seen.update(record)
+            self.objects += 1
+
+
+def key_drift(records: Iterable[Any], known: frozenset[str], optional: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(unknown_columns, missing_columns) of a file's records; from their ``record_keys`` when they carry them."""
+    keys = getattr(records, "record_keys", None)
+    if isinstance(keys, RecordKeys):  # one object holding every key seen: the same drift as all of them
+        records = [dict.fromkeys(keys.seen)] if keys.objects else []
     drift = ColumnDrift.of_records(records, known=known, optional=optional)
     return list(drift.unknown), list(drift.missing)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from core.config import KanoFeature
@@ -165,22 +166,31 @@ def parse_kano_wide(rows: CsvRows, label: str, features: tuple[KanoFeature, ...]
 
     records: list[Record] = []
     for n, raw_cells in enumerate(rows[1:], 1):
-        raw = raw_row(header, raw_cells)
         try:
             cells = fit_width(raw_cells, len(header))
         except RecordError as exc:  # the whole row is bad: one quarantine row for it
             out.rows_in += 1
             out.rows_rejected += 1
-            out.reject(Record(n, None, raw_json(raw), raw_cells), str(exc))
+            out.reject(Record(n, None, raw_json(raw_row(header, raw_cells)), raw_cells), str(exc))
             continue
         respondent = clean(cells[header.index("respondent_id")])
         for feature in columns:
             if not any(cells[i].strip() for i in columns[feature].values()):
                 continue  # the respondent was not asked about this feature
             key = f"{respondent}:{feature}" if respondent else None
-            records.append(Record(n, key, raw_json(raw | {"_feature": feature}), (cells, feature)))
+            # The raw text is made when needed (a duplicate key's digest, a rejection), not for every answer.
+            raw = partial(_wide_raw, header, raw_cells, feature)
+            records.append(Record(n, key, raw, (cells, feature)))
     load_records(out, records, parse, "answer")
     return out
+
+
+def _wide_raw(header: list[str], cells: list[str], feature: str) -> str:
+    return raw_json(raw_row(header, cells) | {"_feature": feature})
+
+
+def _long_raw(header: list[str], cells: list[str]) -> str:
+    return raw_json(raw_row(header, cells))
 
 
 def parse_kano_long(rows: CsvRows, label: str, features: tuple[KanoFeature, ...]) -> FileRows:
@@ -192,7 +202,7 @@ def parse_kano_long(rows: CsvRows, label: str, features: tuple[KanoFeature, ...]
     # (respondent, submitted_at text, feature) -> role -> records answering it
     groups: dict[tuple[str, str, str], dict[str, list[Record]]] = {}
     for n, raw_cells in enumerate(rows[1:], 1):
-        record = Record(n, None, raw_json(raw_row(header, raw_cells)), raw_cells)
+        record = Record(n, None, partial(_long_raw, header, raw_cells), raw_cells)
         records.append(record)
         out.rows_in += 1
         try:

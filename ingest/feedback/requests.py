@@ -16,12 +16,14 @@ skipped.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from ingest.common.columns import ColumnDrift
 from ingest.common.identity import account_domain, email_hash
 from ingest.common.row_writer import RowStage
-from ingest.feedback.csv_rows import CsvRows, fit_width, load_csv_records
+from ingest.feedback.csv_rows import CsvRows, Reread, fit_width, load_csv_records
 from ingest.feedback.errors import RecordError
 from ingest.feedback.json_keys import (
     ZENDESK_SATISFACTION_KEYS,
@@ -198,17 +200,27 @@ def organization_accounts(organizations: Any) -> dict[str, tuple[str, str | None
 
 
 def parse_zendesk_tickets(
-    tickets: list[Any],
+    tickets: Iterable[Any],
     label: str,
     ticket_fields: dict[str, list[int]] | None,
     organizations: Any = None,
+    stage: RowStage | None = None,
 ) -> FileRows:
-    out = FileRows("zendesk_tickets", ENTITY)
-    # Every ticket of the file, also those skipped as support work: the keys describe the export.
-    out.unknown_columns, out.missing_columns = key_drift(tickets, ZENDESK_TICKET_KEYS, ZENDESK_TICKET_OPTIONAL)
+    """``tickets``: a list, or a re-readable view of the file's array (read once to survey, then per pass)."""
+    out = FileRows("zendesk_tickets", ENTITY, stage=stage)
     accounts = organization_accounts(organizations)
     jira_ids = set((ticket_fields or {}).get("jira_key", []))
     feature_ids = set((ticket_fields or {}).get("feature", []))
+    counted = {"tickets": 0, "skipped": 0}
+
+    def surveyed() -> Iterator[Any]:
+        for ticket in tickets:
+            counted["tickets"] += 1
+            counted["skipped"] += isinstance(ticket, dict) and not _is_feature_request(ticket, feature_ids)
+            yield ticket
+
+    # Every ticket of the file, also those skipped as support work: the keys describe the export.
+    out.unknown_columns, out.missing_columns = key_drift(surveyed(), ZENDESK_TICKET_KEYS, ZENDESK_TICKET_OPTIONAL)
     if ticket_fields is None:
         out.notes.append("no Zendesk ticket field catalog known yet: custom fields (Jira key, Feature) not read")
     out.details["ticket_fields"] = {"jira_key": sorted(jira_ids), "feature": sorted(feature_ids)}
@@ -253,28 +265,28 @@ def parse_zendesk_tickets(
             ]
         }
 
-    records = []
-    skipped = 0
-    for n, ticket in enumerate(tickets, 1):
-        if isinstance(ticket, dict) and not _is_feature_request(ticket, feature_ids):
-            skipped += 1
-            continue
-        key = clean(ticket.get("id")) if isinstance(ticket, dict) else None
-        records.append(Record(n, key, raw_json(ticket), ticket))
-    out.skip(skipped, "Zendesk tickets that are not feature requests (no feature_request tag or field)")
-    out.details["tickets_in_file"] = len(tickets)
+    def records() -> Iterator[Record]:
+        for n, ticket in enumerate(tickets, 1):
+            if isinstance(ticket, dict) and not _is_feature_request(ticket, feature_ids):
+                continue
+            key = clean(ticket.get("id")) if isinstance(ticket, dict) else None
+            yield Record(n, key, partial(raw_json, ticket), ticket)  # raw text made only when needed
+
+    out.skip(counted["skipped"], "Zendesk tickets that are not feature requests (no feature_request tag or field)")
+    out.details["tickets_in_file"] = counted["tickets"]
 
     def checked(record: Record) -> EntityRows:
         if not isinstance(record.payload, dict):
             raise RecordError(f"element is a JSON {type(record.payload).__name__}, not an object")
         return parse(record)
 
-    load_records(out, records, checked, "ticket")
+    load_records(out, Reread(records), checked, "ticket")
     return out
 
 
-def parse_zendesk_satisfaction(ratings: list[Any], label: str) -> FileRows:
-    out = FileRows("zendesk_satisfaction", "survey_responses")
+def parse_zendesk_satisfaction(ratings: Iterable[Any], label: str, stage: RowStage | None = None) -> FileRows:
+    """``ratings``: a list, or a re-readable view of the file's array (read once to survey, then per pass)."""
+    out = FileRows("zendesk_satisfaction", "survey_responses", stage=stage)
     out.unknown_columns, out.missing_columns = key_drift(
         ratings, ZENDESK_SATISFACTION_KEYS, ZENDESK_SATISFACTION_OPTIONAL
     )
@@ -311,14 +323,17 @@ def parse_zendesk_satisfaction(ratings: list[Any], label: str) -> FileRows:
             ]
         }
 
-    records = []
-    skipped = 0
-    for n, rating in enumerate(ratings, 1):
-        if isinstance(rating, dict) and clean(rating.get("score")) in ("offered", "unoffered"):
-            skipped += 1
-            continue
-        key = clean(rating.get("id")) if isinstance(rating, dict) else None
-        records.append(Record(n, key, raw_json(rating), rating))
+    skipped = sum(
+        1 for rating in ratings if isinstance(rating, dict) and clean(rating.get("score")) in ("offered", "unoffered")
+    )
+
+    def records() -> Iterator[Record]:
+        for n, rating in enumerate(ratings, 1):
+            if isinstance(rating, dict) and clean(rating.get("score")) in ("offered", "unoffered"):
+                continue
+            key = clean(rating.get("id")) if isinstance(rating, dict) else None
+            yield Record(n, key, partial(raw_json, rating), rating)  # raw text made only when needed
+
     out.skip(skipped, "satisfaction ratings offered but not answered (score offered / unoffered)")
-    load_records(out, records, parse, "rating")
+    load_records(out, Reread(records), parse, "rating")
     return out

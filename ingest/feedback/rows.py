@@ -4,7 +4,8 @@ Records that share a key within one file: identical copies are parsed once and e
 manifest notes the fold); copies that differ are all quarantined, naming the key and the records.
 
 With a ``RowStage`` (the ingest loop passes one), rows and quarantine rows go to it as they are made, and records
-are read twice (once to find duplicate keys, once to parse), so a file is never held whole.
+are read afresh on each pass (the repeated keys, the repeated keys' raw texts, then the parse), so a file is never
+held whole.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from ingest.feedback.contract import ENTITIES
 from ingest.feedback.errors import RecordError
 
 EntityRows = dict[str, list[dict[str, Any]]]
+# The contract columns a value can be out of range for: text and booleans (and lists of them) never are
+# (ranges.value_problem passes them), so checking only the others finds the same first problem, for less per row.
+_RANGE_COLUMNS = {
+    entity: tuple(
+        (name, sql_type) for name, sql_type in columns if sql_type.removesuffix("[]") not in ("VARCHAR", "BOOLEAN")
+    )
+    for entity, columns in ENTITIES.items()
+}
 
 
 class Record:
@@ -91,10 +100,18 @@ class FileRows:
 
 def load_records(out: FileRows, records: Iterable[Record], parse: Callable[[Record], EntityRows], noun: str) -> None:
     """Parse every record into ``out``; a RecordError quarantines the record with its message. ``records`` is read
-    twice (a list, or a re-readable view of the file)."""
+    up to three times (a list, or a re-readable view of the file)."""
     con = out.stage.con if out.stage is not None else connect_duckdb()
     try:
-        groups = find_duplicates(con, ((i, r.number, r.key, r.raw) for i, r in enumerate(records) if r.key is not None))
+        # Keys first (an empty text for every record), then the raw texts of the repeated keys' records only: most
+        # records have a key of their own, and their raw text (JSON of the record, addresses hashed) is then made
+        # only if they are rejected. Each pass reads the records afresh (a re-readable view of a file).
+        repeated = find_duplicates(con, ((i, r.number, r.key, "") for i, r in enumerate(records) if r.key is not None))
+        groups = (
+            find_duplicates(con, ((i, r.number, r.key, r.raw) for i, r in enumerate(records) if r.key in repeated))
+            if repeated
+            else {}
+        )
     finally:
         if out.stage is None:
             con.close()
@@ -112,7 +129,7 @@ def load_records(out: FileRows, records: Iterable[Record], parse: Callable[[Reco
         numbers = group.numbers if group else (record.number,)
         try:
             parsed = parse(record)
-            problem = rows_problem(ENTITIES, parsed)  # a time outside 1900..2100, a number beyond its column
+            problem = rows_problem(_RANGE_COLUMNS, parsed)  # a time outside 1900..2100, a number beyond its column
             if problem is not None:
                 raise RecordError(problem)
         except RecordError as exc:

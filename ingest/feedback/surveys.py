@@ -14,8 +14,9 @@ emails become ``respondent_email_hash``; segment fields go to ``properties`` (JS
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ingest.common.identity import email_hash
@@ -109,8 +110,9 @@ def _segment_fields(values: dict[str, Any]) -> tuple[str | None, str | None, str
 # -- Delighted ----------------------------------------------------------------------------------------------------
 
 
-def parse_delighted_json(items: list[Any], label: str) -> FileRows:
-    out = FileRows("delighted_json", ENTITY)
+def parse_delighted_json(items: Iterable[Any], label: str, stage: RowStage | None = None) -> FileRows:
+    """``items``: a list, or a re-readable view of the file's array (read once for the drift, then per pass)."""
+    out = FileRows("delighted_json", ENTITY, stage=stage)
     out.unknown_columns, out.missing_columns = key_drift(items, DELIGHTED_RESPONSE_KEYS, DELIGHTED_RESPONSE_OPTIONAL)
 
     def parse(record: Record) -> EntityRows:
@@ -153,11 +155,12 @@ def parse_delighted_json(items: list[Any], label: str) -> FileRows:
             ]
         }
 
-    records = [
-        Record(n, clean(item.get("id")) if isinstance(item, dict) else None, raw_json(item), item)
-        for n, item in enumerate(items, 1)
-    ]
-    load_records(out, records, parse, "response")
+    def records() -> Iterator[Record]:
+        for n, item in enumerate(items, 1):
+            key = clean(item.get("id")) if isinstance(item, dict) else None
+            yield Record(n, key, partial(raw_json, item), item)  # raw text made only when needed
+
+    load_records(out, Reread(records), parse, "response")
     return out
 
 
