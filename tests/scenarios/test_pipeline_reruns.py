@@ -15,12 +15,13 @@ import duckdb
 import great_expectations as gx
 import pytest
 
-from core.settings import Paths
+from core.config import DEFAULT_CONFIG_PATH
+from core.settings import Paths, build_settings
 from expectations import GATES
 from expectations.runner import DerivedCheck
 from ingest.common.lake import pending_files
 from ingest.common.manifest import read_manifest
-from orchestration.build_state import read_last_build
+from orchestration.build_state import build_inputs, full_refresh_reason, read_last_build
 from pmw.pipeline import RunOutcome, run_pipeline
 from publish.interface import read_check
 from publish.release import current_publication
@@ -99,6 +100,33 @@ def test_same_bytes_landed_under_another_name_change_no_mart(copied):
     assert current_publication(copied) == publication
     record = next(r for r in read_manifest(copied, "analytics") if r["path"].endswith(original.name))
     assert "analytics/resent-copy.zip" in record["aliases"]
+
+
+def test_a_changed_funnel_with_nothing_new_landed_recomputes_every_stored_period(copied, tmp_path):
+    # fct_funnel_conversion is incremental by period: a build on new events recomputes only the periods they
+    # touch. A changed funnel definition with no new event must still reach every period already stored.
+    config_text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    changed_config = tmp_path / "pmw.yml"
+    changed_config.write_text(config_text.replace("conversion_window_hours: 168", "conversion_window_hours: 1"))
+    settings = build_settings(copied.data_dir, changed_config, landing_settle_seconds=0)
+
+    def windows(database: Path) -> list[tuple]:
+        with duckdb.connect(str(database), read_only=True) as con:
+            return con.execute(
+                "select distinct funnel_name, conversion_window_seconds from marts.fct_funnel_conversion order by all"
+            ).fetchall()
+
+    before = windows(copied.warehouse_path)
+    assert ("activation", 168 * 3600) in before
+    outcome = run_pipeline(settings)
+    assert outcome.ok, outcome.to_dict()
+    assert outcome.unchanged is None
+    # Every stored period was computed again with the new window, in the warehouse and in what BI reads.
+    after = [(name, 3600 if seconds == 168 * 3600 else seconds) for name, seconds in before]
+    assert windows(copied.warehouse_path) == after
+    assert windows(copied.published / "marts.duckdb") == after
+    # The definition the incremental models now hold is tonight's: the next build goes on incrementally.
+    assert full_refresh_reason(settings.paths, build_inputs(settings)) is None
 
 
 def _land_bad_csv(paths: Paths) -> Path:
