@@ -9,40 +9,42 @@ on first use of ``GATES`` or a runner name (PEP 562), not when the package is: a
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from expectations.runner import Gate
 
-# Every gated table, one module of that name each (a test checks it against GATES).
+# Every gated table, in the order its checks are defined, one module of that name each (expectations/<name>.py
+# defines GATE; a test checks the modules against this list).
 GATE_NAMES: tuple[str, ...] = (
+    "raw_analytics_events",
     "fct_funnel_conversion",
+    "fct_retention_cohorts",
+    "raw_jira_issues",
+    "raw_jira_changelog",
+    "raw_jira_sprints",
+    "raw_jira_comments",
+    "raw_jira_issue_links",
+    "raw_jira_fields",
+    "raw_jira_statuses",
+    "fct_issue_cycle_times",
     "fct_initiative_delivery",
     "fct_initiative_outcomes",
-    "fct_issue_cycle_times",
-    "fct_kano_features",
-    "fct_mrr",
-    "fct_nps",
-    "fct_portfolio_scores",
-    "fct_retention_cohorts",
-    "fct_unit_economics",
-    "raw_analytics_events",
-    "raw_billing_customers",
-    "raw_billing_invoice_lines",
-    "raw_billing_invoices",
-    "raw_billing_refunds",
-    "raw_billing_subscriptions",
+    "raw_feedback_survey_responses",
     "raw_feedback_feature_requests",
     "raw_feedback_kano_answers",
-    "raw_feedback_survey_responses",
-    "raw_jira_changelog",
-    "raw_jira_comments",
-    "raw_jira_fields",
-    "raw_jira_issue_links",
-    "raw_jira_issues",
-    "raw_jira_sprints",
-    "raw_jira_statuses",
+    "fct_nps",
+    "fct_kano_features",
+    "raw_billing_customers",
+    "raw_billing_subscriptions",
+    "raw_billing_invoices",
+    "raw_billing_invoice_lines",
+    "raw_billing_refunds",
     "raw_marketing_spend",
+    "fct_mrr",
+    "fct_unit_economics",
+    "fct_portfolio_scores",
 )
 
 _RUNNER_NAMES = frozenset(
@@ -60,68 +62,13 @@ _RUNNER_NAMES = frozenset(
 
 
 def _load_gates() -> dict[str, Gate]:
-    from expectations import (
-        fct_funnel_conversion,
-        fct_initiative_delivery,
-        fct_initiative_outcomes,
-        fct_issue_cycle_times,
-        fct_kano_features,
-        fct_mrr,
-        fct_nps,
-        fct_portfolio_scores,
-        fct_retention_cohorts,
-        fct_unit_economics,
-        raw_analytics_events,
-        raw_billing_customers,
-        raw_billing_invoice_lines,
-        raw_billing_invoices,
-        raw_billing_refunds,
-        raw_billing_subscriptions,
-        raw_feedback_feature_requests,
-        raw_feedback_kano_answers,
-        raw_feedback_survey_responses,
-        raw_jira_changelog,
-        raw_jira_comments,
-        raw_jira_fields,
-        raw_jira_issue_links,
-        raw_jira_issues,
-        raw_jira_sprints,
-        raw_jira_statuses,
-        raw_marketing_spend,
-    )
-
-    return {
-        gate.name: gate
-        for gate in (
-            raw_analytics_events.GATE,
-            fct_funnel_conversion.GATE,
-            fct_retention_cohorts.GATE,
-            raw_jira_issues.GATE,
-            raw_jira_changelog.GATE,
-            raw_jira_sprints.GATE,
-            raw_jira_comments.GATE,
-            raw_jira_issue_links.GATE,
-            raw_jira_fields.GATE,
-            raw_jira_statuses.GATE,
-            fct_issue_cycle_times.GATE,
-            fct_initiative_delivery.GATE,
-            fct_initiative_outcomes.GATE,
-            raw_feedback_survey_responses.GATE,
-            raw_feedback_feature_requests.GATE,
-            raw_feedback_kano_answers.GATE,
-            fct_nps.GATE,
-            fct_kano_features.GATE,
-            raw_billing_customers.GATE,
-            raw_billing_subscriptions.GATE,
-            raw_billing_invoices.GATE,
-            raw_billing_invoice_lines.GATE,
-            raw_billing_refunds.GATE,
-            raw_marketing_spend.GATE,
-            fct_mrr.GATE,
-            fct_unit_economics.GATE,
-            fct_portfolio_scores.GATE,
-        )
-    }
+    gates = {}
+    for name in GATE_NAMES:
+        gate = importlib.import_module(f"expectations.{name}").GATE
+        if gate.name != name:
+            raise ImportError(f"expectations/{name}.py defines the gate {gate.name!r}, not {name!r}")
+        gates[name] = gate
+    return gates
 
 
 def __getattr__(name: str) -> Any:
@@ -136,15 +83,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
-    "GATES",
-    "GATE_NAMES",
-    "DerivedCheck",
-    "ExpectationOutcome",
-    "Gate",
-    "GateResult",
-    "rule_meta",
-    "validate_parquet_files",
-    "validate_relation",
-    "validate_warehouse_table",
-]
+__all__ = ["GATES", "GATE_NAMES", *sorted(_RUNNER_NAMES)]

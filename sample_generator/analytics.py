@@ -32,8 +32,9 @@ import random
 import tempfile
 import zipfile
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -862,43 +863,41 @@ def _funnel_path(step_times: list[list[int]], t1: int, window_ms: int) -> tuple[
 # --------------------------------------------------------------------------------------------------- writers
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write under a hidden temporary name, then rename: a landing sensor never sees half a file."""
+@contextmanager
+def _hidden_until_complete(path: Path) -> Iterator[Path]:
+    """A hidden temporary path to write ``path`` to, renamed to it once the block ends: a landing sensor never sees
+    half a file, and a write that fails leaves none behind under either name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone already after the rename
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    with _hidden_until_complete(path) as tmp:
+        tmp.write_bytes(data)
 
 
 # Amplitude members being gzipped or waiting to be written while the next ones are formatted (two threads gzip)
 _MEMBERS_IN_FLIGHT = 4
 
 
-class _ZipStream:
-    """A ZIP of stored members (each already gzip) written member by member under a hidden name, renamed when
-    closed."""
+@contextmanager
+def _zip_stream(path: Path) -> Iterator[zipfile.ZipFile]:
+    """A ZIP of stored members (each already gzip), written member by member (``_add_stored``) under a hidden name,
+    renamed when the block ends."""
+    with _hidden_until_complete(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+        yield archive
 
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = path.with_name(f".{path.name}.partial")
-        self.zip = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_STORED)
 
-    def add(self, name: str, data: bytes) -> None:
-        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: same bytes every run
-        info.external_attr = 0o644 << 16
-        info.create_system = 3
-        self.zip.writestr(info, data, compress_type=zipfile.ZIP_STORED)
-
-    def __enter__(self) -> _ZipStream:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
-        self.zip.close()
-        if kind is None:
-            os.replace(self.tmp, self.path)
-        else:  # a failed day leaves no half file behind, under either name
-            self.tmp.unlink(missing_ok=True)
+def _add_stored(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: same bytes every run
+    info.external_attr = 0o644 << 16
+    info.create_system = 3
+    archive.writestr(info, data, compress_type=zipfile.ZIP_STORED)
 
 
 def _mark_last(items: Iterable[Any]) -> Iterable[tuple[int, Any, bool]]:
@@ -1351,7 +1350,7 @@ class _ExportWriter:
             again: list[tuple[str, Future[bytes]]] = []
             resent = 0
             pending: deque[tuple[str, Future[bytes]]] = deque()
-            with _ZipStream(path) as archive:
+            with _zip_stream(path) as archive:
                 for index, ((hour, shard), body), last in _mark_last(members):
                     member = _AMPLITUDE_MEMBER.format(pid=pid, day=day, hour=hour, shard=shard)
                     if self.mess and position == 0 and index == 0:  # the start of a line (ASCII: valid UTF-8)
@@ -1375,17 +1374,17 @@ class _ExportWriter:
                     del body
                     pending.append((member, gzipped))
                     while len(pending) > _MEMBERS_IN_FLIGHT:  # bounded: gzip runs ahead of the writes, not a day
-                        archive.add(*_result(pending.popleft()))
+                        _add_stored(archive, *_result(pending.popleft()))
                 while pending:
-                    archive.add(*_result(pending.popleft()))
+                    _add_stored(archive, *_result(pending.popleft()))
             self.files.append(self._rel(path))
             if resend:
                 self.duplicates["amplitude"] += resent
                 self.lines["amplitude"] += resent
                 re_path = folder / f"amplitude_{pid}_{day}_reexport.zip"
-                with _ZipStream(re_path) as archive:
+                with _zip_stream(re_path) as archive:
                     for member, gzipped in again:
-                        archive.add(member, gzipped.result())
+                        _add_stored(archive, member, gzipped.result())
                 self.files.append(self._rel(re_path))
 
     def _finish_mixpanel(self, days: Iterable[tuple[int, bytes]]) -> None:

@@ -56,7 +56,6 @@ import csv
 import functools
 import io
 import itertools
-import os
 import random
 import sys
 from collections import defaultdict
@@ -909,16 +908,11 @@ class _Writer:
     @contextmanager
     def text(self, rel: str) -> Iterator[TextIO]:
         """A UTF-8 file (no newline translation) written under a hidden name, renamed once complete."""
-        path = self.landing / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.partial")
-        try:
-            with open(tmp, "w", encoding="utf-8", newline="") as out:
-                yield out
-        except BaseException:  # no half file left under the hidden name either; the failure goes on
-            tmp.unlink(missing_ok=True)
-            raise
-        os.replace(tmp, path)
+        with (
+            _analytics._hidden_until_complete(self.landing / rel) as tmp,
+            open(tmp, "w", encoding="utf-8", newline="") as out,
+        ):
+            yield out
         self.files.append(rel)
 
     def csv(self, rel: str, header: list[str], rows: Iterable[list[str]]) -> None:
