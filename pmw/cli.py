@@ -52,9 +52,13 @@ def _settings(args: argparse.Namespace, landing_settle_seconds: float | None = N
 
 def _cmd_generate(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from sample_generator import generate_sample
+    from sample_generator.analytics import MIN_DAYS
 
-    signup_days = args.signup_days if args.signup_days is not None else args.days - 9
-    if not 0 < signup_days <= args.days:  # checked before anything is created or said
+    # checked before anything is created or said
+    if args.days < MIN_DAYS:
+        raise CliArgumentError(f"argument --days: {args.days} is below {MIN_DAYS} (day-28 cohorts must elapse)")
+    signup_days = args.signup_days if args.signup_days is not None else args.days
+    if not 0 < signup_days <= args.days:
         raise CliArgumentError(f"argument --signup-days: {signup_days} is not within 1..--days ({args.days})")
     settings = settings or _settings(args)
     paths = settings.paths.ensure()
@@ -328,8 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--signup-days",
             type=_positive_int,
-            help="users sign up over this many first days (default: days - 9, so initiatives shipped mid-range "
-            "have sign-ups on both sides of the ship date)",
+            help="users sign up at an even rate over this many first days (default: every day, so daily events grow "
+            "smoothly; fewer stops sign-ups on that day, a drop in daily events the volume check flags)",
         )
         p.add_argument(
             "--no-outcomes", action="store_true", help="do not plant the initiative outcomes at the Jira ship dates"

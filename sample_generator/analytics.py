@@ -66,6 +66,7 @@ P_UPGRADE_AFTER_REPORT = 0.30
 # Of the users who miss a step inside the window, these do it after the window (must not count).
 P_STEP_AFTER_WINDOW = {"onboarding_completed": 0.05, "plan_upgraded": 0.10}
 RETENTION_PERIODS = (1, 3, 7, 14, 28)
+MIN_DAYS = 31  # the shortest range in which day-28 cohorts and the 168 h window can elapse
 RETENTION_DAY7 = 0.30
 RETENTION_CURVE = "p(N) = min(0.6, 0.30 * (7 / N) ** 0.4)"
 P_SHARE_PER_REPORT = 0.35
@@ -77,7 +78,6 @@ OUTCOME_WINDOW_DAYS = 21
 P_SHARE_INSIDE_WINDOW = 0.8  # a share is quick (30 s-30 min after the report) with this probability, else 25-72 h
 SHARE_CHANNELS = (("email", 0.4), ("link", 0.4), ("slack", 0.2))
 SHARING_COUNTED_CHANNELS = ("email", "link")
-LATE_SIGNUP_SHARE = 0.03  # sign-ups in the last days: cohorts whose periods have not elapsed
 P_LATE_MOBILE_EVENT = 0.015  # mobile events uploaded a day or more after they happened (mess only)
 P_MIXPANEL_DUPLICATE = 0.005
 
@@ -163,9 +163,13 @@ class FunnelTruth:
     # Unique users reaching each step (first_entry); every user signs up once, so any_entry gives the same.
     realised_step_users: tuple[int, ...]
     realised_step_users_any_entry: tuple[int, ...]
+    # Sign-ups go on to the last day, so the last window's cohorts are incomplete: only sign-ups before this instant
+    # (the end of the data minus the window) have their whole window inside the data.
+    complete_signups_before: datetime
     # Only sign-ups whose 168 h window closed before the data ends: the sample to compare with the planted rates.
     realised_step_users_window_elapsed: tuple[int, ...]
     realised_by_platform: dict[str, tuple[int, ...]]  # breakdown by the platform of the signed_up event
+    realised_by_platform_window_elapsed: dict[str, tuple[int, ...]]  # the same, complete windows only
     realised_by_month: dict[str, tuple[int, ...]]  # by the month (YYYY-MM, UTC) of the signed_up event
     # For steps 2..n: users who reached step k-1 inside the window and did step k only after it.
     after_window_users: tuple[int, ...]
@@ -190,8 +194,10 @@ class RetentionTruth:
     periods: tuple[int, ...]
     planted_day7: float
     planted_curve: str
-    # period -> cohort date (ISO) -> (users in the cohort, users with the return event on day N)
+    # period -> cohort date (ISO) -> (users in the cohort, users with the return event on day N); complete cohorts
+    # only: those whose day N lies wholly inside the data range
     by_cohort: dict[int, dict[str, tuple[int, int]]]
+    complete_cohorts_through: dict[int, date]  # period -> the last cohort date whose day N is inside the range
     # Summed over cohorts whose day 7 lies wholly inside the data range (day 7 is never altered by the funnel).
     realised_day7_cohort_users: int
     realised_day7_retained: int
@@ -258,10 +264,10 @@ class AnalyticsTruths:
     exact_duplicates_by_source: dict[str, int]  # lines repeating another line's event key
     late_events_by_source: dict[str, int]  # received 24 h or more after they happened
     malformed: tuple[MalformedLine, ...]
-    signup_days: int  # non-late users sign up on days [0, signup_days)
+    signup_days: int  # users sign up at an even rate on days [0, signup_days)
     outcomes: dict[str, OutcomeTruth]  # per launched initiative; empty without launches
     users_signed_up: int
-    late_signup_users: int  # sign-ups in the last days (incomplete cohorts)
+    signups_by_day: dict[str, int]  # UTC day (ISO) -> users who signed up on it, from the signed_up events
     users_identified_later: int  # anonymous on an earlier day than their sign-up day
     anonymous_only_devices: int  # visitors that never sign up
     utm_users: int  # signed-up users with planted UTM touches (planted_utm_plan); billing's truths attribute them
@@ -618,10 +624,11 @@ def _user_journey(
         value = ("dark", "light", "système")[_below(rng, 3)]
         j.add(t_set, "settings_changed", j.session(t_set - MINUTE), {"setting": "theme", "value": value})
 
-    # Background browsing: events_per_user page views on average, decaying with time since sign-up.
-    span = last_day - su_day + 1
+    # Background browsing: events_per_user page views on average, decaying with time since sign-up. Sessions that
+    # would fall after the range are not exported (add() drops them), as for any user still active at the end: folding
+    # them back into the range would pile a late sign-up's whole future onto the last days.
     for _ in range(_int(rng, 0, max(0, round(2 * events_per_user / 5)))):
-        day = su_day + int(rng.expovariate(0.1)) % span
+        day = su_day + int(rng.expovariate(0.1))
         j.browse(start_ms + day * DAY + _int(rng, 0, 22 * HOUR), _int(rng, 1, 9))
     return identified_later
 
@@ -653,11 +660,16 @@ def launch_instants(launches: dict[str, datetime] | None) -> dict[str, int]:
 
 
 def resolve_signup_days(days: int, signup_days: int | None) -> int:
-    """Non-late users sign up on days [0, signup_days); default days - 30 (every 28-day cohort elapses)."""
+    """Users sign up at an even rate on days [0, signup_days); default every day of the range.
+
+    A real product's sign-ups do not stop on one day: when they stop before the end, the sign-up day's events (about
+    an eighth of a day's volume) vanish from one day to the next, a drop the analytics volume check must flag. Even
+    sign-ups to the last day keep the daily volume growing smoothly; the cohorts whose windows have not elapsed by
+    the end are the incomplete ones, and the truths count them apart."""
     if signup_days is None:
-        return days - 30
-    if not 1 <= signup_days <= days - 5:
-        raise ValueError(f"signup_days must be between 1 and days - 5 = {days - 5}; got {signup_days}")
+        return days
+    if not 1 <= signup_days <= days:
+        raise ValueError(f"signup_days must be between 1 and days = {days}; got {signup_days}")
     return signup_days
 
 
@@ -665,7 +677,6 @@ def signed_up_journey(
     seed: int,
     index: int,
     *,
-    users: int,
     days: int,
     start: date,
     events_per_user: int,
@@ -679,12 +690,10 @@ def signed_up_journey(
     start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
     end_ms = start_ms + days * DAY
     switch_ms = start_ms + min(SWITCH_DAY, days // 2) * DAY
-    late_signups = max(1, round(users * LATE_SIGNUP_SHARE)) if users >= 10 else 0
     span = resolve_signup_days(days, signup_days)
     rng = random.Random((seed << 40) | index)  # one stream per user: journeys don't depend on each other
     profile = _profile(rng, index, str(100_000 + index))
-    late = index >= users - late_signups
-    su_day = days - 5 + _below(rng, 5) if late else _below(rng, span)
+    su_day = _below(rng, span)
     journey = _Journey(rng, profile, switch_ms, end_ms)
     identified_later = _user_journey(
         journey, su_day=su_day, start_ms=start_ms, last_day=days - 1, events_per_user=events_per_user, mess=mess,
@@ -728,6 +737,8 @@ class _TruthAccumulator:
         self.elapsed = [0] * n
         self.after_window = [0] * (n - 1)
         self.by_platform = {p: [0] * n for p in PLATFORMS}
+        self.by_platform_elapsed = {p: [0] * n for p in PLATFORMS}
+        self.signups_by_day = [0] * days
         self.by_month: dict[str, list[int]] = defaultdict(lambda: [0] * n)
         self.sharing = [0, 0]
         self.retention: dict[int, dict[str, list[int]]] = {p: defaultdict(lambda: [0, 0]) for p in RETENTION_PERIODS}
@@ -750,18 +761,21 @@ class _TruthAccumulator:
             depth_any = max(_funnel_path(step_times, s, ACTIVATION_WINDOW_MS)[0] for s in starts)
             signup = starts[0]
             month = datetime.fromtimestamp(signup / 1000, UTC).strftime("%Y-%m")
+            elapsed = signup + ACTIVATION_WINDOW_MS < self.end_ms
             for k in range(depth):
                 self.first_entry[k] += 1
                 self.by_platform[profile.platform][k] += 1
                 self.by_month[month][k] += 1
-                if signup + ACTIVATION_WINDOW_MS < self.end_ms:
+                if elapsed:
                     self.elapsed[k] += 1
+                    self.by_platform_elapsed[profile.platform][k] += 1
             for k in range(depth_any):
                 self.any_entry[k] += 1
             if depth < len(ACTIVATION_STEPS) and any(t > last for t in step_times[depth]):
                 self.after_window[depth - 1] += 1
 
             su_day = (signup - self.start_ms) // DAY
+            self.signups_by_day[su_day] += 1
             report_days = {(t - self.start_ms) // DAY for t in times.get("report_created", [])}
             cohort = (datetime.fromtimestamp(self.start_ms / 1000, UTC) + timedelta(days=su_day)).date().isoformat()
             for period in RETENTION_PERIODS:
@@ -1466,8 +1480,9 @@ def generate_analytics(
 ) -> AnalyticsTruths:
     """Write the three analytics exports under ``landing_dir / "analytics"`` and return what was planted.
 
-    ``users`` sign up over the first ``signup_days`` days (default ``days - 30``; plus ~3 % in the last five days:
-    incomplete cohorts); ``users // 10`` more devices only browse. ``events_per_user`` is the mean number of
+    ``users`` sign up at an even rate over the first ``signup_days`` days (default: every day, so the daily volume
+    grows smoothly and the cohorts of the last days are incomplete; see ``resolve_signup_days``); ``users // 10``
+    more devices only browse. ``events_per_user`` is the mean number of
     background page views per user; journeys add roughly 15 more events each. ``launches`` (initiative key -> ship
     instant, e.g. from ``generate_jira``'s truths) plants the initiative outcomes of ``PLANTED_OUTCOMES``; None
     plants nothing. Same arguments, same bytes.
@@ -1486,8 +1501,8 @@ def generate_analytics(
         )[0]  # fmt: skip
     if users < 1 or events_per_user < 0:
         raise ValueError("users must be >= 1 and events_per_user >= 0")
-    if days < 31:
-        raise ValueError(f"days must be >= 31 so that day-28 cohorts and the 7-day window elapse; got {days}")
+    if days < MIN_DAYS:
+        raise ValueError(f"days must be >= {MIN_DAYS} so that day-28 cohorts and the 7-day window elapse; got {days}")
     signup_span = resolve_signup_days(days, signup_days)
     launch_ms = launch_instants(launches)
     landing_dir = Path(landing_dir)
@@ -1496,7 +1511,6 @@ def generate_analytics(
     switch_day = min(SWITCH_DAY, days // 2)
     switch_ms = start_ms + switch_day * DAY
     tz = ZoneInfo(MIXPANEL_TIMEZONE)
-    late_signups = max(1, round(users * LATE_SIGNUP_SHARE)) if users >= 10 else 0
     visitors = users // 10
 
     truths = _TruthAccumulator(start_ms, end_ms, days, launch_ms)
@@ -1507,7 +1521,7 @@ def generate_analytics(
         for i in range(users + visitors):
             if i < users:
                 rng, profile, journey, later = signed_up_journey(
-                    seed, i, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
+                    seed, i, days=days, start=start, events_per_user=events_per_user, mess=mess,
                     signup_days=signup_span, launches=launches,
                 )  # fmt: skip
                 identified_later += later
@@ -1525,7 +1539,7 @@ def generate_analytics(
 
     return _analytics_truths(
         writer, truths, seed=seed, users=users, days=days, events_per_user=events_per_user, start=start, mess=mess,
-        switch_day=switch_day, signup_span=signup_span, launch_ms=launch_ms, late_signups=late_signups,
+        switch_day=switch_day, signup_span=signup_span, launch_ms=launch_ms,
         identified_later=identified_later, visitors=visitors, utm_users=utm_users,
     )  # fmt: skip
 
@@ -1543,7 +1557,6 @@ def _analytics_truths(
     switch_day: int,
     signup_span: int,
     launch_ms: dict[str, int],
-    late_signups: int,
     identified_later: int,
     visitors: int,
     utm_users: int,
@@ -1560,8 +1573,10 @@ def _analytics_truths(
         planted_onboarding_by_platform=dict(ONBOARDING_BY_PLATFORM),
         realised_step_users=tuple(truths.first_entry),
         realised_step_users_any_entry=tuple(truths.any_entry),
+        complete_signups_before=_utc_ms(truths.end_ms - ACTIVATION_WINDOW_MS),
         realised_step_users_window_elapsed=tuple(truths.elapsed),
         realised_by_platform={p: tuple(v) for p, v in truths.by_platform.items()},
+        realised_by_platform_window_elapsed={p: tuple(v) for p, v in truths.by_platform_elapsed.items()},
         realised_by_month={m: tuple(truths.by_month[m]) for m in sorted(truths.by_month)},
         after_window_users=tuple(truths.after_window[: n_steps - 1]),
     )
@@ -1582,6 +1597,8 @@ def _analytics_truths(
         planted_day7=RETENTION_DAY7,
         planted_curve=RETENTION_CURVE,
         by_cohort={p: {c: (v[0], v[1]) for c, v in sorted(truths.retention[p].items())} for p in RETENTION_PERIODS},
+        # day N of the cohort of day d is day d + N, inside the range while d + N < days
+        complete_cohorts_through={p: start + timedelta(days=days - 1 - p) for p in RETENTION_PERIODS},
         realised_day7_cohort_users=truths.day7[0],
         realised_day7_retained=truths.day7[1],
     )
@@ -1608,7 +1625,7 @@ def _analytics_truths(
         signup_days=signup_span,
         outcomes={key: truths.outcome_truth(key) for key in launch_ms},
         users_signed_up=truths.first_entry[0],
-        late_signup_users=late_signups,
+        signups_by_day={(start + timedelta(days=d)).isoformat(): n for d, n in enumerate(truths.signups_by_day) if n},
         users_identified_later=identified_later,
         anonymous_only_devices=visitors,
         utm_users=utm_users,

@@ -155,7 +155,6 @@ class _Model:
         self.start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
         self.end_ms = self.start_ms + days * DAY
         self.switch_ms = self.start_ms + min(ref.SWITCH_DAY, days // 2) * DAY
-        self.late_signups = max(1, round(users * ref.LATE_SIGNUP_SHARE)) if users >= 10 else 0
         self.ship_prod1 = launch_ms.get("PROD-1")
 
     def rng(self, *key: int) -> np.random.Generator:
@@ -224,8 +223,7 @@ class _Model:
     def _signed_up(self, rng: np.random.Generator, u: _Users, s: np.ndarray, mobile: np.ndarray, ev: _Events) -> None:
         n = len(s)
         start_ms, end_ms = self.start_ms, self.end_ms
-        late = (u.lo + s) >= self.users - self.late_signups
-        su_day = np.where(late, self.days - 5 + rng.integers(0, 5, n), rng.integers(0, self.signup_days, n))
+        su_day = rng.integers(0, self.signup_days, n)  # an even rate over the sign-up days (resolve_signup_days)
         t_planned = start_ms + su_day * DAY + _int(rng, 30 * MINUTE, 21 * HOUR, n)
 
         # Anonymous before signing up: some browse on 1-3 earlier days (identified later).
@@ -332,8 +330,7 @@ class _Model:
                a=rng.integers(0, len(THEMES), len(st)))  # fmt: skip
         sessions = _int(rng, 0, max(0, round(2 * self.events_per_user / 5)), n)
         who = np.repeat(np.arange(n), sessions)
-        span = last_day - su_day[who] + 1
-        day = su_day[who] + rng.exponential(10.0, len(who)).astype(np.int64) % span
+        day = su_day[who] + rng.exponential(10.0, len(who)).astype(np.int64)  # after the range: dropped by chunk()
         self._browse(rng, ev, s[who], start_ms + day * DAY + _int(rng, 0, 22 * HOUR, len(who)), 1, 9, mobile)
 
     def _reports(self, rng: np.random.Generator, ev: _Events, s: np.ndarray, row: np.ndarray, t: np.ndarray,
@@ -403,9 +400,12 @@ def _count_truths(acc: ref._TruthAccumulator, u: _Users, cols: dict[str, np.ndar
         acc.elapsed[k] += int((hit & elapsed).sum())
         for p, platform in enumerate(PLATFORMS):
             acc.by_platform[platform][k] += int((hit & (u.platform == p)).sum())
+            acc.by_platform_elapsed[platform][k] += int((hit & elapsed & (u.platform == p)).sum())
         days_hit = np.bincount(su_day[hit], minlength=1)
         for d in np.flatnonzero(days_hit):
             acc.by_month[(start_date + timedelta(days=int(d))).strftime("%Y-%m")][k] += int(days_hit[d])
+    for d, signups in enumerate(np.bincount(su_day[signed], minlength=acc.days)):
+        acc.signups_by_day[d] += int(signups)
     last_reached = np.select([depth == 1, depth == 2, depth == 3], lasts[:3], default=none)
     for k in range(1, len(step_names)):
         latest = np.full(n, -1, dtype=np.int64)
@@ -786,8 +786,10 @@ def generate_analytics_vectorised(
     signed-up users for billing and feedback. Same arguments, same bytes."""
     if users < 1 or events_per_user < 0:
         raise ValueError("users must be >= 1 and events_per_user >= 0")
-    if days < 31:
-        raise ValueError(f"days must be >= 31 so that day-28 cohorts and the 7-day window elapse; got {days}")
+    if days < ref.MIN_DAYS:
+        raise ValueError(
+            f"days must be >= {ref.MIN_DAYS} so that day-28 cohorts and the 7-day window elapse; got {days}"
+        )
     signup_span = ref.resolve_signup_days(days, signup_days)
     launch_ms = ref.launch_instants(launches)
     model = _Model(seed=seed, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
@@ -818,7 +820,7 @@ def generate_analytics_vectorised(
     truths = ref._analytics_truths(
         writer, acc, seed=seed, users=users, days=days, events_per_user=events_per_user, start=start, mess=mess,
         switch_day=min(ref.SWITCH_DAY, days // 2), signup_span=signup_span, launch_ms=launch_ms,
-        late_signups=model.late_signups, identified_later=int(people.identified_later),
+        identified_later=int(people.identified_later),
         visitors=model.visitors, utm_users=int((people.utm_kind >= 0).sum()),
     )  # fmt: skip
     signed = slice(0, users)

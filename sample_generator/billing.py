@@ -311,7 +311,7 @@ def _replay_analytics(
     first_touches: dict[str, _analytics.UtmTouch] = {}
     for i in range(users):  # the same journeys as generate_analytics
         _rng, profile, journey, _later = _analytics.signed_up_journey(
-            seed, i, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
+            seed, i, days=days, start=start, events_per_user=events_per_user, mess=mess,
             signup_days=signup_days, launches=launches,
         )  # fmt: skip
         utm = _analytics.planted_utm_plan(seed, profile, journey.events)

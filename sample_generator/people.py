@@ -96,8 +96,8 @@ def sample_users(
 ) -> tuple[SampleUser, ...]:
     """The signed-up users of ``generate_analytics`` with the same seed, users, days, start, mess, signup_days and
     launches."""
-    if users < 1 or days < 31:
-        raise ValueError("users must be >= 1 and days >= 31 (as for generate_analytics)")
+    if users < 1 or days < analytics.MIN_DAYS:
+        raise ValueError(f"users must be >= 1 and days >= {analytics.MIN_DAYS} (as for generate_analytics)")
     out = []
     for i in range(users):
         # The same stream and the same draws as generate_analytics; the plan is decided before background browsing,
@@ -105,7 +105,6 @@ def sample_users(
         _rng, profile, journey, _later = analytics.signed_up_journey(
             seed,
             i,
-            users=users,
             days=days,
             start=start,
             events_per_user=0,

@@ -2,7 +2,7 @@
 (tests/integration, and tests/scenarios for the runs compared with it); the conftest of each folder imports it.
 
 ``shared_run``: the sample `pmw generate` writes (every source; Jira's ship instants plant the initiative
-outcomes; sign-ups spread over days - 9 so the initiatives have users on both sides of their ship date), at the
+outcomes; sign-ups on every day, so the initiatives have users on both sides of their ship date), at the
 smallest size whose planted PROD-1 lift has an expected z of about 4.5, run once through the whole pipeline for
 the session. Nothing may write into it: a test that runs the pipeline again works on a copy (shutil.copytree,
 as tests/scenarios/test_pipeline_reruns.py does). Only data a module needs and this sample does not hold (the Jira
@@ -24,7 +24,7 @@ from core.settings import Paths
 from pmw.pipeline import RunOutcome, run_pipeline
 from sample_generator import generate_sample
 
-PORTFOLIO_SAMPLE = {"seed": 7, "users": 600, "days": 60, "events_per_user": 3, "signup_days": 51}
+PORTFOLIO_SAMPLE = {"seed": 7, "users": 600, "days": 60, "events_per_user": 3}
 
 
 @dataclass(frozen=True)

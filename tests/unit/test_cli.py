@@ -59,11 +59,11 @@ def test_a_missing_or_foreign_file_is_one_line(tmp_path, capsys):
 
 
 def test_generate_refuses_before_saying_it_generates(tmp_path, capsys):
-    assert main(["generate", "--data-dir", str(tmp_path / "d"), "--days", "5", "--signup-days", "9"]) == 2
+    assert main(["generate", "--data-dir", str(tmp_path / "d"), "--days", "45", "--signup-days", "46"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err == "pmw generate: argument --signup-days: 9 is not within 1..--days (5)\n"
-    assert main(["generate", "--data-dir", str(tmp_path / "d"), "--days", "5"]) == 2  # default: days - 9 = -4
-    assert capsys.readouterr().err == "pmw generate: argument --signup-days: -4 is not within 1..--days (5)\n"
+    assert out == "" and err == "pmw generate: argument --signup-days: 46 is not within 1..--days (45)\n"
+    assert main(["generate", "--data-dir", str(tmp_path / "d"), "--days", "30"]) == 2  # default sign-up days: all 30
+    assert capsys.readouterr().err == "pmw generate: argument --days: 30 is below 31 (day-28 cohorts must elapse)\n"
     assert not (tmp_path / "d").exists()
 
 

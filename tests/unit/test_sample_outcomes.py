@@ -102,7 +102,7 @@ def test_planted_values_and_expected_lifts(sample):
 def test_no_launches_plants_nothing(tmp_path):
     truths = generate_analytics(tmp_path, users=40, days=31, events_per_user=0, mess=False)
     assert truths.outcomes == {}
-    assert truths.signup_days == 1
+    assert truths.signup_days == 31  # sign-ups on every day by default
 
 
 def test_replays_see_the_same_journeys(sample, engine):
@@ -154,7 +154,7 @@ def test_vectorised_engine_hands_over_the_users_its_files_hold(tmp_path):
     [
         ({"launches": {"PROD-9": datetime(2024, 1, 2, tzinfo=UTC)}}, "launches['PROD-9']: no planted outcome"),
         ({"launches": {"PROD-1": datetime(2024, 1, 2)}}, "launches['PROD-1'] must be a timezone-aware datetime"),
-        ({"signup_days": 60}, "signup_days must be between 1 and days - 5 = 55"),
+        ({"signup_days": 61}, "signup_days must be between 1 and days = 60"),
     ],
 )
 def test_bad_arguments_are_named(tmp_path, kwargs, message):
