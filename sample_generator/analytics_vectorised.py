@@ -770,6 +770,34 @@ class SignedUpUsers:
         return tuple(out)
 
 
+def daily_event_counts(
+    *,
+    seed: int = 7,
+    users: int = 2000,
+    days: int = 60,
+    events_per_user: int = 30,
+    start: date = date(2024, 1, 1),
+    mess: bool = True,
+    signup_days: int | None = None,
+    launches: dict[str, datetime] | None = None,
+) -> dict[date, int]:
+    """The distinct events per UTC day of ``generate_analytics_vectorised`` with the same arguments, drawn without
+    formatting or writing anything: what the deduplicated staging model counts per event day (exact duplicates and
+    malformed lines are added by the writer, and staging drops them). Seconds for millions of events, so the shape
+    of a large sample's daily volume can be judged before it is written."""
+    if days < ref.MIN_DAYS:
+        raise ValueError(f"days must be >= {ref.MIN_DAYS}; got {days}")
+    model = _Model(seed=seed, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
+                   signup_days=ref.resolve_signup_days(days, signup_days),
+                   launch_ms=ref.launch_instants(launches))  # fmt: skip
+    total = users + model.visitors
+    per_day = np.zeros(days, dtype=np.int64)
+    for lo in [*range(0, users, CHUNK_USERS), *range(users, total, CHUNK_USERS)]:
+        _users, cols = model.chunk(lo, min(lo + CHUNK_USERS, users if lo < users else total))
+        per_day += np.bincount((cols["t"] - model.start_ms) // DAY, minlength=days)
+    return {start + timedelta(days=d): int(n) for d, n in enumerate(per_day)}
+
+
 def generate_analytics_vectorised(
     landing_dir: Path,
     *,

@@ -19,8 +19,10 @@ import pytest
 
 from core.config import load_config
 from core.settings import DEFAULT_CONFIG_PATH
+from expectations.volume import Verdict, judge_days
 from sample_generator import AnalyticsTruths, generate_analytics, generate_events_bench
 from sample_generator.analytics import ENGINES, MIXPANEL_TIMEZONE, UTM_FIRST_CAMPAIGNS, UTM_LATER_CAMPAIGN
+from sample_generator.analytics_vectorised import daily_event_counts
 from tests.support.analytics_readback import AMPLITUDE_TIME, ReadBack, amplitude_members, mixpanel_lines, mixpanel_utc
 
 # Sign-ups go on to the last day, so ~16 % of the users' windows are still open at the end: 400 users leave about 5
@@ -321,6 +323,28 @@ def test_report_ids_are_shared_by_a_report_and_its_shares(read_back):
         assert created and all(re.fullmatch(r"r_[0-9a-f]{12}", rid) for rid in created), source
         assert shared and shared <= created | {e[3]["report_id"] for e in read_back.events["mixpanel"].values()
                                                if e[0] == "report_created"}, source  # fmt: skip
+
+
+def test_daily_event_counts_are_what_the_files_hold(read_back, sample, engine):
+    if engine != "vectorised":
+        pytest.skip("daily_event_counts draws the vectorised engine's model")
+    per_day = Counter(e[2].date() for events in read_back.events.values() for e in events.values())
+    assert daily_event_counts(users=USERS, days=DAYS, start=START) == per_day
+
+
+def test_daily_events_grow_inside_the_analytics_volume_band():
+    """Sign-ups on every day: at 75,000 users (4.3M events) every day the analytics volume check judges is inside
+    its band, the lowest count 16 % above its band's floor. Sign-ups that stop after day 51 of 60 (the former default
+    did, but for 3 % of users in the last 5 days) take the days after below their band from the first one on: the
+    check flags such a cliff, so the smooth sample passes because it is smooth."""
+    settings = load_config(DEFAULT_CONFIG_PATH).volume.source("analytics_events")
+    judged = judge_days(daily_event_counts(users=75_000), settings)
+    assert len(judged) == settings.lookback_days + 1
+    assert [j.verdict for j in judged] == [Verdict.OK] * settings.lookback_days + [Verdict.FILLING]
+    assert min(j.count / j.band.low for j in judged) > 1.1
+    stopped = judge_days(daily_event_counts(users=75_000, signup_days=51), settings)
+    first_day_without_signups = date(2024, 1, 1) + timedelta(days=51)
+    assert min(j.day for j in stopped if j.verdict is Verdict.LOW) == first_day_without_signups
 
 
 @pytest.mark.parametrize("engine", ENGINES)
