@@ -1482,10 +1482,10 @@ def generate_analytics(
 
     ``users`` sign up at an even rate over the first ``signup_days`` days (default: every day, so the daily volume
     grows smoothly and the cohorts of the last days are incomplete; see ``resolve_signup_days``); ``users // 10``
-    more devices only browse. ``events_per_user`` is the mean number of
-    background page views per user; journeys add roughly 15 more events each. ``launches`` (initiative key -> ship
-    instant, e.g. from ``generate_jira``'s truths) plants the initiative outcomes of ``PLANTED_OUTCOMES``; None
-    plants nothing. Same arguments, same bytes.
+    more devices only browse. ``events_per_user`` is the mean number of background page views per user (fewer for
+    users who sign up late: views after the range are not exported); journeys add roughly 15 more events each.
+    ``launches`` (initiative key -> ship instant, e.g. from ``generate_jira``'s truths) plants the initiative
+    outcomes of ``PLANTED_OUTCOMES``; None plants nothing. Same arguments, same bytes.
 
     ``engine``: "reference" (one user at a time, the default sample's bytes) or "vectorised" (the same model drawn
     as arrays, ~10x faster, for samples of millions of events; see ``analytics_vectorised``).
