@@ -332,8 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--signup-days",
             type=_positive_int,
-            help="users sign up at an even rate over this many first days (default: every day, so daily events grow "
-            "smoothly; fewer stops sign-ups on that day, a drop in daily events the volume check flags)",
+            help="users sign up over this many first days, at a slowly tapering rate (default: every day, so daily "
+            "events stay smooth; fewer stops sign-ups after that day, a drop in daily events the volume check flags)",
         )
         p.add_argument(
             "--no-outcomes", action="store_true", help="do not plant the initiative outcomes at the Jira ship dates"

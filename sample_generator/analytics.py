@@ -67,6 +67,10 @@ P_UPGRADE_AFTER_REPORT = 0.30
 P_STEP_AFTER_WINDOW = {"onboarding_completed": 0.05, "plan_upgraded": 0.10}
 RETENTION_PERIODS = (1, 3, 7, 14, 28)
 MIN_DAYS = 31  # the shortest range in which day-28 cohorts and the 168 h window can elapse
+# The daily sign-up rate falls linearly from (1 + this) to (1 - this) times its mean over the sign-up days. Users
+# keep coming back for weeks (the retention curve never reaches 0), so an even rate makes the daily volume climb
+# ~5 % a week to the end; this taper levels it off over the last weeks, where the volume check judges the days.
+SIGNUP_RATE_TAPER = 0.2
 RETENTION_DAY7 = 0.30
 RETENTION_CURVE = "p(N) = min(0.6, 0.30 * (7 / N) ** 0.4)"
 P_SHARE_PER_REPORT = 0.35
@@ -264,7 +268,7 @@ class AnalyticsTruths:
     exact_duplicates_by_source: dict[str, int]  # lines repeating another line's event key
     late_events_by_source: dict[str, int]  # received 24 h or more after they happened
     malformed: tuple[MalformedLine, ...]
-    signup_days: int  # users sign up at an even rate on days [0, signup_days)
+    signup_days: int  # users sign up on days [0, signup_days), at a rate tapering by SIGNUP_RATE_TAPER
     outcomes: dict[str, OutcomeTruth]  # per launched initiative; empty without launches
     users_signed_up: int
     signups_by_day: dict[str, int]  # UTC day (ISO) -> users who signed up on it, from the signed_up events
@@ -659,13 +663,20 @@ def launch_instants(launches: dict[str, datetime] | None) -> dict[str, int]:
     return out
 
 
+def signup_fraction(uniform: Any) -> Any:
+    """Where in the sign-up days a user signs up, in [0, 1), from a uniform draw in [0, 1) (a float or a numpy
+    array): the inverse of the CDF (1 + T) x - T x^2 of the linearly tapering rate, T = SIGNUP_RATE_TAPER."""
+    taper = SIGNUP_RATE_TAPER
+    return ((1 + taper) - ((1 + taper) ** 2 - 4 * taper * uniform) ** 0.5) / (2 * taper)
+
+
 def resolve_signup_days(days: int, signup_days: int | None) -> int:
-    """Users sign up at an even rate on days [0, signup_days); default every day of the range.
+    """Users sign up on days [0, signup_days) at a slowly tapering rate (SIGNUP_RATE_TAPER); default every day.
 
     A real product's sign-ups do not stop on one day: when they stop before the end, the sign-up day's events (about
-    an eighth of a day's volume) vanish from one day to the next, a drop the analytics volume check must flag. Even
-    sign-ups to the last day keep the daily volume growing smoothly; the cohorts whose windows have not elapsed by
-    the end are the incomplete ones, and the truths count them apart."""
+    an eighth of a day's volume) vanish from one day to the next, a drop the analytics volume check must flag.
+    Sign-ups to the last day keep the daily volume smooth; the cohorts whose windows have not elapsed by the end are
+    the incomplete ones, and the truths count them apart."""
     if signup_days is None:
         return days
     if not 1 <= signup_days <= days:
@@ -693,7 +704,7 @@ def signed_up_journey(
     span = resolve_signup_days(days, signup_days)
     rng = random.Random((seed << 40) | index)  # one stream per user: journeys don't depend on each other
     profile = _profile(rng, index, str(100_000 + index))
-    su_day = _below(rng, span)
+    su_day = min(int(span * signup_fraction(rng.random())), span - 1)
     journey = _Journey(rng, profile, switch_ms, end_ms)
     identified_later = _user_journey(
         journey, su_day=su_day, start_ms=start_ms, last_day=days - 1, events_per_user=events_per_user, mess=mess,
@@ -1480,8 +1491,8 @@ def generate_analytics(
 ) -> AnalyticsTruths:
     """Write the three analytics exports under ``landing_dir / "analytics"`` and return what was planted.
 
-    ``users`` sign up at an even rate over the first ``signup_days`` days (default: every day, so the daily volume
-    grows smoothly and the cohorts of the last days are incomplete; see ``resolve_signup_days``); ``users // 10``
+    ``users`` sign up over the first ``signup_days`` days (default: every day, at a slowly tapering rate, so the daily
+    volume is smooth and the cohorts of the last days are incomplete; see ``resolve_signup_days``); ``users // 10``
     more devices only browse. ``events_per_user`` is the mean number of background page views per user (fewer for
     users who sign up late: views after the range are not exported); journeys add roughly 15 more events each.
     ``launches`` (initiative key -> ship instant, e.g. from ``generate_jira``'s truths) plants the initiative

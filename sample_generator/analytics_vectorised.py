@@ -223,7 +223,8 @@ class _Model:
     def _signed_up(self, rng: np.random.Generator, u: _Users, s: np.ndarray, mobile: np.ndarray, ev: _Events) -> None:
         n = len(s)
         start_ms, end_ms = self.start_ms, self.end_ms
-        su_day = rng.integers(0, self.signup_days, n)  # an even rate over the sign-up days (resolve_signup_days)
+        su_day = np.minimum((self.signup_days * ref.signup_fraction(rng.random(n))).astype(np.int64),
+                            self.signup_days - 1)  # fmt: skip
         t_planned = start_ms + su_day * DAY + _int(rng, 30 * MINUTE, 21 * HOUR, n)
 
         # Anonymous before signing up: some browse on 1-3 earlier days (identified later).
