@@ -199,10 +199,11 @@ class RetentionTruth:
     planted_day7: float
     planted_curve: str
     # period -> cohort date (ISO) -> (users in the cohort, users with the return event on day N); complete cohorts
-    # only: those whose day N lies wholly inside the data range
+    # only: those whose day N ended before the last day of the data (the mart's is_complete: ended by the newest
+    # event, which falls on the last day)
     by_cohort: dict[int, dict[str, tuple[int, int]]]
-    complete_cohorts_through: dict[int, date]  # period -> the last cohort date whose day N is inside the range
-    # Summed over cohorts whose day 7 lies wholly inside the data range (day 7 is never altered by the funnel).
+    complete_cohorts_through: dict[int, date]  # period -> the last complete cohort's date
+    # Summed over the complete cohorts of day 7 (day 7 is never altered by the funnel).
     realised_day7_cohort_users: int
     realised_day7_retained: int
 
@@ -790,11 +791,11 @@ class _TruthAccumulator:
             report_days = {(t - self.start_ms) // DAY for t in times.get("report_created", [])}
             cohort = (datetime.fromtimestamp(self.start_ms / 1000, UTC) + timedelta(days=su_day)).date().isoformat()
             for period in RETENTION_PERIODS:
-                if su_day + period < self.days:
+                if self.period_complete(su_day, period):
                     cell = self.retention[period][cohort]
                     cell[0] += 1
                     cell[1] += (su_day + period) in report_days
-            if su_day + 7 < self.days:
+            if self.period_complete(su_day, 7):
                 self.day7[0] += 1
                 self.day7[1] += (su_day + 7) in report_days
         for key, ship in self.launch_ms.items():
@@ -804,6 +805,12 @@ class _TruthAccumulator:
             self.sharing[0] += 1
             if any(r < s <= r + SHARING_WINDOW_MS for r in reports for s in shares):
                 self.sharing[1] += 1
+
+    def period_complete(self, su_day: Any, period: int) -> Any:
+        """Whether day ``period`` of the cohort of day index ``su_day`` (an int or a numpy array) is complete as
+        fct_retention_cohorts.is_complete decides: the period ended by the newest event. That event falls on the
+        last day, which is therefore never a closed day N (the data is as of an instant during it)."""
+        return su_day + period < self.days - 1
 
     def _add_outcome(
         self, key: str, ship: int, profile: _Profile, times: dict[str, list[int]], shares: list[int]
@@ -1608,8 +1615,8 @@ def _analytics_truths(
         planted_day7=RETENTION_DAY7,
         planted_curve=RETENTION_CURVE,
         by_cohort={p: {c: (v[0], v[1]) for c, v in sorted(truths.retention[p].items())} for p in RETENTION_PERIODS},
-        # day N of the cohort of day d is day d + N, inside the range while d + N < days
-        complete_cohorts_through={p: start + timedelta(days=days - 1 - p) for p in RETENTION_PERIODS},
+        # day N of the cohort of day d is day d + N, complete while d + N < days - 1 (_TruthAccumulator.period_complete)
+        complete_cohorts_through={p: start + timedelta(days=days - 2 - p) for p in RETENTION_PERIODS},
         realised_day7_cohort_users=truths.day7[0],
         realised_day7_retained=truths.day7[1],
     )

@@ -422,14 +422,14 @@ def _count_truths(acc: ref._TruthAccumulator, u: _Users, cols: dict[str, np.ndar
         back[user[reports & (d_rel == period)]] = True
         by_period[period] = back
     for period in RETENTION_PERIODS:
-        cohort = signed & (su_day + period < acc.days)
+        cohort = signed & acc.period_complete(su_day, period)
         counts = np.bincount(su_day[cohort], minlength=1)
         kept = np.bincount(su_day[cohort & by_period[period]], minlength=len(counts))
         for d in np.flatnonzero(counts):
             cell = acc.retention[period][(start_date + timedelta(days=int(d))).isoformat()]
             cell[0] += int(counts[d])
             cell[1] += int(kept[d])
-    cohort7 = signed & (su_day + 7 < acc.days)
+    cohort7 = signed & acc.period_complete(su_day, 7)
     acc.day7[0] += int(cohort7.sum())
     acc.day7[1] += int((cohort7 & by_period[7]).sum())
 

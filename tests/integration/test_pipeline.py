@@ -62,7 +62,19 @@ def test_whole_graph_materialises_gates_and_publishes(first_run):
         "where retention_name = 'core_action_daily' and period_number = 7 and is_complete "
         "and breakdown_value <> '(all)' group by 1 order by 1"
     ).fetchall()
+    complete_through = {
+        period: str(cohort)[:10]
+        for period, cohort in con.execute(
+            "select period_number, max(cohort_start) from fct_retention_cohorts "
+            "where retention_name = 'core_action_daily' and is_complete and breakdown_value = '(all)' group by 1"
+        ).fetchall()
+    }
     con.close()
+    # The mart and the truths close the same cohorts: sign-ups go on to the last day, so the boundary has users.
+    planted = truths["retention"]
+    assert {int(p): d for p, d in planted["complete_cohorts_through"].items()} == {
+        p: d for p, d in complete_through.items() if p in planted["periods"]
+    }
     # Every cohort user is in exactly one platform of the sign-up that started the cohort.
     assert len(day7_by_platform) > 1
     assert (sum(r[1] for r in day7_by_platform), sum(r[2] for r in day7_by_platform)) == day7
