@@ -31,7 +31,9 @@ from sample_generator import generate_sample
 
 pytestmark = pytest.mark.slow
 
-SAMPLE = {"seed": 11, "users": 200, "days": 40, "events_per_user": 3}  # 200: billing's smallest sample
+# 200: billing's smallest sample. Sign-ups over the first 10 days (generate_sample's former default): at this size a
+# day's events are noisier than the analytics volume band's floor, and with this span no day is out of band.
+SAMPLE = {"seed": 11, "users": 200, "days": 40, "events_per_user": 3, "signup_days": 10}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLANTED = ('=HYPERLINK("http://x.test","{}")', "+cmd|' /C calc'!{}", "@SUM(1) {}", "-2+3 {}", "\t={}")
 
