@@ -37,9 +37,7 @@
     {%- if relation is string or not (relation.external is defined and relation.external) -%}
         {{ return(default__first_copies(relation, condition, key_fields, order_by)) }}
     {%- endif -%}
-    {#- keyed_copies is read twice; stored once (DuckDB's default for such a CTE) it was every row's key and ordering
-        columns written out in full (~4.5 GB at 30M events, spilled): computed where read, it is two narrow scans. -#}
-    with keyed_copies as not materialized (
+    with keyed_copies as (
 
         select
             md5_number({{ surrogate_key_text(key_fields) }}) as copy_key,

@@ -13,7 +13,7 @@
 
 {%- set inactivity_minutes = var('session_inactivity_minutes') | int -%}
 
-with staged_events as (
+with staged_events as {{ inlined_cte() }} (
 
     select * from {{ ref('stg_analytics__events') }}
 
@@ -152,7 +152,9 @@ resolved_events as {{ inlined_cte() }} (
 
     ),
 
-    events_to_sessionize as {{ inlined_cte() }} (
+    -- Stored once (a night's few affected events), not inlined: computed where read, the engine joined all of
+    -- staging to the session cut before this filter (127 s of a 30M night).
+    events_to_sessionize as (
 
         select resolved_events.*
         from resolved_events
@@ -165,6 +167,7 @@ resolved_events as {{ inlined_cte() }} (
 
 {% else %}
 
+    -- Every event: computed where read (the session cut's narrow scan, then the wide rows), never stored whole.
     events_to_sessionize as {{ inlined_cte() }} (
 
         select resolved_events.* from resolved_events
