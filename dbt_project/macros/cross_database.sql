@@ -81,3 +81,35 @@
     from day_offsets
     where day_offset <= {{ dbt.datediff(start_date, end_date, 'day') }}
 {%- endmacro %}
+
+
+{#- A record (struct) of columns of one relation, compared field by field in the order given: min()/max() of it
+    over a group pick the whole row that is first/last by those fields, in one aggregate (no window, no sort).
+    Fields are then read as `<record>.<column>`. -#}
+{% macro ordered_record(relation_alias, columns) -%}
+    {{ return(adapter.dispatch('ordered_record', 'product_metrics_warehouse')(relation_alias, columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__ordered_record(relation_alias, columns) -%}
+    struct_pack({% for column in columns %}{{ column }} := {{ relation_alias }}.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{% macro default__ordered_record(relation_alias, columns) -%}
+    named_struct({% for column in columns %}'{{ column }}', {{ relation_alias }}.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+
+{#- Put after `<name> as` in a WITH list for a CTE read more than once that must be computed where it is read (its
+    filters and column pruning pushed into each read) rather than stored once in full: DuckDB stores every CTE
+    referenced twice, which for wide event rows means writing them all out (spilling, at tens of millions).
+    Engines without the hint get nothing (Spark inlines CTEs). -#}
+{% macro inlined_cte() -%}
+    {{ return(adapter.dispatch('inlined_cte', 'product_metrics_warehouse')()) }}
+{%- endmacro %}
+
+{% macro duckdb__inlined_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro default__inlined_cte() -%}
+{%- endmacro %}

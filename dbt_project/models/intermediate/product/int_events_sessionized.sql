@@ -13,7 +13,7 @@
 
 {%- set inactivity_minutes = var('session_inactivity_minutes') | int -%}
 
-with staged_events as (
+with staged_events as {{ inlined_cte() }} (
 
     select * from {{ ref('stg_analytics__events') }}
 
@@ -28,7 +28,7 @@ identities as (
 
 ),
 
-resolved_events as (
+resolved_events as {{ inlined_cte() }} (
 
     select
         staged_events.event_id,
@@ -63,7 +63,11 @@ resolved_events as (
 
     new_events as (
 
-        select resolved_events.*
+        select
+            resolved_events.user_key,
+            resolved_events.user_id,
+            resolved_events.anonymous_id,
+            resolved_events.event_at
         from resolved_events
         where resolved_events.loaded_at > (
             select coalesce(max(sessionized.sessionized_through), cast('1900-01-01' as timestamp))
@@ -148,6 +152,8 @@ resolved_events as (
 
     ),
 
+    -- Stored once (a night's few affected events), not inlined: computed where read, the engine joined all of
+    -- staging to the session cut before this filter (127 s of a 30M night).
     events_to_sessionize as (
 
         select resolved_events.*
@@ -161,7 +167,8 @@ resolved_events as (
 
 {% else %}
 
-    events_to_sessionize as (
+    -- Every event: computed where read (the session cut's narrow scan, then the wide rows), never stored whole.
+    events_to_sessionize as {{ inlined_cte() }} (
 
         select resolved_events.* from resolved_events
 
@@ -169,26 +176,41 @@ resolved_events as (
 
 {% endif %}
 
+-- The session cut reads four narrow columns: the windows sort (event_id, user_key, event_at, vendor key) instead of
+-- whole events with their JSON properties, and the wide rows join back once by event_id.
+session_keys as (
+
+    select
+        events_to_sessionize.event_id,
+        events_to_sessionize.user_key,
+        events_to_sessionize.event_at,
+        events_to_sessionize.vendor_session_key
+    from events_to_sessionize
+
+),
+
 sequenced as (
 
     select
-        events_to_sessionize.*,
-        lag(events_to_sessionize.event_at) over (
-            partition by events_to_sessionize.user_key
-            order by events_to_sessionize.event_at, events_to_sessionize.event_id
+        session_keys.*,
+        lag(session_keys.event_at) over (
+            partition by session_keys.user_key
+            order by session_keys.event_at, session_keys.event_id
         ) as previous_event_at,
-        lag(events_to_sessionize.vendor_session_key) over (
-            partition by events_to_sessionize.user_key
-            order by events_to_sessionize.event_at, events_to_sessionize.event_id
+        lag(session_keys.vendor_session_key) over (
+            partition by session_keys.user_key
+            order by session_keys.event_at, session_keys.event_id
         ) as previous_vendor_session_key
-    from events_to_sessionize
+    from session_keys
 
 ),
 
 flagged as (
 
     select
-        sequenced.*,
+        sequenced.event_id,
+        sequenced.user_key,
+        sequenced.event_at,
         case
             when sequenced.previous_event_at is null then 1
             when
@@ -204,49 +226,43 @@ flagged as (
 
 ),
 
-numbered as (
+-- An event's session started at the latest session start at or before it in the user's order: a running max
+-- of the start events' times (event_at never decreases along that order).
+session_starts as (
 
     select
-        flagged.*,
-        sum(flagged.session_start_flag) over (
+        flagged.event_id,
+        flagged.session_start_flag,
+        max(case when flagged.session_start_flag = 1 then flagged.event_at end) over (
             partition by flagged.user_key
             order by flagged.event_at, flagged.event_id
             rows between unbounded preceding and current row
-        ) as session_number
-    from flagged
-
-),
-
-sessioned as (
-
-    select
-        numbered.*,
-        min(numbered.event_at) over (
-            partition by numbered.user_key, numbered.session_number
         ) as session_started_at
-    from numbered
+    from flagged
 
 )
 
 select
-    sessioned.event_id,
-    {{ surrogate_key(['sessioned.user_key', 'sessioned.session_started_at']) }} as session_id,
-    sessioned.user_key,
-    sessioned.resolved_user_id,
-    sessioned.user_id,
-    sessioned.anonymous_id,
-    sessioned.source,
-    sessioned.event_name,
-    sessioned.event_at,
-    sessioned.platform,
-    sessioned.country,
-    sessioned.revenue,
-    sessioned.properties,
-    sessioned.vendor_session_key,
-    sessioned.session_started_at,
-    sessioned.session_start_flag = 1 as is_session_start,
-    sessioned.ingested_at,
+    events_to_sessionize.event_id,
+    {{ surrogate_key(['events_to_sessionize.user_key', 'session_starts.session_started_at']) }} as session_id,
+    events_to_sessionize.user_key,
+    events_to_sessionize.resolved_user_id,
+    events_to_sessionize.user_id,
+    events_to_sessionize.anonymous_id,
+    events_to_sessionize.source,
+    events_to_sessionize.event_name,
+    events_to_sessionize.event_at,
+    events_to_sessionize.platform,
+    events_to_sessionize.country,
+    events_to_sessionize.revenue,
+    events_to_sessionize.properties,
+    events_to_sessionize.vendor_session_key,
+    session_starts.session_started_at,
+    session_starts.session_start_flag = 1 as is_session_start,
+    events_to_sessionize.ingested_at,
     -- The staging load (stg_analytics__events.loaded_at) this row was (re)computed at: the next run reads only
     -- rows loaded later, and fct_sessions finds the sessions this run rewrote by it.
     (select max(events.loaded_at) from {{ ref('stg_analytics__events') }} as events) as sessionized_through
-from sessioned
+from events_to_sessionize
+inner join session_starts
+    on events_to_sessionize.event_id = session_starts.event_id

@@ -22,7 +22,18 @@
 
 with session_events as (
 
-    select sessionized.*
+    select
+        sessionized.session_id,
+        sessionized.event_id,
+        sessionized.event_at,
+        sessionized.user_key,
+        sessionized.resolved_user_id,
+        sessionized.anonymous_id,
+        sessionized.source,
+        sessionized.platform,
+        sessionized.country,
+        sessionized.event_name,
+        sessionized.revenue
     from {{ ref('int_events_sessionized') }} as sessionized
     {% if is_incremental() %}
         where sessionized.session_id in (
@@ -34,91 +45,46 @@ with session_events as (
 
 ),
 
-ordered_events as (
-
-    select
-        session_events.*,
-        row_number() over (
-            partition by session_events.session_id
-            order by session_events.event_at, session_events.event_id
-        ) as position_from_start,
-        row_number() over (
-            partition by session_events.session_id
-            order by session_events.event_at desc, session_events.event_id desc
-        ) as position_from_end
-    from session_events
-
-),
-
+-- First and last events in one aggregate: min()/max() of a record led by (event_at, event_id) is the whole
+-- first/last row, so no window sorts the session's events (at 30M events two row_number() windows over every
+-- event were most of this model's time).
 session_totals as (
 
     select
-        ordered_events.session_id,
-        min(ordered_events.event_at) as session_started_at,
-        max(ordered_events.event_at) as session_ended_at,
+        session_events.session_id,
+        min(session_events.event_at) as session_started_at,
+        max(session_events.event_at) as session_ended_at,
         count(*) as event_count,
-        sum(coalesce(ordered_events.revenue, 0)) as revenue
-    from ordered_events
-    group by ordered_events.session_id
-
-),
-
-first_anonymous_ids as (
-
-    select
-        ranked.session_id,
-        ranked.anonymous_id
-    from (
-        select
-            ordered_events.session_id,
-            ordered_events.anonymous_id,
-            row_number() over (
-                partition by ordered_events.session_id
-                order by ordered_events.position_from_start
-            ) as anonymous_rank
-        from ordered_events
-        where ordered_events.anonymous_id is not null
-    ) as ranked
-    where ranked.anonymous_rank = 1
-
-),
-
-first_events as (
-
-    select ordered_events.*
-    from ordered_events
-    where ordered_events.position_from_start = 1
-
-),
-
-last_events as (
-
-    select ordered_events.*
-    from ordered_events
-    where ordered_events.position_from_end = 1
+        sum(coalesce(session_events.revenue, 0)) as revenue,
+        min({{ ordered_record('session_events', [
+            'event_at', 'event_id', 'user_key', 'resolved_user_id', 'source', 'platform', 'country', 'event_name'
+        ]) }}) as first_event,
+        max({{ ordered_record('session_events', ['event_at', 'event_id', 'event_name']) }}) as last_event,
+        min(
+            case
+                when session_events.anonymous_id is not null
+                    then {{ ordered_record('session_events', ['event_at', 'event_id', 'anonymous_id']) }}
+            end
+        ) as first_anonymous
+    from session_events
+    group by session_events.session_id
 
 )
 
 select
     cast(session_totals.session_id as {{ dbt.type_string() }}) as session_id,
-    cast(first_events.user_key as {{ dbt.type_string() }}) as user_key,
-    cast(first_events.resolved_user_id as {{ dbt.type_string() }}) as user_id,
-    cast(first_anonymous_ids.anonymous_id as {{ dbt.type_string() }}) as anonymous_id,
-    cast(first_events.source as {{ dbt.type_string() }}) as source,
-    cast(first_events.platform as {{ dbt.type_string() }}) as platform,
-    cast(first_events.country as {{ dbt.type_string() }}) as country,
+    cast(session_totals.first_event.user_key as {{ dbt.type_string() }}) as user_key,
+    cast(session_totals.first_event.resolved_user_id as {{ dbt.type_string() }}) as user_id,
+    cast(session_totals.first_anonymous.anonymous_id as {{ dbt.type_string() }}) as anonymous_id,
+    cast(session_totals.first_event.source as {{ dbt.type_string() }}) as source,
+    cast(session_totals.first_event.platform as {{ dbt.type_string() }}) as platform,
+    cast(session_totals.first_event.country as {{ dbt.type_string() }}) as country,
     cast(session_totals.session_started_at as timestamp) as session_started_at,
     cast(session_totals.session_ended_at as timestamp) as session_ended_at,
     {{ seconds_between('session_totals.session_started_at', 'session_totals.session_ended_at') }}
         as duration_seconds,
     cast(session_totals.event_count as bigint) as event_count,
-    cast(first_events.event_name as {{ dbt.type_string() }}) as first_event_name,
-    cast(last_events.event_name as {{ dbt.type_string() }}) as last_event_name,
+    cast(session_totals.first_event.event_name as {{ dbt.type_string() }}) as first_event_name,
+    cast(session_totals.last_event.event_name as {{ dbt.type_string() }}) as last_event_name,
     cast(session_totals.revenue as decimal(18, 6)) as revenue
 from session_totals
-inner join first_events
-    on session_totals.session_id = first_events.session_id
-inner join last_events
-    on session_totals.session_id = last_events.session_id
-left join first_anonymous_ids
-    on session_totals.session_id = first_anonymous_ids.session_id
