@@ -22,9 +22,11 @@ class Heartbeat:
         every: float = 5.0,
         stream: TextIO | None = None,
         describe: Callable[[], str | None] | None = None,
+        poll: float = 0.5,
     ):
         self.label = label
         self._every = every
+        self._poll = poll  # how often the thread looks whether a beat is due (tests pass a shorter one)
         self._stream = stream
         self._describe = describe  # called on each beat for a fresher label (e.g. the running step)
         self._started = time.monotonic()
@@ -45,7 +47,7 @@ class Heartbeat:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(self._poll):
             now = time.monotonic()
             if now - self._last_output < self._every:
                 continue

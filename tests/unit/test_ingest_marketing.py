@@ -4,6 +4,7 @@ totals rows skipped and counted, the quarantine reasons, channel mapping, manife
 from __future__ import annotations
 
 import errno
+import functools
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -245,6 +246,15 @@ def test_a_crash_while_writing_leaves_no_partial_file_and_the_rerun_loads(
     assert lines == [result.describe()] and lines[0].startswith("marketing: loaded marketing/meta_ads.csv")
 
 
+def recorded_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The ingest loop's retries with their production delays, recorded instead of slept (3.75 s for five attempts)."""
+    from ingest.common import locking, loop
+
+    waits: list[float] = []
+    monkeypatch.setattr(loop, "retry_transient", functools.partial(locking.retry_transient, sleep=waits.append))
+    return waits
+
+
 def test_a_transient_read_error_is_retried_and_the_file_loads_once(
     paths: Paths, config: PipelineConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -260,9 +270,11 @@ def test_a_transient_read_error_is_retried_and_the_file_loads_once(
         return real_sha256(path)
 
     monkeypatch.setattr(loop, "file_sha256", flaky_sha256)
+    waits = recorded_backoff(monkeypatch)
     result = loaded_one(paths, config, "google_ads_api.csv")
     assert counts(result) == ("loaded", "google_ads_api", 3, 2, 1, 0)
     assert next(failures, None) is None  # both transient failures were met, then retried
+    assert waits == [0.25, 0.5]
 
 
 def test_a_persistent_read_error_fails_the_run_naming_the_file(
@@ -274,6 +286,8 @@ def test_a_persistent_read_error_fails_the_run_naming_the_file(
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(loop, "file_sha256", broken_sha256)
+    waits = recorded_backoff(monkeypatch)
     land(paths, "google_ads_api.csv")
     with pytest.raises(locking.TransientError, match=r"reading marketing/google_ads_api\.csv: still failing after 5"):
         run(paths, config)
+    assert waits == [0.25, 0.5, 1.0, 2.0]  # the production backoff, recorded instead of slept

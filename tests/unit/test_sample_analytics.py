@@ -12,6 +12,7 @@ import math
 import re
 import zipfile
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -49,9 +50,22 @@ def engine(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def sample(engine, tmp_path_factory) -> tuple[Path, AnalyticsTruths]:
-    landing = tmp_path_factory.mktemp("run1") / "landing"
-    return landing, generate_analytics(landing, users=USERS, days=DAYS, start=START, engine=engine)
+def samples(tmp_path_factory) -> Callable[[str], tuple[Path, AnalyticsTruths]]:
+    """engine -> its sample, generated on first use; the batching test reads the vectorised one too."""
+    generated: dict[str, tuple[Path, AnalyticsTruths]] = {}
+
+    def sample(engine: str) -> tuple[Path, AnalyticsTruths]:
+        if engine not in generated:
+            landing = tmp_path_factory.mktemp("run1") / "landing"
+            generated[engine] = landing, generate_analytics(landing, users=USERS, days=DAYS, start=START, engine=engine)
+        return generated[engine]
+
+    return sample
+
+
+@pytest.fixture(scope="module")
+def sample(engine, samples) -> tuple[Path, AnalyticsTruths]:
+    return samples(engine)
 
 
 def _files(landing: Path) -> dict[str, bytes]:
@@ -448,15 +462,13 @@ def test_planted_utm_touches_are_where_each_vendor_puts_them(sample, engine):
     }
 
 
-def test_vectorised_lines_formatted_in_batches_are_the_same_bytes(tmp_path, monkeypatch):
+def test_vectorised_lines_formatted_in_batches_are_the_same_bytes(samples, tmp_path, monkeypatch):
     """Each day's lines are formatted in batches of whole members (memory at 100M events); the batch size must not
     change a byte."""
     from sample_generator import analytics_vectorised
 
-    landings = {}
-    for rows in (analytics_vectorised.FORMAT_BATCH_ROWS, 97):  # one batch per day, then one or a few members per batch
-        monkeypatch.setattr(analytics_vectorised, "FORMAT_BATCH_ROWS", rows)
-        landings[rows] = tmp_path / f"batch-{rows}"
-        generate_analytics(landings[rows], users=USERS, days=DAYS, start=START, engine="vectorised")
-    files = [_files(landing) for landing in landings.values()]
+    whole_days, _truths = samples("vectorised")  # formatted with the default batch size: one batch per day here
+    monkeypatch.setattr(analytics_vectorised, "FORMAT_BATCH_ROWS", 97)  # one or a few members per batch
+    generate_analytics(tmp_path / "batch-97", users=USERS, days=DAYS, start=START, engine="vectorised")
+    files = [_files(whole_days), _files(tmp_path / "batch-97")]
     assert len(files[0]) > 10 and files[0] == files[1]

@@ -247,15 +247,37 @@ def _mrr_from_files(landing: Path, truths: BillingTruths, finance) -> dict[str, 
 # ------------------------------------------------------------------------------------------------ tests
 
 
+# Byte identity on the smallest sample the generator allows (its floors: 200 users, 3 months) instead of the default
+# 2,000 users over 6 months: the test asserts it writes every file of the default and plants every kind of bad row
+# and the spend credit, so no writer goes unchecked.
+SMALLEST = {"users": 200, "months": 3}
+
+
+def _file_kinds(files: tuple[str, ...]) -> list[str]:
+    """Each file's kind: its path with the dates of the range it covers taken out."""
+    return [re.sub(r"\d{4}-\d{2}-\d{2}", "DATE", name) for name in files]
+
+
+def _planted(truths: BillingTruths) -> dict[str, object]:
+    return {
+        "bad rows": {(row.file, row.kind) for row in truths.bad_rows},
+        "spend credit": truths.planted_spend_credit is not None,
+        "refund kinds": {kind for kind, n in truths.refunds_by_kind.items() if n},
+        "plan changes": {kind for kind, n in truths.plan_changes.items() if n},
+    }
+
+
 def test_same_arguments_same_bytes(tmp_path, sample):
     landing, truths = sample
-    again = generate_billing(tmp_path / "again")
-    assert _files(tmp_path / "again") == _files(landing)
-    assert again.to_dict() == truths.to_dict()
-    generate_billing(tmp_path / "other", seed=8, users=300, months=4)
+    first = generate_billing(tmp_path / "first", **SMALLEST)
+    assert _file_kinds(first.files) == _file_kinds(truths.files) and _planted(first) == _planted(truths)
+    again = generate_billing(tmp_path / "again", **SMALLEST)
+    assert _files(tmp_path / "again") == _files(tmp_path / "first")
+    assert again.to_dict() == first.to_dict()
+    generate_billing(tmp_path / "other", **SMALLEST, seed=8)
     assert (
         _files(tmp_path / "other")[f"{STRIPE}/dashboard/customers.csv"]
-        != _files(landing)[f"{STRIPE}/dashboard/customers.csv"]
+        != _files(tmp_path / "first")[f"{STRIPE}/dashboard/customers.csv"]
     )
     assert not list(landing.rglob(".*partial"))
     json.dumps(truths.to_dict())  # JSON-ready

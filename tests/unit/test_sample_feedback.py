@@ -105,14 +105,29 @@ def _resolve(user_id: str, email: str, people, by_email_hash) -> SampleUser:
 # --------------------------------------------------------------------------------------------------- determinism
 
 
+# Byte identity on a sample a tenth of the default's 2,000 users: the test asserts it writes every file of the
+# default and plants every kind of bad record, formula-like and multi-line cell, so no writer goes unchecked.
+SMALL = {"users": 200}
+
+
+def _planted(truths: FeedbackTruths) -> dict[str, object]:
+    return {
+        "bad records": {(record.file, record.kind) for record in truths.bad_records},
+        "formula-like cells": bool(truths.formula_like_cells),
+        "multi-line cells": truths.multiline_cells > 0,
+    }
+
+
 def test_same_seed_same_bytes(sample, tmp_path):
-    landing, truths = sample
-    again = generate_feedback(tmp_path / "again")
-    assert _files(tmp_path / "again") == _files(landing)
-    assert again.to_dict() == truths.to_dict()
-    other = generate_feedback(tmp_path / "other", seed=8)
-    assert _files(tmp_path / "other") != _files(landing)
-    assert other.to_dict() != truths.to_dict()
+    _landing, truths = sample
+    first = generate_feedback(tmp_path / "first", **SMALL)
+    assert first.files == truths.files and _planted(first) == _planted(truths)
+    again = generate_feedback(tmp_path / "again", **SMALL)
+    assert _files(tmp_path / "again") == _files(tmp_path / "first")
+    assert again.to_dict() == first.to_dict()
+    other = generate_feedback(tmp_path / "other", **SMALL, seed=8)
+    assert _files(tmp_path / "other") != _files(tmp_path / "first")
+    assert other.to_dict() != first.to_dict()
 
 
 def test_files_listed_no_partials_and_truths_are_json(sample):

@@ -7,6 +7,7 @@ files, independently of the generator's own bookkeeping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from core.config import load_config
 from core.settings import DEFAULT_CONFIG_PATH
 from sample_generator import AnalyticsTruths, generate_analytics
 from sample_generator.analytics import ENGINES, OUTCOME_WINDOW_DAYS, PLANTED_OUTCOMES, UTM_FIRST_CAMPAIGNS
-from sample_generator.analytics_vectorised import generate_analytics_vectorised
+from sample_generator.analytics_vectorised import SignedUpUsers, generate_analytics_vectorised
 from sample_generator.billing import analytics_plan_upgrades
 from sample_generator.people import sample_users
 from tests.support.analytics_readback import ReadBack
@@ -27,6 +28,8 @@ LAUNCHES = {
     "PROD-2": datetime(2024, 1, 31, 14, 45, tzinfo=UTC),
 }
 
+Events = dict[str, list[tuple[datetime, str, dict]]]
+
 
 @pytest.fixture(scope="module", params=ENGINES)
 def engine(request) -> str:
@@ -34,9 +37,40 @@ def engine(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def sample(engine, tmp_path_factory) -> tuple[Path, AnalyticsTruths]:
+def vectorised(tmp_path_factory) -> tuple[Path, AnalyticsTruths, SignedUpUsers]:
+    """The vectorised sample and the users it hands over, generated once: the outcome tests read its files as
+    ``sample["vectorised"]`` and the hand-over test reads the same files (generate_analytics(engine="vectorised")
+    returns these truths; test_sample_analytics covers that route)."""
+    landing = tmp_path_factory.mktemp("outcomes-vectorised") / "landing"
+    truths, signed_up = generate_analytics_vectorised(landing, **SAMPLE, launches=LAUNCHES)
+    return landing, truths, signed_up
+
+
+@pytest.fixture(scope="module")
+def sample(engine, tmp_path_factory, request) -> tuple[Path, AnalyticsTruths]:
+    if engine == "vectorised":
+        landing, truths, _signed_up = request.getfixturevalue("vectorised")
+        return landing, truths
     landing = tmp_path_factory.mktemp("outcomes") / "landing"
     return landing, generate_analytics(landing, **SAMPLE, launches=LAUNCHES, engine=engine)
+
+
+@pytest.fixture(scope="module")
+def read_by_user() -> Callable[[Path, AnalyticsTruths], Events]:
+    """Each user's events as a sample's files hold them, read once per sample (the tests only read them)."""
+    read: dict[Path, Events] = {}
+
+    def by_user(landing: Path, truths: AnalyticsTruths) -> Events:
+        if landing not in read:
+            read[landing] = ReadBack(landing, truths).by_user()
+        return read[landing]
+
+    return by_user
+
+
+@pytest.fixture(scope="module")
+def by_user(sample, read_by_user) -> Events:
+    return read_by_user(*sample)
 
 
 def test_planted_targets_match_the_sample_configuration():
@@ -53,9 +87,8 @@ def test_planted_targets_match_the_sample_configuration():
         assert funnel.conversion_window_hours * 3_600_000 == window_ms
 
 
-def test_realised_samples_recomputed_from_the_files(sample):
-    landing, truths = sample
-    by_user = ReadBack(landing, truths).by_user()
+def test_realised_samples_recomputed_from_the_files(sample, by_user):
+    _landing, truths = sample
     for key, launch in LAUNCHES.items():
         truth = truths.outcomes[key]
         _funnel, (first, second), window_ms, _b, _a = PLANTED_OUTCOMES[key]
@@ -105,11 +138,10 @@ def test_no_launches_plants_nothing(tmp_path):
     assert truths.signup_days == 31  # sign-ups on every day by default
 
 
-def test_replays_see_the_same_journeys(sample, engine):
+def test_replays_see_the_same_journeys(engine, by_user):
     if engine != "reference":
         pytest.skip("no replay: see test_vectorised_engine_hands_over_the_users_its_files_hold")
-    landing, truths = sample
-    read_back = ReadBack(landing, truths).by_user()
+    read_back = by_user
     upgraded = {u for u, events in read_back.items() if any(name == "plan_upgraded" for _t, name, _p in events)}
     kwargs = {k: SAMPLE[k] for k in ("days", "events_per_user", "signup_days")}
     upgrades, _others = analytics_plan_upgrades(SAMPLE["seed"], SAMPLE["users"], SAMPLE["start"], **kwargs,
@@ -121,11 +153,11 @@ def test_replays_see_the_same_journeys(sample, engine):
     assert {p.user_id: p.signed_up_at for p in people} == {u: int(t.timestamp()) for u, t in signups.items()}
 
 
-def test_vectorised_engine_hands_over_the_users_its_files_hold(tmp_path):
+def test_vectorised_engine_hands_over_the_users_its_files_hold(vectorised, read_by_user):
     """Billing and feedback take the vectorised engine's users instead of replaying journeys: the upgrades, plans
     and sign-up times they get are the ones in the exported files."""
-    truths, signed_up = generate_analytics_vectorised(tmp_path, **SAMPLE, launches=LAUNCHES)
-    read_back = ReadBack(tmp_path, truths).by_user()
+    landing, truths, signed_up = vectorised
+    read_back = read_by_user(landing, truths)
     upgrades, others, first_touches = signed_up.billing_users()
     in_files = {
         u: next((t, p) for t, name, p in events if name == "plan_upgraded")
