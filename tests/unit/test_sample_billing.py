@@ -247,10 +247,11 @@ def _mrr_from_files(landing: Path, truths: BillingTruths, finance) -> dict[str, 
 # ------------------------------------------------------------------------------------------------ tests
 
 
-# Byte identity on the smallest sample the generator allows (its floors: 200 users, 3 months) instead of the default
-# 2,000 users over 6 months: the test asserts it writes every file of the default and plants every kind of bad row
-# and the spend credit, so no writer goes unchecked.
-SMALLEST = {"users": 200, "months": 3}
+# Byte identity on a small sample (3 months, the generator's floor; 400 users, the fewest whose sign-ups, spread over
+# every day of the range, leave one old enough to downgrade) instead of the default 2,000 users over 6 months: the
+# test asserts it writes every file of the default and plants every kind of bad row, refund and plan change and the
+# spend credit, so no writer goes unchecked.
+SMALLEST = {"users": 400, "months": 3}
 
 
 def _file_kinds(files: tuple[str, ...]) -> list[str]:
