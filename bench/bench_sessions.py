@@ -23,7 +23,6 @@ first build of both models and the night's rows. The bench exits non-zero when t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
@@ -35,10 +34,8 @@ from pathlib import Path
 
 import duckdb
 from bench_e2e import SESSIONS_FLOOR
-from bench_staging import Variant, differences, report, run_dbt
+from bench_staging import Variant, connect, dbt_vars, differences, report, run_dbt
 
-from core.config import load_config
-from core.duckdb_connection import DuckDBSettings, connect_duckdb
 from core.settings import DBT_PROJECT_DIR, Paths
 
 SESSIONIZED = "int_events_sessionized"
@@ -49,14 +46,6 @@ IDENTITIES = "intermediate.int_identities_stitched"
 WATERMARK = "max(sessionized.sessionized_through)"
 
 
-def connect(work: Path) -> duckdb.DuckDBPyConnection:
-    """The bench warehouse with the bounds a run gives dbt's DuckDB (profiles.yml: config_options, settings)."""
-    paths = Paths(work / "dbt")
-    con = connect_duckdb(paths.warehouse_path, settings=DuckDBSettings.for_paths(paths, load_config()))
-    con.execute("set timezone = 'UTC'")
-    return con
-
-
 def copy_inputs(source: Path, work: Path) -> tuple[int, int]:
     """The first load's staged events and every stitched identity, copied from D's warehouse; (first, night) rows.
 
@@ -65,8 +54,7 @@ def copy_inputs(source: Path, work: Path) -> tuple[int, int]:
     Paths(work / "dbt").warehouse_dir.mkdir(parents=True)
     con = connect(work)
     con.execute(f"attach '{source}' as source_warehouse (read_only)")
-    for schema in ("staging", "intermediate", "marts"):
-        con.execute(f"create schema {schema}")
+    con.execute("create schema intermediate")  # connect() made staging
     loads = con.execute(f"select count(distinct loaded_at), max(loaded_at) from source_warehouse.{STAGED}").fetchone()
     if loads[0] > 1:  # D has had a night: it is the night
         night = ("loaded_at = $newest", {"newest": loads[1]})
@@ -85,14 +73,10 @@ def copy_inputs(source: Path, work: Path) -> tuple[int, int]:
 def compiled(work: Path, variant: Variant, model: str, tag: str, *, full_refresh: bool) -> str:
     """The model's SELECT as dbt compiles it in the bench's warehouse, relations named without the database."""
     target = work / f"target_{variant.label}_{tag}"
-    args = ["compile", "--quiet", "--select", model, "--vars", _dbt_vars(), "--target-path", str(target)]
+    args = ["compile", "--quiet", "--select", model, "--vars", dbt_vars(), "--target-path", str(target)]
     run_dbt(work, variant, [*args, "--full-refresh"] if full_refresh else args)
     sql = next(target.rglob(f"compiled/**/{model}.sql")).read_text(encoding="utf-8")
     return sql.replace('"pmw".', "")
-
-
-def _dbt_vars() -> str:
-    return json.dumps(load_config().dbt_vars())
 
 
 def timed(con: duckdb.DuckDBPyConnection, statements: list[str]) -> tuple[float, float]:

@@ -155,10 +155,17 @@ class _Model:
         self.start_ms = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() * 1000)
         self.end_ms = self.start_ms + days * DAY
         self.switch_ms = self.start_ms + min(ref.SWITCH_DAY, days // 2) * DAY
+        self.launch_ms = launch_ms
         self.ship_prod1 = launch_ms.get("PROD-1")
 
     def rng(self, *key: int) -> np.random.Generator:
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, *key])))
+
+    def chunk_bounds(self) -> list[tuple[int, int]]:
+        """The [lo, hi) of every chunk, in generation order: signed-up users, then visitors (never mixed)."""
+        total = self.users + self.visitors
+        return [(lo, min(lo + CHUNK_USERS, self.users if lo < self.users else total))
+                for lo in [*range(0, self.users, CHUNK_USERS), *range(self.users, total, CHUNK_USERS)]]  # fmt: skip
 
     # ---- one chunk of users [lo, hi): signed-up users below self.users, visitors above
 
@@ -771,6 +778,28 @@ class SignedUpUsers:
         return tuple(out)
 
 
+def _validated_model(
+    seed: int,
+    users: int,
+    days: int,
+    events_per_user: int,
+    start: date,
+    mess: bool,
+    signup_days: int | None,
+    launches: dict[str, datetime] | None,
+) -> _Model:
+    """The model of a sample with these arguments, which are checked first (ValueError naming the argument)."""
+    if users < 1 or events_per_user < 0:
+        raise ValueError("users must be >= 1 and events_per_user >= 0")
+    if days < ref.MIN_DAYS:
+        raise ValueError(
+            f"days must be >= {ref.MIN_DAYS} so that day-28 cohorts and the 7-day window elapse; got {days}"
+        )
+    return _Model(seed=seed, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
+                  signup_days=ref.resolve_signup_days(days, signup_days),
+                  launch_ms=ref.launch_instants(launches))  # fmt: skip
+
+
 def daily_event_counts(
     *,
     seed: int = 7,
@@ -786,15 +815,10 @@ def daily_event_counts(
     formatting or writing anything: what the deduplicated staging model counts per event day (exact duplicates and
     malformed lines are added by the writer, and staging drops them). Seconds for millions of events, so the shape
     of a large sample's daily volume can be judged before it is written."""
-    if days < ref.MIN_DAYS:
-        raise ValueError(f"days must be >= {ref.MIN_DAYS}; got {days}")
-    model = _Model(seed=seed, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
-                   signup_days=ref.resolve_signup_days(days, signup_days),
-                   launch_ms=ref.launch_instants(launches))  # fmt: skip
-    total = users + model.visitors
+    model = _validated_model(seed, users, days, events_per_user, start, mess, signup_days, launches)
     per_day = np.zeros(days, dtype=np.int64)
-    for lo in [*range(0, users, CHUNK_USERS), *range(users, total, CHUNK_USERS)]:
-        _users, cols = model.chunk(lo, min(lo + CHUNK_USERS, users if lo < users else total))
+    for lo, hi in model.chunk_bounds():
+        _users, cols = model.chunk(lo, hi)
         per_day += np.bincount((cols["t"] - model.start_ms) // DAY, minlength=days)
     return {start + timedelta(days=d): int(n) for d, n in enumerate(per_day)}
 
@@ -813,16 +837,8 @@ def generate_analytics_vectorised(
 ) -> tuple[AnalyticsTruths, SignedUpUsers]:
     """``generate_analytics`` at scale (same arguments, same files and truths, a different draw); also returns the
     signed-up users for billing and feedback. Same arguments, same bytes."""
-    if users < 1 or events_per_user < 0:
-        raise ValueError("users must be >= 1 and events_per_user >= 0")
-    if days < ref.MIN_DAYS:
-        raise ValueError(
-            f"days must be >= {ref.MIN_DAYS} so that day-28 cohorts and the 7-day window elapse; got {days}"
-        )
-    signup_span = ref.resolve_signup_days(days, signup_days)
-    launch_ms = ref.launch_instants(launches)
-    model = _Model(seed=seed, users=users, days=days, start=start, events_per_user=events_per_user, mess=mess,
-                   signup_days=signup_span, launch_ms=launch_ms)  # fmt: skip
+    model = _validated_model(seed, users, days, events_per_user, start, mess, signup_days, launches)
+    signup_span, launch_ms = model.signup_days, model.launch_ms
     total = users + model.visitors
     acc = ref._TruthAccumulator(model.start_ms, model.end_ms, days, launch_ms)
     people = _People(total, model.end_ms)
@@ -834,9 +850,7 @@ def generate_analytics_vectorised(
         amplitude = _DaySpill(Path(tmp), "amp-")
         mixpanel = _DaySpill(Path(tmp), "mp-")
         offsets = _MixpanelOffsets(tz, model.start_ms, model.end_ms)
-        bounds = [*range(0, users, CHUNK_USERS), *range(users, total, CHUNK_USERS)]
-        for lo in bounds:
-            hi = min(lo + CHUNK_USERS, users if lo < users else total)
+        for lo, hi in model.chunk_bounds():
             chunk_users, cols = model.chunk(lo, hi)
             people.add(model, chunk_users, cols)
             _plan_utm(model, people, chunk_users, cols)
