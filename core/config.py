@@ -783,6 +783,8 @@ class SourceVolume(_VolumeBand):
     weekly: bool = False  # compare a day only with the same weekday (weekly-seasonal sources such as product usage)
     window_days: Integer(7) = 28  # reference days: the days of this many before the judged day
     lookback_days: Integer(1) = 14  # every run judges this many complete days before the newest (still filling) one
+    # the band also spans threshold x the day-to-day relative noise learned from this many days before (0: off)
+    noise_days: Integer(0) = 42
 
     @model_validator(mode="after")
     def _history_fits_the_window(self) -> SourceVolume:

@@ -13,8 +13,16 @@ observed.
 The band is median ± threshold × 1.4826 × MAD (the MAD scaled to a standard deviation), never narrower than
 ± min_band_fraction × median, nor than the count's Poisson noise: on the square-root scale a count's noise is
 about 1/2, so the band holds at least (√median ± threshold/2)². When every reference value is equal (MAD = 0) the
-floors alone make the band, so it never shrinks to one value. Fewer reference values than ``min_history`` is a
-cold start: stated as such, never reported as passed.
+floors alone make the band, so it never shrinks to one value.
+
+A source's days are noisier than Poisson (events come in sessions, sessions in busy users) and the MAD of 14 reference
+days is itself a noisy estimate of that noise: judged on the MAD alone, ~12 % of 2,000-user samples flagged an
+ordinary day. So a source day's band also spans threshold × its *relative day noise* × median, the noise learned
+from the ``noise_days`` days before it: 1.4826 × the MAD of the log ratios of each day to the day before (to the
+same weekday a week before when ``weekly``), over √2 (a ratio of two days carries the noise of both). Log ratios
+ignore a slow trend, the MAD ignores a few broken days, and zero days (missing) are left out of it.
+
+Fewer reference values than ``min_history`` is a cold start: stated as such, never reported as passed.
 
 The memory is a small DuckDB file, data/runs/volume_history.duckdb: each run appends what it observed (the counts
 of the days it judged, the count of each mart) under its run id, and never changes another run's rows; a retried
@@ -90,6 +98,7 @@ class Band:
     low: float
     high: float
     references: int  # how many values it was learned from
+    noise: float | None = None  # the relative day noise that widened it (source days only)
 
     def contains(self, count: int) -> bool:
         return self.low <= count <= self.high
@@ -99,13 +108,18 @@ class Band:
         return f"{math.ceil(self.low):,}-{math.floor(self.high):,}"
 
 
-def robust_band(references: Sequence[int], *, threshold: float, min_band_fraction: float) -> Band:
-    """median ± max(threshold × 1.4826 × MAD, min_band_fraction × median), widened to the Poisson noise floor."""
+def robust_band(
+    references: Sequence[int], *, threshold: float, min_band_fraction: float, relative_noise: float | None = None
+) -> Band:
+    """median ± max(threshold × 1.4826 × MAD, min_band_fraction × median, threshold × relative_noise × median),
+    widened to the Poisson noise floor."""
     if not references:
         raise ValueError("a band needs at least one reference value")
     median = float(statistics.median(references))
     mad = float(statistics.median(abs(v - median) for v in references))
-    spread = max(threshold * MAD_TO_SIGMA * mad, min_band_fraction * median)
+    spread = max(
+        threshold * MAD_TO_SIGMA * mad, min_band_fraction * median, threshold * (relative_noise or 0.0) * median
+    )
     root, half = math.sqrt(median), threshold / 2
     poisson_low = (root - half) ** 2 if root > half else 0.0
     poisson_high = (root + half) ** 2
@@ -115,7 +129,24 @@ def robust_band(references: Sequence[int], *, threshold: float, min_band_fractio
         low=max(0.0, min(median - spread, poisson_low)),
         high=max(median + spread, poisson_high),
         references=len(references),
+        noise=relative_noise,
     )
+
+
+def relative_day_noise(counts: Mapping[dt.date, int], day: dt.date, *, noise_days: int, lag: int) -> float | None:
+    """The relative noise of one day's count, learned from the ``noise_days`` days before ``day``: 1.4826 × the MAD
+    of log(count / count ``lag`` days before) over √2; None with fewer than 4 such ratios (days with no row left
+    out)."""
+    ratios = []
+    for back in range(1, noise_days + 1):
+        later = counts.get(day - dt.timedelta(days=back), 0)
+        earlier = counts.get(day - dt.timedelta(days=back + lag), 0)
+        if back + lag <= noise_days and later > 0 and earlier > 0:
+            ratios.append(math.log(later / earlier))
+    if len(ratios) < 4:
+        return None
+    centre = statistics.median(ratios)
+    return MAD_TO_SIGMA * statistics.median(abs(r - centre) for r in ratios) / math.sqrt(2)
 
 
 class Verdict(StrEnum):
@@ -130,10 +161,17 @@ class Verdict(StrEnum):
         return self in (Verdict.LOW, Verdict.HIGH)
 
 
-def _judge(count: int, references: Sequence[int], settings: SourceVolume | MartVolume) -> tuple[Verdict, Band | None]:
+def _judge(
+    count: int, references: Sequence[int], settings: SourceVolume | MartVolume, relative_noise: float | None = None
+) -> tuple[Verdict, Band | None]:
     if len(references) < settings.min_history:
         return Verdict.COLD_START, None
-    band = robust_band(references, threshold=settings.threshold, min_band_fraction=settings.min_band_fraction)
+    band = robust_band(
+        references,
+        threshold=settings.threshold,
+        min_band_fraction=settings.min_band_fraction,
+        relative_noise=relative_noise,
+    )
     if count < band.low:
         return Verdict.LOW, band
     if count > band.high:
@@ -189,7 +227,12 @@ def judge_days(counts: Mapping[dt.date, int], settings: SourceVolume) -> list[Da
             if (ref := day - dt.timedelta(days=back)) >= first and (not settings.weekly or back % 7 == 0)
         ]
         count = counts.get(day, 0)
-        verdict, band = _judge(count, references, settings)
+        noise = (
+            relative_day_noise(counts, day, noise_days=settings.noise_days, lag=7 if settings.weekly else 1)
+            if settings.noise_days
+            else None
+        )
+        verdict, band = _judge(count, references, settings, noise)
         if day == newest and verdict in (Verdict.LOW, Verdict.OK):
             verdict = Verdict.FILLING
         judged.append(DayJudgement(day, count, verdict, band, len(references)))

@@ -10,7 +10,15 @@ import duckdb
 import pytest
 import yaml
 
-from core.config import VOLUME_SOURCES, ConfigError, MartVolume, PipelineConfig, SourceVolume, load_config
+from core.config import (
+    DEFAULT_CONFIG_PATH,
+    VOLUME_SOURCES,
+    ConfigError,
+    MartVolume,
+    PipelineConfig,
+    SourceVolume,
+    load_config,
+)
 from core.settings import Paths
 from expectations.volume import (
     SOURCE_TABLES,
@@ -23,6 +31,7 @@ from expectations.volume import (
     mart_result,
     read_results,
     record_results,
+    relative_day_noise,
     robust_band,
     source_result,
 )
@@ -166,6 +175,61 @@ def test_a_flagged_day_names_source_day_band_and_count():
         f"{missing.isoformat()} ({missing.strftime('%A')}): 3 events, too few; "
         f"expected {flag['expected_low']:,}-{flag['expected_high']:,} (median" in result.description
     )
+
+
+def test_relative_day_noise_ignores_a_steady_trend_and_measures_the_wobble():
+    growing = _days([round(1000 * 1.02**i) for i in range(50)])
+    newest = max(growing)
+    assert relative_day_noise(growing, newest, noise_days=42, lag=1) == pytest.approx(0.0, abs=0.002)
+    # 1,000 and 1,100 alternating: every log ratio is +-log(1.1), so one day's noise is ~1.4826 x log(1.1) / sqrt(2)
+    # (the MAD is log(1.1) when exactly half the ratios are up: 40 ratios, noise_days 41; with an odd count the
+    # median is one of the ratios and the MAD 0).
+    wobbling = _days([1000, 1100] * 25)
+    expected = 1.4826 * math.log(1.1) / math.sqrt(2)
+    assert relative_day_noise(wobbling, max(wobbling), noise_days=41, lag=1) == pytest.approx(expected)
+    # Weekly: a workday/weekend rhythm compared with the same weekday a week before is no noise at all.
+    week = _days([1000, 1010, 990, 1005, 995, 200, 210] * 7)
+    assert relative_day_noise(week, max(week), noise_days=42, lag=7) < 0.02
+    assert relative_day_noise(week, max(week), noise_days=42, lag=1) > 0.02
+    # Days with no row are left out, and too few ratios is no estimate.
+    assert (
+        relative_day_noise(_days([1000, None, 1000, None, 1000]), MONDAY + dt.timedelta(days=5), noise_days=42, lag=1)
+        is None
+    )
+
+
+def test_a_noisy_source_is_judged_by_its_longer_noise_not_by_a_quiet_fortnight():
+    """A source whose days wobble +-12 % around a trend: four quiet days in a row can leave the 14-day MAD small,
+    and a day 25 % up, ordinary for this source, then falls out of the MAD band alone. The noise learned from the
+    42 days before keeps it in; a missing or half-delivered day is still flagged."""
+    wobble = [1.0, 1.12, 0.9, 1.1, 0.88, 1.08, 0.95, 1.12, 0.9, 1.0]
+    series = [round(2000 * wobble[i % len(wobble)]) for i in range(40)] + [2000, 2010, 1995, 2005, 2000, 2010, 1990]
+    series += [2000, 2005, 1995, 2000, 2010, 1990, 2000, 2500, 2000]
+    counts = _days(series)
+    busy = MONDAY + dt.timedelta(days=len(series) - 2)
+    mad_alone = _by_day(judge_days(counts, SourceVolume(window_days=14, lookback_days=7, min_history=7, noise_days=0)))
+    with_noise = _by_day(judge_days(counts, SourceVolume(window_days=14, lookback_days=7, min_history=7)))
+    assert mad_alone[busy].verdict is Verdict.HIGH
+    assert with_noise[busy].verdict is Verdict.OK and with_noise[busy].band.noise > 0.05
+    for broken in (0, 1000):
+        counts[busy] = broken
+        assert (
+            _by_day(judge_days(counts, SourceVolume(window_days=14, lookback_days=7, min_history=7)))[busy].verdict
+            is Verdict.LOW
+        )
+
+
+def test_an_ordinary_day_of_a_2000_user_sample_is_not_flagged():
+    """Seed 15 of the 2,000-user sample: its 2024-02-27 (2,641 events against a median of ~2,300) was out of the
+    band learned from the MAD alone; the sample's day-to-day noise (~7 %, 10x Poisson at this size) keeps it in."""
+    from sample_generator.analytics_vectorised import daily_event_counts
+
+    counts = daily_event_counts(seed=15, users=2000)
+    settings = load_config(DEFAULT_CONFIG_PATH).volume.source("analytics_events")
+    day = dt.date(2024, 2, 27)
+    assert _by_day(judge_days(counts, settings.model_copy(update={"noise_days": 0})))[day].verdict is Verdict.HIGH
+    judged = judge_days(counts, settings)
+    assert [j.verdict for j in judged if j.verdict.flagged] == []
 
 
 # ------------------------------------------------------------------------------------------------ per mart
