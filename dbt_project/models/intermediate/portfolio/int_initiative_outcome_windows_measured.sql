@@ -45,7 +45,7 @@ sides as (
 
 ),
 
-events as (
+events as {{ inlined_cte() }} (
 
     select
         sessionized.event_id,

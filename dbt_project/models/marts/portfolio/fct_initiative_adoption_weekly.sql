@@ -19,7 +19,7 @@ with shipped as (
 
 ),
 
-events as (
+events as {{ inlined_cte() }} (
 
     select
         sessionized.user_key,

@@ -62,7 +62,7 @@
 
 {%- else %}
 
-    with events as (
+    with events as {{ inlined_cte() }} (
 
         select
             sessionized.event_id,

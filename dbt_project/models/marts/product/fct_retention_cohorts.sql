@@ -29,7 +29,7 @@
 
 {%- else %}
 
-    with events as (
+    with events as {{ inlined_cte() }} (
 
         select
             sessionized.event_id,
