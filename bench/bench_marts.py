@@ -7,9 +7,10 @@ D is a data directory whose warehouse a run has built. Its warehouse is copied i
 is compiled with --full-refresh by this checkout's dbt project and by a copy of R's, and its SELECT is run as CREATE
 TABLE AS in the copy, in the DuckDB bounds a run gives dbt (memory limit, spill directory, threads of the
 configuration; time zone UTC): for each model the baseline then this checkout, back to back, wall and CPU seconds
-(DuckDB's threads run in this process), after one warm-up round unless --repeat is 1. The two tables are compared
-row for row (EXCEPT ALL both ways over every column, floating-point ones to 12 significant digits): the bench
-exits non-zero when they differ.
+(DuckDB's threads run in this process), after one warm-up round unless --repeat is 1; --setting NAME=VALUE sets a
+DuckDB setting for this checkout's statements only. The two tables are compared row for row (EXCEPT ALL both ways
+over every column but loaded_at, floating-point ones to 12 significant digits): the bench exits non-zero when they
+differ.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def copy_warehouse(data_dir: Path, work: Path) -> None:
 
 def differences(con, left: str, right: str) -> tuple[int, int]:
     """Rows of `left` missing from `right` and the reverse, as multisets; floating-point columns to 12 significant
-    digits (a parallel sum or variance differs in its last bits from one execution to the next)."""
-    columns = con.execute(f"select name, type from pragma_table_info('{left}')").fetchall()
+    digits (a parallel sum or variance differs in its last bits from one execution to the next), loaded_at aside
+    (each compile stamps its own dbt invocation time)."""
+    columns = con.execute(f"select name, type from pragma_table_info('{left}') where name <> 'loaded_at'").fetchall()
     listed = ", ".join(
         f"printf('%.12g', \"{name}\")" if kind in ("DOUBLE", "FLOAT") else f'"{name}"' for name, kind in columns
     )
@@ -66,7 +68,15 @@ def main() -> int:
     parser.add_argument("--baseline-root", type=Path, required=True, help="another checkout to compare with")
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model names")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a DuckDB setting for this checkout's statements only (the baseline's run with the default)",
+    )
     args = parser.parse_args()
+    settings = [item.split("=", 1) for item in args.setting]
     data_dir = args.data_dir.resolve()
     if not Paths(data_dir).warehouse_path.exists():
         raise SystemExit(f"{Paths(data_dir).warehouse_path} does not exist: run the pipeline on {data_dir} first")
@@ -95,6 +105,8 @@ def main() -> int:
             for round_number in range(args.repeat + (args.repeat > 1)):
                 for v in variants:
                     table = f"bench.{model}_{v.label}"
+                    for name, value in settings:
+                        con.execute(f"set {name} = {value}" if v.label == "model" else f"reset {name}")
                     wall, cpu = timed(con, [f"create or replace table {table} as {sql[v.label, model]}"])
                     print(
                         f"  round {round_number} {model} {v.label:<9} {wall:8.1f} s wall {cpu:8.1f} s CPU", flush=True
