@@ -65,37 +65,23 @@ acquired as (
 
 ),
 
--- Only events whose JSON mentions utm can be a touch: the JSON is parsed for those alone.
-events_with_utm as (
-
-    select
-        staged_events.event_id,
-        staged_events.properties,
-        staged_events.user_properties
-    from {{ ref('stg_analytics__events') }} as staged_events
-    where
-        coalesce(staged_events.properties, '') like '%utm%'
-        or coalesce(staged_events.user_properties, '') like '%utm%'
-
-),
-
+-- The events carrying a UTM field (extracted once per event, int_utm_touches_extracted), by the user they
+-- resolve to now.
 touch_fields as (
 
     select
         events.resolved_user_id as user_id,
         events.event_id,
         events.event_at,
-        nullif(nullif(trim({{ json_text('events_with_utm.user_properties', 'initial_utm_source') }}), ''), 'EMPTY')
-            as initial_utm_source,
-        nullif(nullif(trim({{ json_text('events_with_utm.user_properties', 'initial_utm_campaign') }}), ''), 'EMPTY')
-            as initial_utm_campaign,
-        nullif(trim({{ json_text('events_with_utm.properties', 'utm_source') }}), '') as event_utm_source,
-        nullif(trim({{ json_text('events_with_utm.properties', 'utm_campaign') }}), '') as event_utm_campaign,
-        nullif(trim({{ json_text('events_with_utm.user_properties', 'utm_source') }}), '') as user_utm_source,
-        nullif(trim({{ json_text('events_with_utm.user_properties', 'utm_campaign') }}), '') as user_utm_campaign
+        extracted.initial_utm_source,
+        extracted.initial_utm_campaign,
+        extracted.event_utm_source,
+        extracted.event_utm_campaign,
+        extracted.user_utm_source,
+        extracted.user_utm_campaign
     from {{ ref('int_events_sessionized') }} as events
-    inner join events_with_utm
-        on events.event_id = events_with_utm.event_id
+    inner join {{ ref('int_utm_touches_extracted') }} as extracted
+        on events.event_id = extracted.event_id
     where events.resolved_user_id in (select acquired.user_id from acquired)
 
 ),
