@@ -8,7 +8,8 @@ is compiled with --full-refresh by this checkout's dbt project and by a copy of 
 TABLE AS in the copy, in the DuckDB bounds a run gives dbt (memory limit, spill directory, threads of the
 configuration; time zone UTC): for each model the baseline then this checkout, back to back, wall and CPU seconds
 (DuckDB's threads run in this process), after one warm-up round unless --repeat is 1; --setting NAME=VALUE sets a
-DuckDB setting for this checkout's statements only. The two tables are compared row for row (EXCEPT ALL both ways
+DuckDB setting for this checkout's statements only; --new-models builds (and times) models only this checkout has
+first, where its compared models read them. The two tables are compared row for row (EXCEPT ALL both ways
 over every column but loaded_at, floating-point ones to 12 significant digits): the bench exits non-zero when they
 differ.
 """
@@ -75,6 +76,12 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="a DuckDB setting for this checkout's statements only (the baseline's run with the default)",
     )
+    parser.add_argument(
+        "--new-models",
+        default="",
+        metavar="SCHEMA.MODEL,...",
+        help="models only this checkout has, built first (timed) where the compared models read them",
+    )
     args = parser.parse_args()
     settings = [item.split("=", 1) for item in args.setting]
     data_dir = args.data_dir.resolve()
@@ -93,12 +100,18 @@ def main() -> int:
             ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".*"),
         )
         variants = [Variant("baseline", baseline_project), Variant("model", DBT_PROJECT_DIR)]
+        new_models = [m.strip().split(".", 1) for m in args.new_models.split(",") if m.strip()]
+        new_sql = {name: compiled(work, variants[1], name, "full", full_refresh=True) for _, name in new_models}
         sql = {(v.label, m): compiled(work, v, m, "full", full_refresh=True) for v in variants for m in models}
 
         con = connect(work)
         con.execute("set file_search_path = ?", [str(work / "dbt")])
         con.execute("create schema if not exists bench")
         print(f"warehouse copied from {data_dir} (load {os.getloadavg()[0]:.2f})", flush=True)
+        for schema, name in new_models:
+            wall, cpu = timed(con, [f"create or replace table {schema}.{name} as {new_sql[name]}"])
+            rows = con.execute(f"select count(*) from {schema}.{name}").fetchone()[0]
+            print(f"{name} (this checkout only): {rows:,} rows, {wall:.1f} s / {cpu:.1f} s CPU", flush=True)
         totals = {v.label: [0.0, 0.0] for v in variants}
         for model in models:
             seconds = {}

@@ -17,7 +17,7 @@
     )
 }}
 
-with events_with_utm as (
+with new_events as (
 
     select
         staged_events.event_id,
@@ -25,17 +25,27 @@ with events_with_utm as (
         staged_events.user_properties,
         staged_events.loaded_at
     from {{ ref('stg_analytics__events') }} as staged_events
-    where
-        (
-            coalesce(staged_events.properties, '') like '%utm%'
-            or coalesce(staged_events.user_properties, '') like '%utm%'
+    {% if is_incremental() -%}
+        where staged_events.loaded_at > (
+            select coalesce(max(extracted.loaded_at), cast('1900-01-01' as timestamp))
+            from {{ this }} as extracted
         )
-        {% if is_incremental() -%}
-            and staged_events.loaded_at > (
-                select coalesce(max(extracted.loaded_at), cast('1900-01-01' as timestamp))
-                from {{ this }} as extracted
-            )
-        {%- endif %}
+    {%- endif %}
+
+),
+
+-- Only events whose JSON mentions utm can carry a touch: the JSON is parsed for those alone.
+events_with_utm as (
+
+    select
+        new_events.event_id,
+        new_events.properties,
+        new_events.user_properties,
+        new_events.loaded_at
+    from new_events
+    where
+        coalesce(new_events.properties, '') like '%utm%'
+        or coalesce(new_events.user_properties, '') like '%utm%'
 
 ),
 
