@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from bench_sessions import compiled, timed
-from bench_staging import Variant, connect
+from bench_staging import Variant, baseline_variant, connect, differences
 
 from core.settings import DBT_PROJECT_DIR, Paths
 
@@ -45,22 +45,6 @@ def copy_warehouse(data_dir: Path, work: Path) -> None:
     paths.warehouse_dir.mkdir(parents=True)
     shutil.copy2(source.warehouse_path, paths.warehouse_path)
     paths.lake.symlink_to(source.lake)
-
-
-def differences(con, left: str, right: str) -> tuple[int, int]:
-    """Rows of `left` missing from `right` and the reverse, as multisets; floating-point columns to 12 significant
-    digits (a parallel sum or variance differs in its last bits from one execution to the next), loaded_at aside
-    (each compile stamps its own dbt invocation time)."""
-    columns = con.execute(f"select name, type from pragma_table_info('{left}') where name <> 'loaded_at'").fetchall()
-    listed = ", ".join(
-        f"printf('%.12g', \"{name}\")" if kind in ("DOUBLE", "FLOAT") else f'"{name}"' for name, kind in columns
-    )
-
-    def missing(one: str, other: str) -> int:
-        query = f"select count(*) from (select {listed} from {one} except all select {listed} from {other})"
-        return con.execute(query).fetchone()[0]
-
-    return missing(left, right), missing(right, left)
 
 
 def main() -> int:
@@ -93,13 +77,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pmw-bench-marts-", dir=data_dir) as tmp:
         work = Path(tmp)
         copy_warehouse(data_dir, work)
-        baseline_project = work / "baseline_project"
-        shutil.copytree(
-            args.baseline_root / "dbt_project",
-            baseline_project,
-            ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".*"),
-        )
-        variants = [Variant("baseline", baseline_project), Variant("model", DBT_PROJECT_DIR)]
+        variants = [baseline_variant(args.baseline_root, work), Variant("model", DBT_PROJECT_DIR)]
         new_models = [m.strip().split(".", 1) for m in args.new_models.split(",") if m.strip()]
         new_sql = {name: compiled(work, variants[1], name, "full", full_refresh=True) for _, name in new_models}
         sql = {(v.label, m): compiled(work, v, m, "full", full_refresh=True) for v in variants for m in models}

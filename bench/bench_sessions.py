@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 from bench_e2e import SESSIONS_FLOOR
-from bench_staging import Variant, connect, dbt_vars, differences, report, run_dbt
+from bench_staging import Variant, baseline_variant, connect, dbt_vars, differences, report, run_dbt
 
 from core.settings import DBT_PROJECT_DIR, Paths
 
@@ -119,13 +118,7 @@ def main() -> int:
         print(f"staged events: first load {first_rows:,}, night {night_rows:,} (load {os.getloadavg()[0]:.2f})")
         variants = [Variant("model", DBT_PROJECT_DIR)]
         if args.baseline_root:
-            baseline_project = work / "baseline_project"
-            shutil.copytree(
-                args.baseline_root / "dbt_project",
-                baseline_project,
-                ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".*"),
-            )
-            variants.insert(0, Variant("baseline", baseline_project))
+            variants.insert(0, baseline_variant(args.baseline_root, work))
         first_sql = {
             v.label: {m: compiled(work, v, m, "first", full_refresh=True) for m in (SESSIONIZED, SESSIONS)}
             for v in variants

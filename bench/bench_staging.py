@@ -118,6 +118,15 @@ def land_night(con: duckdb.DuckDBPyConnection, night: Path, directory: Path) -> 
     return landed
 
 
+def baseline_variant(checkout: Path, work: Path) -> Variant:
+    """Another checkout's dbt project, copied into the work directory (dbt writes its target and logs there)."""
+    project = work / "baseline_project"
+    shutil.copytree(
+        checkout / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".*")
+    )
+    return Variant("baseline", project)
+
+
 def link_files(files: list[Path], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for file in files:
@@ -190,9 +199,13 @@ def rounds(con: duckdb.DuckDBPyConnection, plans: dict[str, list[str]], setup: d
 
 
 def differences(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[int, int]:
-    """Rows of `left` missing from `right` and the reverse, as multisets, loaded_at aside."""
-    names = con.execute(f"select name from pragma_table_info('{left}')").fetchall()
-    listed = ", ".join(name for (name,) in names if name != "loaded_at")
+    """Rows of `left` missing from `right` and the reverse, as multisets; loaded_at aside (each compile stamps its
+    own dbt invocation time), floating-point columns to 12 significant digits (a parallel sum or variance differs in
+    its last bits from one execution to the next)."""
+    columns = con.execute(f"select name, type from pragma_table_info('{left}') where name <> 'loaded_at'").fetchall()
+    listed = ", ".join(
+        f"printf('%.12g', \"{name}\")" if kind in ("DOUBLE", "FLOAT") else f'"{name}"' for name, kind in columns
+    )
 
     def missing(one: str, other: str) -> int:
         query = f"select count(*) from (select {listed} from {one} except all select {listed} from {other})"
@@ -240,13 +253,7 @@ def main() -> int:
 
         variants = [Variant("model", DBT_PROJECT_DIR)]
         if args.baseline_root:
-            baseline_project = work / "baseline_project"
-            shutil.copytree(
-                args.baseline_root / "dbt_project",
-                baseline_project,
-                ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".*"),
-            )
-            variants.insert(0, Variant("baseline", baseline_project))
+            variants.insert(0, baseline_variant(args.baseline_root, work))
         run_dbt(work, variants[-1], ["seed", "--select", "country_names", "--vars", dbt_vars()])
         first_sql = {v.label: compiled_sql(work, v, "first") for v in variants}
 

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from core.config import (
-    DEFAULT_CONFIG_PATH,
     VOLUME_SOURCES,
     ConfigError,
     MartVolume,
@@ -35,6 +34,7 @@ from expectations.volume import (
     robust_band,
     source_result,
 )
+from sample_generator.analytics_vectorised import daily_event_counts
 
 MONDAY = dt.date(2024, 3, 4)
 EVENTS = SOURCE_TABLES[0]
@@ -222,10 +222,8 @@ def test_a_noisy_source_is_judged_by_its_longer_noise_not_by_a_quiet_fortnight()
 def test_an_ordinary_day_of_a_2000_user_sample_is_not_flagged():
     """Seed 15 of the 2,000-user sample: its 2024-02-27 (2,641 events against a median of ~2,300) was out of the
     band learned from the MAD alone; the sample's day-to-day noise (~7 %, 10x Poisson at this size) keeps it in."""
-    from sample_generator.analytics_vectorised import daily_event_counts
-
     counts = daily_event_counts(seed=15, users=2000)
-    settings = load_config(DEFAULT_CONFIG_PATH).volume.source("analytics_events")
+    settings = load_config().volume.source("analytics_events")
     day = dt.date(2024, 2, 27)
     assert _by_day(judge_days(counts, settings.model_copy(update={"noise_days": 0})))[day].verdict is Verdict.HIGH
     judged = judge_days(counts, settings)
