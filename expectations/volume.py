@@ -138,10 +138,10 @@ def relative_day_noise(counts: Mapping[dt.date, int], day: dt.date, *, noise_day
     of log(count / count ``lag`` days before) over √2; None with fewer than 4 such ratios (days with no row left
     out)."""
     ratios = []
-    for back in range(1, noise_days + 1):
+    for back in range(1, noise_days - lag + 1):  # both days of a ratio inside the noise_days before `day`
         later = counts.get(day - dt.timedelta(days=back), 0)
         earlier = counts.get(day - dt.timedelta(days=back + lag), 0)
-        if back + lag <= noise_days and later > 0 and earlier > 0:
+        if later > 0 and earlier > 0:
             ratios.append(math.log(later / earlier))
     if len(ratios) < 4:
         return None
