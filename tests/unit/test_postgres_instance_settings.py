@@ -29,7 +29,9 @@ def _settings(path) -> dict:
 def test_the_postgres_template_reads_the_url_from_the_environment_and_keeps_the_sqlite_template_s_settings():
     postgres, sqlite = _settings(POSTGRES_INSTANCE_TEMPLATE), _settings(INSTANCE_TEMPLATE)
     assert postgres.pop("storage") == {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
-    assert "storage" not in sqlite  # SQLite under the instance directory, Dagster's default
+    assert "storage" not in sqlite  # SQLite under the instance directory, Dagster's default layout
+    # ... stored through kept engines (orchestration/instance_storage.py); PostgreSQL's storage is named, not a default.
+    assert sqlite.pop("instance_class") == {"module": "orchestration.instance_storage", "class": "DataDirInstance"}
     assert postgres == sqlite  # the run queue, the duckdb_writer pool, telemetry
 
 
