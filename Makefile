@@ -25,10 +25,12 @@ run: $(STAMP)
 ## test: ruff and the tests of tests/{unit,dbt,integration,e2e} (the report's browser test needs Debian's chromium,
 ## the BI-client test the DuckDB 1.x clients of `make bi-clients`); ~5 minutes on an idle 2-core machine.
 ## TESTS=tests runs every folder in one session, scenarios and faults included (CI; they need `make postgres`).
-# Two pytest-xdist workers; a module and its fixtures stay on one worker, and so do all the modules reading the shared
-# pipeline run (tests/conftest.py refines --dist loadfile), so a session builds that run once.
+# Three pytest-xdist workers on two cores: a pipeline run waits on its dbt process, SQLite and fsync part of the time,
+# and a third worker fills those gaps (the cores stay busy until the last unit). A module and its fixtures stay on one
+# worker, and so do all the modules reading the shared pipeline run (tests/conftest.py refines --dist loadfile), so a
+# session builds that run once.
 # PYTEST_WORKERS=1 runs serially.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 TESTS ?= tests/unit tests/dbt tests/integration tests/e2e
 test: $(STAMP) lint-py browser bi-clients

@@ -66,6 +66,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     under pytest 9: it renames items through `Item._nodeid`, which pytest 9 no longer reads.)"""
     if config.getvalue("dist") != "loadfile":
         return None
+    # xdist would hand out the units with the most tests first (its --loadscope-reorder default), which put the
+    # one-test SIGKILL chain last: 3 minutes of one worker alone at the end. LONGEST_FIRST's order is kept instead.
+    config.option.loadscopereorder = False
     from xdist.scheduler import LoadFileScheduling
 
     class ModulesAndSharedRunUnits(LoadFileScheduling):
