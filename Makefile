@@ -25,12 +25,13 @@ run: $(STAMP)
 ## test: ruff and the tests of tests/{unit,dbt,integration,e2e} (the report's browser test needs Debian's chromium,
 ## the BI-client test the DuckDB 1.x clients of `make bi-clients`); ~5 minutes on an idle 2-core machine.
 ## TESTS=tests runs every folder in one session, scenarios and faults included (CI; they need `make postgres`).
-# Three pytest-xdist workers on two cores: a pipeline run waits on its dbt process, SQLite and fsync part of the time,
-# and a third worker fills those gaps (the cores stay busy until the last unit). A module and its fixtures stay on one
-# worker, and so do all the modules reading the shared pipeline run (tests/conftest.py refines --dist loadfile), so a
-# session builds that run once.
-# PYTEST_WORKERS=1 runs serially.
-PYTEST_WORKERS ?= 3
+# Two pytest-xdist workers; the whole suite (TESTS=tests, CI) runs three: its ~35 pipeline runs wait on their dbt
+# process, SQLite and fsync part of the time, and a third worker fills those gaps. Idle 2-core machine: the whole
+# suite 1,119 s with three against 1,472 s with two (before this commit's instance storage too); the default
+# folders 389 s with two against 426 s with three. A module and its fixtures stay on one worker, and so do all the
+# modules reading the shared pipeline run (tests/conftest.py refines --dist loadfile), so a session builds that run
+# once. PYTEST_WORKERS=1 runs serially.
+PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 TESTS ?= tests/unit tests/dbt tests/integration tests/e2e
 test: $(STAMP) lint-py browser bi-clients
@@ -44,15 +45,13 @@ test-scenarios: $(STAMP) postgres
 ## ci: what CI (.ci/run) runs on a fresh clone: the README's test command over every folder in one session (one
 ## shared run, the workers kept busy), sqlfluff, and the dbt project on Spark
 ci: postgres
-	$(MAKE) test TESTS=tests
+	$(MAKE) test TESTS=tests PYTEST_WORKERS=3
 	$(MAKE) lint-sql parity-spark
 
 ## test-fast: ruff and the unit tests only (no subprocess, no dbt, no pipeline run); the loop while editing
-# Two workers: the unit tests never wait on a process, and a third worker's imports cost more than it brings
-# (idle 2-core machine: 118 s with two, 145 s with three).
-FAST_WORKERS ?= 2
+# (two workers: the unit tests never wait on a process; 118 s with two, 145 s with three)
 test-fast: $(STAMP) lint-py
-	$(BIN)/pytest -n $(FAST_WORKERS) --dist loadfile -q tests/unit
+	$(PYTEST) -q tests/unit
 
 ## bi-clients: the BI clients the published marts.duckdb must open, each in its own .venv-bi/<name>/ (pip --target,
 ## from PyPI, never into .venv): DuckDB 1.1.3 and 1.4.4 (Evidence's connector), the DuckDB 1.4.4 CLI binary (PyPI's
